@@ -1,0 +1,69 @@
+//! Layout pieces shared by every page: header, footer, 404 and error pages.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn Header() -> impl IntoView {
+    view! {
+        <header class="site-header">
+            <a class="brand" href="/">"Fairground"</a>
+            <nav aria-label="Main">
+                <ul>
+                    <li><a href="/">"Catalogue"</a></li>
+                </ul>
+            </nav>
+        </header>
+    }
+}
+
+#[component]
+pub fn Footer() -> impl IntoView {
+    view! {
+        <footer class="site-footer">
+            <p>
+                "Fairground is a neutral marketplace: the operator's own listings are always "
+                "labelled and never placed ahead of partners' by anything but the published ranking."
+            </p>
+        </footer>
+    }
+}
+
+/// Sets the HTTP status of a server-rendered page (no-op in the browser).
+fn set_status(status: http::StatusCode) {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(status);
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = status;
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    set_status(http::StatusCode::NOT_FOUND);
+    view! {
+        <Title text="Page not found · Fairground"/>
+        <section class="error-page">
+            <h1>"Page not found"</h1>
+            <p>"There is no page at this address. It may have moved, or the link may be mistyped."</p>
+            <p><a href="/">"Back to the catalogue"</a></p>
+        </section>
+    }
+}
+
+/// Shows an error to the user: its message only (an internal error carries
+/// just a reference), and sets the page's HTTP status to match.
+#[component]
+pub fn ErrorPage(error: AppError) -> impl IntoView {
+    set_status(error.status());
+    view! {
+        <Title text="Something went wrong · Fairground"/>
+        <section class="error-page" role="alert">
+            <h1>"Something went wrong"</h1>
+            <p>{error.to_string()}</p>
+            <p><a href="/">"Back to the catalogue"</a></p>
+        </section>
+    }
+}

@@ -1,0 +1,85 @@
+//! The Fairground web application: pages, server functions and the SQL each
+//! capability owns. Compiled twice: with `ssr` for the server and with
+//! `hydrate` for the browser.
+#![recursion_limit = "256"]
+
+pub mod catalogue;
+pub mod components;
+pub mod error;
+pub mod listings;
+pub mod orgs;
+
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use components::{Footer, Header, NotFound};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    SsrMode, StaticSegment,
+};
+
+/// The header that carries a request's id (set by the server, echoed back).
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The per-request script nonce, put in the request's extensions by the
+/// server's security-header middleware and used here on the hydration scripts.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
+
+/// The HTML document around the app (server only).
+pub fn shell(options: leptos::config::LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        let nonce = use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<CspNonce>().cloned());
+        if let Some(CspNonce(n)) = nonce {
+            provide_context(leptos::nonce::Nonce::from_value(n));
+        }
+    }
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Effects run only in the browser, after hydration: mark the document so
+    // tests (and curious people) can tell the page is live.
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Stylesheet id="fairground" href="/pkg/fairground.css"/>
+        <Title text="Fairground · industry models marketplace"/>
+        <Router>
+            <Header/>
+            <main id="main">
+                // Async: pages are rendered whole before the first byte, so they
+                // are complete without JavaScript and carry the right status.
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=StaticSegment("") view=listings::views::HomePage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+            <Footer/>
+        </Router>
+    }
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds the site (server + wasm), starts it on a free port against a fresh
+# SQLite file with the demo data, and runs the browser tests against it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo leptos build
+work=$(mktemp -d)
+export DATABASE_URL="sqlite://$work/e2e.db"
+export FAIRGROUND_ADDR=127.0.0.1:0
+export FAIRGROUND_SITE_ROOT=target/site
+target/debug/fairground seed --demo
+target/debug/fairground serve >"$work/stdout" 2>"$work/stderr" &
+pid=$!
+cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+url=""
+for _ in $(seq 1 100); do
+  url=$(sed -n 's/^fairground listening on //p' "$work/stdout")
+  [ -n "$url" ] && break
+  kill -0 "$pid" 2>/dev/null || { cat "$work/stderr" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$url" ] || { echo "server did not start" >&2; cat "$work/stderr" >&2; exit 1; }
+cd end2end
+FAIRGROUND_E2E_URL="$url" node --test --test-reporter=spec tests/

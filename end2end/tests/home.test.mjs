@@ -1,0 +1,83 @@
+// The home page in Chromium, with JavaScript on (hydrated) and off (server
+// HTML only). Any console error, page error or failed request fails a test.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.FAIRGROUND_E2E_URL;
+if (!BASE) throw new Error('FAIRGROUND_E2E_URL is not set (run end2end/run.sh)');
+
+let browser;
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
+  });
+});
+after(async () => { await browser?.close(); });
+
+async function open(path, javaScriptEnabled) {
+  const context = await browser.newContext({ javaScriptEnabled });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  const response = await page.goto(BASE + path);
+  return { context, page, problems, response };
+}
+
+async function checkListings(page) {
+  const list = page.getByRole('list', { name: 'Published listings' });
+  const cards = list.getByRole('listitem');
+  assert.equal(await cards.count(), 20, 'all 20 demo listings are shown');
+
+  const tutor = cards.filter({ has: page.getByRole('heading', { name: 'Fairground Course Tutor' }) });
+  assert.equal(await tutor.count(), 1);
+  assert.equal(await tutor.getByText('Platform-owned', { exact: true }).count(), 1,
+    'a first-party listing carries the badge');
+
+  const partner = cards.filter({ has: page.getByRole('heading', { name: 'Meridian Radiology Notes' }) });
+  assert.equal(await partner.count(), 1);
+  assert.equal(await partner.getByText('Platform-owned', { exact: true }).count(), 0,
+    "a partner's listing does not");
+  for (const fact of ['Healthcare', 'Aurora 2 70B (2026-06)', 'Meridian Health AI']) {
+    assert.equal(await partner.getByText(fact, { exact: true }).count(), 1, `card shows ${fact}`);
+  }
+  assert.equal(await page.getByText('Platform-owned', { exact: true }).count(), 3);
+}
+
+test('home page with JavaScript on: listings and badges, hydrated without errors', async () => {
+  const { context, page, problems, response } = await open('/', true);
+  assert.equal(response.status(), 200);
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20000 });
+  await checkListings(page);
+  assert.ok(await page.getByRole('navigation', { name: 'Main' }).isVisible());
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('home page with JavaScript off: the server HTML is complete', async () => {
+  const { context, page, problems, response } = await open('/', false);
+  assert.equal(response.status(), 200);
+  await checkListings(page);
+  assert.equal(await page.locator('body[data-hydrated]').count(), 0, 'no script ran');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+for (const js of [true, false]) {
+  test(`unknown page shows the 404 page (JavaScript ${js ? 'on' : 'off'})`, async () => {
+    const { context, page, problems, response } = await open('/no/such/page', js);
+    assert.equal(response.status(), 404);
+    assert.ok(await page.getByRole('heading', { name: 'Page not found' }).isVisible());
+    if (js) await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20000 });
+    await page.getByRole('link', { name: 'Back to the catalogue' }).click();
+    await page.waitForURL(BASE + '/');
+    await checkListings(page);
+    // The 404 itself is reported by the browser as a failed resource load.
+    assert.deepEqual(problems.filter((p) => !p.includes('404')), []);
+    await context.close();
+  });
+}

@@ -1,0 +1,135 @@
+//! Command line and configuration. Every setting comes from an environment
+//! variable (or the matching flag) with a default that runs locally.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fairground",
+    version,
+    about = "Fairground: a neutral marketplace for industry models built on base models.",
+    long_about = "Fairground: a neutral marketplace for industry models built on base models.\n\n\
+                  Without a sub-command, `serve` runs. Migrations are applied on start-up."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Apply migrations, then serve HTTP until SIGTERM or SIGINT (the default).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Add data: demo data for trying the app, or many listings for benchmarks.
+    Seed(SeedArgs),
+}
+
+#[derive(Args, Debug)]
+#[group(required = true, multiple = true)]
+pub struct SeedArgs {
+    /// Base models, partner organisations, the platform's own organisation and
+    /// about twenty published listings. Running it again adds nothing.
+    #[arg(long)]
+    pub demo: bool,
+    /// Add N published listings spread over industries, base models and
+    /// publishers (benchmark data; every run adds N more).
+    #[arg(long, value_name = "N")]
+    pub listings: Option<u32>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Config {
+    /// Database: sqlite://PATH (file created on first start) or postgres://USER@HOST/DB.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/fairground.db",
+        hide_env_values = true,
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Address to listen on. Port 0 picks a free port (printed on start).
+    #[arg(
+        long,
+        env = "FAIRGROUND_ADDR",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
+    pub addr: SocketAddr,
+
+    /// Directory holding the built site (`pkg/` with wasm, JS and CSS).
+    #[arg(
+        long,
+        env = "FAIRGROUND_SITE_ROOT",
+        default_value = "target/site",
+        global = true
+    )]
+    pub site_root: String,
+
+    /// Largest number of pooled database connections per process.
+    #[arg(
+        long,
+        env = "FAIRGROUND_DB_MAX_CONNECTIONS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub db_max_connections: u32,
+
+    /// Seconds to wait for a database connection before a request fails.
+    #[arg(
+        long,
+        env = "FAIRGROUND_DB_ACQUIRE_TIMEOUT_SECS",
+        default_value_t = 5,
+        global = true
+    )]
+    pub db_acquire_timeout_secs: u64,
+
+    /// Log filter, in tracing's env-filter syntax (e.g. `info,sqlx=warn`).
+    #[arg(
+        long,
+        env = "FAIRGROUND_LOG",
+        default_value = "info,sqlx=warn",
+        global = true
+    )]
+    pub log: String,
+
+    /// Log format: human-readable text or one JSON object per line.
+    #[arg(long, env = "FAIRGROUND_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// On SIGTERM/SIGINT, seconds to let in-flight requests finish before exiting anyway.
+    #[arg(
+        long,
+        env = "FAIRGROUND_SHUTDOWN_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Config {
+    pub fn db_options(&self) -> app::db::DbOptions {
+        app::db::DbOptions {
+            max_connections: self.db_max_connections.max(1),
+            acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs.max(1)),
+            ..app::db::DbOptions::default()
+        }
+    }
+
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.shutdown_timeout_secs)
+    }
+}

@@ -1,0 +1,104 @@
+//! The `fairground` server: configuration, start-up, HTTP serving, and the
+//! command-line sub-commands. Also a library so tests and benchmarks can reuse
+//! its pieces.
+
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod seed;
+
+use anyhow::Context;
+use app::db::Clock;
+use app::state::AppState;
+use config::Config;
+use std::future::Future;
+use tokio::net::TcpListener;
+
+/// Builds the Leptos options from our configuration (not from cargo-leptos's
+/// environment), so the binary runs the same wherever it is started.
+pub fn leptos_options(config: &Config) -> leptos::config::LeptosOptions {
+    leptos::config::LeptosOptions::builder()
+        .output_name("fairground")
+        .site_root(config.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(config.addr)
+        .build()
+}
+
+/// Opens the database, applies migrations, binds, prints the address, and
+/// serves until `shutdown` resolves; in-flight requests then get up to the
+/// configured timeout to finish.
+pub async fn serve(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let db = db::open(&config).await?;
+    let state = AppState {
+        db: db.clone(),
+        leptos_options: leptos_options(&config),
+        clock: Clock::system(),
+    };
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("binding {}", config.addr))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, backend = db.backend().name(), "listening");
+    // One line on stdout for people and scripts: where to reach the server.
+    println!("fairground listening on http://{addr}");
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let graceful = {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    };
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutdown requested: finishing in-flight requests");
+        let _ = stop_tx.send(true);
+    });
+    let server = axum::serve(listener, http::router(state)).with_graceful_shutdown(graceful);
+    let grace = config.shutdown_timeout();
+    let mut rx = stop_rx;
+    tokio::select! {
+        res = server => res.context("serving HTTP")?,
+        _ = async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(timeout_s = grace.as_secs(), "in-flight requests did not finish in time; exiting");
+        }
+    }
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,65 @@
+//! The `fairground` binary.
+
+use clap::Parser;
+use fairground::config::{Cli, Command, Config, LogFormat};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+fn init_logging(config: &Config) {
+    let filter = EnvFilter::try_new(&config.log).unwrap_or_else(|err| {
+        eprintln!("FAIRGROUND_LOG is not a valid filter ({err}); using `info`");
+        EnvFilter::new("info")
+    });
+    // Logs go to stderr; stdout carries only the "listening on" line.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.config);
+    let result = run(cli).await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // `{:#}` prints the whole chain: "applying sqlite migrations: migration 1 was ...".
+            eprintln!("fairground: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => fairground::serve(config, fairground::shutdown_signal()).await,
+        Command::Migrate => {
+            let db = fairground::db::open(&config).await?;
+            db.close().await;
+            println!("migrations applied ({})", db.backend().name());
+            Ok(())
+        }
+        Command::Seed(args) => {
+            let db = fairground::db::open(&config).await?;
+            let clock = app::db::Clock::system();
+            if args.demo {
+                let r = fairground::seed::demo(&db, &clock).await?;
+                println!("demo data ready ({} listings added)", r.listings_added);
+            }
+            if let Some(n) = args.listings {
+                let r = fairground::seed::bulk_listings(&db, &clock, n).await?;
+                println!("{} benchmark listings added", r.listings_added);
+            }
+            db.close().await;
+            Ok(())
+        }
+    }
+}

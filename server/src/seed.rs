@@ -1,0 +1,343 @@
+//! Demo and benchmark data. Seeding goes through the capabilities' own db
+//! functions, in one transaction per command.
+
+use app::catalogue::db::{active_base_model_ids, ensure_base_model, industry_slugs, NewBaseModel};
+use app::db::{Clock, Db};
+use app::listings::db::{ensure_published, insert_published_bulk, NewListing};
+use app::orgs::db::ensure_org;
+use app::orgs::OrgKind;
+use std::collections::HashMap;
+
+const BASE_MODELS: &[NewBaseModel<'static>] = &[
+    NewBaseModel {
+        slug: "aurora-2-70b",
+        provider: "Aurora Labs",
+        name: "Aurora 2",
+        version: "70B (2026-06)",
+        modality: "text",
+        context_length: 128_000,
+        licence: "Aurora Community Licence",
+    },
+    NewBaseModel {
+        slug: "lumen-3",
+        provider: "Lumen AI",
+        name: "Lumen 3",
+        version: "2026-09",
+        modality: "text+image",
+        context_length: 200_000,
+        licence: "Commercial",
+    },
+    NewBaseModel {
+        slug: "terra-8b",
+        provider: "OpenTerra Collective",
+        name: "Terra",
+        version: "8B v1.2",
+        modality: "text",
+        context_length: 32_768,
+        licence: "Apache-2.0",
+    },
+    NewBaseModel {
+        slug: "basalt-mini",
+        provider: "Basalt Systems",
+        name: "Basalt Mini",
+        version: "2026-03",
+        modality: "text",
+        context_length: 64_000,
+        licence: "Commercial",
+    },
+];
+
+/// The platform organisation: the marketplace operator, whose own listings
+/// are first-party.
+const PLATFORM: (&str, &str) = ("fairground", "Fairground");
+
+const PARTNERS: &[(&str, &str)] = &[
+    ("meridian-health", "Meridian Health AI"),
+    ("ledgerline", "Ledgerline Analytics"),
+    ("clausewise", "Clausewise Legal"),
+    ("foundry-intelligence", "Foundry Intelligence"),
+    ("gridsense", "GridSense Energy"),
+];
+
+const CLIENTS: &[(&str, &str)] = &[
+    ("st-brigid-hospital", "St Brigid Hospital"),
+    ("harbour-bank", "Harbour Bank"),
+];
+
+/// (publisher slug, listing slug, name, tagline, industry, base model slug)
+const DEMO_LISTINGS: &[(&str, &str, &str, &str, &str, &str)] = &[
+    (
+        "meridian-health",
+        "meridian-radiology-notes",
+        "Meridian Radiology Notes",
+        "Drafts structured radiology reports from dictation.",
+        "healthcare",
+        "aurora-2-70b",
+    ),
+    (
+        "meridian-health",
+        "meridian-triage-assist",
+        "Meridian Triage Assist",
+        "Suggests triage categories from intake notes, with cited guidelines.",
+        "healthcare",
+        "lumen-3",
+    ),
+    (
+        "meridian-health",
+        "meridian-coding",
+        "Meridian Clinical Coding",
+        "Maps discharge summaries to ICD-10 codes for review.",
+        "healthcare",
+        "terra-8b",
+    ),
+    (
+        "ledgerline",
+        "ledgerline-kyc",
+        "Ledgerline KYC Reviewer",
+        "Reads onboarding documents and flags gaps against KYC policy.",
+        "finance",
+        "aurora-2-70b",
+    ),
+    (
+        "ledgerline",
+        "ledgerline-filings",
+        "Ledgerline Filings Digest",
+        "Summarises annual reports and regulatory filings.",
+        "finance",
+        "lumen-3",
+    ),
+    (
+        "ledgerline",
+        "ledgerline-claims",
+        "Ledgerline Claims Triage",
+        "Sorts insurance claims by complexity and likely fraud signals.",
+        "insurance",
+        "basalt-mini",
+    ),
+    (
+        "clausewise",
+        "clausewise-contracts",
+        "Clausewise Contract Review",
+        "Finds non-standard clauses and proposes fallback wording.",
+        "legal",
+        "aurora-2-70b",
+    ),
+    (
+        "clausewise",
+        "clausewise-discovery",
+        "Clausewise eDiscovery",
+        "Classifies documents for privilege and relevance.",
+        "legal",
+        "terra-8b",
+    ),
+    (
+        "clausewise",
+        "clausewise-public-procurement",
+        "Clausewise Tender Check",
+        "Checks public tenders against procurement rules.",
+        "government",
+        "lumen-3",
+    ),
+    (
+        "foundry-intelligence",
+        "foundry-maintenance",
+        "Foundry Predictive Maintenance",
+        "Explains sensor anomalies in plain language for line engineers.",
+        "manufacturing",
+        "basalt-mini",
+    ),
+    (
+        "foundry-intelligence",
+        "foundry-quality",
+        "Foundry Quality Inspector",
+        "Writes non-conformance reports from inspection notes and photos.",
+        "manufacturing",
+        "lumen-3",
+    ),
+    (
+        "foundry-intelligence",
+        "foundry-supply",
+        "Foundry Supply Planner",
+        "Answers supply-chain questions over ERP exports.",
+        "logistics",
+        "aurora-2-70b",
+    ),
+    (
+        "gridsense",
+        "gridsense-outage",
+        "GridSense Outage Desk",
+        "Drafts outage notices and restoration estimates.",
+        "energy",
+        "terra-8b",
+    ),
+    (
+        "gridsense",
+        "gridsense-tariffs",
+        "GridSense Tariff Explainer",
+        "Explains energy tariffs and bills to customers.",
+        "energy",
+        "basalt-mini",
+    ),
+    (
+        "gridsense",
+        "gridsense-field",
+        "GridSense Field Reports",
+        "Turns field crew voice notes into work orders.",
+        "telecom",
+        "aurora-2-70b",
+    ),
+    (
+        "meridian-health",
+        "meridian-agri-vet",
+        "Meridian Herd Health",
+        "Flags herd-health risks from veterinary records.",
+        "agriculture",
+        "terra-8b",
+    ),
+    (
+        "ledgerline",
+        "ledgerline-retail-returns",
+        "Ledgerline Returns Analyst",
+        "Finds patterns in retail returns and refund abuse.",
+        "retail",
+        "basalt-mini",
+    ),
+    (
+        "fairground",
+        "fairground-tutor",
+        "Fairground Course Tutor",
+        "Answers students' questions from a course's own material.",
+        "education",
+        "aurora-2-70b",
+    ),
+    (
+        "fairground",
+        "fairground-policy-qa",
+        "Fairground Policy Q&A",
+        "Answers questions over a public body's published policies.",
+        "government",
+        "lumen-3",
+    ),
+    (
+        "fairground",
+        "fairground-clinical-summary",
+        "Fairground Clinical Summary",
+        "Summarises patient histories for hand-over.",
+        "healthcare",
+        "terra-8b",
+    ),
+];
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SeedReport {
+    pub listings_added: u64,
+}
+
+/// Demo data; idempotent (everything is keyed by slug).
+pub async fn demo(db: &Db, clock: &Clock) -> anyhow::Result<SeedReport> {
+    let now = clock.now_ms();
+    let mut tx = db.begin_write().await?;
+    let mut base_models = HashMap::new();
+    for m in BASE_MODELS {
+        base_models.insert(m.slug, ensure_base_model(&mut tx, m, now).await?);
+    }
+    let mut publishers = HashMap::new();
+    publishers.insert(
+        PLATFORM.0,
+        ensure_org(&mut tx, PLATFORM.0, PLATFORM.1, OrgKind::Platform, now).await?,
+    );
+    for (slug, name) in PARTNERS {
+        publishers.insert(
+            *slug,
+            ensure_org(&mut tx, slug, name, OrgKind::Partner, now).await?,
+        );
+    }
+    for (slug, name) in CLIENTS {
+        ensure_org(&mut tx, slug, name, OrgKind::Client, now).await?;
+    }
+    let mut added = 0;
+    for (i, (publisher, slug, name, tagline, industry, base)) in DEMO_LISTINGS.iter().enumerate() {
+        let org_id = *publishers
+            .get(publisher)
+            .ok_or_else(|| anyhow::anyhow!("demo data names an unknown publisher {publisher}"))?;
+        let base_model_id = *base_models
+            .get(base)
+            .ok_or_else(|| anyhow::anyhow!("demo data names an unknown base model {base}"))?;
+        let listing = NewListing {
+            org_id,
+            slug,
+            name,
+            tagline,
+            industry,
+            base_model_id,
+        };
+        // A minute apart, so "newest first" is a stable, meaningful order.
+        if ensure_published(&mut tx, &listing, now - (i as i64) * 60_000).await? {
+            added += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(SeedReport {
+        listings_added: added,
+    })
+}
+
+/// `n` more published listings for benchmarks, spread round-robin over every
+/// industry, active base model and ten benchmark partners; one in ten is
+/// first-party.
+pub async fn bulk_listings(db: &Db, clock: &Clock, n: u32) -> anyhow::Result<SeedReport> {
+    let now = clock.now_ms();
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let run = &run[..8];
+    let mut tx = db.begin_write().await?;
+    for m in BASE_MODELS {
+        ensure_base_model(&mut tx, m, now).await?;
+    }
+    let platform = ensure_org(&mut tx, PLATFORM.0, PLATFORM.1, OrgKind::Platform, now).await?;
+    let mut partners = Vec::new();
+    for i in 1..=10 {
+        let slug = format!("bench-vendor-{i}");
+        partners.push(
+            ensure_org(
+                &mut tx,
+                &slug,
+                &format!("Bench Vendor {i}"),
+                OrgKind::Partner,
+                now,
+            )
+            .await?,
+        );
+    }
+    let industries = industry_slugs(&mut tx).await?;
+    let models = active_base_model_ids(&mut tx).await?;
+    let owned: Vec<(String, String, String)> = (0..n as usize)
+        .map(|i| {
+            (
+                format!("bench-{run}-{i}"),
+                format!("Bench Model {run} #{i}"),
+                format!("Synthetic listing {i} for load tests."),
+            )
+        })
+        .collect();
+    let listings: Vec<NewListing<'_>> = owned
+        .iter()
+        .enumerate()
+        .map(|(i, (slug, name, tagline))| NewListing {
+            org_id: if i % 10 == 0 {
+                platform
+            } else {
+                partners[i % partners.len()]
+            },
+            slug,
+            name,
+            tagline,
+            industry: &industries[i % industries.len()],
+            base_model_id: models[i % models.len()],
+        })
+        .collect();
+    let added = insert_published_bulk(&mut tx, &listings, now).await?;
+    tx.commit().await?;
+    Ok(SeedReport {
+        listings_added: added,
+    })
+}

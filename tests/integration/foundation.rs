@@ -1,0 +1,535 @@
+//! The foundation: start-up and migrations, probes, the home page, 404s,
+//! security headers, seeding, graceful shutdown and scale-out.
+
+use crate::helpers::{run_cli, run_ok, App, Backend, TestDb};
+use scraper::{Html, Selector};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+crate::on_both_backends!(
+    migrations_apply_on_empty_database_and_are_idempotent,
+    failed_migration_stops_start_up_with_a_clear_message_and_writes_nothing,
+    readyz_answers_503_while_the_database_is_unreachable,
+    home_page_lists_published_listings_with_platform_badge,
+    unknown_paths_get_the_404_page,
+    security_headers_and_request_id_on_every_response,
+    responses_are_compressed_when_the_client_accepts_it,
+    demo_seed_is_idempotent,
+    sigterm_lets_in_flight_requests_finish,
+);
+
+const TABLES: &[&str] = &["organisations", "base_models", "industries", "listings"];
+
+async fn migrations_apply_on_empty_database_and_are_idempotent(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let mut app = App::spawn(&db).await;
+    for t in TABLES {
+        assert!(
+            db.table_exists(t).await,
+            "table {t} missing after first start"
+        );
+    }
+    let applied = db.count("SELECT COUNT(*) FROM _sqlx_migrations").await;
+    assert!(
+        applied >= 2,
+        "expected the migrations to be recorded, got {applied}"
+    );
+    assert_eq!(db.count("SELECT COUNT(*) FROM industries").await, 12);
+    run_ok(&db, &["seed", "--demo"]).await;
+
+    // Restart on the same database: nothing re-applied, nothing lost.
+    app.signal(libc::SIGTERM);
+    assert!(app.wait_exit(Duration::from_secs(20)).await.success());
+    let app = App::spawn(&db).await;
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM _sqlx_migrations").await,
+        applied
+    );
+    assert_eq!(db.count("SELECT COUNT(*) FROM industries").await, 12);
+    assert_eq!(db.count("SELECT COUNT(*) FROM listings").await, 20);
+    assert_eq!(app.get("/readyz").await.status(), 200);
+
+    // `migrate` on an up-to-date database is a no-op that succeeds.
+    let out = run_ok(&db, &["migrate"]).await;
+    assert!(out.contains("migrations applied"), "{out}");
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM _sqlx_migrations").await,
+        applied
+    );
+}
+
+async fn failed_migration_stops_start_up_with_a_clear_message_and_writes_nothing(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    // A table in the way makes the first migration fail half-way through.
+    {
+        let mut conn = db.connect().await;
+        sqlx::raw_sql("CREATE TABLE listings (unrelated TEXT)")
+            .execute(&mut conn)
+            .await
+            .expect("arrange");
+    }
+    let out = run_cli(&db, &["serve"]).await;
+    assert!(
+        !out.status.success(),
+        "server must not start on a failed migration"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let name = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    assert!(
+        stderr.contains(&format!("fairground: error: applying {name} migrations")),
+        "message should name the failing step: {stderr}"
+    );
+    assert!(
+        stderr.contains("listings"),
+        "message should carry the cause: {stderr}"
+    );
+    assert!(out.stdout.is_empty(), "it must never report listening");
+    // The migration ran in a transaction: the tables it created before the
+    // failing statement are gone again.
+    assert!(!db.table_exists("organisations").await);
+    assert!(!db.table_exists("base_models").await);
+}
+
+async fn readyz_answers_503_while_the_database_is_unreachable(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    assert_eq!(app.get("/readyz").await.status(), 200);
+
+    let outage = Outage::start(&db).await;
+    let res = app.get("/readyz").await;
+    assert_eq!(res.status(), 503);
+    let body: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(body["status"], "unavailable");
+    // The process itself is fine.
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    // A page that needs the database fails with a reference, never the cause.
+    let (status, html) = app.get_text("/").await;
+    assert_eq!(status, 500);
+    assert!(
+        html.contains("Something went wrong on our side. Reference:"),
+        "{html}"
+    );
+    for leak in [
+        "sqlx",
+        "pool",
+        "database",
+        "timed out",
+        "locked",
+        "SQLSTATE",
+    ] {
+        assert!(
+            !html.to_lowercase().contains(&leak.to_lowercase()),
+            "page leaks {leak:?}: {html}"
+        );
+    }
+    outage.end().await;
+
+    // It recovers without a restart.
+    let mut ready = false;
+    for _ in 0..20 {
+        if app.get("/readyz").await.status() == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(
+        ready,
+        "readyz should return to 200 once the database is back"
+    );
+}
+
+/// Makes the test database unreachable for the server until `end`.
+enum Outage {
+    /// Another connection holds SQLite's exclusive lock: nobody else can read.
+    Sqlite(sqlx::AnyConnection),
+    /// The database refuses connections and the server's are terminated.
+    Postgres(String),
+}
+
+impl Outage {
+    async fn start(db: &TestDb) -> Outage {
+        match db.backend {
+            Backend::Sqlite => {
+                let mut conn = db.connect().await;
+                sqlx::raw_sql(
+                    "PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; \
+                     UPDATE industries SET name = name WHERE slug = 'finance';",
+                )
+                .execute(&mut conn)
+                .await
+                .expect("take the exclusive lock");
+                Outage::Sqlite(conn)
+            }
+            Backend::Postgres => {
+                let name = db.pg_name().expect("pg").to_string();
+                let mut admin = crate::helpers::pg_admin().await;
+                sqlx::raw_sql(&format!(
+                    "ALTER DATABASE {name} ALLOW_CONNECTIONS false; \
+                     SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';"
+                ))
+                .execute(&mut admin)
+                .await
+                .expect("cut the database off");
+                Outage::Postgres(name)
+            }
+        }
+    }
+
+    async fn end(self) {
+        match self {
+            Outage::Sqlite(mut conn) => {
+                sqlx::raw_sql("ROLLBACK")
+                    .execute(&mut conn)
+                    .await
+                    .expect("rollback");
+                drop(conn);
+            }
+            Outage::Postgres(name) => {
+                let mut admin = crate::helpers::pg_admin().await;
+                sqlx::raw_sql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+                    .execute(&mut admin)
+                    .await
+                    .expect("reopen the database");
+            }
+        }
+    }
+}
+
+fn sel(s: &str) -> Selector {
+    Selector::parse(s).expect("selector")
+}
+
+/// (name, has "Platform-owned" badge, text of the card) per listing card.
+fn cards(html: &str) -> Vec<(String, bool, String)> {
+    let doc = Html::parse_document(html);
+    doc.select(&sel("ul[aria-label='Published listings'] > li"))
+        .map(|li| {
+            let name = li
+                .select(&sel("h3"))
+                .next()
+                .map(|h| h.text().collect::<String>())
+                .unwrap_or_default();
+            let badge = li
+                .select(&sel(".badge"))
+                .any(|b| b.text().collect::<String>().trim() == "Platform-owned");
+            (name, badge, li.text().collect::<Vec<_>>().join(" "))
+        })
+        .collect()
+}
+
+async fn home_page_lists_published_listings_with_platform_badge(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let (status, html) = app.get_text("/").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("No listings have been published yet."),
+        "{html}"
+    );
+    assert!(cards(&html).is_empty());
+
+    run_ok(&db, &["seed", "--demo"]).await;
+    // A draft must never show on the home page.
+    {
+        let mut conn = db.connect().await;
+        sqlx::raw_sql(
+            "INSERT INTO listings (org_id, slug, name, tagline, industry, base_model_id, status, created_at, updated_at) \
+             SELECT o.id, 'secret-draft', 'Secret Draft Model', '', 'legal', b.id, 'draft', 1, 1 \
+             FROM organisations o, base_models b WHERE o.slug = 'clausewise' AND b.slug = 'terra-8b'",
+        )
+        .execute(&mut conn)
+        .await
+        .expect("insert draft");
+    }
+    let (status, html) = app.get_text("/").await;
+    assert_eq!(status, 200);
+    let cards = cards(&html);
+    assert_eq!(cards.len(), 20, "every seeded listing is shown");
+    assert!(
+        html.contains("Showing 20 of 20 published listings"),
+        "{html}"
+    );
+    assert!(!html.contains("Secret Draft Model"));
+
+    let first_party: Vec<&str> = cards.iter().filter(|c| c.1).map(|c| c.0.as_str()).collect();
+    let mut expected = vec![
+        "Fairground Course Tutor",
+        "Fairground Policy Q&A",
+        "Fairground Clinical Summary",
+    ];
+    let mut got = first_party.clone();
+    got.sort();
+    expected.sort();
+    assert_eq!(
+        got, expected,
+        "exactly the platform's listings carry the badge"
+    );
+
+    let radiology = cards
+        .iter()
+        .find(|c| c.0 == "Meridian Radiology Notes")
+        .expect("partner card");
+    assert!(!radiology.1);
+    for part in ["Healthcare", "Aurora 2 70B (2026-06)", "Meridian Health AI"] {
+        assert!(
+            radiology.2.contains(part),
+            "card shows {part}: {}",
+            radiology.2
+        );
+    }
+    // The page is the whole document, rendered on the server, with the
+    // hydration entry point and the layout around it.
+    let doc = Html::parse_document(&html);
+    assert_eq!(doc.select(&sel("header nav a[href='/']")).count(), 1);
+    assert_eq!(doc.select(&sel("footer")).count(), 1);
+    assert!(
+        html.contains("/pkg/fairground.js"),
+        "hydration script is referenced"
+    );
+}
+
+async fn unknown_paths_get_the_404_page(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    for path in [
+        "/no/such/page",
+        "/listings/does-not-exist",
+        "/pkg/missing.wasm",
+    ] {
+        let (status, html) = app.get_text(path).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(html.contains("Page not found"), "{path}: {html}");
+        let doc = Html::parse_document(&html);
+        assert_eq!(
+            doc.select(&sel("header nav")).count(),
+            1,
+            "404 keeps the layout"
+        );
+    }
+}
+
+async fn security_headers_and_request_id_on_every_response(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let mut nonces = Vec::new();
+    for path in ["/", "/healthz", "/nope"] {
+        let res = app.get(path).await;
+        let h = res.headers().clone();
+        let csp = h
+            .get("content-security-policy")
+            .expect("csp")
+            .to_str()
+            .expect("ascii")
+            .to_string();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(csp.contains("default-src 'self'"), "{csp}");
+        assert!(csp.contains("'wasm-unsafe-eval'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert_eq!(h.get("x-content-type-options").expect("nosniff"), "nosniff");
+        assert_eq!(h.get("referrer-policy").expect("referrer"), "same-origin");
+        assert_eq!(h.get("x-frame-options").expect("xfo"), "DENY");
+        let id = h
+            .get("x-request-id")
+            .expect("request id")
+            .to_str()
+            .expect("ascii");
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+        if path == "/" {
+            let nonce = csp
+                .split("'nonce-")
+                .nth(1)
+                .and_then(|s| s.split('\'').next())
+                .expect("nonce in csp")
+                .to_string();
+            let html = res.text().await.expect("body");
+            let doc = Html::parse_document(&html);
+            let scripts: Vec<_> = doc.select(&sel("script")).collect();
+            assert!(!scripts.is_empty());
+            for s in scripts {
+                assert_eq!(
+                    s.value().attr("nonce"),
+                    Some(nonce.as_str()),
+                    "every script carries the nonce"
+                );
+            }
+            nonces.push(nonce);
+        }
+    }
+    let second = app.get("/").await;
+    let csp = second.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(!csp.contains(&nonces[0]), "nonce is fresh per response");
+
+    // A caller's request id is kept, so logs can be joined across services.
+    let res = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.headers()["x-request-id"], "trace-me-42");
+}
+
+async fn responses_are_compressed_when_the_client_accepts_it(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    run_ok(&db, &["seed", "--demo"]).await;
+    for (accept, expect) in [("br", "br"), ("gzip", "gzip")] {
+        let res = app
+            .client
+            .get(app.url("/"))
+            .header("accept-encoding", accept)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), 200);
+        assert_eq!(
+            res.headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap_or("")),
+            Some(expect)
+        );
+    }
+    let plain = app.get("/").await;
+    assert!(plain.headers().get("content-encoding").is_none());
+}
+
+async fn demo_seed_is_idempotent(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let first = run_ok(&db, &["seed", "--demo"]).await;
+    assert!(first.contains("20 listings added"), "{first}");
+    let counts = || async {
+        (
+            db.count("SELECT COUNT(*) FROM organisations").await,
+            db.count("SELECT COUNT(*) FROM base_models").await,
+            db.count("SELECT COUNT(*) FROM listings").await,
+            db.count("SELECT COUNT(*) FROM organisations WHERE kind = 'platform'")
+                .await,
+        )
+    };
+    let before = counts().await;
+    assert_eq!(before, (8, 4, 20, 1));
+    let second = run_ok(&db, &["seed", "--demo"]).await;
+    assert!(second.contains("0 listings added"), "{second}");
+    assert_eq!(counts().await, before);
+
+    // Benchmark data adds exactly what was asked, on top.
+    let out = run_ok(&db, &["seed", "--listings", "1200"]).await;
+    assert!(out.contains("1200 benchmark listings added"), "{out}");
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM listings WHERE status = 'published'")
+            .await,
+        1220
+    );
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM organisations WHERE kind = 'platform'")
+            .await,
+        1
+    );
+}
+
+async fn sigterm_lets_in_flight_requests_finish(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let mut app = App::spawn(&db).await;
+    let addr = app.base_url.trim_start_matches("http://").to_string();
+    // A request whose body is still arriving is in flight.
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    stream
+        .write_all(
+            format!(
+                "POST /api/fn/home_listings HTTP/1.1\r\nHost: {addr}\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\n\
+                 Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("send head");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.signal(libc::SIGTERM);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        app.child.try_wait().expect("poll").is_none(),
+        "server waits for the in-flight request"
+    );
+    // New connections are no longer accepted.
+    assert!(
+        reqwest::get(app.url("/healthz")).await.is_err(),
+        "listener is closed after SIGTERM"
+    );
+
+    stream.write_all(b"0\r\n\r\n").await.expect("finish body");
+    let mut response = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        stream.read_to_string(&mut response),
+    )
+    .await
+    .expect("response in time")
+    .expect("read");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"total\":0"), "{response}");
+    let status = app.wait_exit(Duration::from_secs(10)).await;
+    assert!(status.success(), "clean exit after SIGTERM: {status}");
+    assert!(
+        app.stderr().contains("shutdown requested"),
+        "{}",
+        app.stderr()
+    );
+}
+
+/// Two stateless app processes on one PostgreSQL database serve the same data:
+/// both start (racing on migrations), and what is written is seen by both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_postgres_database_see_the_same_data() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let (a, b) = tokio::join!(App::spawn(&db), App::spawn(&db));
+    assert_ne!(a.base_url, b.base_url);
+    for app in [&a, &b] {
+        let (_, html) = app.get_text("/").await;
+        assert!(cards(&html).is_empty());
+    }
+    run_ok(&db, &["seed", "--demo"]).await;
+    let (_, html_a) = a.get_text("/").await;
+    let (_, html_b) = b.get_text("/").await;
+    let (ca, cb) = (cards(&html_a), cards(&html_b));
+    assert_eq!(ca.len(), 20);
+    assert_eq!(
+        ca, cb,
+        "both nodes show the same listings in the same order"
+    );
+}
+
+#[tokio::test]
+async fn help_lists_every_setting_and_sub_command() {
+    let out = tokio::process::Command::new(crate::helpers::BIN)
+        .arg("--help")
+        .output()
+        .await
+        .expect("run");
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for word in [
+        "DATABASE_URL",
+        "FAIRGROUND_ADDR",
+        "FAIRGROUND_SITE_ROOT",
+        "FAIRGROUND_DB_MAX_CONNECTIONS",
+        "FAIRGROUND_LOG",
+        "FAIRGROUND_SHUTDOWN_TIMEOUT_SECS",
+        "serve",
+        "migrate",
+        "seed",
+    ] {
+        assert!(help.contains(word), "--help mentions {word}:\n{help}");
+    }
+}

@@ -1,0 +1,341 @@
+//! Test helpers: a fresh database per test (a SQLite file in a temp dir, or a
+//! new PostgreSQL database dropped afterwards), and the real `fairground`
+//! binary started on port 0 against it.
+
+use sqlx::{AnyConnection, Connection, Row};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_fairground");
+
+/// Where the PostgreSQL half of the suite creates its databases.
+pub fn pg_admin_url() -> String {
+    std::env::var("FAIRGROUND_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database that exists for one test and is removed when dropped.
+pub struct TestDb {
+    pub backend: Backend,
+    pub url: String,
+    sqlite_dir: Option<PathBuf>,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> TestDb {
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("fairground-test-{tag}"));
+                std::fs::create_dir_all(&dir).expect("create temp dir");
+                TestDb {
+                    backend,
+                    url: format!("sqlite://{}/fairground.db", dir.display()),
+                    sqlite_dir: Some(dir),
+                    pg_name: None,
+                }
+            }
+            Backend::Postgres => {
+                let name = format!("fairground_test_{tag}");
+                let mut admin = pg_admin().await;
+                sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create test database");
+                let _ = admin.close().await;
+                TestDb {
+                    backend,
+                    url: pg_url_for(&name),
+                    sqlite_dir: None,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+
+    /// A direct connection, for arranging and inspecting state.
+    pub async fn connect(&self) -> AnyConnection {
+        sqlx::any::install_default_drivers();
+        let url = match self.backend {
+            Backend::Sqlite => format!("{}?mode=rwc", self.url),
+            Backend::Postgres => self.url.clone(),
+        };
+        AnyConnection::connect(&url)
+            .await
+            .expect("connect to test database")
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        let mut conn = self.connect().await;
+        let n = sqlx::query(sql)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .try_get::<i64, _>(0)
+            .expect("count");
+        let _ = conn.close().await;
+        n
+    }
+
+    pub async fn table_exists(&self, table: &str) -> bool {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                format!("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'")
+            }
+            Backend::Postgres => format!(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name = '{table}'"
+            ),
+        };
+        self.count(&sql).await == 1
+    }
+
+    pub fn pg_name(&self) -> Option<&str> {
+        self.pg_name.as_deref()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(dir) = self.sqlite_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some(name) = self.pg_name.take() {
+            // Drop cannot await: a short-lived runtime on its own thread.
+            let handle = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async {
+                    let mut admin = pg_admin().await;
+                    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut admin)
+                        .await
+                        .expect("drop test database");
+                });
+            });
+            let _ = handle.join();
+        }
+    }
+}
+
+/// Connects to the PostgreSQL server, failing loudly: the Postgres half of the
+/// suite must run, never be skipped.
+pub async fn pg_admin() -> AnyConnection {
+    sqlx::any::install_default_drivers();
+    let url = pg_admin_url();
+    match AnyConnection::connect(&url).await {
+        Ok(c) => c,
+        Err(e) => panic!(
+            "PostgreSQL is unreachable at {url}: {e}. The PostgreSQL tests need a server \
+             (set FAIRGROUND_TEST_PG_URL to an admin URL)."
+        ),
+    }
+}
+
+fn pg_url_for(db: &str) -> String {
+    let admin = pg_admin_url();
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+    format!("{base}/{db}")
+}
+
+/// A running `fairground serve` process.
+pub struct App {
+    pub child: Child,
+    pub base_url: String,
+    stderr: Arc<Mutex<String>>,
+    pub client: reqwest::Client,
+}
+
+impl App {
+    pub async fn spawn(db: &TestDb) -> App {
+        App::spawn_with(db, &[]).await
+    }
+
+    /// Starts the server with extra environment; panics (with the server's
+    /// stderr) if it does not report its address within 60 s.
+    pub async fn spawn_with(db: &TestDb, env: &[(&str, &str)]) -> App {
+        let mut cmd = server_command(db, env);
+        cmd.arg("serve")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("start fairground");
+        let stderr = collect(child.stderr.take().expect("stderr"));
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let addr = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(url) = line.strip_prefix("fairground listening on ") {
+                    return Some(url.trim().to_string());
+                }
+            }
+            None
+        })
+        .await;
+        let base_url = match addr {
+            Ok(Some(url)) => url,
+            _ => {
+                let _ = child.kill().await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                panic!(
+                    "fairground did not start; stderr:\n{}",
+                    stderr.lock().unwrap_or_else(|e| e.into_inner())
+                );
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        App {
+            child,
+            base_url,
+            stderr,
+            client: client(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn get_text(&self, path: &str) -> (reqwest::StatusCode, String) {
+        let res = self.get(path).await;
+        let status = res.status();
+        (status, res.text().await.expect("body"))
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id().expect("running") as i32
+    }
+
+    /// Sends a signal (SIGTERM, SIGINT) to the server.
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child's pid with a valid signal number.
+        let rc = unsafe { libc::kill(self.pid(), sig) };
+        assert_eq!(rc, 0, "kill({sig}) failed");
+    }
+
+    pub async fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        tokio::time::timeout(within, self.child.wait())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "server did not exit within {within:?}; stderr:\n{}",
+                    self.stderr()
+                )
+            })
+            .expect("wait")
+    }
+}
+
+/// An HTTP client that keeps no cookies yet, follows no redirects and does
+/// not decompress, so tests see exactly what the server sent.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_gzip()
+        .no_brotli()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+fn server_command(db: &TestDb, env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &db.url)
+        .env("FAIRGROUND_ADDR", "127.0.0.1:0")
+        .env(
+            "FAIRGROUND_SITE_ROOT",
+            std::env::temp_dir().join("fairground-no-site"),
+        )
+        .env("FAIRGROUND_DB_ACQUIRE_TIMEOUT_SECS", "2")
+        .env("FAIRGROUND_LOG", "info,sqlx=warn")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Runs a one-shot sub-command (`migrate`, `seed --demo`, ...) to completion.
+pub async fn run_cli(db: &TestDb, args: &[&str]) -> std::process::Output {
+    let mut cmd = server_command(db, &[]);
+    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    tokio::time::timeout(Duration::from_secs(120), cmd.output())
+        .await
+        .expect("command timed out")
+        .expect("run fairground")
+}
+
+/// Like `run_cli`, but the command must succeed.
+pub async fn run_ok(db: &TestDb, args: &[&str]) -> String {
+    let out = run_cli(db, args).await;
+    assert!(
+        out.status.success(),
+        "fairground {args:?} failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn collect(stream: tokio::process::ChildStderr) -> Arc<Mutex<String>> {
+    let buf = Arc::new(Mutex::new(String::new()));
+    let sink = buf.clone();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let mut b = sink.lock().unwrap_or_else(|e| e.into_inner());
+            b.push_str(&line);
+            b.push('\n');
+        }
+    });
+    buf
+}
+
+/// Generates one `#[tokio::test]` per backend for each listed async
+/// `fn(Backend)`, in modules `sqlite` and `postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}

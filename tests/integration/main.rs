@@ -1,0 +1,7 @@
+//! Integration tests: the real `fairground` binary, started on port 0 against
+//! a fresh database. Every backend-dependent test runs on SQLite and on
+//! PostgreSQL (modules `sqlite` and `postgres`).
+
+mod helpers;
+
+mod foundation;
