@@ -27,11 +27,9 @@ cargo clippy --locked -p server --all-targets -- -D warnings
 step "clippy (hydrate: app + frontend, wasm32)"
 cargo clippy --locked -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
 
-step "unit tests (app, ssr)"
-cargo test --locked -p app --features ssr
-
-step "server unit + integration tests (SQLite and PostgreSQL)"
-cargo test --locked -p server -- --test-threads 4
+step "unit tests (app, server) and integration tests (SQLite and PostgreSQL)"
+# One invocation, so app and server share one feature set and one build.
+cargo test --locked -p app -p server --features app/ssr -- --test-threads 4
 
 step "end-to-end tests (Chromium, JavaScript on and off)"
 end2end/run.sh

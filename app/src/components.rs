@@ -24,7 +24,7 @@ pub fn Footer() -> impl IntoView {
         <footer class="site-footer">
             <p>
                 "Fairground is a neutral marketplace: the operator's own listings are always "
-                "labelled and never placed ahead of partners' by anything but the published ranking."
+                "labelled as platform-owned and never placed ahead of partners' listings."
             </p>
         </footer>
     }

@@ -143,11 +143,15 @@ impl Db {
         }
     }
 
-    /// Readiness: the database answers and the schema has been migrated.
+    /// Readiness: the database answers and has been migrated. On SQLite the
+    /// check also takes (and releases) the write lock, since a file the app
+    /// cannot write to cannot serve it.
     pub async fn ping(&self) -> Result<i64, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
         let row: AnyRow = sqlx::query("SELECT COUNT(*) AS n FROM _sqlx_migrations")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await?;
+        tx.rollback().await?;
         sqlx::Row::try_get::<i64, _>(&row, "n")
     }
 

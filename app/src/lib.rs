@@ -30,6 +30,10 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 #[derive(Clone, Debug)]
 pub struct CspNonce(pub String);
 
+const FAVICON: &str =
+    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E\
+%3Crect width='16' height='16' rx='3' fill='%232f5bd3'/%3E%3C/svg%3E";
+
 /// The HTML document around the app (server only).
 pub fn shell(options: leptos::config::LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -46,6 +50,8 @@ pub fn shell(options: leptos::config::LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                // An inline icon: no extra request, nothing for the browser to 404 on.
+                <link rel="icon" href=FAVICON/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>

@@ -44,7 +44,7 @@ pub fn HomePage() -> impl IntoView {
             <h1>"Industry models, on the base model you choose"</h1>
             <p>
                 "Vertical vendors publish models for medicine, finance, law and more. "
-                "Every listing runs on more than one base model, so nobody is locked in."
+                "A listing can run on several base models, so nobody is locked in."
             </p>
         </section>
         <Suspense fallback=|| view! { <p>"Loading listings…"</p> }>
