@@ -174,10 +174,6 @@ impl Clock {
         }))
     }
 
-    pub fn fixed(ms: i64) -> Clock {
-        Clock(Arc::new(move || ms))
-    }
-
     /// Milliseconds since the Unix epoch, UTC.
     pub fn now_ms(&self) -> i64 {
         (self.0)()

@@ -110,10 +110,17 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
                 AppError::BadRequest(msg)
             }
             E::Registration(_) => AppError::NotFound,
-            // Transport and serialization failures: nothing the user can fix.
-            other => AppError::Internal {
-                reference: format!("client: {other}"),
-            },
+            // Transport and serialization failures: nothing the user can fix,
+            // and their text is not for the browser.
+            #[cfg(feature = "ssr")]
+            other => AppError::internal("server function", other),
+            #[cfg(not(feature = "ssr"))]
+            other => {
+                leptos::logging::error!("server function call failed: {other}");
+                AppError::Internal {
+                    reference: "browser (see the console)".into(),
+                }
+            }
         }
     }
 }

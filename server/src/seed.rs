@@ -310,6 +310,9 @@ pub async fn bulk_listings(db: &Db, clock: &Clock, n: u32) -> anyhow::Result<See
     }
     let industries = industry_slugs(&mut tx).await?;
     let models = active_base_model_ids(&mut tx).await?;
+    if industries.is_empty() || models.is_empty() {
+        anyhow::bail!("benchmark listings need at least one industry and one active base model");
+    }
     let owned: Vec<(String, String, String)> = (0..n as usize)
         .map(|i| {
             (

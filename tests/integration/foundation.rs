@@ -552,3 +552,36 @@ async fn help_lists_every_setting_and_sub_command() {
         assert!(help.contains(word), "--help mentions {word}:\n{help}");
     }
 }
+
+/// With JSON logs, each response is one object carrying the request id, so a
+/// support reference can be traced to its log lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_the_request_id_of_each_request() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let app = App::spawn_with(&db, &[("FAIRGROUND_LOG_FORMAT", "json")]).await;
+    let res = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "support-ref-7")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), 200);
+    let mut found = None;
+    for _ in 0..20 {
+        found = app
+            .stderr()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["span"]["request_id"] == "support-ref-7");
+        if found.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let line =
+        found.unwrap_or_else(|| panic!("no JSON log line for the request:\n{}", app.stderr()));
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["span"]["path"], "/healthz");
+    assert_eq!(line["fields"]["status"], 200);
+}
