@@ -12,6 +12,7 @@ use app::db::Clock;
 use app::state::AppState;
 use config::Config;
 use std::future::Future;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// Builds the Leptos options from our configuration (not from cargo-leptos's
@@ -70,7 +71,14 @@ pub async fn serve(
             tracing::warn!(timeout_s = grace.as_secs(), "in-flight requests did not finish in time; exiting");
         }
     }
-    db.close().await;
+    // Bounded: after a timed-out drain, abandoned requests may still hold
+    // connections, and exiting matters more than a tidy close.
+    if tokio::time::timeout(Duration::from_secs(5), db.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("database connections still in use at exit");
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -585,3 +585,34 @@ async fn json_logs_carry_the_request_id_of_each_request() {
     assert_eq!(line["span"]["path"], "/healthz");
     assert_eq!(line["fields"]["status"], 200);
 }
+
+/// A request that never finishes does not hold the process hostage: after
+/// FAIRGROUND_SHUTDOWN_TIMEOUT_SECS the server exits anyway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_gives_up_on_stuck_requests_after_the_timeout() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let mut app = App::spawn_with(&db, &[("FAIRGROUND_SHUTDOWN_TIMEOUT_SECS", "1")]).await;
+    let addr = app.base_url.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    stream
+        .write_all(
+            format!(
+                "POST /api/fn/home_listings HTTP/1.1\r\nHost: {addr}\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("send head");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.signal(libc::SIGTERM);
+    let status = app.wait_exit(Duration::from_secs(8)).await;
+    assert!(status.success(), "{status}");
+    assert!(
+        app.stderr().contains("did not finish in time"),
+        "{}",
+        app.stderr()
+    );
+}

@@ -1,0 +1,123 @@
+//! The database layer itself: SQLite settings, write transactions that queue
+//! instead of failing, and constraints enforced on both backends.
+
+use crate::helpers::{Backend, TestDb};
+use app::db::{Db, DbOptions};
+use sqlx::Row;
+
+crate::on_both_backends!(
+    concurrent_read_then_write_transactions_all_commit,
+    foreign_keys_and_the_single_platform_rule_are_enforced,
+);
+
+async fn open(db: &TestDb) -> Db {
+    let opts = DbOptions {
+        max_connections: 8,
+        ..DbOptions::default()
+    };
+    let handle = Db::connect(&db.url, &opts).await.expect("connect");
+    fairground::db::migrate(&handle).await.expect("migrate");
+    handle
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_connections_use_wal_busy_timeout_and_foreign_keys() {
+    let test_db = TestDb::new(Backend::Sqlite).await;
+    let db = open(&test_db).await;
+    let mut conn = db.pool().acquire().await.expect("acquire");
+    let mode: String = sqlx::query("PRAGMA journal_mode")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("pragma")
+        .try_get(0)
+        .expect("text");
+    assert_eq!(mode, "wal");
+    let timeout: i64 = sqlx::query("PRAGMA busy_timeout")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("pragma")
+        .try_get(0)
+        .expect("int");
+    assert_eq!(timeout, 5000);
+    let fk: i64 = sqlx::query("PRAGMA foreign_keys")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("pragma")
+        .try_get(0)
+        .expect("int");
+    assert_eq!(fk, 1);
+}
+
+/// Each task reads, then writes, in one transaction. On SQLite a deferred
+/// `BEGIN` would fail some of them with "database is locked" when they try to
+/// upgrade their read lock; `begin_write` takes the lock up front so they
+/// queue and every one commits.
+async fn concurrent_read_then_write_transactions_all_commit(backend: Backend) {
+    let test_db = TestDb::new(backend).await;
+    let db = open(&test_db).await;
+    let tasks: Vec<_> = (0..24)
+        .map(|i| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tx = db.begin_write().await?;
+                let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM organisations")
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("n")?;
+                tokio::task::yield_now().await;
+                sqlx::query(
+                    "INSERT INTO organisations (slug, name, kind, created_at) VALUES ($1, $2, 'client', $3)",
+                )
+                .bind(format!("org-{i}"))
+                .bind(format!("Org {i} (saw {n})"))
+                .bind(i as i64)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("task").expect("transaction commits");
+    }
+    assert_eq!(
+        test_db.count("SELECT COUNT(*) FROM organisations").await,
+        24
+    );
+    db.close().await;
+}
+
+async fn foreign_keys_and_the_single_platform_rule_are_enforced(backend: Backend) {
+    let test_db = TestDb::new(backend).await;
+    let db = open(&test_db).await;
+    let orphan = sqlx::query(
+        "INSERT INTO listings (org_id, slug, name, industry, base_model_id, created_at, updated_at) \
+         VALUES (999, 'orphan', 'Orphan', 'legal', 999, 1, 1)",
+    )
+    .execute(db.pool())
+    .await;
+    assert!(
+        orphan.is_err(),
+        "a listing must belong to an existing organisation"
+    );
+
+    let insert_platform = |slug: &'static str| {
+        let db = db.clone();
+        async move {
+            sqlx::query(
+                "INSERT INTO organisations (slug, name, kind, created_at) VALUES ($1, $1, 'platform', 1)",
+            )
+            .bind(slug)
+            .execute(db.pool())
+            .await
+        }
+    };
+    insert_platform("first")
+        .await
+        .expect("the first platform organisation");
+    let second = insert_platform("second").await;
+    assert!(second.is_err(), "a second platform organisation is refused");
+    assert_eq!(test_db.count("SELECT COUNT(*) FROM organisations").await, 1);
+    db.close().await;
+}
