@@ -3,6 +3,7 @@
 //! `hydrate` for the browser.
 #![recursion_limit = "256"]
 
+pub mod auth;
 pub mod catalogue;
 pub mod components;
 pub mod error;

@@ -26,6 +26,8 @@ pub enum Command {
     Serve,
     /// Apply pending migrations and exit.
     Migrate,
+    /// Print every route (method and path) the server answers.
+    Routes,
     /// Add data: demo data for trying the app, or many listings for benchmarks.
     Seed(SeedArgs),
 }
@@ -69,6 +71,12 @@ pub struct Config {
         global = true
     )]
     pub addr: SocketAddr,
+
+    /// The site's public URL (scheme://host[:port]) when behind a proxy or TLS
+    /// terminator; state-changing requests must come from this origin. Unset:
+    /// they must come from the host they were sent to.
+    #[arg(long, env = "FAIRGROUND_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
 
     /// Directory holding the built site (`pkg/` with wasm, JS and CSS).
     #[arg(

@@ -1,5 +1,6 @@
 //! The HTTP surface: routes, probes and the middleware every response passes.
 
+use crate::csrf::{same_origin_only, SiteOrigin};
 use app::state::AppState;
 use app::{shell, App, CspNonce, REQUEST_ID_HEADER};
 use axum::extract::{Request, State};
@@ -12,6 +13,7 @@ use http::{header, HeaderName, HeaderValue, StatusCode};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use rand::RngCore as _;
+use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
@@ -22,7 +24,31 @@ use tracing::Level;
 /// How long `/readyz` waits for the database before answering 503.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub fn router(state: AppState) -> Router {
+/// Every route the server answers, as (method, path), sorted: the pages,
+/// the probes and the server functions. `fairground routes` prints it, and
+/// the tests walk it so no route escapes the cross-site and permission checks.
+pub fn route_table() -> Vec<(String, String)> {
+    let mut table: Vec<(String, String)> = vec![
+        ("GET".into(), "/healthz".into()),
+        ("GET".into(), "/readyz".into()),
+    ];
+    for route in generate_route_list(App) {
+        for method in route.methods() {
+            table.push((
+                format!("{method:?}").to_uppercase(),
+                route.path().to_string(),
+            ));
+        }
+    }
+    for (path, method) in leptos::server_fn::axum::server_fn_paths() {
+        table.push((method.to_string(), path.to_string()));
+    }
+    table.sort();
+    table.dedup();
+    table
+}
+
+pub fn router(state: AppState, site: SiteOrigin) -> Router {
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
@@ -58,7 +84,8 @@ pub fn router(state: AppState) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(CompressionLayer::new())
-                .layer(middleware::from_fn(security_headers)),
+                .layer(middleware::from_fn(security_headers))
+                .layer(middleware::from_fn_with_state(Arc::new(site), same_origin_only)),
         )
 }
 

@@ -3,6 +3,7 @@
 //! its pieces.
 
 pub mod config;
+pub mod csrf;
 pub mod db;
 pub mod http;
 pub mod seed;
@@ -33,6 +34,8 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let site = csrf::SiteOrigin::from_public_url(config.public_url.as_deref())
+        .map_err(anyhow::Error::msg)?;
     let db = db::open(&config).await?;
     let state = AppState {
         db: db.clone(),
@@ -59,7 +62,7 @@ pub async fn serve(
         tracing::info!("shutdown requested: finishing in-flight requests");
         let _ = stop_tx.send(true);
     });
-    let server = axum::serve(listener, http::router(state)).with_graceful_shutdown(graceful);
+    let server = axum::serve(listener, http::router(state, site)).with_graceful_shutdown(graceful);
     let grace = config.shutdown_timeout();
     let mut rx = stop_rx;
     tokio::select! {

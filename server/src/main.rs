@@ -41,6 +41,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => fairground::serve(config, fairground::shutdown_signal()).await,
+        Command::Routes => {
+            for (method, path) in fairground::http::route_table() {
+                println!("{method} {path}");
+            }
+            Ok(())
+        }
         Command::Migrate => {
             let db = fairground::db::open(&config).await?;
             db.close().await;

@@ -466,7 +466,7 @@ async fn sigterm_lets_in_flight_requests_finish(backend: Backend) {
     stream
         .write_all(
             format!(
-                "POST /api/fn/home_listings HTTP/1.1\r\nHost: {addr}\r\n\
+                "POST /api/fn/home_listings HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
                  Content-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\n\
                  Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
             )
@@ -599,7 +599,7 @@ async fn shutdown_gives_up_on_stuck_requests_after_the_timeout() {
     stream
         .write_all(
             format!(
-                "POST /api/fn/home_listings HTTP/1.1\r\nHost: {addr}\r\n\
+                "POST /api/fn/home_listings HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
                  Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
             )
             .as_bytes(),

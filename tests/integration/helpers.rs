@@ -282,7 +282,16 @@ fn server_command(db: &TestDb, env: &[(&str, &str)]) -> Command {
 
 /// Runs a one-shot sub-command (`migrate`, `seed --demo`, ...) to completion.
 pub async fn run_cli(db: &TestDb, args: &[&str]) -> std::process::Output {
-    let mut cmd = server_command(db, &[]);
+    run_cli_with(db, args, &[]).await
+}
+
+/// `run_cli` with extra environment.
+pub async fn run_cli_with(
+    db: &TestDb,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    let mut cmd = server_command(db, env);
     cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
     tokio::time::timeout(Duration::from_secs(120), cmd.output())
         .await

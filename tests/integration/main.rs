@@ -4,5 +4,6 @@
 
 mod helpers;
 
+mod cross_site;
 mod database;
 mod foundation;
