@@ -3,6 +3,7 @@
 //! `hydrate` for the browser.
 #![recursion_limit = "256"]
 
+pub mod audit;
 pub mod auth;
 pub mod catalogue;
 pub mod components;

@@ -28,8 +28,18 @@ pub enum Command {
     Migrate,
     /// Print every route (method and path) the server answers.
     Routes,
+    /// Work with the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Add data: demo data for trying the app, or many listings for benchmarks.
     Seed(SeedArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check the whole hash chain; exits 1 and names the first broken entry
+    /// if any entry was altered, removed or re-linked.
+    Verify,
 }
 
 #[derive(Args, Debug)]

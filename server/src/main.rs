@@ -1,7 +1,7 @@
 //! The `fairground` binary.
 
 use clap::Parser;
-use fairground::config::{Cli, Command, Config, LogFormat};
+use fairground::config::{AuditCommand, Cli, Command, Config, LogFormat};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -46,6 +46,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{method} {path}");
             }
             Ok(())
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let db = fairground::db::open(&config).await?;
+            let v = app::audit::db::verify(&db).await?;
+            db.close().await;
+            match v.broken {
+                None => {
+                    println!("audit log OK: {} entries, head {}", v.entries, v.head_hash);
+                    Ok(())
+                }
+                Some(b) => anyhow::bail!(
+                    "audit log BROKEN at entry {}: {} ({} entries before it are sound)",
+                    b.seq,
+                    b.reason,
+                    v.entries
+                ),
+            }
         }
         Command::Migrate => {
             let db = fairground::db::open(&config).await?;

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod audit;
 mod cross_site;
 mod database;
 mod foundation;
