@@ -12,6 +12,7 @@ pub fn Header() -> impl IntoView {
             <nav aria-label="Main">
                 <ul>
                     <li><a href="/">"Catalogue"</a></li>
+                    <crate::auth::views::AccountMenu/>
                 </ul>
             </nav>
         </header>
@@ -31,7 +32,7 @@ pub fn Footer() -> impl IntoView {
 }
 
 /// Sets the HTTP status of a server-rendered page (no-op in the browser).
-fn set_status(status: http::StatusCode) {
+pub(crate) fn set_status(status: http::StatusCode) {
     #[cfg(feature = "ssr")]
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
         res.set_status(status);

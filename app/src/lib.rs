@@ -79,15 +79,27 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="fairground" href="/pkg/fairground.css"/>
         <Title text="Fairground · industry models marketplace"/>
         <Router>
+            <Shell/>
+        </Router>
+    }
+}
+
+/// Everything inside the router, where the current user is provided.
+#[component]
+fn Shell() -> impl IntoView {
+    auth::views::provide_auth();
+    view! {
             <Header/>
             <main id="main">
                 // Async: pages are rendered whole before the first byte, so they
                 // are complete without JavaScript and carry the right status.
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=StaticSegment("") view=listings::views::HomePage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("sign-up") view=auth::views::SignUpPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("sign-in") view=auth::views::SignInPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("account") view=auth::views::AccountPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <Footer/>
-        </Router>
     }
 }

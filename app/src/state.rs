@@ -2,13 +2,29 @@
 
 use crate::db::{Clock, Db};
 use crate::error::AppError;
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use leptos::config::LeptosOptions;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub leptos_options: LeptosOptions,
     pub clock: Clock,
+    pub sessions: SessionLimits,
+    pub rate_limits: Arc<RateLimits>,
+}
+
+/// How long a sign-in lasts.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    /// Signed out after this long without a request.
+    pub idle: Duration,
+    /// Signed out this long after signing in, whatever the activity.
+    pub absolute: Duration,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {
@@ -21,4 +37,82 @@ impl axum::extract::FromRef<AppState> for LeptosOptions {
 pub fn app_state() -> Result<AppState, AppError> {
     leptos::prelude::use_context::<AppState>()
         .ok_or_else(|| AppError::internal("context", "AppState missing from context"))
+}
+
+/// The peer address of the current request (proxies are not trusted).
+pub fn client_ip() -> String {
+    leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|p| {
+            p.extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+        })
+        .unwrap_or_default()
+}
+
+/// Ends a server function: on an error, a script or API caller gets the
+/// error's own HTTP status (and Retry-After when rate limited). A plain
+/// HTML form post is left alone: it is redirected back with the error in the
+/// URL, which only works with a 3xx status.
+pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(err) = &result {
+        let parts = leptos::prelude::use_context::<http::request::Parts>();
+        let html_form = parts
+            .as_ref()
+            .and_then(|p| p.headers.get(http::header::ACCEPT))
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        if let (false, Some(res)) = (
+            html_form,
+            leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+        ) {
+            res.set_status(err.status());
+            if let AppError::RateLimited { retry_after_secs } = err {
+                if let Ok(v) = http::HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    res.insert_header(http::header::RETRY_AFTER, v);
+                }
+            }
+        }
+    }
+    result
+}
+
+/// Limits on sign-in and sign-up attempts, per client IP and per account,
+/// kept in this process's memory (each app node counts on its own).
+pub struct RateLimits {
+    per_ip: DefaultKeyedRateLimiter<String>,
+    per_account: DefaultKeyedRateLimiter<String>,
+}
+
+impl RateLimits {
+    /// `per_ip` and `per_account` attempts a minute (at least one each).
+    pub fn new(per_ip: u32, per_account: u32) -> RateLimits {
+        let quota =
+            |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN));
+        RateLimits {
+            per_ip: RateLimiter::keyed(quota(per_ip)),
+            per_account: RateLimiter::keyed(quota(per_account)),
+        }
+    }
+
+    /// One attempt from `ip` (on `account`, if known): RateLimited when over.
+    pub fn check(&self, ip: &str, account: Option<&str>) -> Result<(), AppError> {
+        let now = DefaultClock::default().now();
+        let over = |limiter: &DefaultKeyedRateLimiter<String>, key: &str| {
+            limiter
+                .check_key(&key.to_string())
+                .err()
+                .map(|not_until| not_until.wait_time_from(now).as_secs() + 1)
+        };
+        let wait = over(&self.per_ip, ip)
+            .into_iter()
+            .chain(account.and_then(|a| over(&self.per_account, a)))
+            .max();
+        match wait {
+            Some(secs) => Err(AppError::RateLimited {
+                retry_after_secs: secs,
+            }),
+            None => Ok(()),
+        }
+    }
 }

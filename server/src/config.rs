@@ -88,6 +88,47 @@ pub struct Config {
     #[arg(long, env = "FAIRGROUND_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
 
+    /// Sign-ins end after this many minutes without a request.
+    #[arg(
+        long,
+        env = "FAIRGROUND_SESSION_IDLE_MINUTES",
+        default_value_t = 30,
+        global = true
+    )]
+    pub session_idle_minutes: u64,
+
+    /// Sign-ins end this many hours after signing in, whatever the activity.
+    #[arg(
+        long,
+        env = "FAIRGROUND_SESSION_ABSOLUTE_HOURS",
+        default_value_t = 12,
+        global = true
+    )]
+    pub session_absolute_hours: u64,
+
+    /// Mark the session cookie Secure and name it with the __Host- prefix.
+    /// Default: on when FAIRGROUND_PUBLIC_URL is https, off otherwise.
+    #[arg(long, env = "FAIRGROUND_COOKIE_SECURE", global = true)]
+    pub cookie_secure: Option<bool>,
+
+    /// Sign-in and sign-up attempts allowed per client IP per minute.
+    #[arg(
+        long,
+        env = "FAIRGROUND_AUTH_ATTEMPTS_PER_IP",
+        default_value_t = 20,
+        global = true
+    )]
+    pub auth_attempts_per_ip: u32,
+
+    /// Sign-in attempts allowed per account (email) per minute.
+    #[arg(
+        long,
+        env = "FAIRGROUND_AUTH_ATTEMPTS_PER_ACCOUNT",
+        default_value_t = 5,
+        global = true
+    )]
+    pub auth_attempts_per_account: u32,
+
     /// Directory holding the built site (`pkg/` with wasm, JS and CSS).
     #[arg(
         long,
@@ -145,6 +186,22 @@ impl Config {
             acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs.max(1)),
             ..app::db::DbOptions::default()
         }
+    }
+
+    pub fn session_limits(&self) -> app::state::SessionLimits {
+        app::state::SessionLimits {
+            idle: Duration::from_secs(self.session_idle_minutes.max(1) * 60),
+            absolute: Duration::from_secs(self.session_absolute_hours.max(1) * 3600),
+        }
+    }
+
+    /// Secure cookies when asked, or when the public URL is https.
+    pub fn cookie_secure(&self) -> bool {
+        self.cookie_secure.unwrap_or_else(|| {
+            self.public_url
+                .as_deref()
+                .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://"))
+        })
     }
 
     pub fn shutdown_timeout(&self) -> Duration {

@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, probes and the middleware every response passes.
 
 use crate::csrf::{same_origin_only, SiteOrigin};
+use app::auth::session_store::DbSessionStore;
 use app::state::AppState;
 use app::{shell, App, CspNonce, REQUEST_ID_HEADER};
 use axum::extract::{Request, State};
@@ -19,6 +20,8 @@ use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
 use tracing::Level;
 
 /// How long `/readyz` waits for the database before answering 503.
@@ -48,7 +51,29 @@ pub fn route_table() -> Vec<(String, String)> {
     table
 }
 
-pub fn router(state: AppState, site: SiteOrigin) -> Router {
+/// The session cookie: HttpOnly, SameSite=Lax, host-only, path `/`; Secure
+/// with the `__Host-` prefix when served over HTTPS. Expiry follows the idle
+/// timeout (refreshed on every request); the absolute lifetime is enforced
+/// when the session is read.
+fn session_layer(state: &AppState, secure: bool) -> SessionManagerLayer<DbSessionStore> {
+    let store = DbSessionStore::new(state.db.clone(), state.clock.clone());
+    let idle = time::Duration::try_from(state.sessions.idle).unwrap_or(time::Duration::minutes(30));
+    SessionManagerLayer::new(store)
+        .with_name(if secure {
+            "__Host-fg_session"
+        } else {
+            "fg_session"
+        })
+        .with_secure(secure)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle))
+        .with_always_save(true)
+}
+
+pub fn router(state: AppState, site: SiteOrigin, secure_cookies: bool) -> Router {
+    let sessions = session_layer(&state, secure_cookies);
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
@@ -85,7 +110,8 @@ pub fn router(state: AppState, site: SiteOrigin) -> Router {
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(CompressionLayer::new())
                 .layer(middleware::from_fn(security_headers))
-                .layer(middleware::from_fn_with_state(Arc::new(site), same_origin_only)),
+                .layer(middleware::from_fn_with_state(Arc::new(site), same_origin_only))
+                .layer(sessions),
         )
 }
 

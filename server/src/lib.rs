@@ -10,9 +10,11 @@ pub mod seed;
 
 use anyhow::Context;
 use app::db::Clock;
-use app::state::AppState;
+use app::state::{AppState, RateLimits};
 use config::Config;
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -41,6 +43,11 @@ pub async fn serve(
         db: db.clone(),
         leptos_options: leptos_options(&config),
         clock: Clock::system(),
+        sessions: config.session_limits(),
+        rate_limits: Arc::new(RateLimits::new(
+            config.auth_attempts_per_ip,
+            config.auth_attempts_per_account,
+        )),
     };
     let listener = TcpListener::bind(config.addr)
         .await
@@ -62,7 +69,12 @@ pub async fn serve(
         tracing::info!("shutdown requested: finishing in-flight requests");
         let _ = stop_tx.send(true);
     });
-    let server = axum::serve(listener, http::router(state, site)).with_graceful_shutdown(graceful);
+    let server = axum::serve(
+        listener,
+        http::router(state, site, config.cookie_secure())
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(graceful);
     let grace = config.shutdown_timeout();
     let mut rx = stop_rx;
     tokio::select! {

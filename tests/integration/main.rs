@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod accounts;
 mod audit;
 mod cross_site;
 mod database;

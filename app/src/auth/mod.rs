@@ -1,6 +1,18 @@
-//! Accounts: who someone is (email + password) and how that is checked.
+//! Accounts: who someone is (email + password), signing in and out, and the
+//! sessions that remember it.
 
+pub mod api;
 pub mod password;
+pub mod views;
+
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod service;
+#[cfg(feature = "ssr")]
+pub mod session;
+#[cfg(feature = "ssr")]
+pub mod session_store;
 
 pub use password::Email;
 #[cfg(feature = "ssr")]

@@ -1,0 +1,90 @@
+//! SQL for users and their sessions.
+
+use crate::db::Db;
+use crate::error::AppError;
+use sqlx::{Any, Row, Transaction};
+
+/// A user as the server sees it. Holds the password hash, so it is never
+/// serialised or sent anywhere.
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+}
+
+fn user_from(row: &sqlx::any::AnyRow) -> Result<UserRow, sqlx::Error> {
+    Ok(UserRow {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        display_name: row.try_get("display_name")?,
+        password_hash: row.try_get("password_hash")?,
+    })
+}
+
+/// Inserts a user; a taken email becomes a field error on `email`, decided
+/// by the constraint (not by an earlier lookup, which would race).
+pub async fn insert_user(
+    tx: &mut Transaction<'_, Any>,
+    email: &str,
+    display_name: &str,
+    password_hash: &str,
+    now_ms: i64,
+) -> Result<i64, AppError> {
+    let res = sqlx::query(
+        "INSERT INTO users (email, display_name, password_hash, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $4) RETURNING id",
+    )
+    .bind(email)
+    .bind(display_name)
+    .bind(password_hash)
+    .bind(now_ms)
+    .fetch_one(&mut **tx)
+    .await;
+    match res {
+        Ok(row) => Ok(row.try_get("id")?),
+        Err(sqlx::Error::Database(e))
+            if is_unique_violation(e.as_ref(), "users_email_key", "users.email") =>
+        {
+            Err(AppError::field(
+                "email",
+                "An account with this email already exists. Sign in instead?",
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether a database error is the violation of one unique constraint:
+/// PostgreSQL names the constraint; SQLite names the column.
+pub fn is_unique_violation(
+    e: &dyn sqlx::error::DatabaseError,
+    pg_constraint: &str,
+    sqlite_column: &str,
+) -> bool {
+    if e.kind() != sqlx::error::ErrorKind::UniqueViolation {
+        return false;
+    }
+    match e.constraint() {
+        Some(c) => c == pg_constraint,
+        // SQLite reports no constraint name; its message names the columns.
+        None => e.message().ends_with(sqlite_column),
+    }
+}
+
+pub async fn user_by_email(db: &Db, email: &str) -> Result<Option<UserRow>, AppError> {
+    let row =
+        sqlx::query("SELECT id, email, display_name, password_hash FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(row.as_ref().map(user_from).transpose()?)
+}
+
+pub async fn user_by_id(db: &Db, id: i64) -> Result<Option<UserRow>, AppError> {
+    let row = sqlx::query("SELECT id, email, display_name, password_hash FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.as_ref().map(user_from).transpose()?)
+}

@@ -1,0 +1,203 @@
+//! Sign-up, sign-in and sign-out: the checks, the writes and the audit
+//! entries, in that order, each write in one transaction.
+
+use super::password::{self, Email, NewPassword};
+use super::{db, session};
+use crate::audit::db::{append, NewEntry};
+use crate::error::{AppError, FieldErrors};
+use crate::state::{app_state, client_ip};
+use std::sync::OnceLock;
+
+const MAX_DISPLAY_NAME_CHARS: usize = 80;
+
+fn display_name(input: &str) -> Result<String, AppError> {
+    let name = input.trim();
+    if name.is_empty() {
+        Err(AppError::field(
+            "display_name",
+            "Enter the name others will see.",
+        ))
+    } else if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+        Err(AppError::field(
+            "display_name",
+            format!("Use at most {MAX_DISPLAY_NAME_CHARS} characters."),
+        ))
+    } else if name.chars().any(char::is_control) {
+        Err(AppError::field(
+            "display_name",
+            "Use letters, digits, spaces and punctuation only.",
+        ))
+    } else {
+        Ok(name.to_string())
+    }
+}
+
+/// Collects every field's error, so the form shows them all at once.
+fn merge(results: Vec<Result<(), AppError>>) -> Result<(), AppError> {
+    let mut fields = FieldErrors::new();
+    for r in results {
+        match r {
+            Ok(()) => {}
+            Err(AppError::Validation { fields: f }) => {
+                for (k, v) in f {
+                    fields.entry(k).or_default().extend(v);
+                }
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    if fields.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation { fields })
+    }
+}
+
+fn entry(action: &str, actor: Option<i64>, target: String, ip: &str) -> NewEntry {
+    NewEntry {
+        actor_user_id: actor,
+        org_id: None,
+        action: action.into(),
+        target,
+        client_ip: ip.into(),
+        details: serde_json::json!({}),
+    }
+}
+
+pub async fn sign_up(email: &str, name: &str, password: &str) -> Result<(), AppError> {
+    let state = app_state()?;
+    let ip = client_ip();
+    state.rate_limits.check(&ip, None)?;
+    let email_r = Email::parse(email);
+    let name_r = display_name(name);
+    let inputs: Vec<&str> = [email.trim(), name.trim()]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
+    let password_r = NewPassword::parse("password", password, &inputs);
+    merge(vec![
+        email_r.as_ref().map(|_| ()).map_err(Clone::clone),
+        name_r.as_ref().map(|_| ()).map_err(Clone::clone),
+        password_r.as_ref().map(|_| ()).map_err(Clone::clone),
+    ])?;
+    let (email, name, password) = (email_r?, name_r?, password_r?);
+    let hash = password::hash(password).await?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    let user_id = db::insert_user(&mut tx, email.as_str(), &name, &hash, now).await?;
+    append(
+        &mut tx,
+        &entry(
+            "user.signed_up",
+            Some(user_id),
+            format!("user:{user_id}"),
+            &ip,
+        ),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    let session = session::from_request().await?;
+    session::start(&state, &session, user_id).await
+}
+
+/// A hash to verify against when the email is unknown, so that answer takes
+/// as long as a wrong password.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        let params = argon2::Params::new(
+            password::M_COST_KIB,
+            password::T_COST,
+            password::P_COST,
+            None,
+        )
+        .unwrap_or_default();
+        argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+            .hash_password(uuid::Uuid::new_v4().to_string().as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+pub fn wrong_credentials() -> AppError {
+    AppError::field(
+        "credentials",
+        "That email and password do not match an account.",
+    )
+}
+
+pub async fn sign_in(email: &str, password: &str) -> Result<(), AppError> {
+    let state = app_state()?;
+    let ip = client_ip();
+    let normalised = email.trim().to_lowercase();
+    state.rate_limits.check(&ip, Some(&normalised))?;
+    let user = match Email::parse(email) {
+        Ok(e) => db::user_by_email(&state.db, e.as_str()).await?,
+        Err(_) => None,
+    };
+    let (stored, user_id) = match &user {
+        Some(u) => (u.password_hash.clone(), Some(u.id)),
+        None => (
+            tokio::task::spawn_blocking(|| dummy_hash().to_string())
+                .await
+                .map_err(|e| AppError::internal("dummy hash", e))?,
+            None,
+        ),
+    };
+    let matches = password::verify(password.to_string(), stored).await?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    let outcome = match (user_id, matches) {
+        (Some(id), true) => {
+            append(
+                &mut tx,
+                &entry("user.signed_in", Some(id), format!("user:{id}"), &ip),
+                now,
+            )
+            .await?;
+            Ok(id)
+        }
+        (id, _) => {
+            let target = match id {
+                Some(id) => format!("user:{id}"),
+                None => format!("email:{normalised}"),
+            };
+            append(
+                &mut tx,
+                &entry("user.sign_in_failed", None, target, &ip),
+                now,
+            )
+            .await?;
+            Err(wrong_credentials())
+        }
+    };
+    tx.commit().await?;
+    let user_id = outcome?;
+    let session = session::from_request().await?;
+    session::start(&state, &session, user_id).await
+}
+
+pub async fn sign_out() -> Result<(), AppError> {
+    let state = app_state()?;
+    let session = session::from_request().await?;
+    if let Some(user_id) = session::signed_in_user(&state, &session).await? {
+        let now = state.clock.now_ms();
+        let mut tx = state.db.begin_write().await?;
+        append(
+            &mut tx,
+            &entry(
+                "user.signed_out",
+                Some(user_id),
+                format!("user:{user_id}"),
+                &client_ip(),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    session::end(&session).await
+}

@@ -1,0 +1,78 @@
+//! Reading and changing who is signed in on the current session.
+
+use super::session_store::USER_ID_KEY;
+use crate::error::AppError;
+use crate::state::AppState;
+use tower_sessions::Session;
+
+/// When the current sign-in started (ms since the epoch, UTC).
+const SIGNED_IN_AT_KEY: &str = "signed_in_at";
+/// Last request seen on this sign-in (ms since the epoch, UTC).
+const LAST_SEEN_KEY: &str = "last_seen";
+
+pub async fn from_request() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|e| AppError::internal("session layer", e))
+}
+
+fn store_err(e: tower_sessions::session::Error) -> AppError {
+    AppError::internal("session store", e)
+}
+
+/// The signed-in user's id, or None. A sign-in older than the absolute
+/// lifetime, or idle for longer than the idle timeout (both by the app's
+/// clock), is ended here and the session deleted.
+pub async fn signed_in_user(state: &AppState, session: &Session) -> Result<Option<i64>, AppError> {
+    let Some(user_id) = session.get::<i64>(USER_ID_KEY).await.map_err(store_err)? else {
+        return Ok(None);
+    };
+    let now = state.clock.now_ms();
+    let started = session
+        .get::<i64>(SIGNED_IN_AT_KEY)
+        .await
+        .map_err(store_err)?
+        .unwrap_or(0);
+    let seen = session
+        .get::<i64>(LAST_SEEN_KEY)
+        .await
+        .map_err(store_err)?
+        .unwrap_or(0);
+    let limits = &state.sessions;
+    if now - started > limits.absolute.as_millis() as i64
+        || now - seen > limits.idle.as_millis() as i64
+    {
+        session.flush().await.map_err(store_err)?;
+        return Ok(None);
+    }
+    session
+        .insert(LAST_SEEN_KEY, now)
+        .await
+        .map_err(store_err)?;
+    Ok(Some(user_id))
+}
+
+/// Makes `user_id` the signed-in user under a new session id, so a session
+/// id known before sign-in (fixation) is worth nothing after it.
+pub async fn start(state: &AppState, session: &Session, user_id: i64) -> Result<(), AppError> {
+    let now = state.clock.now_ms();
+    session.cycle_id().await.map_err(store_err)?;
+    session
+        .insert(USER_ID_KEY, user_id)
+        .await
+        .map_err(store_err)?;
+    session
+        .insert(SIGNED_IN_AT_KEY, now)
+        .await
+        .map_err(store_err)?;
+    session
+        .insert(LAST_SEEN_KEY, now)
+        .await
+        .map_err(store_err)?;
+    Ok(())
+}
+
+/// Ends the sign-in and deletes the session from the store.
+pub async fn end(session: &Session) -> Result<(), AppError> {
+    session.flush().await.map_err(store_err)
+}

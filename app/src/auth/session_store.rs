@@ -1,0 +1,133 @@
+//! Sessions stored in the application database (SQLite or PostgreSQL), so
+//! any app node can serve any request. Only a SHA-256 of each session id is
+//! stored: reading the table does not yield usable cookies.
+
+use crate::db::{Clock, Db};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use std::collections::HashMap;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+
+/// The session data key holding the signed-in user's id.
+pub const USER_ID_KEY: &str = "uid";
+
+#[derive(Clone)]
+pub struct DbSessionStore {
+    db: Db,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for DbSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbSessionStore").finish_non_exhaustive()
+    }
+}
+
+impl DbSessionStore {
+    pub fn new(db: Db, clock: Clock) -> Self {
+        DbSessionStore { db, clock }
+    }
+
+    /// Removes expired sessions; returns how many.
+    pub async fn delete_expired(&self) -> Result<u64, sqlx::Error> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(self.clock.now_ms())
+            .execute(self.db.pool())
+            .await?
+            .rows_affected())
+    }
+}
+
+fn key(id: &Id) -> String {
+    hex::encode(Sha256::digest(id.to_string().as_bytes()))
+}
+
+fn backend(e: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+fn parts(record: &Record) -> session_store::Result<(String, Option<i64>, i64)> {
+    let data = serde_json::to_string(&record.data)
+        .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    let user_id = record.data.get(USER_ID_KEY).and_then(|v| v.as_i64());
+    let expires_at = (record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64;
+    Ok((data, user_id, expires_at))
+}
+
+#[async_trait::async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let (data, user_id, expires_at) = parts(record)?;
+        // A fresh id until one is free (a clash of 128-bit random ids is
+        // astronomically unlikely, but never overwrite someone's session).
+        loop {
+            let done = sqlx::query(
+                "INSERT INTO sessions (id, user_id, data, expires_at, created_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(key(&record.id))
+            .bind(user_id)
+            .bind(&data)
+            .bind(expires_at)
+            .bind(self.clock.now_ms())
+            .execute(self.db.pool())
+            .await
+            .map_err(backend)?;
+            if done.rows_affected() == 1 {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let (data, user_id, expires_at) = parts(record)?;
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, data, expires_at, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, \
+             expires_at = excluded.expires_at",
+        )
+        .bind(key(&record.id))
+        .bind(user_id)
+        .bind(&data)
+        .bind(expires_at)
+        .bind(self.clock.now_ms())
+        .execute(self.db.pool())
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let row =
+            sqlx::query("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
+                .bind(key(id))
+                .bind(self.clock.now_ms())
+                .fetch_optional(self.db.pool())
+                .await
+                .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let data: String = row.try_get("data").map_err(backend)?;
+        let expires_at: i64 = row.try_get("expires_at").map_err(backend)?;
+        let data: HashMap<String, serde_json::Value> =
+            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let expiry_date =
+            time::OffsetDateTime::from_unix_timestamp_nanos(expires_at as i128 * 1_000_000)
+                .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date,
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(key(id))
+            .execute(self.db.pool())
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}

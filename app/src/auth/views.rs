@@ -1,0 +1,230 @@
+//! Sign-up, sign-in and account pages, and the header's account menu. Every
+//! form is a plain HTML form posting to its server function: it works with
+//! JavaScript off (errors come back in the redirect URL) and is enhanced
+//! when it is on.
+
+use super::api::{current_user, SignIn, SignOut, SignUp, SignedInUser};
+use crate::components::set_status;
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// The current user and the sign-out action, shared by the header and the
+/// pages. `changed` is bumped when a page signs someone in, so the header
+/// follows without a reload.
+#[derive(Clone, Copy)]
+pub struct Auth {
+    pub sign_out: ServerAction<SignOut>,
+    pub user: Resource<Result<Option<SignedInUser>, AppError>>,
+    pub changed: RwSignal<u64>,
+}
+
+/// Provides the current user and the sign-out action to the tree.
+pub fn provide_auth() -> Auth {
+    let sign_out = ServerAction::<SignOut>::new();
+    let changed = RwSignal::new(0);
+    let user = Resource::new(
+        move || (changed.get(), sign_out.version().get()),
+        |_| current_user(),
+    );
+    let auth = Auth {
+        sign_out,
+        user,
+        changed,
+    };
+    provide_context(auth);
+    auth
+}
+
+/// A page's own action: created inside the routes, where a JavaScript-free
+/// form post's error is read back from the redirect URL; when it completes
+/// the shared user is refreshed.
+fn page_action<S>() -> ServerAction<S>
+where
+    S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: Send + Sync + 'static + leptos::server_fn::error::FromServerFnError,
+{
+    let action = ServerAction::<S>::new();
+    let changed = auth().changed;
+    Effect::new(move |_| {
+        if action.version().get() > 0 {
+            changed.update(|n| *n += 1);
+        }
+    });
+    action
+}
+
+fn auth() -> Auth {
+    expect_context::<Auth>()
+}
+
+/// Sign in / sign up links, or the signed-in name and a sign-out button.
+#[component]
+pub fn AccountMenu() -> impl IntoView {
+    let auth = auth();
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match auth.user.await {
+                    Ok(Some(user)) => view! {
+                        <li><a href="/account">{user.display_name}</a></li>
+                        <li>
+                            <ActionForm action=auth.sign_out attr:class="inline-form">
+                                <button type="submit" class="link-button">"Sign out"</button>
+                            </ActionForm>
+                        </li>
+                    }.into_any(),
+                    _ => view! {
+                        <li><a href="/sign-in">"Sign in"</a></li>
+                        <li><a href="/sign-up">"Sign up"</a></li>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// An error that belongs to no single field, shown above the form.
+#[component]
+fn FormAlert(
+    #[prop(into)] error: Signal<Option<AppError>>,
+    fields: &'static [&'static str],
+) -> impl IntoView {
+    let message = move || {
+        error.get().and_then(|e| match &e {
+            AppError::Validation { fields: f } => {
+                let other: Vec<String> = f
+                    .iter()
+                    .filter(|(k, _)| !fields.contains(&k.as_str()))
+                    .flat_map(|(_, v)| v.clone())
+                    .collect();
+                (!other.is_empty()).then(|| other.join(" "))
+            }
+            other => Some(other.to_string()),
+        })
+    };
+    view! {
+        <Show when=move || message().is_some()>
+            <p class="form-alert" role="alert">{message}</p>
+        </Show>
+    }
+}
+
+/// A labelled input with its error message next to it.
+#[component]
+fn Field(
+    label: &'static str,
+    name: &'static str,
+    input_type: &'static str,
+    autocomplete: &'static str,
+    #[prop(into)] error: Signal<Option<AppError>>,
+    #[prop(optional)] hint: &'static str,
+) -> impl IntoView {
+    let messages = move || {
+        error
+            .get()
+            .map(|e| e.messages_for(name).join(" "))
+            .unwrap_or_default()
+    };
+    let invalid = move || (!messages().is_empty()).to_string();
+    let error_id = format!("{name}-error");
+    let described = error_id.clone();
+    view! {
+        <div class="field">
+            <label for=name>{label}</label>
+            {(!hint.is_empty()).then(|| view! { <small class="hint">{hint}</small> })}
+            <input
+                id=name
+                name=name
+                type=input_type
+                autocomplete=autocomplete
+                required
+                aria-invalid=invalid
+                aria-describedby=described
+            />
+            <p class="field-error" id=error_id>{messages}</p>
+        </div>
+    }
+}
+
+#[component]
+pub fn SignUpPage() -> impl IntoView {
+    let action = page_action::<SignUp>();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    view! {
+        <Title text="Create an account · Fairground"/>
+        <section class="auth-form">
+            <h1>"Create an account"</h1>
+            <FormAlert error fields=&["email", "display_name", "password"]/>
+            <ActionForm action>
+                <Field label="Email" name="email" input_type="email" autocomplete="email" error/>
+                <Field label="Your name" name="display_name" input_type="text" autocomplete="name" error/>
+                <Field
+                    label="Password"
+                    name="password"
+                    input_type="password"
+                    autocomplete="new-password"
+                    hint="At least 12 characters. A few unrelated words make a strong one."
+                    error
+                />
+                <button type="submit">"Create account"</button>
+            </ActionForm>
+            <p>"Already have an account? " <a href="/sign-in">"Sign in"</a></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let action = page_action::<SignIn>();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    view! {
+        <Title text="Sign in · Fairground"/>
+        <section class="auth-form">
+            <h1>"Sign in"</h1>
+            <FormAlert error fields=&["email", "password"]/>
+            <ActionForm action>
+                <Field label="Email" name="email" input_type="email" autocomplete="email" error/>
+                <Field label="Password" name="password" input_type="password" autocomplete="current-password" error/>
+                <button type="submit">"Sign in"</button>
+            </ActionForm>
+            <p>"New here? " <a href="/sign-up">"Create an account"</a></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let auth = auth();
+    view! {
+        <Title text="Your account · Fairground"/>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match auth.user.await {
+                    Ok(Some(user)) => view! {
+                        <section class="account">
+                            <h1>"Your account"</h1>
+                            <dl class="facts">
+                                <dt>"Name"</dt>
+                                <dd>{user.display_name}</dd>
+                                <dt>"Email"</dt>
+                                <dd>{user.email}</dd>
+                            </dl>
+                        </section>
+                    }.into_any(),
+                    Ok(None) => {
+                        set_status(http::StatusCode::UNAUTHORIZED);
+                        view! {
+                            <section class="account">
+                                <h1>"Your account"</h1>
+                                <p>"You are not signed in. " <a href="/sign-in">"Sign in"</a></p>
+                            </section>
+                        }.into_any()
+                    }
+                    Err(err) => view! { <crate::components::ErrorPage error=err/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

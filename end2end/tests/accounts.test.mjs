@@ -1,0 +1,76 @@
+// Signing up, out and in through the pages, with JavaScript on (enhanced
+// forms, client-side navigation) and off (plain form posts and redirects).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.FAIRGROUND_E2E_URL;
+if (!BASE) throw new Error('FAIRGROUND_E2E_URL is not set (run end2end/run.sh)');
+
+let browser;
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
+  });
+});
+after(async () => { await browser?.close(); });
+
+const PASSWORD = 'tangerine orbit cathedral 93';
+
+for (const js of [true, false]) {
+  test(`sign up, sign out, sign in (JavaScript ${js ? 'on' : 'off'})`, async () => {
+    const context = await browser.newContext({ javaScriptEnabled: js });
+    const page = await context.newPage();
+    const problems = [];
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    const hydrated = async () => { if (js) await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20000 }); };
+    const email = `ada-${js ? 'js' : 'nojs'}-${Date.now()}@example.org`;
+
+    await page.goto(BASE + '/sign-up');
+    await hydrated();
+    // A weak password is refused, with the reason next to the field.
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Your name').fill('Ada Lovelace');
+    await page.getByLabel('Password').fill('password1234');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByText('This password is too easy to guess', { exact: false }).waitFor();
+    assert.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), 'true');
+
+    await hydrated();
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Your name').fill('Ada Lovelace');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.waitForURL(BASE + '/account');
+    await page.getByRole('heading', { name: 'Your account' }).waitFor();
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    await nav.getByRole('link', { name: 'Ada Lovelace' }).waitFor();
+    assert.equal(await page.getByText(email, { exact: true }).count(), 1);
+
+    await hydrated();
+    await nav.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(BASE + '/');
+    await nav.getByRole('link', { name: 'Sign in' }).waitFor();
+
+    await page.goto(BASE + '/sign-in');
+    await hydrated();
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill('not the right one');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'That email and password do not match an account.' }).waitFor();
+
+    await hydrated();
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(BASE + '/account');
+    await nav.getByRole('link', { name: 'Ada Lovelace' }).waitFor();
+
+    // Only the refused submissions' own responses may be reported as failed loads.
+    assert.deepEqual(problems.filter((p) => !/status of 4(22|29)/.test(p)), []);
+    await context.close();
+  });
+}

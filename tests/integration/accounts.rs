@@ -1,0 +1,449 @@
+//! Accounts: sign-up, sign-in, sign-out, sessions, rate limits and the audit
+//! entries they leave. Requests are made the way a browser without
+//! JavaScript makes them (form posts that are redirected) and the way a
+//! script does (JSON answers with the error's own status).
+
+use crate::helpers::{App, Backend, TestDb};
+use reqwest::header::{HeaderMap, ACCEPT, COOKIE, LOCATION, REFERER, SET_COOKIE};
+
+crate::on_both_backends!(
+    sign_up_stores_an_argon2id_hash_and_signs_in,
+    sign_up_reports_every_bad_field_and_writes_nothing,
+    sign_in_issues_a_new_session_id_and_the_old_one_is_useless,
+    sign_out_ends_the_session_on_the_server,
+    unknown_email_and_wrong_password_answer_alike,
+    sign_in_attempts_are_rate_limited_per_account_and_per_ip,
+);
+
+const PASSWORD: &str = "tangerine orbit cathedral 93";
+
+/// The session cookie's `name=value` from a response, if it set one.
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.contains("fg_session="))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+}
+
+/// A form post as a browser without JavaScript sends it.
+async fn form_post(
+    app: &App,
+    path: &str,
+    from_page: &str,
+    cookie: Option<&str>,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut req = app
+        .client
+        .post(app.url(path))
+        .header("origin", &app.base_url)
+        .header(REFERER, app.url(from_page))
+        .header(ACCEPT, "text/html,application/xhtml+xml")
+        .form(fields);
+    if let Some(c) = cookie {
+        req = req.header(COOKIE, c);
+    }
+    req.send().await.expect("post")
+}
+
+/// The same call as a script makes it: JSON back, status = the error's.
+async fn api_post(
+    app: &App,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (u16, serde_json::Value, HeaderMap) {
+    let res = app
+        .client
+        .post(app.url(path))
+        .header("origin", &app.base_url)
+        .header(ACCEPT, "application/json")
+        .form(fields)
+        .send()
+        .await
+        .expect("post");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let body = res.json().await.unwrap_or(serde_json::Value::Null);
+    (status, body, headers)
+}
+
+async fn account_page(app: &App, cookie: Option<&str>) -> (u16, String) {
+    let mut req = app.client.get(app.url("/account"));
+    if let Some(c) = cookie {
+        req = req.header(COOKIE, c);
+    }
+    let res = req.send().await.expect("get");
+    (res.status().as_u16(), res.text().await.expect("body"))
+}
+
+async fn sign_up(app: &App, email: &str, name: &str) -> String {
+    let res = form_post(
+        app,
+        "/api/fn/sign_up",
+        "/sign-up",
+        None,
+        &[
+            ("email", email),
+            ("display_name", name),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()[LOCATION], "/account");
+    session_cookie(res.headers()).expect("signed in after sign-up")
+}
+
+async fn sign_in(
+    app: &App,
+    email: &str,
+    password: &str,
+    cookie: Option<&str>,
+) -> reqwest::Response {
+    form_post(
+        app,
+        "/api/fn/sign_in",
+        "/sign-in",
+        cookie,
+        &[("email", email), ("password", password)],
+    )
+    .await
+}
+
+async fn audit_actions(db: &TestDb) -> Vec<String> {
+    let mut conn = db.connect().await;
+    sqlx::query_scalar::<_, String>("SELECT action FROM audit_log ORDER BY seq")
+        .fetch_all(&mut conn)
+        .await
+        .expect("audit")
+}
+
+async fn sign_up_stores_an_argon2id_hash_and_signs_in(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let res = form_post(
+        &app,
+        "/api/fn/sign_up",
+        "/sign-up",
+        None,
+        &[
+            ("email", "  Ada@Example.org "),
+            ("display_name", " Ada Lovelace "),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()[LOCATION], "/account");
+    let set_cookie = res.headers()[SET_COOKIE]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(set_cookie.contains(flag), "{set_cookie}");
+    }
+    assert!(
+        !set_cookie.contains("Domain="),
+        "host-only cookie: {set_cookie}"
+    );
+    let cookie = session_cookie(res.headers()).expect("cookie");
+    let (status, html) = account_page(&app, Some(&cookie)).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Ada Lovelace") && html.contains("ada@example.org"),
+        "{html}"
+    );
+    // The header shows who is signed in, with a sign-out button.
+    assert!(html.contains("Sign out"), "{html}");
+
+    let mut conn = db.connect().await;
+    let (email, hash): (String, String) = sqlx::query_as("SELECT email, password_hash FROM users")
+        .fetch_one(&mut conn)
+        .await
+        .expect("user");
+    assert_eq!(email, "ada@example.org");
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+    assert!(!hash.contains(PASSWORD));
+    // Only a hash of the session id is stored.
+    let cookie_value = cookie.split_once('=').expect("name=value").1.to_string();
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE id = $1")
+        .bind(&cookie_value)
+        .fetch_one(&mut conn)
+        .await
+        .expect("count");
+    assert_eq!(stored, 0, "the raw session id must not be stored");
+    assert_eq!(audit_actions(&db).await, ["user.signed_up"]);
+    // Passwords never reach the logs.
+    assert!(!app.stderr().contains(PASSWORD));
+}
+
+async fn sign_up_reports_every_bad_field_and_writes_nothing(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let (status, body, _) = api_post(
+        &app,
+        "/api/fn/sign_up",
+        &[
+            ("email", "not-an-email"),
+            ("display_name", "   "),
+            ("password", "password1234"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    let fields = &body["Validation"]["fields"];
+    assert_eq!(
+        fields["email"][0],
+        "Enter an email address like name@example.com."
+    );
+    assert_eq!(fields["display_name"][0], "Enter the name others will see.");
+    assert!(
+        fields["password"][0]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("This password is too easy to guess"),
+        "{body}"
+    );
+
+    // Without JavaScript the same errors come back on the page, next to the fields.
+    let res = form_post(
+        &app,
+        "/api/fn/sign_up",
+        "/sign-up",
+        None,
+        &[
+            ("email", "ada@example.org"),
+            ("display_name", "Ada"),
+            ("password", "short"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 302);
+    let back = res.headers()[LOCATION].to_str().expect("ascii").to_string();
+    assert!(back.starts_with(&app.url("/sign-up?")), "{back}");
+    let html = app
+        .client
+        .get(&back)
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("body");
+    let doc = scraper::Html::parse_document(&html);
+    let sel = scraper::Selector::parse("#password-error").expect("selector");
+    let msg: String = doc
+        .select(&sel)
+        .next()
+        .expect("password error element")
+        .text()
+        .collect();
+    assert_eq!(
+        msg,
+        "Use at least 12 characters (this one has 5). A few unrelated words make a strong one."
+    );
+    let sel = scraper::Selector::parse("input#password[aria-invalid='true']").expect("selector");
+    assert_eq!(doc.select(&sel).count(), 1);
+
+    sign_up(&app, "ada@example.org", "Ada").await;
+    let (status, body, _) = api_post(
+        &app,
+        "/api/fn/sign_up",
+        &[
+            ("email", "ADA@example.org"),
+            ("display_name", "Other"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        body["Validation"]["fields"]["email"][0],
+        "An account with this email already exists. Sign in instead?"
+    );
+    assert_eq!(db.count("SELECT COUNT(*) FROM users").await, 1);
+    assert_eq!(
+        audit_actions(&db).await,
+        ["user.signed_up"],
+        "a refused sign-up leaves no trace"
+    );
+}
+
+async fn sign_in_issues_a_new_session_id_and_the_old_one_is_useless(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let first = sign_up(&app, "ada@example.org", "Ada").await;
+    let res = sign_in(&app, "ada@example.org", PASSWORD, Some(&first)).await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()[LOCATION], "/account");
+    let second = session_cookie(res.headers()).expect("new cookie at sign-in");
+    assert_ne!(first, second, "a new session id at sign-in");
+    assert_eq!(account_page(&app, Some(&second)).await.0, 200);
+    assert_eq!(
+        account_page(&app, Some(&first)).await.0,
+        401,
+        "the pre-sign-in id is worthless"
+    );
+    assert_eq!(account_page(&app, None).await.0, 401);
+    assert_eq!(
+        audit_actions(&db).await,
+        ["user.signed_up", "user.signed_in"]
+    );
+}
+
+async fn sign_out_ends_the_session_on_the_server(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let cookie = sign_up(&app, "ada@example.org", "Ada").await;
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM sessions WHERE user_id IS NOT NULL")
+            .await,
+        1
+    );
+    let res = form_post(&app, "/api/fn/sign_out", "/account", Some(&cookie), &[]).await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()[LOCATION], "/");
+    // Replaying the old cookie gets nothing: the session is gone server-side.
+    assert_eq!(account_page(&app, Some(&cookie)).await.0, 401);
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM sessions WHERE user_id IS NOT NULL")
+            .await,
+        0
+    );
+    assert_eq!(
+        audit_actions(&db).await,
+        ["user.signed_up", "user.signed_out"]
+    );
+}
+
+async fn unknown_email_and_wrong_password_answer_alike(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    sign_up(&app, "ada@example.org", "Ada").await;
+    let wrong = api_post(
+        &app,
+        "/api/fn/sign_in",
+        &[
+            ("email", "ada@example.org"),
+            ("password", "not the password"),
+        ],
+    )
+    .await;
+    let unknown = api_post(
+        &app,
+        "/api/fn/sign_in",
+        &[
+            ("email", "nobody@example.org"),
+            ("password", "not the password"),
+        ],
+    )
+    .await;
+    assert_eq!(wrong.0, 422);
+    assert_eq!(
+        (wrong.0, &wrong.1),
+        (unknown.0, &unknown.1),
+        "same status and body"
+    );
+    assert_eq!(
+        wrong.1["Validation"]["fields"]["credentials"][0],
+        "That email and password do not match an account."
+    );
+    assert!(session_cookie(&wrong.2).is_none() && session_cookie(&unknown.2).is_none());
+    assert_eq!(
+        audit_actions(&db).await,
+        [
+            "user.signed_up",
+            "user.sign_in_failed",
+            "user.sign_in_failed"
+        ]
+    );
+}
+
+async fn sign_in_attempts_are_rate_limited_per_account_and_per_ip(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn_with(
+        &db,
+        &[
+            ("FAIRGROUND_AUTH_ATTEMPTS_PER_ACCOUNT", "3"),
+            ("FAIRGROUND_AUTH_ATTEMPTS_PER_IP", "6"),
+        ],
+    )
+    .await;
+    sign_up(&app, "ada@example.org", "Ada").await;
+    for _ in 0..3 {
+        let (status, _, _) = api_post(
+            &app,
+            "/api/fn/sign_in",
+            &[("email", "ada@example.org"), ("password", "nope nope nope")],
+        )
+        .await;
+        assert_eq!(status, 422);
+    }
+    // Even the right password is refused while the account is limited.
+    let (status, body, headers) = api_post(
+        &app,
+        "/api/fn/sign_in",
+        &[("email", "ADA@example.org"), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(status, 429, "{body}");
+    let retry: u64 = headers["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert!(
+        body["RateLimited"]["retry_after_secs"].as_u64().is_some(),
+        "{body}"
+    );
+    // Other accounts from the same address run into the per-IP limit
+    // (sign-up + 4 attempts so far; the limit is 6).
+    let (status, _, _) = api_post(
+        &app,
+        "/api/fn/sign_in",
+        &[("email", "bob@example.org"), ("password", "whatever pass")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    let (status, _, _) = api_post(
+        &app,
+        "/api/fn/sign_in",
+        &[("email", "eve@example.org"), ("password", "whatever pass")],
+    )
+    .await;
+    assert_eq!(status, 429);
+}
+
+/// Over HTTPS the cookie is Secure and host-locked by the __Host- prefix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secure_cookies_use_the_host_prefix() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let app = App::spawn_with(&db, &[("FAIRGROUND_COOKIE_SECURE", "true")]).await;
+    let res = form_post(
+        &app,
+        "/api/fn/sign_up",
+        "/sign-up",
+        None,
+        &[
+            ("email", "ada@example.org"),
+            ("display_name", "Ada"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    let set_cookie = res.headers()[SET_COOKIE]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(set_cookie.starts_with("__Host-fg_session="), "{set_cookie}");
+    for flag in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(set_cookie.contains(flag), "{set_cookie}");
+    }
+}
