@@ -174,6 +174,11 @@ impl Clock {
         }))
     }
 
+    /// A clock read from `f`, e.g. one a test moves forward.
+    pub fn from_fn(f: impl Fn() -> i64 + Send + Sync + 'static) -> Clock {
+        Clock(Arc::new(f))
+    }
+
     /// Milliseconds since the Unix epoch, UTC.
     pub fn now_ms(&self) -> i64 {
         (self.0)()

@@ -56,7 +56,7 @@ pub fn route_table() -> Vec<(String, String)> {
 /// timeout (refreshed on every request); the absolute lifetime is enforced
 /// when the session is read.
 fn session_layer(state: &AppState, secure: bool) -> SessionManagerLayer<DbSessionStore> {
-    let store = DbSessionStore::new(state.db.clone(), state.clock.clone());
+    let store = DbSessionStore::new(state.db.clone(), state.clock.clone(), state.sessions.idle);
     let idle = time::Duration::try_from(state.sessions.idle).unwrap_or(time::Duration::minutes(30));
     SessionManagerLayer::new(store)
         .with_name(if secure {

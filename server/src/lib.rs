@@ -9,6 +9,7 @@ pub mod http;
 pub mod seed;
 
 use anyhow::Context;
+use app::auth::session_store::DbSessionStore;
 use app::db::Clock;
 use app::state::{AppState, RateLimits};
 use config::Config;
@@ -49,6 +50,19 @@ pub async fn serve(
             config.auth_attempts_per_account,
         )),
     };
+    // Expired sessions are refused on read; this only reclaims their rows.
+    let sweeper = DbSessionStore::new(db.clone(), state.clock.clone(), state.sessions.idle);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            match sweeper.delete_expired().await {
+                Ok(n) if n > 0 => tracing::info!(deleted = n, "expired sessions removed"),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "removing expired sessions failed"),
+            }
+        }
+    });
     let listener = TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("binding {}", config.addr))?;

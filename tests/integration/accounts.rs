@@ -13,6 +13,8 @@ crate::on_both_backends!(
     sign_out_ends_the_session_on_the_server,
     unknown_email_and_wrong_password_answer_alike,
     sign_in_attempts_are_rate_limited_per_account_and_per_ip,
+    changing_the_password_signs_out_every_other_session,
+    display_name_can_be_changed_by_its_owner_only,
 );
 
 const PASSWORD: &str = "tangerine orbit cathedral 93";
@@ -446,4 +448,167 @@ async fn secure_cookies_use_the_host_prefix() {
     for flag in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(set_cookie.contains(flag), "{set_cookie}");
     }
+}
+
+async fn changing_the_password_signs_out_every_other_session(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    // Changing a password checks one, so it counts against the account's
+    // attempt limit; this test makes more than the default five.
+    let app = App::spawn_with(&db, &[("FAIRGROUND_AUTH_ATTEMPTS_PER_ACCOUNT", "20")]).await;
+    let laptop = sign_up(&app, "ada@example.org", "Ada").await;
+    let phone = session_cookie(
+        sign_in(&app, "ada@example.org", PASSWORD, None)
+            .await
+            .headers(),
+    )
+    .expect("phone");
+    let change = |cookie: String, current: &'static str, new: &'static str| {
+        let app = &app;
+        async move {
+            form_post(
+                app,
+                "/api/fn/change_password",
+                "/account",
+                Some(&cookie),
+                &[("current_password", current), ("new_password", new)],
+            )
+            .await
+        }
+    };
+    // Wrong current password, then a weak new one: refused, nothing changes.
+    let res = change(
+        laptop.clone(),
+        "not my password",
+        "violet harbour lantern 58",
+    )
+    .await;
+    let back = res.headers()[LOCATION].to_str().expect("ascii").to_string();
+    assert!(back.contains("__err="), "{back}");
+    let (status, body, _) = {
+        let res = app
+            .client
+            .post(app.url("/api/fn/change_password"))
+            .header("origin", &app.base_url)
+            .header(ACCEPT, "application/json")
+            .header(COOKIE, &laptop)
+            .form(&[
+                ("current_password", PASSWORD),
+                ("new_password", "password1234"),
+            ])
+            .send()
+            .await
+            .expect("post");
+        (
+            res.status().as_u16(),
+            res.json::<serde_json::Value>().await.expect("json"),
+            (),
+        )
+    };
+    assert_eq!(status, 422);
+    assert!(body["Validation"]["fields"]["new_password"][0]
+        .as_str()
+        .unwrap_or("")
+        .contains("too easy to guess"));
+    assert_eq!(
+        account_page(&app, Some(&phone)).await.0,
+        200,
+        "nothing changed yet"
+    );
+
+    let res = change(laptop.clone(), PASSWORD, "violet harbour lantern 58").await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()[LOCATION], "/account?updated=password");
+    let renewed = session_cookie(res.headers()).expect("this device continues under a new id");
+    assert_ne!(renewed, laptop);
+    assert_eq!(account_page(&app, Some(&renewed)).await.0, 200);
+    assert_eq!(
+        account_page(&app, Some(&phone)).await.0,
+        401,
+        "other devices are signed out"
+    );
+    assert_eq!(
+        account_page(&app, Some(&laptop)).await.0,
+        401,
+        "the old id is gone too"
+    );
+    let old = sign_in(&app, "ada@example.org", PASSWORD, None).await;
+    assert!(
+        old.headers()[LOCATION]
+            .to_str()
+            .expect("ascii")
+            .contains("__err="),
+        "the old password no longer works"
+    );
+    assert_eq!(
+        sign_in(&app, "ada@example.org", "violet harbour lantern 58", None)
+            .await
+            .headers()[LOCATION],
+        "/account"
+    );
+    let actions = audit_actions(&db).await;
+    assert!(
+        actions.contains(&"user.password_changed".to_string()),
+        "{actions:?}"
+    );
+    // Anonymous callers cannot change anything.
+    let (status, _, _) = api_post(
+        &app,
+        "/api/fn/change_password",
+        &[("current_password", "x"), ("new_password", "y")],
+    )
+    .await;
+    assert_eq!(status, 401);
+}
+
+async fn display_name_can_be_changed_by_its_owner_only(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let cookie = sign_up(&app, "ada@example.org", "Ada").await;
+    let res = form_post(
+        &app,
+        "/api/fn/change_display_name",
+        "/account",
+        Some(&cookie),
+        &[("display_name", "  Countess Lovelace ")],
+    )
+    .await;
+    assert_eq!(res.headers()[LOCATION], "/account?updated=name");
+    let res = app
+        .client
+        .get(app.url("/account?updated=name"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.expect("body");
+    assert!(
+        html.contains("Countess Lovelace") && html.contains("Your name was saved."),
+        "{html}"
+    );
+    let res = form_post(
+        &app,
+        "/api/fn/change_display_name",
+        "/account",
+        Some(&cookie),
+        &[("display_name", "   ")],
+    )
+    .await;
+    assert!(res.headers()[LOCATION]
+        .to_str()
+        .expect("ascii")
+        .contains("__err="));
+    let (status, _, _) = api_post(
+        &app,
+        "/api/fn/change_display_name",
+        &[("display_name", "Mallory")],
+    )
+    .await;
+    assert_eq!(status, 401);
+    let mut conn = db.connect().await;
+    let name: String = sqlx::query_scalar("SELECT display_name FROM users")
+        .fetch_one(&mut conn)
+        .await
+        .expect("name");
+    assert_eq!(name, "Countess Lovelace");
 }

@@ -9,3 +9,4 @@ mod audit;
 mod cross_site;
 mod database;
 mod foundation;
+mod sessions;

@@ -66,3 +66,25 @@ pub async fn sign_out() -> Result<(), AppError> {
     }
     crate::state::respond(out)
 }
+
+/// Changes the password; every other session of the user is signed out.
+#[server(prefix = "/api/fn", endpoint = "change_password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), AppError> {
+    let out = super::service::change_password(&current_password, &new_password).await;
+    if out.is_ok() {
+        leptos_axum::redirect("/account?updated=password");
+    }
+    crate::state::respond(out)
+}
+
+#[server(prefix = "/api/fn", endpoint = "change_display_name")]
+pub async fn change_display_name(display_name: String) -> Result<(), AppError> {
+    let out = super::service::change_display_name(&display_name).await;
+    if out.is_ok() {
+        leptos_axum::redirect("/account?updated=name");
+    }
+    crate::state::respond(out)
+}

@@ -88,3 +88,45 @@ pub async fn user_by_id(db: &Db, id: i64) -> Result<Option<UserRow>, AppError> {
         .await?;
     Ok(row.as_ref().map(user_from).transpose()?)
 }
+
+pub async fn set_password_hash(
+    tx: &mut Transaction<'_, Any>,
+    user_id: i64,
+    hash: &str,
+    now_ms: i64,
+) -> Result<(), AppError> {
+    sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        .bind(hash)
+        .bind(now_ms)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_display_name(
+    tx: &mut Transaction<'_, Any>,
+    user_id: i64,
+    name: &str,
+    now_ms: i64,
+) -> Result<(), AppError> {
+    sqlx::query("UPDATE users SET display_name = $1, updated_at = $2 WHERE id = $3")
+        .bind(name)
+        .bind(now_ms)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of a user (on every device); returns how many.
+pub async fn delete_sessions_of(
+    tx: &mut Transaction<'_, Any>,
+    user_id: i64,
+) -> Result<u64, AppError> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
+}

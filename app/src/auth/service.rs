@@ -180,6 +180,73 @@ pub async fn sign_in(email: &str, password: &str) -> Result<(), AppError> {
     session::start(&state, &session, user_id).await
 }
 
+/// The signed-in user, or Unauthorized.
+async fn require_user(
+    state: &crate::state::AppState,
+) -> Result<(db::UserRow, tower_sessions::Session), AppError> {
+    let session = session::from_request().await?;
+    let user_id = session::signed_in_user(state, &session)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    let user = db::user_by_id(&state.db, user_id)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    Ok((user, session))
+}
+
+/// Changes the password after checking the current one, and signs out every
+/// other session of the user; this one continues under a new id.
+pub async fn change_password(current: &str, new: &str) -> Result<(), AppError> {
+    let state = app_state()?;
+    let ip = client_ip();
+    let (user, session) = require_user(&state).await?;
+    state.rate_limits.check(&ip, Some(&user.email))?;
+    let new = NewPassword::parse("new_password", new, &[&user.email, &user.display_name])?;
+    if !password::verify(current.to_string(), user.password_hash.clone()).await? {
+        return Err(AppError::field(
+            "current_password",
+            "That is not your current password.",
+        ));
+    }
+    let hash = password::hash(new).await?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    db::set_password_hash(&mut tx, user.id, &hash, now).await?;
+    let ended = db::delete_sessions_of(&mut tx, user.id).await?;
+    let mut e = entry(
+        "user.password_changed",
+        Some(user.id),
+        format!("user:{}", user.id),
+        &ip,
+    );
+    e.details = serde_json::json!({ "sessions_ended": ended });
+    append(&mut tx, &e, now).await?;
+    tx.commit().await?;
+    session::start(&state, &session, user.id).await
+}
+
+pub async fn change_display_name(name: &str) -> Result<(), AppError> {
+    let state = app_state()?;
+    let (user, _) = require_user(&state).await?;
+    let name = display_name(name)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    db::set_display_name(&mut tx, user.id, &name, now).await?;
+    append(
+        &mut tx,
+        &entry(
+            "user.display_name_changed",
+            Some(user.id),
+            format!("user:{}", user.id),
+            &client_ip(),
+        ),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 pub async fn sign_out() -> Result<(), AppError> {
     let state = app_state()?;
     let session = session::from_request().await?;

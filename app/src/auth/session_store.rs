@@ -12,10 +12,13 @@ use tower_sessions::session_store::{self, SessionStore};
 /// The session data key holding the signed-in user's id.
 pub const USER_ID_KEY: &str = "uid";
 
+/// Expiry is kept by the application's clock (now + idle timeout, renewed
+/// on every save), so sessions age with the same clock as everything else.
 #[derive(Clone)]
 pub struct DbSessionStore {
     db: Db,
     clock: Clock,
+    idle: std::time::Duration,
 }
 
 impl std::fmt::Debug for DbSessionStore {
@@ -25,8 +28,12 @@ impl std::fmt::Debug for DbSessionStore {
 }
 
 impl DbSessionStore {
-    pub fn new(db: Db, clock: Clock) -> Self {
-        DbSessionStore { db, clock }
+    pub fn new(db: Db, clock: Clock, idle: std::time::Duration) -> Self {
+        DbSessionStore { db, clock, idle }
+    }
+
+    fn expires_at(&self) -> i64 {
+        self.clock.now_ms() + self.idle.as_millis() as i64
     }
 
     /// Removes expired sessions; returns how many.
@@ -47,18 +54,18 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
-fn parts(record: &Record) -> session_store::Result<(String, Option<i64>, i64)> {
+fn parts(record: &Record) -> session_store::Result<(String, Option<i64>)> {
     let data = serde_json::to_string(&record.data)
         .map_err(|e| session_store::Error::Encode(e.to_string()))?;
     let user_id = record.data.get(USER_ID_KEY).and_then(|v| v.as_i64());
-    let expires_at = (record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64;
-    Ok((data, user_id, expires_at))
+    Ok((data, user_id))
 }
 
 #[async_trait::async_trait]
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let (data, user_id, expires_at) = parts(record)?;
+        let (data, user_id) = parts(record)?;
+        let expires_at = self.expires_at();
         // A fresh id until one is free (a clash of 128-bit random ids is
         // astronomically unlikely, but never overwrite someone's session).
         loop {
@@ -82,7 +89,8 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let (data, user_id, expires_at) = parts(record)?;
+        let (data, user_id) = parts(record)?;
+        let expires_at = self.expires_at();
         sqlx::query(
             "INSERT INTO sessions (id, user_id, data, expires_at, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, \

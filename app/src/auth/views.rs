@@ -3,7 +3,9 @@
 //! JavaScript off (errors come back in the redirect URL) and is enhanced
 //! when it is on.
 
-use super::api::{current_user, SignIn, SignOut, SignUp, SignedInUser};
+use super::api::{
+    current_user, ChangeDisplayName, ChangePassword, SignIn, SignOut, SignUp, SignedInUser,
+};
 use crate::components::set_status;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -120,6 +122,9 @@ fn Field(
     autocomplete: &'static str,
     #[prop(into)] error: Signal<Option<AppError>>,
     #[prop(optional)] hint: &'static str,
+    /// Initial value (never used for passwords).
+    #[prop(optional, into)]
+    value: Option<String>,
 ) -> impl IntoView {
     let messages = move || {
         error
@@ -142,6 +147,7 @@ fn Field(
                 required
                 aria-invalid=invalid
                 aria-describedby=described
+                value=value
             />
             <p class="field-error" id=error_id>{messages}</p>
         </div>
@@ -197,6 +203,16 @@ pub fn SignInPage() -> impl IntoView {
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let auth = auth();
+    let rename = page_action::<ChangeDisplayName>();
+    let repassword = page_action::<ChangePassword>();
+    let rename_error = Signal::derive(move || rename.value().get().and_then(Result::err));
+    let password_error = Signal::derive(move || repassword.value().get().and_then(Result::err));
+    let query = leptos_router::hooks::use_query_map();
+    let notice = move || match query.read().get("updated").as_deref() {
+        Some("password") => Some("Your password was changed. Your other sessions were signed out."),
+        Some("name") => Some("Your name was saved."),
+        _ => None,
+    };
     view! {
         <Title text="Your account · Fairground"/>
         <Suspense fallback=|| ()>
@@ -205,12 +221,49 @@ pub fn AccountPage() -> impl IntoView {
                     Ok(Some(user)) => view! {
                         <section class="account">
                             <h1>"Your account"</h1>
+                            <Show when=move || notice().is_some()>
+                                <p class="notice" role="status">{notice}</p>
+                            </Show>
                             <dl class="facts">
                                 <dt>"Name"</dt>
-                                <dd>{user.display_name}</dd>
+                                <dd>{user.display_name.clone()}</dd>
                                 <dt>"Email"</dt>
                                 <dd>{user.email}</dd>
                             </dl>
+                            <h2>"Change your name"</h2>
+                            <FormAlert error=rename_error fields=&["display_name"]/>
+                            <ActionForm action=rename>
+                                <Field
+                                    label="Your name"
+                                    name="display_name"
+                                    input_type="text"
+                                    autocomplete="name"
+                                    value=user.display_name
+                                    error=rename_error
+                                />
+                                <button type="submit">"Save name"</button>
+                            </ActionForm>
+                            <h2>"Change your password"</h2>
+                            <p class="hint">"Every other device signed in to this account will be signed out."</p>
+                            <FormAlert error=password_error fields=&["current_password", "new_password"]/>
+                            <ActionForm action=repassword>
+                                <Field
+                                    label="Current password"
+                                    name="current_password"
+                                    input_type="password"
+                                    autocomplete="current-password"
+                                    error=password_error
+                                />
+                                <Field
+                                    label="New password"
+                                    name="new_password"
+                                    input_type="password"
+                                    autocomplete="new-password"
+                                    hint="At least 12 characters. A few unrelated words make a strong one."
+                                    error=password_error
+                                />
+                                <button type="submit">"Change password"</button>
+                            </ActionForm>
                         </section>
                     }.into_any(),
                     Ok(None) => {
