@@ -21,7 +21,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
 };
 
 /// The header that carries a request's id (set by the server, echoed back).
@@ -98,6 +98,9 @@ fn Shell() -> impl IntoView {
                     <Route path=StaticSegment("sign-up") view=auth::views::SignUpPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("sign-in") view=auth::views::SignInPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("account") view=auth::views::AccountPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("orgs") view=orgs::views::OrgsPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("org"), StaticSegment("members")) view=orgs::views::MembersPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("invitations"), ParamSegment("token")) view=orgs::views::InvitationPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <Footer/>

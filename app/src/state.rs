@@ -16,6 +16,8 @@ pub struct AppState {
     pub clock: Clock,
     pub sessions: SessionLimits,
     pub rate_limits: Arc<RateLimits>,
+    /// The configured public URL (for links in invitations), if any.
+    pub public_url: Option<String>,
 }
 
 /// How long a sign-in lasts.

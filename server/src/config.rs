@@ -28,11 +28,29 @@ pub enum Command {
     Migrate,
     /// Print every route (method and path) the server answers.
     Routes,
+    /// Platform administration.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Work with the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Add data: demo data for trying the app, or many listings for benchmarks.
     Seed(SeedArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create the platform organisation (once) with EMAIL as its first owner
+    /// and referee: at once if EMAIL has an account, else via an invitation
+    /// link printed here (and written to the outbox).
+    Bootstrap {
+        /// The first referee's email.
+        #[arg(long)]
+        email: String,
+        /// The platform organisation's name.
+        #[arg(long, default_value = "Fairground")]
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

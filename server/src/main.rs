@@ -1,7 +1,7 @@
 //! The `fairground` binary.
 
 use clap::Parser;
-use fairground::config::{AuditCommand, Cli, Command, Config, LogFormat};
+use fairground::config::{AdminCommand, AuditCommand, Cli, Command, Config, LogFormat};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -44,6 +44,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Routes => {
             for (method, path) in fairground::http::route_table() {
                 println!("{method} {path}");
+            }
+            Ok(())
+        }
+        Command::Admin(AdminCommand::Bootstrap { email, name }) => {
+            use app::orgs::service::{bootstrap, BootstrapOutcome};
+            let email = app::auth::Email::parse(&email)
+                .map(|e| e.as_str().to_string())
+                .map_err(|e| anyhow::anyhow!("--email: {}", e.messages_for("email").join(" ")))?;
+            let db = fairground::db::open(&config).await?;
+            let site = config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", config.addr));
+            let now = app::db::Clock::system().now_ms();
+            let outcome = bootstrap(&db, now, &email, &name, &site)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            db.close().await;
+            match outcome {
+                BootstrapOutcome::Added => println!("{email} is now owner and referee of the platform organisation"),
+                BootstrapOutcome::AlreadyMember => println!("{email} already belongs to the platform organisation"),
+                BootstrapOutcome::Invited(link) => println!(
+                    "{email} has no account yet. Open this single-use link to create it and become owner and referee:\n{link}"
+                ),
             }
             Ok(())
         }

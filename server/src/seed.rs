@@ -4,7 +4,7 @@
 use app::catalogue::db::{active_base_model_ids, ensure_base_model, industry_slugs, NewBaseModel};
 use app::db::{Clock, Db};
 use app::listings::db::{ensure_published, insert_published_bulk, NewListing};
-use app::orgs::db::ensure_org;
+use app::orgs::db::{ensure_org, platform_org_id};
 use app::orgs::OrgKind;
 use std::collections::HashMap;
 
@@ -228,6 +228,14 @@ const DEMO_LISTINGS: &[(&str, &str, &str, &str, &str, &str)] = &[
     ),
 ];
 
+/// The platform organisation: the one bootstrapped, or the demo's own.
+async fn platform(tx: &mut sqlx::Transaction<'_, sqlx::Any>, now: i64) -> anyhow::Result<i64> {
+    Ok(match platform_org_id(tx).await? {
+        Some(id) => id,
+        None => ensure_org(tx, PLATFORM.0, PLATFORM.1, OrgKind::Platform, now).await?,
+    })
+}
+
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct SeedReport {
     pub listings_added: u64,
@@ -242,10 +250,7 @@ pub async fn demo(db: &Db, clock: &Clock) -> anyhow::Result<SeedReport> {
         base_models.insert(m.slug, ensure_base_model(&mut tx, m, now).await?);
     }
     let mut publishers = HashMap::new();
-    publishers.insert(
-        PLATFORM.0,
-        ensure_org(&mut tx, PLATFORM.0, PLATFORM.1, OrgKind::Platform, now).await?,
-    );
+    publishers.insert(PLATFORM.0, platform(&mut tx, now).await?);
     for (slug, name) in PARTNERS {
         publishers.insert(
             *slug,
@@ -293,7 +298,7 @@ pub async fn bulk_listings(db: &Db, clock: &Clock, n: u32) -> anyhow::Result<See
     for m in BASE_MODELS {
         ensure_base_model(&mut tx, m, now).await?;
     }
-    let platform = ensure_org(&mut tx, PLATFORM.0, PLATFORM.1, OrgKind::Platform, now).await?;
+    let platform = platform(&mut tx, now).await?;
     let mut partners = Vec::new();
     for i in 1..=10 {
         let slug = format!("bench-vendor-{i}");

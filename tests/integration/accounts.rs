@@ -3,8 +3,10 @@
 //! JavaScript makes them (form posts that are redirected) and the way a
 //! script does (JSON answers with the error's own status).
 
-use crate::helpers::{App, Backend, TestDb};
-use reqwest::header::{HeaderMap, ACCEPT, COOKIE, LOCATION, REFERER, SET_COOKIE};
+use crate::helpers::{
+    api_post, audit_actions, form_post, session_cookie, sign_up, App, Backend, TestDb, PASSWORD,
+};
+use reqwest::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE};
 
 crate::on_both_backends!(
     sign_up_stores_an_argon2id_hash_and_signs_in,
@@ -17,61 +19,6 @@ crate::on_both_backends!(
     display_name_can_be_changed_by_its_owner_only,
 );
 
-const PASSWORD: &str = "tangerine orbit cathedral 93";
-
-/// The session cookie's `name=value` from a response, if it set one.
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.contains("fg_session="))
-        .and_then(|c| c.split(';').next())
-        .map(str::to_owned)
-}
-
-/// A form post as a browser without JavaScript sends it.
-async fn form_post(
-    app: &App,
-    path: &str,
-    from_page: &str,
-    cookie: Option<&str>,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let mut req = app
-        .client
-        .post(app.url(path))
-        .header("origin", &app.base_url)
-        .header(REFERER, app.url(from_page))
-        .header(ACCEPT, "text/html,application/xhtml+xml")
-        .form(fields);
-    if let Some(c) = cookie {
-        req = req.header(COOKIE, c);
-    }
-    req.send().await.expect("post")
-}
-
-/// The same call as a script makes it: JSON back, status = the error's.
-async fn api_post(
-    app: &App,
-    path: &str,
-    fields: &[(&str, &str)],
-) -> (u16, serde_json::Value, HeaderMap) {
-    let res = app
-        .client
-        .post(app.url(path))
-        .header("origin", &app.base_url)
-        .header(ACCEPT, "application/json")
-        .form(fields)
-        .send()
-        .await
-        .expect("post");
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let body = res.json().await.unwrap_or(serde_json::Value::Null);
-    (status, body, headers)
-}
-
 async fn account_page(app: &App, cookie: Option<&str>) -> (u16, String) {
     let mut req = app.client.get(app.url("/account"));
     if let Some(c) = cookie {
@@ -79,24 +26,6 @@ async fn account_page(app: &App, cookie: Option<&str>) -> (u16, String) {
     }
     let res = req.send().await.expect("get");
     (res.status().as_u16(), res.text().await.expect("body"))
-}
-
-async fn sign_up(app: &App, email: &str, name: &str) -> String {
-    let res = form_post(
-        app,
-        "/api/fn/sign_up",
-        "/sign-up",
-        None,
-        &[
-            ("email", email),
-            ("display_name", name),
-            ("password", PASSWORD),
-        ],
-    )
-    .await;
-    assert_eq!(res.status(), 302);
-    assert_eq!(res.headers()[LOCATION], "/account");
-    session_cookie(res.headers()).expect("signed in after sign-up")
 }
 
 async fn sign_in(
@@ -113,14 +42,6 @@ async fn sign_in(
         &[("email", email), ("password", password)],
     )
     .await
-}
-
-async fn audit_actions(db: &TestDb) -> Vec<String> {
-    let mut conn = db.connect().await;
-    sqlx::query_scalar::<_, String>("SELECT action FROM audit_log ORDER BY seq")
-        .fetch_all(&mut conn)
-        .await
-        .expect("audit")
 }
 
 async fn sign_up_stores_an_argon2id_hash_and_signs_in(backend: Backend) {

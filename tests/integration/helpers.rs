@@ -348,3 +348,165 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// A password that meets the rules, for test accounts.
+pub const PASSWORD: &str = "tangerine orbit cathedral 93";
+
+/// The session cookie's `name=value` from a response, if it set one.
+pub fn session_cookie(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.contains("fg_session="))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+}
+
+/// A form post as a browser without JavaScript sends it: same-site Origin
+/// and Referer, HTML accepted, so errors come back as a redirect.
+pub async fn form_post(
+    app: &App,
+    path: &str,
+    from_page: &str,
+    cookie: Option<&str>,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut req = app
+        .client
+        .post(app.url(path))
+        .header("origin", &app.base_url)
+        .header(reqwest::header::REFERER, app.url(from_page))
+        .header(reqwest::header::ACCEPT, "text/html,application/xhtml+xml")
+        .form(fields);
+    if let Some(c) = cookie {
+        req = req.header(reqwest::header::COOKIE, c);
+    }
+    req.send().await.expect("post")
+}
+
+/// A server function called as a script calls it: JSON back, status = the
+/// error's. Returns (status, body, headers).
+pub async fn api_post_as(
+    app: &App,
+    path: &str,
+    cookie: Option<&str>,
+    fields: &[(&str, &str)],
+) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
+    let mut req = app
+        .client
+        .post(app.url(path))
+        .header("origin", &app.base_url)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .form(fields);
+    if let Some(c) = cookie {
+        req = req.header(reqwest::header::COOKIE, c);
+    }
+    let res = req.send().await.expect("post");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let body = res.json().await.unwrap_or(serde_json::Value::Null);
+    (status, body, headers)
+}
+
+/// `api_post_as` with no session.
+pub async fn api_post(
+    app: &App,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
+    api_post_as(app, path, None, fields).await
+}
+
+/// Signs up through the form and returns the session cookie.
+pub async fn sign_up(app: &App, email: &str, name: &str) -> String {
+    let res = form_post(
+        app,
+        "/api/fn/sign_up",
+        "/sign-up",
+        None,
+        &[
+            ("email", email),
+            ("display_name", name),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 302, "sign-up of {email}");
+    assert_eq!(res.headers()[reqwest::header::LOCATION], "/account");
+    session_cookie(res.headers()).expect("signed in after sign-up")
+}
+
+/// The audit log's actions, in order.
+pub async fn audit_actions(db: &TestDb) -> Vec<String> {
+    let mut conn = db.connect().await;
+    sqlx::query_scalar::<_, String>("SELECT action FROM audit_log ORDER BY seq")
+        .fetch_all(&mut conn)
+        .await
+        .expect("audit")
+}
+
+/// One browser: keeps its session cookie and follows rotations (a new
+/// session id at sign-in, organisation switch, ...), like a real one does.
+pub struct Visitor<'a> {
+    pub app: &'a App,
+    cookie: Mutex<Option<String>>,
+}
+
+impl<'a> Visitor<'a> {
+    pub fn new(app: &'a App) -> Visitor<'a> {
+        Visitor {
+            app,
+            cookie: Mutex::new(None),
+        }
+    }
+
+    pub async fn signed_up(app: &'a App, email: &str, name: &str) -> Visitor<'a> {
+        let v = Visitor::new(app);
+        *v.cookie.lock().unwrap_or_else(|e| e.into_inner()) = Some(sign_up(app, email, name).await);
+        v
+    }
+
+    pub fn cookie(&self) -> Option<String> {
+        self.cookie
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn keep(&self, headers: &reqwest::header::HeaderMap) {
+        if let Some(c) = session_cookie(headers) {
+            *self.cookie.lock().unwrap_or_else(|e| e.into_inner()) = Some(c);
+        }
+    }
+
+    /// Calls a server function as a script would: (status, JSON body).
+    pub async fn call(&self, path: &str, fields: &[(&str, &str)]) -> (u16, serde_json::Value) {
+        let (status, body, headers) =
+            api_post_as(self.app, path, self.cookie().as_deref(), fields).await;
+        self.keep(&headers);
+        (status, body)
+    }
+
+    /// Posts a form as a browser without JavaScript would.
+    pub async fn form(
+        &self,
+        path: &str,
+        from_page: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let res = form_post(self.app, path, from_page, self.cookie().as_deref(), fields).await;
+        self.keep(res.headers());
+        res
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        let mut req = self.app.client.get(self.app.url(path));
+        if let Some(c) = self.cookie() {
+            req = req.header(reqwest::header::COOKIE, c);
+        }
+        let res = req.send().await.expect("get");
+        self.keep(res.headers());
+        res
+    }
+}

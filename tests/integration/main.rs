@@ -9,4 +9,5 @@ mod audit;
 mod cross_site;
 mod database;
 mod foundation;
+mod orgs;
 mod sessions;

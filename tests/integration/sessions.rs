@@ -44,6 +44,7 @@ impl InProcess {
                 absolute: Duration::from_secs(12 * 3600),
             },
             rate_limits: Arc::new(RateLimits::new(1000, 1000)),
+            public_url: None,
         };
         let router = fairground::http::router(state, SiteOrigin::SameHost, false);
         InProcess { router, now, db }

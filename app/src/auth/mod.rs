@@ -6,6 +6,8 @@ pub mod password;
 pub mod views;
 
 #[cfg(feature = "ssr")]
+pub mod actor;
+#[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod service;

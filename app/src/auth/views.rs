@@ -41,7 +41,7 @@ pub fn provide_auth() -> Auth {
 /// A page's own action: created inside the routes, where a JavaScript-free
 /// form post's error is read back from the redirect URL; when it completes
 /// the shared user is refreshed.
-fn page_action<S>() -> ServerAction<S>
+pub(crate) fn page_action<S>() -> ServerAction<S>
 where
     S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
     S::Output: Send + Sync + 'static,
@@ -70,6 +70,7 @@ pub fn AccountMenu() -> impl IntoView {
             {move || Suspend::new(async move {
                 match auth.user.await {
                     Ok(Some(user)) => view! {
+                        <li><a href="/orgs">"Organisations"</a></li>
                         <li><a href="/account">{user.display_name}</a></li>
                         <li>
                             <ActionForm action=auth.sign_out attr:class="inline-form">
@@ -89,7 +90,7 @@ pub fn AccountMenu() -> impl IntoView {
 
 /// An error that belongs to no single field, shown above the form.
 #[component]
-fn FormAlert(
+pub(crate) fn FormAlert(
     #[prop(into)] error: Signal<Option<AppError>>,
     fields: &'static [&'static str],
 ) -> impl IntoView {
@@ -115,7 +116,7 @@ fn FormAlert(
 
 /// A labelled input with its error message next to it.
 #[component]
-fn Field(
+pub(crate) fn Field(
     label: &'static str,
     name: &'static str,
     input_type: &'static str,

@@ -1,0 +1,100 @@
+//! The actor: who is making the request, in which organisation, with which
+//! role. Every server function resolves it once and asks it for a
+//! permission; tenant data is then read through the organisation it names.
+
+use crate::error::AppError;
+use crate::orgs::db::{memberships_of, Membership};
+use crate::orgs::{OrgKind, Role, StaffRole};
+use crate::state::AppState;
+use tower_sessions::Session;
+
+/// Session key of the organisation the person is working in.
+pub const CURRENT_ORG_KEY: &str = "org";
+
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: i64,
+    pub email: String,
+    pub display_name: String,
+    /// The current organisation; None for someone who belongs to none.
+    pub membership: Option<Membership>,
+    /// Every organisation the person belongs to.
+    pub memberships: Vec<Membership>,
+}
+
+/// What an actor may be asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// See the current organisation's members and invitations.
+    ViewMembers,
+    /// Invite, remove members and change roles.
+    ManageMembers,
+}
+
+impl Actor {
+    /// The current membership, when it grants `permission`. Having no
+    /// current organisation, or too small a role, is Forbidden.
+    pub fn require(&self, permission: Permission) -> Result<&Membership, AppError> {
+        let m = self.membership.as_ref().ok_or(AppError::Forbidden)?;
+        let allowed = match permission {
+            Permission::ViewMembers => true,
+            Permission::ManageMembers => matches!(m.role, Role::Owner | Role::Admin),
+        };
+        if allowed {
+            Ok(m)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    pub fn is_staff(&self, staff: StaffRole) -> bool {
+        self.membership
+            .as_ref()
+            .is_some_and(|m| m.kind == OrgKind::Platform && m.staff_role == Some(staff))
+    }
+}
+
+/// The signed-in actor, or Unauthorized.
+pub async fn resolve(state: &AppState) -> Result<(Actor, Session), AppError> {
+    let session = super::session::from_request().await?;
+    let actor = resolve_in(state, &session)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    Ok((actor, session))
+}
+
+/// The actor of `session`, or None when nobody is signed in. The current
+/// organisation is the one chosen in the session while the person still
+/// belongs to it, else their oldest membership.
+pub async fn resolve_in(state: &AppState, session: &Session) -> Result<Option<Actor>, AppError> {
+    let Some(user_id) = super::session::signed_in_user(state, session).await? else {
+        return Ok(None);
+    };
+    let Some(user) = super::db::user_by_id(&state.db, user_id).await? else {
+        return Ok(None);
+    };
+    let memberships = memberships_of(&state.db, user_id).await?;
+    let chosen = session
+        .get::<i64>(CURRENT_ORG_KEY)
+        .await
+        .map_err(|e| AppError::internal("session store", e))?;
+    let membership = chosen
+        .and_then(|id| memberships.iter().find(|m| m.org_id == id))
+        .or_else(|| memberships.first())
+        .cloned();
+    Ok(Some(Actor {
+        user_id,
+        email: user.email,
+        display_name: user.display_name,
+        membership,
+        memberships,
+    }))
+}
+
+/// Makes `org_id` the current organisation, under a new session id (the
+/// session's privileges change).
+pub async fn set_current_org(session: &Session, org_id: i64) -> Result<(), AppError> {
+    let err = |e| AppError::internal("session store", e);
+    session.cycle_id().await.map_err(err)?;
+    session.insert(CURRENT_ORG_KEY, org_id).await.map_err(err)
+}

@@ -1,0 +1,560 @@
+//! Organisations, members, roles and invitations; the platform's referee /
+//! player split; and tenant isolation between organisations.
+
+use crate::helpers::{api_post_as, audit_actions, run_ok, App, Backend, TestDb, Visitor};
+use reqwest::header::LOCATION;
+
+crate::on_both_backends!(
+    creating_an_organisation_makes_its_creator_owner,
+    an_invitation_is_single_use_for_the_invited_email_and_expires,
+    switching_organisation_rotates_the_session_and_needs_membership,
+    roles_limit_who_manages_members_and_the_last_owner_stays,
+    another_organisations_members_and_invitations_are_not_found,
+    the_platform_is_bootstrapped_and_nobody_is_both_referee_and_player,
+    the_database_refuses_a_second_staff_role_and_staff_roles_outside_the_platform,
+);
+
+async fn create_org(v: &Visitor<'_>, name: &str, kind: &str) -> i64 {
+    let (status, body) = v
+        .call("/api/fn/create_org", &[("name", name), ("kind", kind)])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body.as_i64().expect("org id")
+}
+
+/// Invites `email` to the inviter's current organisation; returns the token.
+async fn invite(v: &Visitor<'_>, email: &str, role: &str, staff: &str) -> String {
+    let fields = [("email", email), ("role", role), ("staff_role", staff)];
+    let (status, body) = v.call("/api/fn/invite_member", &fields).await;
+    assert_eq!(status, 200, "{body}");
+    let link = body.as_str().expect("link").to_string();
+    assert!(
+        link.starts_with(&format!("{}/invitations/", v.app.base_url)),
+        "{link}"
+    );
+    link.rsplit('/').next().expect("token").to_string()
+}
+
+async fn members(v: &Visitor<'_>) -> serde_json::Value {
+    let (status, body) = v.call("/api/fn/members_page", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn member_emails(page: &serde_json::Value) -> Vec<String> {
+    page["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| m["email"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+async fn user_id(db: &TestDb, email: &str) -> String {
+    db.count(&format!("SELECT id FROM users WHERE email = '{email}'"))
+        .await
+        .to_string()
+}
+
+async fn creating_an_organisation_makes_its_creator_owner(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let ada = Visitor::signed_up(&app, "ada@example.org", "Ada").await;
+    let (status, body) = ada.call("/api/fn/members_page", &[]).await;
+    assert_eq!(status, 403, "no organisation yet: {body}");
+    let (status, body) = ada
+        .call("/api/fn/create_org", &[("name", " "), ("kind", "platform")])
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        body["Validation"]["fields"]["name"][0],
+        "Enter the organisation's name."
+    );
+    assert_eq!(
+        body["Validation"]["fields"]["kind"][0],
+        "Choose partner or client."
+    );
+
+    let org = create_org(&ada, "Meridian Health AI", "partner").await;
+    let (_, orgs) = ada.call("/api/fn/my_orgs", &[]).await;
+    assert_eq!(orgs[0]["id"], org);
+    assert_eq!(orgs[0]["role"], "owner");
+    assert_eq!(orgs[0]["kind"], "partner");
+    assert_eq!(orgs[0]["current"], true);
+    let page = members(&ada).await;
+    assert_eq!(page["org_name"], "Meridian Health AI");
+    assert_eq!(page["can_manage"], true);
+    assert_eq!(member_emails(&page), ["ada@example.org"]);
+    // Same name again: a new organisation with its own slug.
+    create_org(&ada, "Meridian Health AI", "client").await;
+    assert_eq!(
+        db.count("SELECT COUNT(DISTINCT slug) FROM organisations")
+            .await,
+        2
+    );
+    let actions = audit_actions(&db).await;
+    assert_eq!(actions.iter().filter(|a| *a == "org.created").count(), 2);
+    // Without JavaScript: the form redirects to the members page.
+    let res = ada
+        .form(
+            "/api/fn/create_org",
+            "/orgs",
+            &[("name", "Ledgerline"), ("kind", "partner")],
+        )
+        .await;
+    assert_eq!(res.headers()[LOCATION], "/org/members");
+    assert_eq!(members(&ada).await["org_name"], "Ledgerline");
+}
+
+async fn an_invitation_is_single_use_for_the_invited_email_and_expires(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let ada = Visitor::signed_up(&app, "ada@example.org", "Ada").await;
+    create_org(&ada, "Meridian", "partner").await;
+    let token = invite(&ada, "Bob@Example.org", "admin", "").await;
+    // The link is in the outbox, addressed to the normalised email.
+    let mut conn = db.connect().await;
+    let (to, body): (String, String) = sqlx::query_as("SELECT to_email, body FROM outbox")
+        .fetch_one(&mut conn)
+        .await
+        .expect("outbox");
+    assert_eq!(to, "bob@example.org");
+    assert!(body.contains(&token));
+    // Only a hash of the token is stored with the invitation.
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invitations WHERE token_hash = $1")
+        .bind(&token)
+        .fetch_one(&mut conn)
+        .await
+        .expect("count");
+    assert_eq!(stored, 0);
+    assert_eq!(
+        members(&ada).await["invitations"][0]["email"],
+        "bob@example.org"
+    );
+
+    // Anyone may look at the offer; only bob may accept it.
+    let carol = Visitor::signed_up(&app, "carol@example.org", "Carol").await;
+    let (status, offer) = carol
+        .call("/api/fn/invitation_offer", &[("token", &token)])
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(offer["org_name"], "Meridian");
+    assert_eq!(offer["for_you"], false);
+    assert_eq!(
+        carol
+            .call("/api/fn/accept_invitation", &[("token", &token)])
+            .await
+            .0,
+        403
+    );
+
+    let bob = Visitor::signed_up(&app, "bob@example.org", "Bob").await;
+    let (_, offer) = bob
+        .call("/api/fn/invitation_offer", &[("token", &token)])
+        .await;
+    assert_eq!(offer["for_you"], true);
+    let before = bob.cookie();
+    let res = bob
+        .form(
+            "/api/fn/accept_invitation",
+            &format!("/invitations/{token}"),
+            &[("token", &token)],
+        )
+        .await;
+    assert_eq!(res.headers()[LOCATION], "/org/members");
+    assert_ne!(bob.cookie(), before, "new session id on joining");
+    let page = members(&bob).await;
+    assert_eq!(member_emails(&page), ["ada@example.org", "bob@example.org"]);
+    assert_eq!(page["members"][1]["role"], "admin");
+    // Used once: the link is dead now, for everyone.
+    assert_eq!(
+        bob.call("/api/fn/accept_invitation", &[("token", &token)])
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        bob.call("/api/fn/invitation_offer", &[("token", &token)])
+            .await
+            .0,
+        404
+    );
+    assert!(members(&ada).await["invitations"]
+        .as_array()
+        .expect("list")
+        .is_empty());
+
+    // Expired and revoked links are refused alike.
+    let late = invite(&ada, "dan@example.org", "member", "").await;
+    sqlx::raw_sql("UPDATE invitations SET expires_at = 1 WHERE email = 'dan@example.org'")
+        .execute(&mut conn)
+        .await
+        .expect("expire");
+    let dan = Visitor::signed_up(&app, "dan@example.org", "Dan").await;
+    assert_eq!(
+        dan.call("/api/fn/accept_invitation", &[("token", &late)])
+            .await
+            .0,
+        404
+    );
+    let revoked = invite(&ada, "dan@example.org", "member", "").await;
+    let id = db
+        .count("SELECT MAX(id) FROM invitations")
+        .await
+        .to_string();
+    assert_eq!(
+        ada.call("/api/fn/revoke_invitation", &[("invitation_id", &id)])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        dan.call("/api/fn/accept_invitation", &[("token", &revoked)])
+            .await
+            .0,
+        404
+    );
+    // The invitation page says so, with a 404.
+    let res = dan.get(&format!("/invitations/{revoked}")).await;
+    assert_eq!(res.status(), 404);
+    assert!(res
+        .text()
+        .await
+        .expect("body")
+        .contains("This invitation link is not valid"));
+
+    let actions = audit_actions(&db).await;
+    for a in [
+        "invitation.created",
+        "invitation.accepted",
+        "invitation.revoked",
+    ] {
+        assert!(
+            actions.iter().any(|x| x == a),
+            "{a} missing from {actions:?}"
+        );
+    }
+}
+
+async fn switching_organisation_rotates_the_session_and_needs_membership(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let ada = Visitor::signed_up(&app, "ada@example.org", "Ada").await;
+    let first = create_org(&ada, "First", "partner").await;
+    let second = create_org(&ada, "Second", "client").await;
+    assert_eq!(members(&ada).await["org_name"], "Second");
+    let before = ada.cookie();
+    let res = ada
+        .form(
+            "/api/fn/switch_org",
+            "/orgs",
+            &[("org_id", &first.to_string())],
+        )
+        .await;
+    assert_eq!(res.headers()[LOCATION], "/orgs");
+    assert_ne!(ada.cookie(), before, "new session id on switching");
+    let stale = api_post_as(&app, "/api/fn/my_orgs", before.as_deref(), &[]).await;
+    assert_eq!(stale.0, 401, "the previous id is worth nothing");
+    assert_eq!(members(&ada).await["org_name"], "First");
+    let (_, orgs) = ada.call("/api/fn/my_orgs", &[]).await;
+    let current: Vec<_> = orgs
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|o| o["current"] == true)
+        .map(|o| o["id"].clone())
+        .collect();
+    assert_eq!(current, [serde_json::json!(first)]);
+
+    let eve = Visitor::signed_up(&app, "eve@example.org", "Eve").await;
+    let (status, _) = eve
+        .call("/api/fn/switch_org", &[("org_id", &second.to_string())])
+        .await;
+    assert_eq!(status, 404, "not a member: as if it did not exist");
+}
+
+async fn roles_limit_who_manages_members_and_the_last_owner_stays(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let ada = Visitor::signed_up(&app, "ada@example.org", "Ada").await;
+    create_org(&ada, "Meridian", "partner").await;
+    let bob = Visitor::signed_up(&app, "bob@example.org", "Bob").await;
+    let t = invite(&ada, "bob@example.org", "member", "").await;
+    assert_eq!(
+        bob.call("/api/fn/accept_invitation", &[("token", &t)])
+            .await
+            .0,
+        200
+    );
+    let bob_id = user_id(&db, "bob@example.org").await;
+    let ada_id = user_id(&db, "ada@example.org").await;
+
+    // A member sees the members but manages nothing.
+    let page = members(&bob).await;
+    assert_eq!(page["can_manage"], false);
+    assert!(page["invitations"].as_array().expect("list").is_empty());
+    let invite_x = [("email", "x@example.org"), ("role", "member")];
+    assert_eq!(bob.call("/api/fn/invite_member", &invite_x).await.0, 403);
+    assert_eq!(
+        bob.call(
+            "/api/fn/change_role",
+            &[("user_id", &ada_id), ("role", "member")]
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        bob.call("/api/fn/remove_member", &[("user_id", &ada_id)])
+            .await
+            .0,
+        403
+    );
+
+    // The last owner can neither leave nor be demoted.
+    let (status, body) = ada.call("/api/fn/leave_org", &[]).await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        body["Conflict"],
+        "You are the last owner: make someone else an owner before leaving."
+    );
+    // An admin cannot touch owners or make new ones.
+    assert_eq!(
+        ada.call(
+            "/api/fn/change_role",
+            &[("user_id", &bob_id), ("role", "admin")]
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        bob.call(
+            "/api/fn/change_role",
+            &[("user_id", &ada_id), ("role", "member")]
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        bob.call("/api/fn/remove_member", &[("user_id", &ada_id)])
+            .await
+            .0,
+        403
+    );
+    let (status, body) = bob
+        .call(
+            "/api/fn/invite_member",
+            &[("email", "x@example.org"), ("role", "owner")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        body["Validation"]["fields"]["role"][0],
+        "Only an owner can invite another owner."
+    );
+
+    // With a second owner, the first may leave; the last one may not step down.
+    assert_eq!(
+        ada.call(
+            "/api/fn/change_role",
+            &[("user_id", &bob_id), ("role", "owner")]
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(ada.call("/api/fn/leave_org", &[]).await.0, 200);
+    assert_eq!(member_emails(&members(&bob).await), ["bob@example.org"]);
+    let (status, body) = bob
+        .call(
+            "/api/fn/change_role",
+            &[("user_id", &bob_id), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let actions = audit_actions(&db).await;
+    for a in ["member.role_changed", "member.left"] {
+        assert!(
+            actions.iter().any(|x| x == a),
+            "{a} missing from {actions:?}"
+        );
+    }
+    run_ok(&db, &["audit", "verify"]).await;
+}
+
+async fn another_organisations_members_and_invitations_are_not_found(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let ada = Visitor::signed_up(&app, "ada@example.org", "Ada").await;
+    create_org(&ada, "Meridian", "partner").await;
+    let bob = Visitor::signed_up(&app, "bob@example.org", "Bob").await;
+    create_org(&bob, "Ledgerline", "partner").await;
+    invite(&bob, "carol@example.org", "member", "").await;
+    let bob_id = user_id(&db, "bob@example.org").await;
+    let invitation = db
+        .count("SELECT MAX(id) FROM invitations")
+        .await
+        .to_string();
+    // Ada owns her organisation, but Bob and his invitation are elsewhere.
+    assert_eq!(
+        ada.call("/api/fn/remove_member", &[("user_id", &bob_id)])
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        ada.call(
+            "/api/fn/change_role",
+            &[("user_id", &bob_id), ("role", "member")]
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        ada.call(
+            "/api/fn/revoke_invitation",
+            &[("invitation_id", &invitation)]
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(member_emails(&members(&ada).await), ["ada@example.org"]);
+    assert_eq!(member_emails(&members(&bob).await), ["bob@example.org"]);
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM invitations WHERE revoked_at IS NULL")
+            .await,
+        1
+    );
+}
+
+async fn the_platform_is_bootstrapped_and_nobody_is_both_referee_and_player(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let out = run_ok(&db, &["admin", "bootstrap", "--email", "Ref@Example.org"]).await;
+    assert!(out.contains("ref@example.org has no account yet"), "{out}");
+    let token = out.trim().rsplit('/').next().expect("token").to_string();
+    let referee = Visitor::signed_up(&app, "ref@example.org", "Rita Referee").await;
+    let (status, body) = referee
+        .call("/api/fn/accept_invitation", &[("token", &token)])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, orgs) = referee.call("/api/fn/my_orgs", &[]).await;
+    assert_eq!(orgs[0]["kind"], "platform");
+    assert_eq!(orgs[0]["role"], "owner");
+    assert_eq!(orgs[0]["staff_role"], "referee");
+    let again = run_ok(&db, &["admin", "bootstrap", "--email", "ref@example.org"]).await;
+    assert!(
+        again.contains("already belongs to the platform organisation"),
+        "{again}"
+    );
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM organisations WHERE kind = 'platform'")
+            .await,
+        1
+    );
+
+    // Platform invitations must say which staff role.
+    let no_staff = [
+        ("email", "pat@example.org"),
+        ("role", "member"),
+        ("staff_role", ""),
+    ];
+    let (status, body) = referee.call("/api/fn/invite_member", &no_staff).await;
+    assert_eq!(status, 422);
+    let msg = body["Validation"]["fields"]["staff_role"][0]
+        .as_str()
+        .unwrap_or("");
+    assert!(msg.starts_with("Choose referee or player"), "{body}");
+    let as_player = invite(&referee, "pat@example.org", "member", "player").await;
+    let as_referee = invite(&referee, "pat@example.org", "member", "referee").await;
+    let pat = Visitor::signed_up(&app, "pat@example.org", "Pat Player").await;
+    assert_eq!(
+        pat.call("/api/fn/accept_invitation", &[("token", &as_player)])
+            .await
+            .0,
+        200
+    );
+    let (status, body) = pat
+        .call("/api/fn/accept_invitation", &[("token", &as_referee)])
+        .await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        body["Conflict"],
+        "You are already a player of the platform; one person cannot be both referee and player."
+    );
+    let page = members(&referee).await;
+    let staff: Vec<_> = page["members"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|m| m["staff_role"].clone())
+        .collect();
+    assert_eq!(
+        staff,
+        [serde_json::json!("referee"), serde_json::json!("player")]
+    );
+}
+
+async fn the_database_refuses_a_second_staff_role_and_staff_roles_outside_the_platform(
+    backend: Backend,
+) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    Visitor::signed_up(&app, "pat@example.org", "Pat").await;
+    run_ok(&db, &["admin", "bootstrap", "--email", "pat@example.org"]).await;
+    run_ok(&db, &["seed", "--demo"]).await;
+    let mut conn = db.connect().await;
+    let refused = |sql: &'static str| {
+        let db = &db;
+        async move {
+            let mut conn = db.connect().await;
+            sqlx::raw_sql(sql).execute(&mut conn).await.is_err()
+        }
+    };
+    assert!(
+        refused(
+            "INSERT INTO memberships (org_id, org_kind, user_id, role, staff_role, created_at) \
+             SELECT o.id, 'platform', u.id, 'member', 'player', 1 FROM organisations o, users u \
+             WHERE o.kind = 'platform' AND u.email = 'pat@example.org'"
+        )
+        .await,
+        "a referee cannot also be a player"
+    );
+    assert!(
+        refused(
+            "INSERT INTO memberships (org_id, org_kind, user_id, role, staff_role, created_at) \
+             SELECT o.id, 'partner', u.id, 'member', 'referee', 1 FROM organisations o, users u \
+             WHERE o.slug = 'meridian-health' AND u.email = 'pat@example.org'"
+        )
+        .await,
+        "staff roles exist only in the platform organisation"
+    );
+    assert!(
+        refused(
+            "INSERT INTO memberships (org_id, org_kind, user_id, role, staff_role, created_at) \
+             SELECT o.id, 'client', u.id, 'member', NULL, 1 FROM organisations o, users u \
+             WHERE o.slug = 'meridian-health' AND u.email = 'pat@example.org'"
+        )
+        .await,
+        "a membership's kind is its organisation's"
+    );
+    sqlx::raw_sql(
+        "INSERT INTO users (email, display_name, password_hash, created_at, updated_at) \
+         VALUES ('x@example.org', 'X', 'h', 1, 1)",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("user");
+    let no_staff = sqlx::raw_sql(
+        "INSERT INTO memberships (org_id, org_kind, user_id, role, staff_role, created_at) \
+         SELECT o.id, 'platform', u.id, 'member', NULL, 1 FROM organisations o, users u \
+         WHERE o.kind = 'platform' AND u.email = 'x@example.org'",
+    )
+    .execute(&mut conn)
+    .await;
+    assert!(no_staff.is_err(), "platform members are referee or player");
+}
