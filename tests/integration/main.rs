@@ -6,6 +6,7 @@ mod helpers;
 
 mod accounts;
 mod audit;
+mod authz_matrix;
 mod cross_site;
 mod database;
 mod foundation;
