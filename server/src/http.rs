@@ -4,7 +4,7 @@ use crate::csrf::{same_origin_only, SiteOrigin};
 use app::auth::session_store::DbSessionStore;
 use app::state::AppState;
 use app::{shell, App, CspNonce, REQUEST_ID_HEADER};
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -100,8 +100,14 @@ pub fn router(state: AppState, site: SiteOrigin, secure_cookies: bool) -> Router
                                 .get(REQUEST_ID_HEADER)
                                 .and_then(|v| v.to_str().ok())
                                 .unwrap_or("");
-                            // The path only: query strings may one day carry tokens.
-                            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                            // The route's pattern where one matched (`/invitations/{token}`),
+                            // never the query: paths and queries can carry tokens.
+                            let path = req
+                                .extensions()
+                                .get::<MatchedPath>()
+                                .map(MatchedPath::as_str)
+                                .unwrap_or_else(|| req.uri().path());
+                            tracing::info_span!("request", method = %req.method(), path = %path, request_id = %id)
                         })
                         // One line per response at INFO: status and latency.
                         .on_response(DefaultOnResponse::new().level(Level::INFO))

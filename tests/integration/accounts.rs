@@ -218,6 +218,26 @@ async fn sign_in_issues_a_new_session_id_and_the_old_one_is_useless(backend: Bac
         audit_actions(&db).await,
         ["user.signed_up", "user.signed_in"]
     );
+    // Each entry names the actor, the target, the time and the client's address.
+    let mut conn = db.connect().await;
+    let (actor, target, ip, at): (Option<i64>, String, String, i64) = sqlx::query_as(
+        "SELECT actor_user_id, target, client_ip, occurred_at FROM audit_log WHERE action = 'user.signed_in'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("entry");
+    assert_eq!(target, format!("user:{}", actor.expect("actor")));
+    assert_eq!(ip, "127.0.0.1");
+    assert!(at > 1_700_000_000_000, "UTC milliseconds: {at}");
+    // Neither the password nor any session id reaches the logs.
+    let log = app.stderr();
+    for secret in [
+        PASSWORD,
+        first.split_once('=').expect("cookie").1,
+        second.split_once('=').expect("cookie").1,
+    ] {
+        assert!(!log.contains(secret), "secret in log");
+    }
 }
 
 async fn sign_out_ends_the_session_on_the_server(backend: Backend) {

@@ -223,6 +223,12 @@ async fn an_invitation_is_single_use_for_the_invited_email_and_expires(backend: 
         .expect("body")
         .contains("This invitation link is not valid"));
 
+    for t in [&token, &late, &revoked] {
+        assert!(
+            !app.stderr().contains(t.as_str()),
+            "invitation token in the log"
+        );
+    }
     let actions = audit_actions(&db).await;
     for a in [
         "invitation.created",
