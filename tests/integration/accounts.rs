@@ -16,6 +16,7 @@ crate::on_both_backends!(
     unknown_email_and_wrong_password_answer_alike,
     sign_in_attempts_are_rate_limited_per_account_and_per_ip,
     changing_the_password_signs_out_every_other_session,
+    a_128_character_password_with_spaces_is_kept_exactly,
     display_name_can_be_changed_by_its_owner_only,
 );
 
@@ -552,4 +553,49 @@ async fn display_name_can_be_changed_by_its_owner_only(backend: Backend) {
         .await
         .expect("name");
     assert_eq!(name, "Countess Lovelace");
+}
+
+async fn a_128_character_password_with_spaces_is_kept_exactly(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let long: String = format!(" {}", "quiet meadow copper lantern ".repeat(5))
+        .chars()
+        .take(128)
+        .collect();
+    assert_eq!(long.chars().count(), 128);
+    let res = form_post(
+        &app,
+        "/api/fn/sign_up",
+        "/sign-up",
+        None,
+        &[
+            ("email", "ada@example.org"),
+            ("display_name", "Ada"),
+            ("password", &long),
+        ],
+    )
+    .await;
+    assert_eq!(res.headers()[LOCATION], "/account");
+    let ok = sign_in(&app, "ada@example.org", &long, None).await;
+    assert_eq!(
+        ok.headers()[LOCATION],
+        "/account",
+        "the whole password, leading space included"
+    );
+    let trimmed = sign_in(&app, "ada@example.org", long.trim(), None).await;
+    assert!(
+        trimmed.headers()[LOCATION]
+            .to_str()
+            .expect("ascii")
+            .contains("__err="),
+        "never trimmed"
+    );
+    let cut = sign_in(&app, "ada@example.org", &long[..72], None).await;
+    assert!(
+        cut.headers()[LOCATION]
+            .to_str()
+            .expect("ascii")
+            .contains("__err="),
+        "never truncated"
+    );
 }
