@@ -1,32 +1,12 @@
 // Signing up, out and in through the pages, with JavaScript on (enhanced
 // forms, client-side navigation) and off (plain form posts and redirects).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
-
-const BASE = process.env.FAIRGROUND_E2E_URL;
-if (!BASE) throw new Error('FAIRGROUND_E2E_URL is not set (run end2end/run.sh)');
-
-let browser;
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
-  });
-});
-after(async () => { await browser?.close(); });
-
-const PASSWORD = 'tangerine orbit cathedral 93';
+import { BASE, PASSWORD, person } from '../support.mjs';
 
 for (const js of [true, false]) {
   test(`sign up, sign out, sign in (JavaScript ${js ? 'on' : 'off'})`, async () => {
-    const context = await browser.newContext({ javaScriptEnabled: js });
-    const page = await context.newPage();
-    const problems = [];
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    const hydrated = async () => { if (js) await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20000 }); };
+    const { context, page, problems, hydrated } = await person(js);
     const email = `ada-${js ? 'js' : 'nojs'}-${Date.now()}@example.org`;
 
     await page.goto(BASE + '/sign-up');

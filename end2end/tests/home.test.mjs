@@ -1,39 +1,16 @@
 // The home page in Chromium, with JavaScript on (hydrated) and off (server
 // HTML only). Any console error, page error or failed request fails a test.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
-
-const BASE = process.env.FAIRGROUND_E2E_URL;
-if (!BASE) throw new Error('FAIRGROUND_E2E_URL is not set (run end2end/run.sh)');
-
-let browser;
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
-  });
-});
-after(async () => { await browser?.close(); });
+import { BASE, person } from '../support.mjs';
 
 async function open(path, javaScriptEnabled) {
-  const context = await browser.newContext({ javaScriptEnabled });
-  const page = await context.newPage();
-  const problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => {
-    // With scripting off, Chromium refuses the preloads of the hydration
-    // bundle; that is the point of the JS-off run, not a problem.
-    if (!javaScriptEnabled && /\/pkg\/fairground\.(js|wasm)$/.test(r.url())) return;
-    problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+  const p = await person(javaScriptEnabled);
+  p.page.on('response', (r) => {
+    if (r.status() >= 400 && r.url() !== BASE + path) p.problems.push(`HTTP ${r.status()}: ${r.url()}`);
   });
-  page.on('response', (r) => {
-    if (r.status() >= 400 && r.url() !== BASE + path) problems.push(`HTTP ${r.status()}: ${r.url()}`);
-  });
-  const response = await page.goto(BASE + path);
-  return { context, page, problems, response };
+  const response = await p.page.goto(BASE + path);
+  return { ...p, response };
 }
 
 async function checkListings(page) {

@@ -1,33 +1,9 @@
 // Organisations through the pages, JavaScript on and off: create a partner
 // organisation, invite a second person, who accepts, switches between their
 // organisations and signs out.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
-
-const BASE = process.env.FAIRGROUND_E2E_URL;
-if (!BASE) throw new Error('FAIRGROUND_E2E_URL is not set (run end2end/run.sh)');
-const PASSWORD = 'tangerine orbit cathedral 93';
-
-let browser;
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
-  });
-});
-after(async () => { await browser?.close(); });
-
-async function person(js) {
-  const context = await browser.newContext({ javaScriptEnabled: js });
-  const page = await context.newPage();
-  const problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  const hydrated = async () => { if (js) await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20000 }); };
-  return { context, page, problems, hydrated };
-}
+import { BASE, PASSWORD, person } from '../support.mjs';
 
 async function signUp({ page, hydrated }, email, name) {
   await page.goto(BASE + '/sign-up');

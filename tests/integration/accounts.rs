@@ -4,9 +4,10 @@
 //! script does (JSON answers with the error's own status).
 
 use crate::helpers::{
-    api_post, audit_actions, form_post, session_cookie, sign_up, App, Backend, TestDb, PASSWORD,
+    api_post, api_post_as, audit_actions, form_post, session_cookie, sign_up, App, Backend, TestDb,
+    PASSWORD,
 };
-use reqwest::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
 crate::on_both_backends!(
     sign_up_stores_an_argon2id_hash_and_signs_in,
@@ -426,26 +427,16 @@ async fn changing_the_password_signs_out_every_other_session(backend: Backend) {
     .await;
     let back = res.headers()[LOCATION].to_str().expect("ascii").to_string();
     assert!(back.contains("__err="), "{back}");
-    let (status, body, _) = {
-        let res = app
-            .client
-            .post(app.url("/api/fn/change_password"))
-            .header("origin", &app.base_url)
-            .header(ACCEPT, "application/json")
-            .header(COOKIE, &laptop)
-            .form(&[
-                ("current_password", PASSWORD),
-                ("new_password", "password1234"),
-            ])
-            .send()
-            .await
-            .expect("post");
-        (
-            res.status().as_u16(),
-            res.json::<serde_json::Value>().await.expect("json"),
-            (),
-        )
-    };
+    let (status, body, _) = api_post_as(
+        &app,
+        "/api/fn/change_password",
+        Some(&laptop),
+        &[
+            ("current_password", PASSWORD),
+            ("new_password", "password1234"),
+        ],
+    )
+    .await;
     assert_eq!(status, 422);
     assert!(body["Validation"]["fields"]["new_password"][0]
         .as_str()

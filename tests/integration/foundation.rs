@@ -455,25 +455,28 @@ async fn demo_seed_is_idempotent(backend: Backend) {
     );
 }
 
-async fn sigterm_lets_in_flight_requests_finish(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let mut app = App::spawn(&db).await;
+/// Opens a connection and sends the head of a chunked POST to a server
+/// function, holding back the body: until it arrives the request is in
+/// flight.
+async fn request_in_flight(app: &App) -> tokio::net::TcpStream {
     let addr = app.base_url.trim_start_matches("http://").to_string();
-    // A request whose body is still arriving is in flight.
     let mut stream = tokio::net::TcpStream::connect(&addr)
         .await
         .expect("connect");
+    let head = format!(
+        "POST /api/fn/home_listings HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("send head");
     stream
-        .write_all(
-            format!(
-                "POST /api/fn/home_listings HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
-                 Content-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\n\
-                 Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-            )
-            .as_bytes(),
-        )
-        .await
-        .expect("send head");
+}
+
+async fn sigterm_lets_in_flight_requests_finish(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let mut app = App::spawn(&db).await;
+    // A request whose body is still arriving is in flight.
+    let mut stream = request_in_flight(&app).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     app.signal(libc::SIGTERM);
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -592,20 +595,7 @@ async fn json_logs_carry_the_request_id_of_each_request() {
 async fn shutdown_gives_up_on_stuck_requests_after_the_timeout() {
     let db = TestDb::new(Backend::Sqlite).await;
     let mut app = App::spawn_with(&db, &[("FAIRGROUND_SHUTDOWN_TIMEOUT_SECS", "1")]).await;
-    let addr = app.base_url.trim_start_matches("http://").to_string();
-    let mut stream = tokio::net::TcpStream::connect(&addr)
-        .await
-        .expect("connect");
-    stream
-        .write_all(
-            format!(
-                "POST /api/fn/home_listings HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
-                 Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
-            )
-            .as_bytes(),
-        )
-        .await
-        .expect("send head");
+    let _stream = request_in_flight(&app).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     app.signal(libc::SIGTERM);
     let status = app.wait_exit(Duration::from_secs(8)).await;

@@ -52,16 +52,30 @@ pub struct Membership {
     pub staff_role: Option<StaffRole>,
 }
 
-fn membership_from(row: &sqlx::any::AnyRow) -> Result<Membership, AppError> {
-    let kind: String = row.try_get("kind")?;
+/// The `role` and `staff_role` columns of a row.
+fn roles(row: &sqlx::any::AnyRow) -> Result<(Role, Option<StaffRole>), AppError> {
     let role: String = row.try_get("role")?;
     let staff: Option<String> = row.try_get("staff_role")?;
+    Ok((
+        Role::parse(&role).ok_or_else(|| AppError::internal("role", &role))?,
+        staff.as_deref().and_then(StaffRole::parse),
+    ))
+}
+
+/// The `kind` column of a row.
+fn kind(row: &sqlx::any::AnyRow) -> Result<OrgKind, AppError> {
+    let kind: String = row.try_get("kind")?;
+    OrgKind::parse(&kind).ok_or_else(|| AppError::internal("org kind", &kind))
+}
+
+fn membership_from(row: &sqlx::any::AnyRow) -> Result<Membership, AppError> {
+    let (role, staff_role) = roles(row)?;
     Ok(Membership {
         org_id: row.try_get("org_id")?,
         org_name: row.try_get("name")?,
-        kind: OrgKind::parse(&kind).ok_or_else(|| AppError::internal("org kind", &kind))?,
-        role: Role::parse(&role).ok_or_else(|| AppError::internal("role", &role))?,
-        staff_role: staff.as_deref().and_then(StaffRole::parse),
+        kind: kind(row)?,
+        role,
+        staff_role,
     })
 }
 
@@ -215,14 +229,13 @@ pub async fn members(db: &Db, org_id: i64) -> Result<Vec<MemberView>, AppError> 
     .await?;
     rows.iter()
         .map(|r| {
-            let role: String = r.try_get("role")?;
-            let staff: Option<String> = r.try_get("staff_role")?;
+            let (role, staff_role) = roles(r)?;
             Ok(MemberView {
                 user_id: r.try_get("id")?,
                 display_name: r.try_get("display_name")?,
                 email: r.try_get("email")?,
-                role: Role::parse(&role).ok_or_else(|| AppError::internal("role", &role))?,
-                staff_role: staff.as_deref().and_then(StaffRole::parse),
+                role,
+                staff_role,
             })
         })
         .collect()
@@ -342,17 +355,15 @@ pub async fn invitation_by_token(
     .fetch_optional(db.pool())
     .await?;
     let Some(r) = row else { return Ok(None) };
-    let kind: String = r.try_get("kind")?;
-    let role: String = r.try_get("role")?;
-    let staff: Option<String> = r.try_get("staff_role")?;
+    let (role, staff_role) = roles(&r)?;
     Ok(Some(InvitationRow {
         id: r.try_get("id")?,
         org_id: r.try_get("org_id")?,
         org_name: r.try_get("name")?,
-        org_kind: OrgKind::parse(&kind).ok_or_else(|| AppError::internal("org kind", &kind))?,
+        org_kind: kind(&r)?,
         email: r.try_get("email")?,
-        role: Role::parse(&role).ok_or_else(|| AppError::internal("role", &role))?,
-        staff_role: staff.as_deref().and_then(StaffRole::parse),
+        role,
+        staff_role,
         expires_at: r.try_get("expires_at")?,
         accepted_at: r.try_get("accepted_at")?,
         revoked_at: r.try_get("revoked_at")?,
@@ -412,13 +423,12 @@ pub async fn pending_invitations(
     .await?;
     rows.iter()
         .map(|r| {
-            let role: String = r.try_get("role")?;
-            let staff: Option<String> = r.try_get("staff_role")?;
+            let (role, staff_role) = roles(r)?;
             Ok(InvitationView {
                 id: r.try_get("id")?,
                 email: r.try_get("email")?,
-                role: Role::parse(&role).ok_or_else(|| AppError::internal("role", &role))?,
-                staff_role: staff.as_deref().and_then(StaffRole::parse),
+                role,
+                staff_role,
                 expires_at: r.try_get("expires_at")?,
             })
         })

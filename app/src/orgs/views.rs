@@ -2,8 +2,8 @@
 //! organisation's members and invitations, and an invitation's own page.
 
 use super::api::{
-    accept_invitation, invitation_offer, members_page, my_orgs, AcceptInvitation, ChangeRole,
-    CreateOrg, InviteMember, LeaveOrg, RemoveMember, RevokeInvitation, SwitchOrg,
+    invitation_offer, members_page, my_orgs, AcceptInvitation, ChangeRole, CreateOrg, InviteMember,
+    LeaveOrg, RemoveMember, RevokeInvitation, SwitchOrg,
 };
 use super::{MembersData, OrgKind, Role};
 use crate::auth::views::{page_action, Field, FormAlert};
@@ -266,7 +266,6 @@ pub fn InvitationPage() -> impl IntoView {
     let accept = page_action::<AcceptInvitation>();
     let offer = Resource::new(token, invitation_offer);
     let accept_error = Signal::derive(move || accept.value().get().and_then(Result::err));
-    let _ = accept_invitation;
     view! {
         <Title text="Invitation · Fairground"/>
         <section class="panel">

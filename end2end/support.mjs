@@ -1,0 +1,40 @@
+// Shared by the browser tests: the machine's Chromium, and a "person" (a
+// browser context with JavaScript on or off) that records console errors
+// and page errors.
+import { before, after } from 'node:test';
+import { chromium } from 'playwright-core';
+
+export const BASE = process.env.FAIRGROUND_E2E_URL;
+if (!BASE) throw new Error('FAIRGROUND_E2E_URL is not set (run end2end/run.sh)');
+export const PASSWORD = 'tangerine orbit cathedral 93';
+
+let browser;
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
+  });
+});
+after(async () => { await browser?.close(); });
+
+/// A fresh browser context. `hydrated()` waits for the app to be live when
+/// JavaScript is on (and returns at once when it is off).
+export async function person(js) {
+  const context = await browser.newContext({ javaScriptEnabled: js });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => {
+    // With scripting off, Chromium refuses the preloads of the hydration
+    // bundle; that is the point of the JS-off run, not a problem.
+    if (!js && /\/pkg\/fairground\.(js|wasm)$/.test(r.url())) return;
+    // A fetch still running when the test navigates away is cancelled by
+    // the browser (net::ERR_ABORTED): the test's doing, not the app's.
+    if (r.failure()?.errorText === 'net::ERR_ABORTED') return;
+    problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
+  const hydrated = async () => { if (js) await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20000 }); };
+  return { context, page, problems, hydrated };
+}
