@@ -361,6 +361,27 @@ async fn roles_limit_who_manages_members_and_the_last_owner_stays(backend: Backe
         "Only an owner can invite another owner."
     );
 
+    // Managers remove members; the removed person no longer sees the organisation.
+    let carol = Visitor::signed_up(&app, "carol@example.org", "Carol").await;
+    let t = invite(&ada, "carol@example.org", "member", "").await;
+    assert_eq!(
+        carol
+            .call("/api/fn/accept_invitation", &[("token", &t)])
+            .await
+            .0,
+        200
+    );
+    let carol_id = user_id(&db, "carol@example.org").await;
+    assert_eq!(
+        bob.call("/api/fn/remove_member", &[("user_id", &carol_id)])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(carol.call("/api/fn/members_page", &[]).await.0, 403);
+    let (_, orgs) = carol.call("/api/fn/my_orgs", &[]).await;
+    assert_eq!(orgs, serde_json::json!([]));
+
     // With a second owner, the first may leave; the last one may not step down.
     assert_eq!(
         ada.call(
@@ -381,7 +402,7 @@ async fn roles_limit_who_manages_members_and_the_last_owner_stays(backend: Backe
         .await;
     assert_eq!(status, 409, "{body}");
     let actions = audit_actions(&db).await;
-    for a in ["member.role_changed", "member.left"] {
+    for a in ["member.role_changed", "member.removed", "member.left"] {
         assert!(
             actions.iter().any(|x| x == a),
             "{a} missing from {actions:?}"
