@@ -15,6 +15,13 @@ use std::time::Duration;
 use tower::ServiceExt;
 
 const MINUTE: i64 = 60_000;
+
+/// In-process servers are built one at a time: building a router generates
+/// Leptos's route list, which sets a process-wide "suppress resource loads"
+/// flag while it runs; a page render in another test polling a resource for
+/// the first time at that moment would wait forever (leptos issue #4773).
+/// A real server builds its route list once, before it serves.
+static IN_PROCESS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 const HOST: &str = "fairground.test";
 
 struct InProcess {
@@ -55,7 +62,11 @@ impl InProcess {
     }
 
     async fn send(&self, req: Request<Body>) -> http::Response<Body> {
-        self.router.clone().oneshot(req).await.expect("infallible")
+        let what = format!("{} {}", req.method(), req.uri());
+        tokio::time::timeout(Duration::from_secs(30), self.router.clone().oneshot(req))
+            .await
+            .unwrap_or_else(|_| panic!("{what} did not answer within 30 s"))
+            .expect("infallible")
     }
 
     async fn sign_up(&self) -> String {
@@ -105,6 +116,7 @@ crate::on_both_backends!(
 );
 
 async fn idle_sessions_end_after_the_idle_timeout(backend: Backend) {
+    let _one_at_a_time = IN_PROCESS.lock().await;
     let test_db = TestDb::new(backend).await;
     let app = InProcess::new(&test_db).await;
     let cookie = app.sign_up().await;
@@ -124,6 +136,7 @@ async fn idle_sessions_end_after_the_idle_timeout(backend: Backend) {
 }
 
 async fn sessions_end_at_the_absolute_lifetime_however_active(backend: Backend) {
+    let _one_at_a_time = IN_PROCESS.lock().await;
     let test_db = TestDb::new(backend).await;
     let app = InProcess::new(&test_db).await;
     let cookie = app.sign_up().await;

@@ -208,6 +208,19 @@ pub fn AccountPage() -> impl IntoView {
     let repassword = page_action::<ChangePassword>();
     let rename_error = Signal::derive(move || rename.value().get().and_then(Result::err));
     let password_error = Signal::derive(move || repassword.value().get().and_then(Result::err));
+    // Its own resource: reading the header's in a second Suspense boundary
+    // is a pattern known to stall Leptos SSR responses now and then.
+    let changed = auth.changed;
+    let user = Resource::new(
+        move || {
+            (
+                changed.get(),
+                rename.version().get(),
+                repassword.version().get(),
+            )
+        },
+        |_| current_user(),
+    );
     let query = leptos_router::hooks::use_query_map();
     let notice = move || match query.read().get("updated").as_deref() {
         Some("password") => Some("Your password was changed. Your other sessions were signed out."),
@@ -218,7 +231,7 @@ pub fn AccountPage() -> impl IntoView {
         <Title text="Your account · Fairground"/>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                match auth.user.await {
+                match user.await {
                     Ok(Some(user)) => view! {
                         <section class="account">
                             <h1>"Your account"</h1>
