@@ -79,6 +79,16 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     result
 }
 
+/// Ends a server function that changes something: on success the browser is
+/// sent to `then` (a redirect for plain forms, a client-side navigation with
+/// JavaScript); errors are answered as `respond` does.
+pub fn respond_then<T>(result: Result<T, AppError>, then: &str) -> Result<T, AppError> {
+    if result.is_ok() {
+        leptos_axum::redirect(then);
+    }
+    respond(result)
+}
+
 /// Limits on sign-in and sign-up attempts, per client IP and per account,
 /// kept in this process's memory (each app node counts on its own).
 pub struct RateLimits {

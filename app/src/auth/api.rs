@@ -40,31 +40,22 @@ pub async fn sign_up(
     display_name: String,
     password: String,
 ) -> Result<(), AppError> {
-    let out = super::service::sign_up(&email, &display_name, &password).await;
-    if out.is_ok() {
-        leptos_axum::redirect("/account");
-    }
-    crate::state::respond(out)
+    crate::state::respond_then(
+        super::service::sign_up(&email, &display_name, &password).await,
+        "/account",
+    )
 }
 
 /// Signs in. Unknown email and wrong password answer alike.
 #[server(prefix = "/api/fn", endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
-    let out = super::service::sign_in(&email, &password).await;
-    if out.is_ok() {
-        leptos_axum::redirect("/account");
-    }
-    crate::state::respond(out)
+    crate::state::respond_then(super::service::sign_in(&email, &password).await, "/account")
 }
 
 /// Signs out: the session is deleted on the server, not just forgotten.
 #[server(prefix = "/api/fn", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    let out = super::service::sign_out().await;
-    if out.is_ok() {
-        leptos_axum::redirect("/");
-    }
-    crate::state::respond(out)
+    crate::state::respond_then(super::service::sign_out().await, "/")
 }
 
 /// Changes the password; every other session of the user is signed out.
@@ -73,18 +64,16 @@ pub async fn change_password(
     current_password: String,
     new_password: String,
 ) -> Result<(), AppError> {
-    let out = super::service::change_password(&current_password, &new_password).await;
-    if out.is_ok() {
-        leptos_axum::redirect("/account?updated=password");
-    }
-    crate::state::respond(out)
+    crate::state::respond_then(
+        super::service::change_password(&current_password, &new_password).await,
+        "/account?updated=password",
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "change_display_name")]
 pub async fn change_display_name(display_name: String) -> Result<(), AppError> {
-    let out = super::service::change_display_name(&display_name).await;
-    if out.is_ok() {
-        leptos_axum::redirect("/account?updated=name");
-    }
-    crate::state::respond(out)
+    crate::state::respond_then(
+        super::service::change_display_name(&display_name).await,
+        "/account?updated=name",
+    )
 }

@@ -54,57 +54,55 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
-fn parts(record: &Record) -> session_store::Result<(String, Option<i64>)> {
-    let data = serde_json::to_string(&record.data)
-        .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-    let user_id = record.data.get(USER_ID_KEY).and_then(|v| v.as_i64());
-    Ok((data, user_id))
+/// What to do when the session id is already stored.
+enum OnConflict {
+    /// Leave the stored session alone (report that nothing was written).
+    Keep,
+    /// Replace its data and renew its expiry.
+    Replace,
+}
+
+impl DbSessionStore {
+    /// Writes `record`; returns whether a row was written.
+    async fn write(&self, record: &Record, on_conflict: OnConflict) -> session_store::Result<bool> {
+        let data = serde_json::to_string(&record.data)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let user_id = record.data.get(USER_ID_KEY).and_then(|v| v.as_i64());
+        let conflict = match on_conflict {
+            OnConflict::Keep => "DO NOTHING",
+            OnConflict::Replace => {
+                "DO UPDATE SET user_id = excluded.user_id, data = excluded.data, expires_at = excluded.expires_at"
+            }
+        };
+        let done = sqlx::query(&format!(
+            "INSERT INTO sessions (id, user_id, data, expires_at, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (id) {conflict}"
+        ))
+        .bind(key(&record.id))
+        .bind(user_id)
+        .bind(&data)
+        .bind(self.expires_at())
+        .bind(self.clock.now_ms())
+        .execute(self.db.pool())
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
 }
 
 #[async_trait::async_trait]
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let (data, user_id) = parts(record)?;
-        let expires_at = self.expires_at();
         // A fresh id until one is free (a clash of 128-bit random ids is
         // astronomically unlikely, but never overwrite someone's session).
-        loop {
-            let done = sqlx::query(
-                "INSERT INTO sessions (id, user_id, data, expires_at, created_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(key(&record.id))
-            .bind(user_id)
-            .bind(&data)
-            .bind(expires_at)
-            .bind(self.clock.now_ms())
-            .execute(self.db.pool())
-            .await
-            .map_err(backend)?;
-            if done.rows_affected() == 1 {
-                return Ok(());
-            }
+        while !self.write(record, OnConflict::Keep).await? {
             record.id = Id::default();
         }
+        Ok(())
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let (data, user_id) = parts(record)?;
-        let expires_at = self.expires_at();
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, data, expires_at, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, \
-             expires_at = excluded.expires_at",
-        )
-        .bind(key(&record.id))
-        .bind(user_id)
-        .bind(&data)
-        .bind(expires_at)
-        .bind(self.clock.now_ms())
-        .execute(self.db.pool())
-        .await
-        .map_err(backend)?;
-        Ok(())
+        self.write(record, OnConflict::Replace).await.map(|_| ())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {

@@ -11,20 +11,15 @@ pub async fn my_orgs() -> Result<Vec<OrgSummary>, AppError> {
 
 #[server(prefix = "/api/fn", endpoint = "create_org")]
 pub async fn create_org(name: String, kind: String) -> Result<i64, AppError> {
-    let out = super::service::create_org(&name, &kind).await;
-    if out.is_ok() {
-        leptos_axum::redirect("/org/members");
-    }
-    crate::state::respond(out)
+    crate::state::respond_then(
+        super::service::create_org(&name, &kind).await,
+        "/org/members",
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "switch_org")]
 pub async fn switch_org(org_id: i64) -> Result<(), AppError> {
-    let out = super::service::switch_org(org_id).await;
-    if out.is_ok() {
-        leptos_axum::redirect("/orgs");
-    }
-    crate::state::respond(out)
+    crate::state::respond_then(super::service::switch_org(org_id).await, "/orgs")
 }
 
 #[server(prefix = "/api/fn", endpoint = "members_page")]
@@ -38,20 +33,15 @@ pub async fn invite_member(
     role: String,
     #[server(default)] staff_role: String,
 ) -> Result<String, AppError> {
-    let out = super::service::invite(&email, &role, &staff_role).await;
-    if out.is_ok() {
-        leptos_axum::redirect("/org/members");
-    }
-    crate::state::respond(out)
+    crate::state::respond_then(
+        super::service::invite(&email, &role, &staff_role).await,
+        "/org/members",
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "revoke_invitation")]
 pub async fn revoke_invitation(invitation_id: i64) -> Result<(), AppError> {
-    let out = super::service::revoke(invitation_id).await;
-    if out.is_ok() {
-        leptos_axum::redirect("/org/members");
-    }
-    crate::state::respond(out)
+    crate::state::respond_then(super::service::revoke(invitation_id).await, "/org/members")
 }
 
 #[server(prefix = "/api/fn", endpoint = "invitation_offer")]
@@ -61,36 +51,23 @@ pub async fn invitation_offer(token: String) -> Result<InvitationInfo, AppError>
 
 #[server(prefix = "/api/fn", endpoint = "accept_invitation")]
 pub async fn accept_invitation(token: String) -> Result<(), AppError> {
-    let out = super::service::accept(&token).await;
-    if out.is_ok() {
-        leptos_axum::redirect("/org/members");
-    }
-    crate::state::respond(out)
+    crate::state::respond_then(super::service::accept(&token).await, "/org/members")
 }
 
 #[server(prefix = "/api/fn", endpoint = "change_role")]
 pub async fn change_role(user_id: i64, role: String) -> Result<(), AppError> {
-    let out = super::service::change_role(user_id, &role).await;
-    if out.is_ok() {
-        leptos_axum::redirect("/org/members");
-    }
-    crate::state::respond(out)
+    crate::state::respond_then(
+        super::service::change_role(user_id, &role).await,
+        "/org/members",
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "remove_member")]
 pub async fn remove_member(user_id: i64) -> Result<(), AppError> {
-    let out = super::service::remove_member(user_id).await;
-    if out.is_ok() {
-        leptos_axum::redirect("/org/members");
-    }
-    crate::state::respond(out)
+    crate::state::respond_then(super::service::remove_member(user_id).await, "/org/members")
 }
 
 #[server(prefix = "/api/fn", endpoint = "leave_org")]
 pub async fn leave_org() -> Result<(), AppError> {
-    let out = super::service::leave().await;
-    if out.is_ok() {
-        leptos_axum::redirect("/orgs");
-    }
-    crate::state::respond(out)
+    crate::state::respond_then(super::service::leave().await, "/orgs")
 }
