@@ -228,11 +228,11 @@ async fn org_with(
     assert_eq!(status, 200, "{body}");
     cookie = session_cookie(&headers).unwrap_or(cookie);
     let id = body.as_i64().expect("id");
-    add_members(app, db, &cookie, members).await;
+    add_members(app, &cookie, members).await;
     finish_fixture(app, db, &cookie, id, name).await
 }
 
-async fn add_members(app: &App, _db: &TestDb, inviter: &str, members: &[(&str, &str, &str)]) {
+async fn add_members(app: &App, inviter: &str, members: &[(&str, &str, &str)]) {
     for (email, role, staff) in members {
         let (status, body, _) = api_post_as(
             app,
@@ -394,7 +394,6 @@ async fn every_route_answers_every_actor_as_expected(backend: Backend) {
     let referee = session_cookie(&headers).expect("cookie");
     add_members(
         &app,
-        &db,
         &referee,
         &[
             ("player@example.org", "member", "player"),

@@ -4,7 +4,7 @@
 
 use crate::error::AppError;
 use crate::orgs::db::{memberships_of, Membership};
-use crate::orgs::{OrgKind, Role, StaffRole};
+use crate::orgs::Role;
 use crate::state::AppState;
 use tower_sessions::Session;
 
@@ -45,12 +45,6 @@ impl Actor {
         } else {
             Err(AppError::Forbidden)
         }
-    }
-
-    pub fn is_staff(&self, staff: StaffRole) -> bool {
-        self.membership
-            .as_ref()
-            .is_some_and(|m| m.kind == OrgKind::Platform && m.staff_role == Some(staff))
     }
 }
 
