@@ -11,7 +11,8 @@ pub fn Header() -> impl IntoView {
             <a class="brand" href="/">"Fairground"</a>
             <nav aria-label="Main">
                 <ul>
-                    <li><a href="/">"Catalogue"</a></li>
+                    <li><a href="/catalogue">"Catalogue"</a></li>
+                    <li><a href="/base-models">"Base models"</a></li>
                     <crate::auth::views::AccountMenu/>
                 </ul>
             </nav>
@@ -66,5 +67,21 @@ pub fn ErrorPage(error: AppError) -> impl IntoView {
             <p>{error.to_string()}</p>
             <p><a href="/">"Back to the catalogue"</a></p>
         </section>
+    }
+}
+
+/// Sign-in prompt for pages that need one (status 401).
+#[component]
+fn SignInFirst() -> impl IntoView {
+    set_status(http::StatusCode::UNAUTHORIZED);
+    view! { <p>"You are not signed in. " <a href="/sign-in">"Sign in"</a></p> }
+}
+
+/// What a page shows when its data could not be loaded: a sign-in prompt
+/// when nobody is signed in, else the error.
+pub(crate) fn failure(err: AppError) -> AnyView {
+    match err {
+        AppError::Unauthorized => view! { <SignInFirst/> }.into_any(),
+        other => view! { <ErrorPage error=other/> }.into_any(),
     }
 }

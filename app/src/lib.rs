@@ -95,6 +95,15 @@ fn Shell() -> impl IntoView {
                 // are complete without JavaScript and carry the right status.
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=StaticSegment("") view=listings::views::HomePage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("catalogue") view=catalogue::views::CataloguePage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("how-ranking-works") view=catalogue::views::HowRankingPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("base-models") view=catalogue::views::BaseModelsPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("notifications") view=catalogue::views::NotificationsPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("listings"), ParamSegment("slug")) view=listings::views::ListingPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("compare") view=listings::views::ComparePage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("my"), StaticSegment("listings")) view=listings::views::MyListingsPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("my"), StaticSegment("listings"), ParamSegment("id")) view=listings::views::ListingEditorPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("review") view=listings::views::ReviewPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("sign-up") view=auth::views::SignUpPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("sign-in") view=auth::views::SignInPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("account") view=auth::views::AccountPage ssr=SsrMode::Async/>

@@ -18,6 +18,8 @@ pub struct AppState {
     pub rate_limits: Arc<RateLimits>,
     /// The configured public URL (for links in invitations), if any.
     pub public_url: Option<String>,
+    /// This node's catalogue search index.
+    pub catalogue: Arc<crate::catalogue::index::CatalogueCache>,
 }
 
 /// How long a sign-in lasts.

@@ -50,6 +50,7 @@ pub async fn serve(
             config.auth_attempts_per_account,
         )),
         public_url: config.public_url.clone(),
+        catalogue: Default::default(),
     };
     // Expired sessions are refused on read; this only reclaims their rows.
     let sweeper = DbSessionStore::new(db.clone(), state.clock.clone(), state.sessions.idle);

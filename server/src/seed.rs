@@ -3,7 +3,7 @@
 
 use app::catalogue::db::{active_base_model_ids, ensure_base_model, industry_slugs, NewBaseModel};
 use app::db::{Clock, Db};
-use app::listings::db::{ensure_published, insert_published_bulk, NewListing};
+use app::listings::db::{ensure_published, insert_deployment, insert_published_bulk, SeedListing};
 use app::orgs::db::{ensure_org, platform_org_id};
 use app::orgs::OrgKind;
 use std::collections::HashMap;
@@ -268,19 +268,47 @@ pub async fn demo(db: &Db, clock: &Clock) -> anyhow::Result<SeedReport> {
         let base_model_id = *base_models
             .get(base)
             .ok_or_else(|| anyhow::anyhow!("demo data names an unknown base model {base}"))?;
-        let listing = NewListing {
+        let description = format!(
+            "## What it does\n\n{tagline}\n\n## How it is built\n\nFine-tuned adapters on \
+             the base models listed below, evaluated on held-out {industry} data. Every answer \
+             cites its sources; nothing is stored after the call.\n\n- Human review stays in \
+             the loop\n- Audit trail of every call"
+        );
+        let certifications: &[&str] = match *industry {
+            "healthcare" => &["HIPAA", "ISO 27001"],
+            "finance" | "insurance" => &["SOC 2", "ISO 27001"],
+            "government" => &["ISO 27001"],
+            _ => &[],
+        };
+        let listing = SeedListing {
             org_id,
             slug,
             name,
             tagline,
+            description: &description,
             industry,
             base_model_id,
+            tags: &[industry, "assistant"],
+            certifications,
+            monthly_fee_minor: [0, 4_900, 19_900, 49_000, 149_000][i % 5],
         };
-        // A minute apart, so "newest first" is a stable, meaningful order.
-        if ensure_published(&mut tx, &listing, now - (i as i64) * 60_000).await? {
+        // A day apart, so freshness and "newest first" have a real order.
+        let at = now - (i as i64) * 86_400_000;
+        if let Some(id) = ensure_published(&mut tx, &listing, at).await? {
             added += 1;
+            // Every other listing also runs on a second base model.
+            if i % 2 == 0 {
+                let other = BASE_MODELS[(i / 2 + 1) % BASE_MODELS.len()].slug;
+                let other_id = base_models[other];
+                if other_id != base_model_id {
+                    let eval = Some(60 + (i as i64 * 7) % 40);
+                    insert_deployment(&mut tx, id, other_id, "v1", "active", eval, false, at)
+                        .await?;
+                }
+            }
         }
     }
+    app::catalogue::db::bump_version(&mut tx).await?;
     tx.commit().await?;
     Ok(SeedReport {
         listings_added: added,
@@ -318,19 +346,46 @@ pub async fn bulk_listings(db: &Db, clock: &Clock, n: u32) -> anyhow::Result<See
     if industries.is_empty() || models.is_empty() {
         anyhow::bail!("benchmark listings need at least one industry and one active base model");
     }
-    let owned: Vec<(String, String, String)> = (0..n as usize)
+    const WORDS: &[&str] = &[
+        "triage",
+        "claims",
+        "radiology",
+        "contracts",
+        "fraud",
+        "maintenance",
+        "tariffs",
+        "compliance",
+        "forecasting",
+        "summaries",
+        "coding",
+        "underwriting",
+        "procurement",
+        "logistics",
+        "tutoring",
+        "outage",
+    ];
+    let word = |i: usize, k: usize| WORDS[(i * (k + 3) + k * 7) % WORDS.len()];
+    let owned: Vec<(String, String, String, String)> = (0..n as usize)
         .map(|i| {
             (
                 format!("bench-{run}-{i}"),
-                format!("Bench Model {run} #{i}"),
-                format!("Synthetic listing {i} for load tests."),
+                format!("Bench {} {} #{i}", word(i, 0), word(i, 1)),
+                format!("Synthetic {} model {i} for load tests.", word(i, 2)),
+                format!(
+                    "A synthetic listing for load tests. It handles {} and {} workflows, \
+                     reports on {} and answers questions about {} with cited sources.",
+                    word(i, 3),
+                    word(i, 4),
+                    word(i, 5),
+                    word(i, 6)
+                ),
             )
         })
         .collect();
-    let listings: Vec<NewListing<'_>> = owned
+    let listings: Vec<SeedListing<'_>> = owned
         .iter()
         .enumerate()
-        .map(|(i, (slug, name, tagline))| NewListing {
+        .map(|(i, (slug, name, tagline, description))| SeedListing {
             org_id: if i % 10 == 0 {
                 platform
             } else {
@@ -339,11 +394,16 @@ pub async fn bulk_listings(db: &Db, clock: &Clock, n: u32) -> anyhow::Result<See
             slug,
             name,
             tagline,
+            description,
             industry: &industries[i % industries.len()],
             base_model_id: models[i % models.len()],
+            tags: &[],
+            certifications: &[],
+            monthly_fee_minor: 0,
         })
         .collect();
-    let added = insert_published_bulk(&mut tx, &listings, now).await?;
+    let added = insert_published_bulk(&mut tx, &listings, &format!("bench-{run}-"), now).await?;
+    app::catalogue::db::bump_version(&mut tx).await?;
     tx.commit().await?;
     Ok(SeedReport {
         listings_added: added,

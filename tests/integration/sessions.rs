@@ -52,6 +52,7 @@ impl InProcess {
             },
             rate_limits: Arc::new(RateLimits::new(1000, 1000)),
             public_url: None,
+            catalogue: Default::default(),
         };
         let router = fairground::http::router(state, SiteOrigin::SameHost, false);
         InProcess { router, now, db }

@@ -22,6 +22,27 @@ pub struct NewEntry {
     pub details: serde_json::Value,
 }
 
+impl NewEntry {
+    /// An entry for the current request (its client IP is read from the
+    /// request in context).
+    pub fn now(
+        action: &str,
+        actor: Option<i64>,
+        org: Option<i64>,
+        target: String,
+        details: serde_json::Value,
+    ) -> NewEntry {
+        NewEntry {
+            actor_user_id: actor,
+            org_id: org,
+            action: action.into(),
+            target,
+            client_ip: crate::state::client_ip(),
+            details,
+        }
+    }
+}
+
 /// The exact bytes that are hashed, in a fixed field order.
 #[derive(Serialize)]
 struct Canonical<'a> {

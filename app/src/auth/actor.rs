@@ -4,7 +4,7 @@
 
 use crate::error::AppError;
 use crate::orgs::db::{memberships_of, Membership};
-use crate::orgs::Role;
+use crate::orgs::{OrgKind, Role, StaffRole};
 use crate::state::AppState;
 use tower_sessions::Session;
 
@@ -29,6 +29,12 @@ pub enum Permission {
     ViewMembers,
     /// Invite, remove members and change roles.
     ManageMembers,
+    /// Create and edit the organisation's listings: any member of a partner
+    /// organisation, or a platform player (first-party listings).
+    EditListings,
+    /// Review listings and manage the base-model catalogue: platform
+    /// referees only.
+    Referee,
 }
 
 impl Actor {
@@ -39,6 +45,14 @@ impl Actor {
         let allowed = match permission {
             Permission::ViewMembers => true,
             Permission::ManageMembers => matches!(m.role, Role::Owner | Role::Admin),
+            Permission::EditListings => match m.kind {
+                OrgKind::Partner => true,
+                OrgKind::Platform => m.staff_role == Some(StaffRole::Player),
+                OrgKind::Client => false,
+            },
+            Permission::Referee => {
+                m.kind == OrgKind::Platform && m.staff_role == Some(StaffRole::Referee)
+            }
         };
         if allowed {
             Ok(m)

@@ -72,6 +72,16 @@ pub fn is_unique_violation(
     }
 }
 
+/// `is_unique_violation` for any sqlx error (false unless it came from the
+/// database). For a composite constraint, SQLite's message ends with the
+/// constraint's last column.
+pub fn violates_unique(e: &sqlx::Error, pg_constraint: &str, sqlite_column: &str) -> bool {
+    match e {
+        sqlx::Error::Database(d) => is_unique_violation(d.as_ref(), pg_constraint, sqlite_column),
+        _ => false,
+    }
+}
+
 pub async fn user_by_email(db: &Db, email: &str) -> Result<Option<UserRow>, AppError> {
     let row =
         sqlx::query("SELECT id, email, display_name, password_hash FROM users WHERE email = $1")

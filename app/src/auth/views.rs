@@ -70,6 +70,9 @@ pub fn AccountMenu() -> impl IntoView {
             {move || Suspend::new(async move {
                 match auth.user.await {
                     Ok(Some(user)) => view! {
+                        <li><a href="/my/listings">"My listings"</a></li>
+                        <li><a href="/review">"Review"</a></li>
+                        <li><a href="/notifications">"Notifications"</a></li>
                         <li><a href="/orgs">"Organisations"</a></li>
                         <li><a href="/account">{user.display_name}</a></li>
                         <li>
@@ -126,6 +129,9 @@ pub(crate) fn Field(
     /// Initial value (never used for passwords).
     #[prop(optional, into)]
     value: Option<String>,
+    /// The field may be left empty.
+    #[prop(optional)]
+    optional: bool,
 ) -> impl IntoView {
     let messages = move || {
         error
@@ -145,7 +151,7 @@ pub(crate) fn Field(
                 name=name
                 type=input_type
                 autocomplete=autocomplete
-                required
+                required=!optional
                 aria-invalid=invalid
                 aria-describedby=described
                 value=value

@@ -10,7 +10,7 @@ use crate::auth::session::from_request;
 use crate::auth::Email;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::state::{app_state, client_ip, AppState};
+use crate::state::{app_state, AppState};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
@@ -19,23 +19,6 @@ pub const INVITATION_DAYS: i64 = 7;
 const DAY_MS: i64 = 24 * 3600 * 1000;
 /// Session key holding the link of the invitation just created, shown once.
 const NEW_INVITE_KEY: &str = "new_invite_link";
-
-fn audit(
-    action: &str,
-    actor: Option<i64>,
-    org: Option<i64>,
-    target: String,
-    details: serde_json::Value,
-) -> NewEntry {
-    NewEntry {
-        actor_user_id: actor,
-        org_id: org,
-        action: action.into(),
-        target,
-        client_ip: client_ip(),
-        details,
-    }
-}
 
 fn org_name(input: &str) -> Result<String, AppError> {
     let name = input.trim();
@@ -89,7 +72,7 @@ pub async fn create_org(name: &str, kind: &str) -> Result<i64, AppError> {
     let details = serde_json::json!({ "name": name, "kind": kind.as_str() });
     append(
         &mut tx,
-        &audit(
+        &NewEntry::now(
             "org.created",
             Some(actor.user_id),
             Some(org_id),
@@ -236,7 +219,7 @@ pub async fn invite(email: &str, role: &str, staff_role: &str) -> Result<String,
     let details = serde_json::json!({ "email": email.as_str(), "role": role.as_str(), "staff_role": staff_role.map(StaffRole::as_str) });
     append(
         &mut tx,
-        &audit(
+        &NewEntry::now(
             "invitation.created",
             Some(actor.user_id),
             Some(m.org_id),
@@ -265,7 +248,7 @@ pub async fn revoke(invitation_id: i64) -> Result<(), AppError> {
     }
     append(
         &mut tx,
-        &audit(
+        &NewEntry::now(
             "invitation.revoked",
             Some(actor.user_id),
             Some(m.org_id),
@@ -337,7 +320,7 @@ pub async fn accept(token: &str) -> Result<(), AppError> {
     let details = serde_json::json!({ "role": inv.role.as_str(), "staff_role": inv.staff_role.map(StaffRole::as_str) });
     append(
         &mut tx,
-        &audit(
+        &NewEntry::now(
             "invitation.accepted",
             Some(actor.user_id),
             Some(inv.org_id),
@@ -410,7 +393,7 @@ pub async fn change_role(user_id: i64, role: &str) -> Result<(), AppError> {
     let details = serde_json::json!({ "from": current.as_str(), "to": role.as_str() });
     append(
         &mut tx,
-        &audit(
+        &NewEntry::now(
             "member.role_changed",
             Some(actor.user_id),
             Some(m.org_id),
@@ -443,7 +426,7 @@ pub async fn remove_member(user_id: i64) -> Result<(), AppError> {
     db::remove_member(&mut tx, m.org_id, user_id).await?;
     append(
         &mut tx,
-        &audit(
+        &NewEntry::now(
             "member.removed",
             Some(actor.user_id),
             Some(m.org_id),
@@ -472,7 +455,7 @@ pub async fn leave() -> Result<(), AppError> {
     db::remove_member(&mut tx, m.org_id, actor.user_id).await?;
     append(
         &mut tx,
-        &audit(
+        &NewEntry::now(
             "member.left",
             Some(actor.user_id),
             Some(m.org_id),

@@ -7,25 +7,11 @@ use super::api::{
 };
 use super::{MembersData, OrgKind, Role};
 use crate::auth::views::{page_action, Field, FormAlert};
-use crate::components::{set_status, ErrorPage};
+use crate::components::{failure, set_status};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-
-/// Sign-in prompt for pages that need one (status 401).
-#[component]
-fn SignInFirst() -> impl IntoView {
-    set_status(http::StatusCode::UNAUTHORIZED);
-    view! { <p>"You are not signed in. " <a href="/sign-in">"Sign in"</a></p> }
-}
-
-fn failure(err: AppError) -> AnyView {
-    match err {
-        AppError::Unauthorized => view! { <SignInFirst/> }.into_any(),
-        other => view! { <ErrorPage error=other/> }.into_any(),
-    }
-}
 
 #[component]
 pub fn OrgsPage() -> impl IntoView {
