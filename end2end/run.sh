@@ -9,6 +9,11 @@ export DATABASE_URL="sqlite://$work/e2e.db"
 export FAIRGROUND_ADDR=127.0.0.1:0
 export FAIRGROUND_SITE_ROOT=target/site
 target/debug/fairground seed --demo
+# The platform's referee for the review flow: the browser tests sign up with
+# this address and accept the link.
+export FAIRGROUND_E2E_REFEREE_EMAIL=referee-e2e@example.org
+invite=$(target/debug/fairground admin bootstrap --email "$FAIRGROUND_E2E_REFEREE_EMAIL" | grep -o 'invitations/[A-Za-z0-9_-]*' | tail -1)
+[ -n "$invite" ] || { echo "could not bootstrap the referee" >&2; exit 1; }
 target/debug/fairground serve >"$work/stdout" 2>"$work/stderr" &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
@@ -22,4 +27,4 @@ for _ in $(seq 1 100); do
 done
 [ -n "$url" ] || { echo "server did not start" >&2; cat "$work/stderr" >&2; exit 1; }
 cd end2end
-FAIRGROUND_E2E_URL="$url" node --test --test-reporter=spec tests/
+FAIRGROUND_E2E_URL="$url" FAIRGROUND_E2E_REFEREE_INVITE="$url/$invite" node --test --test-reporter=spec tests/

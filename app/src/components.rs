@@ -65,6 +65,12 @@ pub fn ErrorPage(error: AppError) -> impl IntoView {
         <section class="error-page" role="alert">
             <h1>"Something went wrong"</h1>
             <p>{error.to_string()}</p>
+            {match &error {
+                AppError::Validation { fields } => Some(view! {
+                    <ul>{fields.values().flatten().map(|m| view! { <li>{m.clone()}</li> }).collect_view()}</ul>
+                }),
+                _ => None,
+            }}
             <p><a href="/">"Back to the catalogue"</a></p>
         </section>
     }
@@ -82,6 +88,7 @@ fn SignInFirst() -> impl IntoView {
 pub(crate) fn failure(err: AppError) -> AnyView {
     match err {
         AppError::Unauthorized => view! { <SignInFirst/> }.into_any(),
+        AppError::NotFound => view! { <NotFound/> }.into_any(),
         other => view! { <ErrorPage error=other/> }.into_any(),
     }
 }

@@ -117,8 +117,29 @@ pub fn router(state: AppState, site: SiteOrigin, secure_cookies: bool) -> Router
                 .layer(CompressionLayer::new())
                 .layer(middleware::from_fn(security_headers))
                 .layer(middleware::from_fn_with_state(Arc::new(site), same_origin_only))
-                .layer(sessions),
+                .layer(sessions)
+                .layer(middleware::from_fn(malformed_calls_are_400)),
         )
+}
+
+/// A server-function call whose fields cannot be read (missing, wrong type)
+/// is the caller's mistake: the framework answers it with a 500 carrying a
+/// `BadRequest` body, which is turned into the 400 it is.
+async fn malformed_calls_are_400(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    // Error bodies are small; a larger one is not this case.
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        parts.status = StatusCode::INTERNAL_SERVER_ERROR;
+        return Response::from_parts(parts, axum::body::Body::empty());
+    };
+    if bytes.starts_with(b"{\"BadRequest\"") {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// The process is up.

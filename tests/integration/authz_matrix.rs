@@ -60,6 +60,14 @@ impl Actor {
     fn manages_members(self) -> bool {
         matches!(self, Actor::PartnerAdmin | Actor::Referee)
     }
+
+    /// May create and edit its organisation's listings.
+    fn edits_listings(self) -> bool {
+        matches!(
+            self,
+            Actor::PartnerMember | Actor::PartnerAdmin | Actor::Player
+        )
+    }
 }
 
 /// Every organisation: its id, a plain member to act on, and a pending
@@ -71,8 +79,20 @@ struct OrgFixture {
     token: String,
 }
 
+/// A draft listing of an organisation (ready to submit), its second
+/// (non-default) deployment and its plan.
+struct ListingFixture {
+    id: i64,
+    slug: String,
+    deployment: i64,
+    plan: i64,
+}
+
 struct World {
     orgs: BTreeMap<char, OrgFixture>,
+    /// Listings of P, Q and F (clients publish none).
+    listings: BTreeMap<char, ListingFixture>,
+    base_models: [i64; 2],
 }
 
 impl World {
@@ -84,6 +104,15 @@ impl World {
             Target::OtherOrg => 'Q',
         };
         &self.orgs[&key]
+    }
+
+    /// The listing a target points at: the actor's organisation's own, or
+    /// Q's (also for a client, whose organisation has none).
+    fn listing(&self, actor: Actor, target: Target) -> &ListingFixture {
+        match (target, self.listings.get(&actor.org())) {
+            (Target::OwnOrg, Some(l)) if actor != Actor::Anonymous => l,
+            _ => &self.listings[&'Q'],
+        }
     }
 }
 
@@ -100,10 +129,84 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
         (false, true, Target::OwnOrg) => own,
         (false, true, Target::OtherOrg) => 404,
     };
+    // Listing editing: the publisher's organisation only.
+    let editor = |own: u16| match (anon, actor.edits_listings(), target) {
+        (true, _, _) => 401,
+        (false, false, _) => 403,
+        (false, true, Target::OwnOrg) => own,
+        (false, true, Target::OtherOrg) => 404,
+    };
+    let referee = |ok: u16| match (anon, actor == Referee) {
+        (true, _) => 401,
+        (false, true) => ok,
+        (false, false) => 403,
+    };
+    // The fixture listings are drafts: seen by their organisation and referees.
+    let sees_draft =
+        !anon && (actor == Referee || (target == Target::OwnOrg && actor.org() != 'C'));
     match (method, path) {
         (
             "GET",
-            "/" | "/healthz" | "/readyz" | "/sign-in" | "/sign-up" | "/invitations/{token}",
+            "/"
+            | "/healthz"
+            | "/readyz"
+            | "/sign-in"
+            | "/sign-up"
+            | "/invitations/{token}"
+            | "/catalogue"
+            | "/how-ranking-works"
+            | "/base-models"
+            | "/compare",
+        ) => 200,
+        ("GET", "/notifications") | ("POST", "/api/fn/notifications") => signed_in(200),
+        ("GET", "/listings/{slug}") | ("POST", "/api/fn/listing_page") => {
+            if sees_draft {
+                200
+            } else {
+                404
+            }
+        }
+        ("GET", "/my/listings") | ("POST", "/api/fn/my_listings") => {
+            match (anon, actor.edits_listings()) {
+                (true, _) => 401,
+                (false, true) => 200,
+                (false, false) => 403,
+            }
+        }
+        // An empty name: allowed to create, this one is invalid.
+        ("POST", "/api/fn/create_listing") => match (anon, actor.edits_listings()) {
+            (true, _) => 401,
+            (false, true) => 422,
+            (false, false) => 403,
+        },
+        ("GET", "/my/listings/{id}")
+        | (
+            "POST",
+            "/api/fn/listing_editor"
+            | "/api/fn/update_listing"
+            | "/api/fn/add_deployment"
+            | "/api/fn/set_default_deployment"
+            | "/api/fn/remove_deployment"
+            | "/api/fn/add_plan"
+            | "/api/fn/deactivate_plan"
+            | "/api/fn/submit_listing"
+            | "/api/fn/retire_listing",
+        ) => editor(200),
+        ("GET", "/review") | ("POST", "/api/fn/review_queue") => referee(200),
+        // The fixture listings are drafts: no review decision applies.
+        (
+            "POST",
+            "/api/fn/approve_listing"
+            | "/api/fn/reject_listing"
+            | "/api/fn/suspend_listing"
+            | "/api/fn/reinstate_listing",
+        ) => referee(409),
+        ("POST", "/api/fn/add_base_model") => referee(422),
+        ("POST", "/api/fn/deprecate_base_model") => referee(200),
+        ("POST", "/api/fn/reactivate_base_model") => referee(409),
+        (
+            "POST",
+            "/api/fn/catalogue_search" | "/api/fn/base_models" | "/api/fn/compare_listings",
         ) => 200,
         ("GET", "/account" | "/orgs" | "/org/members") => signed_in(200),
         ("POST", "/api/fn/home_listings" | "/api/fn/current_user" | "/api/fn/invitation_offer") => {
@@ -147,6 +250,12 @@ fn request(
     n: usize,
 ) -> (String, Vec<(String, String)>) {
     let org = world.org(actor, target);
+    let l = world.listing(actor, target);
+    let (id, dep, plan) = (
+        l.id.to_string(),
+        l.deployment.to_string(),
+        l.plan.to_string(),
+    );
     let f = |pairs: &[(&str, String)]| {
         pairs
             .iter()
@@ -154,7 +263,11 @@ fn request(
             .collect::<Vec<_>>()
     };
     if method == "GET" {
-        return (path.replace("{token}", &org.token), Vec::new());
+        let url = path
+            .replace("{token}", &org.token)
+            .replace("{slug}", &l.slug)
+            .replace("{id}", &id);
+        return (url, Vec::new());
     }
     let fields = match path {
         "/api/fn/sign_up" => f(&[
@@ -190,6 +303,58 @@ fn request(
             ("role", "admin".into()),
         ]),
         "/api/fn/remove_member" => f(&[("user_id", org.target_user.to_string())]),
+        "/api/fn/listing_page" => f(&[("slug", l.slug.clone())]),
+        "/api/fn/add_base_model" => f(&[
+            ("provider", "".into()),
+            ("name", "".into()),
+            ("version", "".into()),
+            ("modality", "".into()),
+            ("context_length", "".into()),
+            ("licence", "".into()),
+        ]),
+        "/api/fn/create_listing" => f(&[
+            ("name", "".into()),
+            ("tagline", "t".into()),
+            ("industry", "legal".into()),
+            ("base_model_id", world.base_models[0].to_string()),
+        ]),
+        "/api/fn/listing_editor"
+        | "/api/fn/submit_listing"
+        | "/api/fn/retire_listing"
+        | "/api/fn/approve_listing"
+        | "/api/fn/reinstate_listing" => f(&[("id", id)]),
+        "/api/fn/reject_listing" | "/api/fn/suspend_listing" => {
+            f(&[("id", id), ("reason", "Not ready yet.".into())])
+        }
+        "/api/fn/update_listing" => f(&[
+            ("id", id),
+            ("name", "Renamed fixture".into()),
+            ("slug", l.slug.clone()),
+            ("tagline", "t".into()),
+            ("description", "Still described.".into()),
+            ("industry", "legal".into()),
+        ]),
+        "/api/fn/add_deployment" => f(&[
+            ("listing_id", id),
+            ("base_model_id", world.base_models[0].to_string()),
+            ("revision", format!("r{n}")),
+            ("status", "active".into()),
+        ]),
+        "/api/fn/set_default_deployment" | "/api/fn/remove_deployment" => {
+            f(&[("listing_id", id), ("deployment_id", dep)])
+        }
+        "/api/fn/add_plan" => f(&[
+            ("listing_id", id),
+            ("plan_name", format!("Plan {n}")),
+            ("monthly_fee", "10".into()),
+            ("currency", "EUR".into()),
+            ("included_calls", "100".into()),
+            ("overage_per_1000", "1".into()),
+        ]),
+        "/api/fn/deactivate_plan" => f(&[("listing_id", id), ("plan_id", plan)]),
+        "/api/fn/deprecate_base_model" | "/api/fn/reactivate_base_model" => {
+            f(&[("id", world.base_models[1].to_string())])
+        }
         _ => Vec::new(),
     };
     (path.to_string(), fields)
@@ -300,6 +465,62 @@ async fn finish_fixture(app: &App, db: &TestDb, inviter: &str, id: i64, name: &s
     }
 }
 
+async fn base_model_fixtures(db: &TestDb) -> [i64; 2] {
+    let mut conn = db.connect().await;
+    sqlx::raw_sql(
+        "INSERT INTO base_models (slug, provider, name, version, modality, context_length, licence, created_at) \
+         VALUES ('m-one', 'Labs', 'One', '1', 'text', 1000, 'MIT', 1), \
+                ('m-two', 'Labs', 'Two', '2', 'text', 1000, 'MIT', 1);",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("base models");
+    [
+        db.count("SELECT id FROM base_models WHERE slug = 'm-one'")
+            .await,
+        db.count("SELECT id FROM base_models WHERE slug = 'm-two'")
+            .await,
+    ]
+}
+
+/// A draft with a description, two deployments and a plan, in `org`.
+async fn listing_fixture(db: &TestDb, org: i64, key: char, models: [i64; 2]) -> ListingFixture {
+    let slug = format!("fixture-{}", key.to_ascii_lowercase());
+    let [one, two] = models;
+    let mut conn = db.connect().await;
+    sqlx::raw_sql(&format!(
+        "INSERT INTO listings (org_id, slug, name, tagline, description, industry, base_model_id, status, created_at, updated_at) \
+         VALUES ({org}, '{slug}', 'Fixture {key}', 'A fixture', 'Described.', 'healthcare', {one}, 'draft', 1, 1);"
+    ))
+    .execute(&mut conn)
+    .await
+    .expect("listing");
+    let id = db
+        .count(&format!("SELECT id FROM listings WHERE slug = '{slug}'"))
+        .await;
+    sqlx::raw_sql(&format!(
+        "INSERT INTO deployments (listing_id, base_model_id, revision, status, is_default, created_at) \
+         VALUES ({id}, {one}, 'v1', 'active', 1, 1), ({id}, {two}, 'v1', 'active', 0, 1); \
+         INSERT INTO plans (listing_id, name, monthly_fee_minor, currency, included_calls, overage_per_1000_minor, created_at) \
+         VALUES ({id}, 'Basic', 0, 'EUR', 10, 0, 1);"
+    ))
+    .execute(&mut conn)
+    .await
+    .expect("deployments and plan");
+    ListingFixture {
+        id,
+        slug,
+        deployment: db
+            .count(&format!(
+                "SELECT id FROM deployments WHERE listing_id = {id} AND is_default = 0"
+            ))
+            .await,
+        plan: db
+            .count(&format!("SELECT id FROM plans WHERE listing_id = {id}"))
+            .await,
+    }
+}
+
 /// Puts memberships and invitations back as they were when the world was
 /// built, so a cell that changes them (leave, remove, revoke, invite) does
 /// not change the next one.
@@ -313,7 +534,14 @@ async fn restore(db: &TestDb) {
         "DELETE FROM memberships; INSERT INTO memberships {over} SELECT * FROM matrix_memberships; \
          DELETE FROM invitations; INSERT INTO invitations {over} SELECT * FROM matrix_invitations; \
          UPDATE users SET display_name = 'Member' WHERE display_name = 'Renamed'; \
-         DELETE FROM sessions;"
+         DELETE FROM sessions; \
+         DELETE FROM listing_changes; DELETE FROM listing_tags; DELETE FROM listing_certifications; \
+         DELETE FROM deployments; DELETE FROM plans; DELETE FROM listings; DELETE FROM notifications; \
+         INSERT INTO listings {over} SELECT * FROM matrix_listings; \
+         INSERT INTO deployments {over} SELECT * FROM matrix_deployments; \
+         INSERT INTO plans {over} SELECT * FROM matrix_plans; \
+         UPDATE base_models SET status = 'active'; \
+         UPDATE catalogue_state SET version = version + 1 WHERE id = 1;"
     ))
     .execute(&mut conn)
     .await
@@ -408,12 +636,27 @@ async fn every_route_answers_every_actor_as_expected(backend: Backend) {
         'F',
         finish_fixture(&app, &db, &referee, platform_id, "Fairground").await,
     );
-    let world = World { orgs };
+    let base_models = base_model_fixtures(&db).await;
+    let mut listings = BTreeMap::new();
+    for key in ['P', 'Q', 'F'] {
+        listings.insert(
+            key,
+            listing_fixture(&db, orgs[&key].id, key, base_models).await,
+        );
+    }
+    let world = World {
+        orgs,
+        listings,
+        base_models,
+    };
     {
         let mut conn = db.connect().await;
         sqlx::raw_sql(
             "CREATE TABLE matrix_memberships AS SELECT * FROM memberships; \
-             CREATE TABLE matrix_invitations AS SELECT * FROM invitations;",
+             CREATE TABLE matrix_invitations AS SELECT * FROM invitations; \
+             CREATE TABLE matrix_listings AS SELECT * FROM listings; \
+             CREATE TABLE matrix_deployments AS SELECT * FROM deployments; \
+             CREATE TABLE matrix_plans AS SELECT * FROM plans;",
         )
         .execute(&mut conn)
         .await
@@ -427,7 +670,7 @@ async fn every_route_answers_every_actor_as_expected(backend: Backend) {
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();
     let seen: BTreeSet<_> = routes.iter().map(|(m, p)| format!("{m} {p}")).collect();
-    assert!(seen.len() >= 27, "{seen:?}");
+    assert!(seen.len() >= 60, "{seen:?}");
 
     let mut cells = 0;
     let mut wrong = Vec::new();

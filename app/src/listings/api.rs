@@ -12,7 +12,7 @@ pub async fn listing_page(slug: String) -> Result<ListingDetail, AppError> {
 
 /// `slugs`: comma-separated listing slugs.
 #[server(prefix = "/api/fn", endpoint = "compare_listings")]
-pub async fn compare_listings(slugs: String) -> Result<Vec<ListingDetail>, AppError> {
+pub async fn compare_listings(#[server(default)] slugs: String) -> Result<Vec<ListingDetail>, AppError> {
     crate::state::respond(super::service::compare(&slugs).await)
 }
 

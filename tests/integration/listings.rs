@@ -1,0 +1,961 @@
+//! Listings: drafts, deployments, plans, the review lifecycle by role,
+//! tenant isolation, public change history, base-model deprecation notices
+//! and inert Markdown.
+
+use crate::helpers::{audit_actions, run_ok, App, Backend, TestDb, Visitor};
+
+crate::on_both_backends!(
+    a_listing_is_reviewed_and_only_published_listings_are_public,
+    each_role_may_make_only_its_own_transitions,
+    another_partners_listing_is_not_found_and_cannot_be_changed,
+    changes_to_a_published_listing_are_kept_as_public_history,
+    deprecating_a_base_model_notifies_every_organisation_deploying_on_it,
+    markdown_descriptions_render_inert,
+    bad_listing_input_is_refused_with_field_errors_and_nothing_is_written,
+);
+
+/// A marketplace: the platform (a referee and a player), two partners, a
+/// client, and two base models added by the referee.
+pub struct Market<'a> {
+    pub referee: Visitor<'a>,
+    pub player: Visitor<'a>,
+    pub alice: Visitor<'a>,
+    pub bob: Visitor<'a>,
+    pub carol: Visitor<'a>,
+    pub models: [String; 2],
+}
+
+pub async fn call_ok(v: &Visitor<'_>, path: &str, fields: &[(&str, &str)]) -> serde_json::Value {
+    let (status, body) = v.call(path, fields).await;
+    assert_eq!(status, 200, "{path} {fields:?}: {body}");
+    body
+}
+
+async fn join(v: &Visitor<'_>, token: &str) {
+    call_ok(v, "/api/fn/accept_invitation", &[("token", token)]).await;
+}
+
+pub async fn market<'a>(app: &'a App, db: &TestDb) -> Market<'a> {
+    let out = run_ok(
+        db,
+        &["admin", "bootstrap", "--email", "referee@example.org"],
+    )
+    .await;
+    let token = out.trim().rsplit('/').next().expect("token").to_string();
+    let referee = Visitor::signed_up(app, "referee@example.org", "Rita Referee").await;
+    join(&referee, &token).await;
+    let link = call_ok(
+        &referee,
+        "/api/fn/invite_member",
+        &[
+            ("email", "player@example.org"),
+            ("role", "member"),
+            ("staff_role", "player"),
+        ],
+    )
+    .await;
+    let token = link
+        .as_str()
+        .expect("link")
+        .rsplit('/')
+        .next()
+        .expect("token")
+        .to_string();
+    let player = Visitor::signed_up(app, "player@example.org", "Pat Player").await;
+    join(&player, &token).await;
+    let mut orgs = Vec::new();
+    for (email, name, org, kind) in [
+        ("alice@example.org", "Alice", "Meridian Health", "partner"),
+        ("bob@example.org", "Bob", "Ledgerline", "partner"),
+        ("carol@example.org", "Carol", "St Brigid Hospital", "client"),
+    ] {
+        let v = Visitor::signed_up(app, email, name).await;
+        call_ok(&v, "/api/fn/create_org", &[("name", org), ("kind", kind)]).await;
+        orgs.push(v);
+    }
+    let mut models = Vec::new();
+    for (name, version) in [("Aurora", "2"), ("Lumen", "3")] {
+        let id = call_ok(
+            &referee,
+            "/api/fn/add_base_model",
+            &[
+                ("provider", "Labs"),
+                ("name", name),
+                ("version", version),
+                ("modality", "text"),
+                ("context_length", "128000"),
+                ("licence", "Commercial"),
+            ],
+        )
+        .await;
+        models.push(id.as_i64().expect("id").to_string());
+    }
+    let carol = orgs.pop().expect("client");
+    let bob = orgs.pop().expect("partner");
+    let alice = orgs.pop().expect("partner");
+    Market {
+        referee,
+        player,
+        alice,
+        bob,
+        carol,
+        models: [models[0].clone(), models[1].clone()],
+    }
+}
+
+/// A draft with a description and a plan, ready to submit; its id.
+pub async fn ready_draft(v: &Visitor<'_>, name: &str, model: &str) -> String {
+    let id = call_ok(
+        v,
+        "/api/fn/create_listing",
+        &[
+            ("name", name),
+            ("tagline", "A model for testing."),
+            ("industry", "healthcare"),
+            ("base_model_id", model),
+        ],
+    )
+    .await
+    .as_i64()
+    .expect("id")
+    .to_string();
+    let slug = slug_of(name);
+    call_ok(
+        v,
+        "/api/fn/update_listing",
+        &[
+            ("id", &id),
+            ("name", name),
+            ("slug", &slug),
+            ("tagline", "A model for testing."),
+            ("description", "Reads **notes**."),
+            ("industry", "healthcare"),
+            ("tags", "triage, notes"),
+            ("certifications", "ISO 27001"),
+        ],
+    )
+    .await;
+    call_ok(
+        v,
+        "/api/fn/add_plan",
+        &[
+            ("listing_id", &id),
+            ("plan_name", "Basic"),
+            ("monthly_fee", "49"),
+            ("currency", "EUR"),
+            ("included_calls", "1000"),
+            ("overage_per_1000", "2.50"),
+        ],
+    )
+    .await;
+    id
+}
+
+pub fn slug_of(name: &str) -> String {
+    name.to_lowercase().replace(' ', "-")
+}
+
+/// Slugs of every published listing the public catalogue finds for `q`.
+pub async fn catalogue_slugs(v: &Visitor<'_>, q: &str) -> Vec<String> {
+    let body = call_ok(v, "/api/fn/catalogue_search", &[("q", q)]).await;
+    body["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .map(|h| h["card"]["slug"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+async fn a_listing_is_reviewed_and_only_published_listings_are_public(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let anon = Visitor::new(&app);
+    let id = ready_draft(&m.alice, "Radiology Notes", &m.models[0]).await;
+    // A second deployment, on the other base model.
+    call_ok(
+        &m.alice,
+        "/api/fn/add_deployment",
+        &[
+            ("listing_id", &id),
+            ("base_model_id", &m.models[1]),
+            ("revision", "lora-7"),
+            ("status", "active"),
+            ("eval_score", "88"),
+        ],
+    )
+    .await;
+
+    // A draft is nobody's business but its publisher's (and referees').
+    assert!(catalogue_slugs(&anon, "radiology").await.is_empty());
+    for (who, status) in [
+        (&anon, 404),
+        (&m.bob, 404),
+        (&m.carol, 404),
+        (&m.player, 404),
+        (&m.alice, 200),
+        (&m.referee, 200),
+    ] {
+        let (got, _) = who
+            .call("/api/fn/listing_page", &[("slug", "radiology-notes")])
+            .await;
+        assert_eq!(got, status);
+    }
+
+    call_ok(&m.alice, "/api/fn/submit_listing", &[("id", &id)]).await;
+    let queue = call_ok(&m.referee, "/api/fn/review_queue", &[]).await;
+    assert_eq!(queue["submitted"][0]["slug"], "radiology-notes");
+    assert!(
+        catalogue_slugs(&anon, "radiology").await.is_empty(),
+        "submitted is not public"
+    );
+
+    // Rejected with a reason the partner sees.
+    call_ok(
+        &m.referee,
+        "/api/fn/reject_listing",
+        &[("id", &id), ("reason", "Add the evaluation method.")],
+    )
+    .await;
+    let mine = call_ok(&m.alice, "/api/fn/my_listings", &[]).await;
+    assert_eq!(mine["rows"][0]["status"], "Rejected");
+    assert_eq!(
+        mine["rows"][0]["review_reason"],
+        "Add the evaluation method."
+    );
+    let (status, _) = anon
+        .call("/api/fn/listing_page", &[("slug", "radiology-notes")])
+        .await;
+    assert_eq!(status, 404, "rejected is not public");
+
+    call_ok(&m.alice, "/api/fn/submit_listing", &[("id", &id)]).await;
+    call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &id)]).await;
+    assert_eq!(
+        catalogue_slugs(&anon, "radiology").await,
+        vec!["radiology-notes"]
+    );
+    let page = call_ok(
+        &anon,
+        "/api/fn/listing_page",
+        &[("slug", "radiology-notes")],
+    )
+    .await;
+    assert_eq!(page["platform_owned"], false);
+    assert_eq!(page["deployments"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        page["review_reason"],
+        serde_json::Value::Null,
+        "reasons are not public"
+    );
+    assert_eq!(page["plans"][0]["monthly_fee_minor"], 4900);
+
+    // A first-party listing by a player carries the badge everywhere.
+    let fp = ready_draft(&m.player, "Radiology Companion", &m.models[1]).await;
+    call_ok(&m.player, "/api/fn/submit_listing", &[("id", &fp)]).await;
+    call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &fp)]).await;
+    let found = call_ok(&anon, "/api/fn/catalogue_search", &[("q", "radiology")]).await;
+    let owned: Vec<(String, bool)> = found["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .map(|h| {
+            (
+                h["card"]["slug"].as_str().unwrap_or("").to_string(),
+                h["card"]["platform_owned"] == true,
+            )
+        })
+        .collect();
+    assert!(
+        owned.contains(&("radiology-companion".into(), true)),
+        "{owned:?}"
+    );
+    assert!(
+        owned.contains(&("radiology-notes".into(), false)),
+        "{owned:?}"
+    );
+    let html = app.get_text("/catalogue?q=radiology").await.1;
+    assert_eq!(
+        html.matches("Platform-owned</span>").count(),
+        1,
+        "one badge, on the first-party card"
+    );
+
+    // Suspended listings leave the catalogue; reinstated ones return.
+    call_ok(
+        &m.referee,
+        "/api/fn/suspend_listing",
+        &[("id", &id), ("reason", "Complaint under review.")],
+    )
+    .await;
+    assert_eq!(
+        catalogue_slugs(&anon, "radiology").await,
+        vec!["radiology-companion"]
+    );
+    call_ok(&m.referee, "/api/fn/reinstate_listing", &[("id", &id)]).await;
+    assert!(catalogue_slugs(&anon, "radiology").await.contains(&"radiology-notes".to_string()));
+    call_ok(&m.alice, "/api/fn/retire_listing", &[("id", &id)]).await;
+    assert_eq!(
+        catalogue_slugs(&anon, "radiology").await,
+        vec!["radiology-companion"]
+    );
+
+    let actions = audit_actions(&db).await;
+    for a in [
+        "listing.created",
+        "listing.updated",
+        "listing.plan_added",
+        "listing.deployment_added",
+        "listing.submitted",
+        "listing.rejected",
+        "listing.approved",
+        "listing.suspended",
+        "listing.reinstated",
+        "listing.retired",
+    ] {
+        assert!(
+            actions.iter().any(|x| x == a),
+            "{a} missing from {actions:?}"
+        );
+    }
+}
+
+async fn code(v: &Visitor<'_>, path: &str, fields: &[(&str, &str)]) -> u16 {
+    v.call(path, fields).await.0
+}
+
+async fn each_role_may_make_only_its_own_transitions(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let id = ready_draft(&m.alice, "Claims Triage", &m.models[0]).await;
+    let idf = [("id", id.as_str())];
+    let with_reason = [("id", id.as_str()), ("reason", "Not convincing yet.")];
+    // Review actions belong to referees: partners, players and clients are refused.
+    for v in [&m.alice, &m.bob, &m.player, &m.carol] {
+        assert_eq!(code(v, "/api/fn/approve_listing", &idf).await, 403);
+        assert_eq!(code(v, "/api/fn/reject_listing", &with_reason).await, 403);
+        assert_eq!(code(v, "/api/fn/suspend_listing", &with_reason).await, 403);
+        assert_eq!(code(v, "/api/fn/reinstate_listing", &idf).await, 403);
+    }
+    // Publisher actions belong to the publisher's organisation.
+    assert_eq!(code(&m.referee, "/api/fn/submit_listing", &idf).await, 403);
+    assert_eq!(code(&m.carol, "/api/fn/submit_listing", &idf).await, 403);
+    assert_eq!(code(&m.bob, "/api/fn/submit_listing", &idf).await, 404);
+    // Clients and referees cannot create listings.
+    let create = [
+        ("name", "Nope"),
+        ("tagline", "x"),
+        ("industry", "legal"),
+        ("base_model_id", m.models[0].as_str()),
+    ];
+    assert_eq!(code(&m.carol, "/api/fn/create_listing", &create).await, 403);
+    assert_eq!(
+        code(&m.referee, "/api/fn/create_listing", &create).await,
+        403
+    );
+
+    // From draft: no review decision applies.
+    for path in ["/api/fn/approve_listing", "/api/fn/reinstate_listing"] {
+        assert_eq!(code(&m.referee, path, &idf).await, 409, "{path} on a draft");
+    }
+    for path in ["/api/fn/reject_listing", "/api/fn/suspend_listing"] {
+        assert_eq!(
+            code(&m.referee, path, &with_reason).await,
+            409,
+            "{path} on a draft"
+        );
+    }
+    // A reason is required to reject.
+    call_ok(&m.alice, "/api/fn/submit_listing", &idf).await;
+    assert_eq!(
+        code(&m.alice, "/api/fn/submit_listing", &idf).await,
+        409,
+        "twice"
+    );
+    assert_eq!(
+        code(
+            &m.referee,
+            "/api/fn/reject_listing",
+            &[("id", id.as_str()), ("reason", " ")]
+        )
+        .await,
+        422
+    );
+    assert_eq!(
+        code(&m.referee, "/api/fn/suspend_listing", &with_reason).await,
+        409,
+        "not published"
+    );
+    // Under review, the details are frozen.
+    let upd = [
+        ("id", id.as_str()),
+        ("name", "Claims Triage"),
+        ("tagline", "x"),
+        ("industry", "insurance"),
+    ];
+    assert_eq!(code(&m.alice, "/api/fn/update_listing", &upd).await, 409);
+    call_ok(&m.referee, "/api/fn/approve_listing", &idf).await;
+    assert_eq!(
+        code(&m.referee, "/api/fn/approve_listing", &idf).await,
+        409,
+        "already published"
+    );
+    assert_eq!(
+        code(&m.referee, "/api/fn/reinstate_listing", &idf).await,
+        409,
+        "not suspended"
+    );
+    assert_eq!(
+        code(&m.alice, "/api/fn/submit_listing", &idf).await,
+        409,
+        "published"
+    );
+    call_ok(&m.referee, "/api/fn/suspend_listing", &with_reason).await;
+    assert_eq!(
+        code(&m.referee, "/api/fn/approve_listing", &idf).await,
+        409,
+        "suspended is reinstated, not approved"
+    );
+    call_ok(&m.alice, "/api/fn/retire_listing", &idf).await;
+    for (v, path) in [
+        (&m.alice, "/api/fn/retire_listing"),
+        (&m.alice, "/api/fn/submit_listing"),
+        (&m.referee, "/api/fn/reinstate_listing"),
+        (&m.referee, "/api/fn/approve_listing"),
+    ] {
+        assert_eq!(
+            code(v, path, &idf).await,
+            409,
+            "{path} on a retired listing"
+        );
+    }
+    let state = db
+        .count(&format!(
+            "SELECT COUNT(*) FROM listings WHERE id = {id} AND status = 'retired'"
+        ))
+        .await;
+    assert_eq!(state, 1);
+}
+
+async fn another_partners_listing_is_not_found_and_cannot_be_changed(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let id = ready_draft(&m.alice, "Coding Assist", &m.models[0]).await;
+    let dep = db
+        .count(&format!(
+            "SELECT id FROM deployments WHERE listing_id = {id}"
+        ))
+        .await
+        .to_string();
+    let plan = db
+        .count(&format!("SELECT id FROM plans WHERE listing_id = {id}"))
+        .await
+        .to_string();
+    let before = db.count("SELECT COUNT(*) FROM audit_log").await;
+    for (path, fields) in [
+        ("/api/fn/listing_editor", vec![("id", id.as_str())]),
+        (
+            "/api/fn/update_listing",
+            vec![
+                ("id", &id),
+                ("name", "Stolen"),
+                ("tagline", "x"),
+                ("industry", "legal"),
+            ],
+        ),
+        (
+            "/api/fn/add_deployment",
+            vec![
+                ("listing_id", &id),
+                ("base_model_id", &m.models[1]),
+                ("revision", "x"),
+                ("status", "active"),
+            ],
+        ),
+        (
+            "/api/fn/set_default_deployment",
+            vec![("listing_id", &id), ("deployment_id", &dep)],
+        ),
+        (
+            "/api/fn/remove_deployment",
+            vec![("listing_id", &id), ("deployment_id", &dep)],
+        ),
+        (
+            "/api/fn/add_plan",
+            vec![
+                ("listing_id", &id),
+                ("plan_name", "X"),
+                ("monthly_fee", "1"),
+                ("currency", "EUR"),
+                ("included_calls", "1"),
+                ("overage_per_1000", "1"),
+            ],
+        ),
+        (
+            "/api/fn/deactivate_plan",
+            vec![("listing_id", &id), ("plan_id", &plan)],
+        ),
+        ("/api/fn/submit_listing", vec![("id", &id)]),
+        ("/api/fn/retire_listing", vec![("id", &id)]),
+    ] {
+        let (status, body) = m.bob.call(path, &fields).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        // The player (platform staff) has no more right to it than Bob.
+        let (status, _) = m.player.call(path, &fields).await;
+        assert_eq!(status, 404, "{path} as player");
+    }
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM audit_log").await,
+        before,
+        "nothing was written"
+    );
+    let mine = call_ok(&m.bob, "/api/fn/my_listings", &[]).await;
+    assert_eq!(mine["rows"].as_array().map(Vec::len), Some(0));
+    let page = app.get(&format!("/my/listings/{id}")).await;
+    assert_eq!(page.status(), 401);
+    let res = m.bob.get(&format!("/my/listings/{id}")).await;
+    assert_eq!(res.status(), 404);
+}
+
+async fn changes_to_a_published_listing_are_kept_as_public_history(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let id = ready_draft(&m.alice, "Tariff Explainer", &m.models[0]).await;
+    // Changes while a draft are not history.
+    call_ok(
+        &m.alice,
+        "/api/fn/add_plan",
+        &[
+            ("listing_id", &id),
+            ("plan_name", "Free"),
+            ("monthly_fee", "0"),
+            ("currency", "EUR"),
+            ("included_calls", "100"),
+            ("overage_per_1000", "0"),
+        ],
+    )
+    .await;
+    call_ok(&m.alice, "/api/fn/submit_listing", &[("id", &id)]).await;
+    call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &id)]).await;
+    let anon = Visitor::new(&app);
+    let page = call_ok(
+        &anon,
+        "/api/fn/listing_page",
+        &[("slug", "tariff-explainer")],
+    )
+    .await;
+    assert_eq!(page["changes"].as_array().map(Vec::len), Some(0));
+
+    call_ok(
+        &m.alice,
+        "/api/fn/add_plan",
+        &[
+            ("listing_id", &id),
+            ("plan_name", "Pro"),
+            ("monthly_fee", "1,250.00"),
+            ("currency", "USD"),
+            ("included_calls", "50000"),
+            ("overage_per_1000", "3"),
+        ],
+    )
+    .await;
+    let dep = call_ok(
+        &m.alice,
+        "/api/fn/add_deployment",
+        &[
+            ("listing_id", &id),
+            ("base_model_id", &m.models[1]),
+            ("revision", "r2"),
+            ("status", "preview"),
+            ("make_default", "on"),
+        ],
+    )
+    .await;
+    let plan = db
+        .count(&format!(
+            "SELECT id FROM plans WHERE listing_id = {id} AND name = 'Free'"
+        ))
+        .await
+        .to_string();
+    call_ok(
+        &m.alice,
+        "/api/fn/deactivate_plan",
+        &[("listing_id", &id), ("plan_id", &plan)],
+    )
+    .await;
+    let page = call_ok(
+        &anon,
+        "/api/fn/listing_page",
+        &[("slug", "tariff-explainer")],
+    )
+    .await;
+    let changes: Vec<String> = page["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| c["summary"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(changes.len(), 3, "{changes:?}");
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.contains("Plan added: Pro, USD 1,250.00 a month")),
+        "{changes:?}"
+    );
+    assert!(changes.iter().any(|c| c.contains("Deployment added: Lumen 3, revision r2, preview, now the default")), "{changes:?}");
+    assert!(
+        changes.iter().any(|c| c == "Plan withdrawn: Free"),
+        "{changes:?}"
+    );
+    // The new default shows on the card; the old one cannot be removed while default, the new one can't either.
+    let default = page["deployments"]
+        .as_array()
+        .expect("deps")
+        .iter()
+        .find(|d| d["is_default"] == true)
+        .cloned()
+        .expect("default");
+    assert_eq!(default["id"].as_i64(), dep.as_i64());
+    let (status, _) = m
+        .alice
+        .call(
+            "/api/fn/remove_deployment",
+            &[("listing_id", &id), ("deployment_id", &dep.to_string())],
+        )
+        .await;
+    assert_eq!(status, 409);
+    // The last active plan of a published listing stays.
+    let basic = db
+        .count(&format!(
+            "SELECT id FROM plans WHERE listing_id = {id} AND name = 'Basic'"
+        ))
+        .await
+        .to_string();
+    let pro = db
+        .count(&format!(
+            "SELECT id FROM plans WHERE listing_id = {id} AND name = 'Pro'"
+        ))
+        .await
+        .to_string();
+    call_ok(
+        &m.alice,
+        "/api/fn/deactivate_plan",
+        &[("listing_id", &id), ("plan_id", &basic)],
+    )
+    .await;
+    let (status, body) = m
+        .alice
+        .call(
+            "/api/fn/deactivate_plan",
+            &[("listing_id", &id), ("plan_id", &pro)],
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(
+        db.count(&format!(
+            "SELECT COUNT(*) FROM plans WHERE id = {pro} AND active = 1"
+        ))
+        .await,
+        1,
+        "rolled back"
+    );
+    let html = app.get_text("/listings/tariff-explainer").await.1;
+    assert!(html.contains("Change history") && html.contains("Plan withdrawn: Free"));
+}
+
+async fn deprecating_a_base_model_notifies_every_organisation_deploying_on_it(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let a = ready_draft(&m.alice, "Outage Desk", &m.models[0]).await;
+    let b = ready_draft(&m.bob, "Fraud Signals", &m.models[1]).await;
+    // Bob also runs on model 0, as a second deployment.
+    call_ok(
+        &m.bob,
+        "/api/fn/add_deployment",
+        &[
+            ("listing_id", &b),
+            ("base_model_id", &m.models[0]),
+            ("revision", "v2"),
+            ("status", "active"),
+        ],
+    )
+    .await;
+    let _ = a;
+    let (status, _) = m
+        .alice
+        .call("/api/fn/deprecate_base_model", &[("id", &m.models[0])])
+        .await;
+    assert_eq!(status, 403, "partners do not manage base models");
+    call_ok(
+        &m.referee,
+        "/api/fn/deprecate_base_model",
+        &[("id", &m.models[0])],
+    )
+    .await;
+    for (v, listing) in [(&m.alice, "Outage Desk"), (&m.bob, "Fraud Signals")] {
+        let notes = call_ok(v, "/api/fn/notifications", &[]).await;
+        let notes = notes.as_array().expect("list");
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        let msg = notes[0]["message"].as_str().unwrap_or("");
+        assert!(msg.contains("Aurora 2") && msg.contains(listing), "{msg}");
+    }
+    let notes = call_ok(&m.carol, "/api/fn/notifications", &[]).await;
+    assert_eq!(
+        notes.as_array().map(Vec::len),
+        Some(0),
+        "the client has no listing on it"
+    );
+    // A deprecated model takes no new deployments or drafts.
+    let (status, body) = m
+        .alice
+        .call(
+            "/api/fn/create_listing",
+            &[
+                ("name", "New One"),
+                ("tagline", "x"),
+                ("industry", "energy"),
+                ("base_model_id", &m.models[0]),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("active base model"), "{body}");
+    let (status, _) = m
+        .referee
+        .call("/api/fn/deprecate_base_model", &[("id", &m.models[0])])
+        .await;
+    assert_eq!(status, 409, "already deprecated");
+    call_ok(
+        &m.referee,
+        "/api/fn/reactivate_base_model",
+        &[("id", &m.models[0])],
+    )
+    .await;
+    assert!(audit_actions(&db)
+        .await
+        .iter()
+        .any(|a| a == "base_model.deprecated"));
+}
+
+async fn markdown_descriptions_render_inert(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let id = ready_draft(&m.alice, "Contract Review", &m.models[0]).await;
+    let evil = "# Heading\n\n<script>alert('x')</script>\n\n<img src=x onerror=\"alert(1)\">\n\n\
+                [click me](javascript:alert(2)) <a href=\"javascript:alert(3)\" onclick=\"alert(4)\">raw link</a>\n\n\
+                <div style=\"position:fixed\" onmouseover=\"alert(5)\">overlay</div></section><script>alert(6)</script>";
+    call_ok(
+        &m.alice,
+        "/api/fn/update_listing",
+        &[
+            ("id", &id),
+            ("name", "Contract Review"),
+            ("slug", "contract-review"),
+            ("tagline", "t"),
+            ("description", evil),
+            ("industry", "legal"),
+        ],
+    )
+    .await;
+    let res = m.alice.get("/listings/contract-review").await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.expect("body");
+    let doc = scraper::Html::parse_document(&html);
+    let section = scraper::Selector::parse("section.description").expect("selector");
+    let description = doc.select(&section).next().expect("description section");
+    assert!(
+        description.inner_html().contains("<h1>Heading</h1>"),
+        "{}",
+        description.inner_html()
+    );
+    for el in description
+        .descendants()
+        .filter_map(scraper::ElementRef::wrap)
+    {
+        let name = el.value().name();
+        assert!(
+            !["script", "img", "iframe", "style", "div"].contains(&name),
+            "<{name}> survived"
+        );
+        for (attr, value) in el.value().attrs() {
+            assert!(!attr.starts_with("on"), "{attr} on <{name}>");
+            assert!(attr != "style", "style on <{name}>");
+            assert!(
+                !value.to_lowercase().contains("javascript:"),
+                "{attr}={value}"
+            );
+        }
+    }
+    // The only scripts on the page are the server's own, with the nonce.
+    // The only scripts on the page are the server's own, with the nonce;
+    // the description travels in them as escaped JSON data.
+    let scripts = scraper::Selector::parse("script").expect("selector");
+    for s in doc.select(&scripts) {
+        assert!(s.value().attr("nonce").is_some(), "a script without the nonce");
+        let code = s.inner_html();
+        assert!(!code.trim_start().starts_with("alert("), "an injected script");
+        assert!(!code.contains("<script>alert"), "unescaped markup in data");
+    }
+}
+
+async fn bad_listing_input_is_refused_with_field_errors_and_nothing_is_written(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let (status, body) = m
+        .alice
+        .call(
+            "/api/fn/create_listing",
+            &[
+                ("name", "x"),
+                ("slug", "Bad Slug!"),
+                ("tagline", ""),
+                ("industry", "astrology"),
+                ("base_model_id", "999"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    for field in ["name", "slug", "tagline", "industry", "base_model_id"] {
+        assert!(
+            body["Validation"]["fields"][field].is_array(),
+            "{field}: {body}"
+        );
+    }
+    assert_eq!(db.count("SELECT COUNT(*) FROM listings").await, 0);
+    let id = ready_draft(&m.alice, "Loan Risk", &m.models[0]).await;
+    let (status, body) = m
+        .bob
+        .call(
+            "/api/fn/create_listing",
+            &[
+                ("name", "Loan Risk"),
+                ("tagline", "mine"),
+                ("industry", "finance"),
+                ("base_model_id", &m.models[0]),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["Validation"]["fields"]["slug"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("taken"),
+        "{body}"
+    );
+    let (status, body) = m
+        .alice
+        .call(
+            "/api/fn/add_plan",
+            &[
+                ("listing_id", &id),
+                ("plan_name", "Basic"),
+                ("monthly_fee", "-5"),
+                ("currency", "XYZ"),
+                ("included_calls", "lots"),
+                ("overage_per_1000", "1.999"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    for field in [
+        "monthly_fee",
+        "currency",
+        "included_calls",
+        "overage_per_1000",
+    ] {
+        assert!(
+            body["Validation"]["fields"][field].is_array(),
+            "{field}: {body}"
+        );
+    }
+    let (status, body) = m
+        .alice
+        .call(
+            "/api/fn/add_plan",
+            &[
+                ("listing_id", &id),
+                ("plan_name", "Basic"),
+                ("monthly_fee", "5"),
+                ("currency", "EUR"),
+                ("included_calls", "1"),
+                ("overage_per_1000", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "duplicate plan name: {body}");
+    let (status, body) = m
+        .alice
+        .call(
+            "/api/fn/add_deployment",
+            &[
+                ("listing_id", &id),
+                ("base_model_id", &m.models[0]),
+                ("revision", "v1"),
+                ("status", "active"),
+                ("eval_score", "101"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["Validation"]["fields"]["eval_score"].is_array(),
+        "{body}"
+    );
+    let (status, body) = m
+        .alice
+        .call(
+            "/api/fn/add_deployment",
+            &[
+                ("listing_id", &id),
+                ("base_model_id", &m.models[0]),
+                ("revision", "v1"),
+                ("status", "active"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "same model and revision twice: {body}");
+    let (status, body) = m
+        .alice
+        .call(
+            "/api/fn/update_listing",
+            &[
+                ("id", &id),
+                ("name", "Loan Risk"),
+                ("tagline", "t"),
+                ("industry", "finance"),
+                ("documentation_url", "javascript:alert(1)"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(db.count("SELECT COUNT(*) FROM plans").await, 1);
+    assert_eq!(db.count("SELECT COUNT(*) FROM deployments").await, 1);
+    // Submitting without what review needs says what is missing.
+    let bare = call_ok(
+        &m.bob,
+        "/api/fn/create_listing",
+        &[
+            ("name", "Bare One"),
+            ("tagline", "t"),
+            ("industry", "finance"),
+            ("base_model_id", &m.models[0]),
+        ],
+    )
+    .await;
+    let (status, body) = m
+        .bob
+        .call("/api/fn/submit_listing", &[("id", &bare.to_string())])
+        .await;
+    assert_eq!(status, 409);
+    let msg = body.to_string();
+    assert!(
+        msg.contains("active plan") && msg.contains("description"),
+        "{msg}"
+    );
+}
