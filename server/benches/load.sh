@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Load benchmark (not a test): seeds N listings (default 10000) into a fresh
-# database, starts the release server on 127.0.0.1, and measures /healthz and
-# the home page with wrk in one run: req/s, p50, p99, their ratio, and the
-# server's peak memory. Stops by itself.
+# database, starts the release server on 127.0.0.1, and in one run measures
+# with wrk (maximum rate) /healthz, the home page, the catalogue's first page,
+# one search query repeated and 768 different searches in rotation; then, with
+# the fixed-rate generator (benches/loadgen.rs), p50/p99 of the catalogue and
+# of the rotating searches at half their maximum rate. Prints the ratios the
+# catalogue's targets are stated in, and the server's peak memory. Stops by
+# itself.
 #
 #   server/benches/load.sh                 # SQLite
 #   server/benches/load.sh --postgres      # PostgreSQL at 127.0.0.1:5432
@@ -19,8 +23,9 @@ command -v wrk >/dev/null 2>&1 || {
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null;
   else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; fi
 }
-cargo build --release --locked -p server --bin fairground 2>&1 | tail -1
+cargo build --release --locked -p server --bin fairground --example loadgen 2>&1 | tail -1
 bin=target/release/fairground
+loadgen=target/release/examples/loadgen
 
 work=$(mktemp -d)
 pg_db=""
@@ -52,26 +57,55 @@ for _ in $(seq 1 100); do
   url=$(sed -n 's/^fairground listening on //p' "$work/stdout"); [ -n "$url" ] && break; sleep 0.1
 done
 [ -n "$url" ] || { cat "$work/stderr"; exit 1; }
-curl -sf "$url/" | grep -o 'Showing [0-9]* of [0-9]* published listings'
+curl -sf "$url/catalogue" | grep -o '[0-9]* listings match; page 1 of [0-9]*'
+
+# 16 words x 16 words x 3 sort orders = 768 different searches.
+words=(triage claims radiology contracts fraud maintenance tariffs compliance forecasting summaries coding underwriting procurement logistics tutoring outage)
+sorts=(relevance price newest)
+cat >"$work/rotate.lua" <<LUA
+words = {$(printf '"%s",' "${words[@]}")}
+sorts = {"relevance","price","newest"}
+i = math.random(0, 767)
+request = function()
+  i = (i + 1) % 768
+  local q = words[(i % 16) + 1] .. "+" .. words[(math.floor(i / 16) % 16) + 1]
+  return wrk.format("GET", "/catalogue?q=" .. q .. "&sort=" .. sorts[math.floor(i / 256) + 1])
+end
+LUA
+rotating=()
+for s in "${sorts[@]}"; do for a in "${words[@]}"; do for b in "${words[@]}"; do
+  rotating+=("$url/catalogue?q=$a+$b&sort=$s")
+done; done; done
 
 # wrk prints latencies as 1.23ms / 456.00us / 1.20s: convert to ms.
 to_ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v+0} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000} }'; }
 run() {
-  local path=$1 out
-  out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H 'Accept-Encoding: br' "$url$path")
+  local path=$1 out script=()
+  [ -n "${3:-}" ] && script=(-s "$3")
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H 'Accept-Encoding: br' "${script[@]}" "$url$path")
   local rps p50 p99 errs
   rps=$(awk '/^Requests\/sec/{print $2}' <<<"$out")
   p50=$(to_ms "$(awk '$1=="50%"{print $2}' <<<"$out")")
   p99=$(to_ms "$(awk '$1=="99%"{print $2}' <<<"$out")")
   errs=$(awk '/Non-2xx|Socket errors/{print}' <<<"$out")
-  printf '%-10s %12s %10s %10s  %s\n' "$path" "$rps" "$p50" "$p99" "$errs"
+  printf '%-32s %10s %10s %10s  %s\n' "${4:-$path}" "$rps" "$p50" "$p99" "$errs"
   eval "rps_${2}=$rps p50_${2}=$p50 p99_${2}=$p99"
 }
 echo
-echo "backend=$backend listings=$LISTINGS connections=$CONNECTIONS duration=$DURATION (wrk and server share $(nproc) cores)"
-printf '%-10s %12s %10s %10s\n' path "req/s" "p50 ms" "p99 ms"
+echo "backend=$backend listings=$LISTINGS connections=$CONNECTIONS duration=$DURATION (load and server share $(nproc) cores)"
+printf '%-32s %10s %10s %10s\n' "maximum rate (wrk)" "req/s" "p50 ms" "p99 ms"
 run /healthz health
 run / home
-awk -v a="$rps_health" -v b="$rps_home" -v c="$p50_home" -v d="$p50_health" \
-  'BEGIN{ printf "ratio healthz/home: throughput %.1fx, p50 latency %.1fx\n", a/b, c/d }'
+run /catalogue catalogue
+run "/catalogue?q=claims+triage" search
+run /catalogue rotating "$work/rotate.lua" "768 searches in rotation"
+awk -v h="$rps_health" -v c="$rps_catalogue" -v s="$rps_search" -v r="$rps_rotating" -v o="$rps_home" 'BEGIN{
+  printf "of /healthz req/s: home %.1f%%, catalogue %.1f%% (target >= 10%%), search %.1f%%, rotating searches %.1f%% (target >= 5%%)\n", 100*o/h, 100*c/h, 100*s/h, 100*r/h }'
+secs=${DURATION%s}
+half_c=$(awk -v r="$rps_catalogue" 'BEGIN{printf "%d", r/2}')
+half_r=$(awk -v r="$rps_rotating" 'BEGIN{printf "%d", r/2}')
+echo
+echo "half of the maximum rate (loadgen, latency from the scheduled send time; target p99 < 25 ms):"
+printf '%-26s %s\n' "catalogue at $half_c/s" "$("$loadgen" --rate "$half_c" --seconds "$secs" "$url/catalogue")"
+printf '%-26s %s\n' "searches at $half_r/s" "$("$loadgen" --rate "$half_r" --seconds "$secs" "${rotating[@]}")"
 echo "server peak RSS: $(awk '/VmHWM/{print $2, $3}' /proc/$pid/status)"

@@ -308,7 +308,10 @@ async fn home_page_lists_published_listings_with_platform_badge(backend: Backend
     // The page is the whole document, rendered on the server, with the
     // hydration entry point and the layout around it.
     let doc = Html::parse_document(&html);
-    assert_eq!(doc.select(&sel("header nav a[href='/catalogue']")).count(), 1);
+    assert_eq!(
+        doc.select(&sel("header nav a[href='/catalogue']")).count(),
+        1
+    );
     assert_eq!(doc.select(&sel("footer")).count(), 1);
     assert!(
         html.contains("/pkg/fairground.js"),

@@ -292,7 +292,9 @@ async fn a_listing_is_reviewed_and_only_published_listings_are_public(backend: B
         vec!["radiology-companion"]
     );
     call_ok(&m.referee, "/api/fn/reinstate_listing", &[("id", &id)]).await;
-    assert!(catalogue_slugs(&anon, "radiology").await.contains(&"radiology-notes".to_string()));
+    assert!(catalogue_slugs(&anon, "radiology")
+        .await
+        .contains(&"radiology-notes".to_string()));
     call_ok(&m.alice, "/api/fn/retire_listing", &[("id", &id)]).await;
     assert_eq!(
         catalogue_slugs(&anon, "radiology").await,
@@ -795,9 +797,15 @@ async fn markdown_descriptions_render_inert(backend: Backend) {
     // the description travels in them as escaped JSON data.
     let scripts = scraper::Selector::parse("script").expect("selector");
     for s in doc.select(&scripts) {
-        assert!(s.value().attr("nonce").is_some(), "a script without the nonce");
+        assert!(
+            s.value().attr("nonce").is_some(),
+            "a script without the nonce"
+        );
         let code = s.inner_html();
-        assert!(!code.trim_start().starts_with("alert("), "an injected script");
+        assert!(
+            !code.trim_start().starts_with("alert("),
+            "an injected script"
+        );
         assert!(!code.contains("<script>alert"), "unescaped markup in data");
     }
 }

@@ -1,6 +1,6 @@
 //! Server functions for the catalogue, base models and notifications.
 
-use super::{BaseModelsData, CatalogueQuery, NotificationView, SearchResults};
+use super::{BaseModelsData, NotificationView, SearchResults};
 use crate::error::AppError;
 use leptos::prelude::*;
 
@@ -19,7 +19,7 @@ pub async fn catalogue_search(
     #[server(default)] sort: String,
     #[server(default)] page: String,
 ) -> Result<SearchResults, AppError> {
-    let query = CatalogueQuery {
+    let query = super::CatalogueQuery {
         q,
         industry,
         base_model,
@@ -34,7 +34,9 @@ pub async fn catalogue_search(
 /// The top of the catalogue for the home page.
 #[server(prefix = "/api/fn", endpoint = "home_listings")]
 pub async fn home_listings() -> Result<SearchResults, AppError> {
-    crate::state::respond(super::service::search(&CatalogueQuery::default(), HOME_PAGE_SIZE).await)
+    crate::state::respond(
+        super::service::search(&super::CatalogueQuery::default(), HOME_PAGE_SIZE).await,
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "base_models")]

@@ -65,6 +65,8 @@ type ResultKey = (
     SortOrder,
     i64,
 );
+/// A ranked result list: (entry, score) in order.
+type Ranked = Arc<Vec<(u32, ScoreBreakdown)>>;
 
 pub struct Index {
     pub version: i64,
@@ -73,7 +75,7 @@ pub struct Index {
     words: BTreeMap<String, Vec<(u32, f32)>>,
     facets: Facets,
     certifications: Vec<String>,
-    results: Mutex<HashMap<ResultKey, Arc<Vec<(u32, ScoreBreakdown)>>>>,
+    results: Mutex<HashMap<ResultKey, Ranked>>,
 }
 
 fn words_of(text: &str) -> impl Iterator<Item = &str> {

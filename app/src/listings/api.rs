@@ -1,5 +1,7 @@
 //! Server functions for listings: the public listing and compare pages, the
 //! publisher's drafts, deployments and plans, and the referees' review.
+// A server function takes one argument per form field.
+#![allow(clippy::too_many_arguments)]
 
 use super::{EditorData, ListingDetail, MyListingsData, ReviewQueueData};
 use crate::error::AppError;
@@ -12,7 +14,9 @@ pub async fn listing_page(slug: String) -> Result<ListingDetail, AppError> {
 
 /// `slugs`: comma-separated listing slugs.
 #[server(prefix = "/api/fn", endpoint = "compare_listings")]
-pub async fn compare_listings(#[server(default)] slugs: String) -> Result<Vec<ListingDetail>, AppError> {
+pub async fn compare_listings(
+    #[server(default)] slugs: String,
+) -> Result<Vec<ListingDetail>, AppError> {
     crate::state::respond(super::service::compare(&slugs).await)
 }
 
@@ -42,11 +46,11 @@ pub async fn listing_editor(id: i64) -> Result<EditorData, AppError> {
     crate::state::respond(super::service::editor_data(id).await)
 }
 
+#[cfg(feature = "ssr")]
 fn editor_path(id: i64) -> String {
     format!("/my/listings/{id}")
 }
 
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api/fn", endpoint = "update_listing")]
 pub async fn update_listing(
     id: i64,

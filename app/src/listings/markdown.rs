@@ -52,8 +52,16 @@ mod tests {
         // Text has its `<` escaped, so every literal `<` opens real markup:
         // check each tag the browser would see.
         let lower = html.to_lowercase();
-        for tag in lower.split('<').skip(1).map(|t| t.split('>').next().unwrap_or("")) {
-            let name = tag.trim_start_matches('/').split_whitespace().next().unwrap_or("");
+        for tag in lower
+            .split('<')
+            .skip(1)
+            .map(|t| t.split('>').next().unwrap_or(""))
+        {
+            let name = tag
+                .trim_start_matches('/')
+                .split_whitespace()
+                .next()
+                .unwrap_or("");
             assert!(
                 !["script", "img", "iframe", "style", "object", "embed"].contains(&name),
                 "<{tag}> survived in {html}"

@@ -411,10 +411,8 @@ pub async fn update(
         false,
     );
     let documentation_url = f.text("documentation_url", documentation_url, 0, 300, false);
-    if !documentation_url.is_empty()
-        && !(documentation_url.starts_with("https://") || documentation_url.starts_with("http://"))
-        || documentation_url.contains(char::is_whitespace)
-    {
+    let web = documentation_url.starts_with("https://") || documentation_url.starts_with("http://");
+    if !(documentation_url.is_empty() || web) || documentation_url.contains(char::is_whitespace) {
         f.fail(
             "documentation_url",
             "Give a web address starting with https:// (or leave it empty).",
