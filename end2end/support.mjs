@@ -38,3 +38,14 @@ export async function person(js) {
   const hydrated = async () => { if (js) await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20000 }); };
   return { context, page, problems, hydrated };
 }
+
+/// Signs a person up through the sign-up page; they land on /account.
+export async function signUp({ page, hydrated }, email, name) {
+  await page.goto(BASE + '/sign-up');
+  await hydrated();
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Your name').fill(name);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL(BASE + '/account');
+}

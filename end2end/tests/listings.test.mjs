@@ -4,21 +4,11 @@
 // and compares it with a first-party listing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, PASSWORD, person } from '../support.mjs';
+import { BASE, PASSWORD, person, signUp } from '../support.mjs';
 
 const REFEREE_EMAIL = process.env.FAIRGROUND_E2E_REFEREE_EMAIL;
 const REFEREE_INVITE = process.env.FAIRGROUND_E2E_REFEREE_INVITE;
 if (!REFEREE_EMAIL || !REFEREE_INVITE) throw new Error('run end2end/run.sh: it bootstraps the referee');
-
-async function signUp({ page, hydrated }, email, name) {
-  await page.goto(BASE + '/sign-up');
-  await hydrated();
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Your name').fill(name);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.waitForURL(BASE + '/account');
-}
 
 let refereeReady;
 /// The platform's referee: joins once (from the bootstrap link), then signs in.

@@ -3,17 +3,7 @@
 // organisations and signs out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, PASSWORD, person } from '../support.mjs';
-
-async function signUp({ page, hydrated }, email, name) {
-  await page.goto(BASE + '/sign-up');
-  await hydrated();
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Your name').fill(name);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.waitForURL(BASE + '/account');
-}
+import { BASE, person, signUp } from '../support.mjs';
 
 async function createOrg({ page, hydrated }, name, kind) {
   await page.goto(BASE + '/orgs');

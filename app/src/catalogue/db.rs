@@ -25,25 +25,14 @@ pub async fn ensure_base_model(
     m: &NewBaseModel<'_>,
     now_ms: i64,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO base_models (slug, provider, name, version, modality, context_length, licence, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (slug) DO NOTHING",
-    )
-    .bind(m.slug)
-    .bind(m.provider)
-    .bind(m.name)
-    .bind(m.version)
-    .bind(m.modality)
-    .bind(m.context_length)
-    .bind(m.licence)
-    .bind(now_ms)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("SELECT id FROM base_models WHERE slug = $1")
+    let existing = sqlx::query("SELECT id FROM base_models WHERE slug = $1")
         .bind(m.slug)
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get("id")
+        .fetch_optional(&mut **tx)
+        .await?;
+    match existing {
+        Some(row) => row.try_get("id"),
+        None => insert_base_model(tx, m, now_ms).await,
+    }
 }
 
 /// Ids of the active base models, oldest first.

@@ -269,27 +269,40 @@ pub async fn update_details(
     .bind(id)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("DELETE FROM listing_tags WHERE listing_id = $1")
+    let tags: Vec<&str> = d.tags.iter().map(String::as_str).collect();
+    let certifications: Vec<&str> = d.certifications.iter().map(String::as_str).collect();
+    set_labels(tx, Labels::Tags, id, &tags).await?;
+    set_labels(tx, Labels::Certifications, id, &certifications).await
+}
+
+/// The two label lists of a listing.
+#[derive(Clone, Copy)]
+pub enum Labels {
+    Tags,
+    Certifications,
+}
+
+/// Replaces a listing's tags or certifications.
+pub async fn set_labels(
+    tx: &mut Transaction<'_, Any>,
+    which: Labels,
+    id: i64,
+    values: &[&str],
+) -> Result<(), sqlx::Error> {
+    let (table, column) = match which {
+        Labels::Tags => ("listing_tags", "tag"),
+        Labels::Certifications => ("listing_certifications", "certification"),
+    };
+    sqlx::query(&format!("DELETE FROM {table} WHERE listing_id = $1"))
         .bind(id)
         .execute(&mut **tx)
         .await?;
-    for t in d.tags {
-        sqlx::query("INSERT INTO listing_tags (listing_id, tag) VALUES ($1, $2)")
-            .bind(id)
-            .bind(t)
-            .execute(&mut **tx)
-            .await?;
-    }
-    sqlx::query("DELETE FROM listing_certifications WHERE listing_id = $1")
+    for v in values {
+        sqlx::query(&format!(
+            "INSERT INTO {table} (listing_id, {column}) VALUES ($1, $2)"
+        ))
         .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    for c in d.certifications {
-        sqlx::query(
-            "INSERT INTO listing_certifications (listing_id, certification) VALUES ($1, $2)",
-        )
-        .bind(id)
-        .bind(c)
+        .bind(*v)
         .execute(&mut **tx)
         .await?;
     }
@@ -448,26 +461,19 @@ pub async fn deactivate_plan(
     Ok(Some(row.try_get("name")?))
 }
 
-pub async fn active_plans(
+/// (active plans, deployments) of a listing.
+pub async fn plan_and_deployment_counts(
     tx: &mut Transaction<'_, Any>,
     listing_id: i64,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query("SELECT COUNT(*) AS n FROM plans WHERE listing_id = $1 AND active = 1")
-        .bind(listing_id)
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get("n")
-}
-
-pub async fn deployment_count(
-    tx: &mut Transaction<'_, Any>,
-    listing_id: i64,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query("SELECT COUNT(*) AS n FROM deployments WHERE listing_id = $1")
-        .bind(listing_id)
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get("n")
+) -> Result<(i64, i64), sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM plans WHERE listing_id = $1 AND active = 1) AS plans, \
+                (SELECT COUNT(*) FROM deployments WHERE listing_id = $1) AS deployments",
+    )
+    .bind(listing_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((row.try_get("plans")?, row.try_get("deployments")?))
 }
 
 pub async fn add_change(
@@ -631,22 +637,8 @@ pub async fn ensure_published(
     .await?
     .try_get("id")?;
     insert_deployment(tx, id, l.base_model_id, "v1", "active", None, true, now_ms).await?;
-    for t in l.tags {
-        sqlx::query("INSERT INTO listing_tags (listing_id, tag) VALUES ($1, $2)")
-            .bind(id)
-            .bind(*t)
-            .execute(&mut **tx)
-            .await?;
-    }
-    for c in l.certifications {
-        sqlx::query(
-            "INSERT INTO listing_certifications (listing_id, certification) VALUES ($1, $2)",
-        )
-        .bind(id)
-        .bind(*c)
-        .execute(&mut **tx)
-        .await?;
-    }
+    set_labels(tx, Labels::Tags, id, l.tags).await?;
+    set_labels(tx, Labels::Certifications, id, l.certifications).await?;
     insert_plan(
         tx,
         id,

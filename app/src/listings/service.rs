@@ -789,8 +789,8 @@ pub async fn deactivate_plan(listing_id: i64, plan_id: i64) -> Result<(), AppErr
     let name = db::deactivate_plan(&mut tx, listing_id, plan_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if matches!(status, Published | Submitted) && db::active_plans(&mut tx, listing_id).await? == 0
-    {
+    let (active_plans, _) = db::plan_and_deployment_counts(&mut tx, listing_id).await?;
+    if matches!(status, Published | Submitted) && active_plans == 0 {
         return Err(AppError::Conflict(
             "A published or submitted listing needs at least one active plan: add another first."
                 .into(),
@@ -836,10 +836,11 @@ pub async fn submit(id: i64) -> Result<(), AppError> {
     let mut tx = state.db.begin_write().await?;
     let status = open_own(&mut tx, &m, id).await?;
     let mut missing = Vec::new();
-    if db::active_plans(&mut tx, id).await? == 0 {
+    let (plans, deployments) = db::plan_and_deployment_counts(&mut tx, id).await?;
+    if plans == 0 {
         missing.push("at least one active plan");
     }
-    if db::deployment_count(&mut tx, id).await? == 0 {
+    if deployments == 0 {
         missing.push("a deployment on a base model");
     }
     let description: String = sqlx::query("SELECT description FROM listings WHERE id = $1")
