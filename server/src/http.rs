@@ -17,7 +17,8 @@ use rand::RngCore as _;
 use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceBuilder;
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
@@ -74,6 +75,7 @@ fn session_layer(state: &AppState, secure: bool) -> SessionManagerLayer<DbSessio
 
 pub fn router(state: AppState, site: SiteOrigin, secure_cookies: bool) -> Router {
     let sessions = session_layer(&state, secure_cookies);
+    let state_for_cache = state.clone();
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
@@ -114,11 +116,25 @@ pub fn router(state: AppState, site: SiteOrigin, secure_cookies: bool) -> Router
                         .on_failure(DefaultOnFailure::new().level(Level::WARN)),
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
+                // Static files (the wasm above all) at the default quality; the
+                // outer layer leaves what the inner one already encoded alone.
                 .layer(CompressionLayer::new())
+                // Pages and API answers are made per request (each page has its
+                // own CSP nonce), so they are compressed at the fastest level:
+                // brotli 4 cost 40 % of the catalogue's throughput.
+                .layer(
+                    CompressionLayer::new()
+                        .quality(CompressionLevel::Fastest)
+                        .compress_when(DefaultPredicate::new().and(is_dynamic)),
+                )
                 .layer(middleware::from_fn(security_headers))
                 .layer(middleware::from_fn_with_state(Arc::new(site), same_origin_only))
                 .layer(sessions)
-                .layer(middleware::from_fn(malformed_calls_are_400)),
+                .layer(middleware::from_fn(malformed_calls_are_400))
+                .layer(middleware::from_fn_with_state(
+                    (state_for_cache, crate::page_cache::PageCache::default()),
+                    crate::page_cache::anonymous_pages,
+                )),
         )
 }
 
@@ -140,6 +156,19 @@ async fn malformed_calls_are_400(req: Request, next: Next) -> Response {
         parts.status = StatusCode::BAD_REQUEST;
     }
     Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// HTML pages and JSON answers: compressed at the fastest level.
+fn is_dynamic(
+    _: StatusCode,
+    _: http::Version,
+    headers: &http::HeaderMap,
+    _: &http::Extensions,
+) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html") || t.starts_with("application/json"))
 }
 
 /// The process is up.

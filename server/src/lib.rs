@@ -6,6 +6,7 @@ pub mod config;
 pub mod csrf;
 pub mod db;
 pub mod http;
+pub mod page_cache;
 pub mod seed;
 
 use anyhow::Context;

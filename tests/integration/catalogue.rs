@@ -13,6 +13,7 @@ crate::on_both_backends!(
     search_and_filters_return_exactly_the_matching_published_listings,
     making_listings_first_party_never_changes_the_order,
     malformed_catalogue_queries_are_refused_with_field_errors,
+    anonymous_catalogue_pages_are_shared_but_never_stale_or_someone_elses,
 );
 
 /// A deterministic generator, so a failure can be replayed.
@@ -369,4 +370,57 @@ async fn malformed_catalogue_queries_are_refused_with_field_errors(backend: Back
         html.contains("Sort by relevance, price or newest."),
         "the page says what is wrong"
     );
+}
+
+/// The nonce of the CSP header, and whether every script in the body uses it.
+fn nonce_of(res: &reqwest::Response) -> String {
+    let csp = res.headers()["content-security-policy"].to_str().expect("csp");
+    let start = csp.find("'nonce-").expect("nonce") + "'nonce-".len();
+    csp[start..].split('\'').next().expect("nonce").to_string()
+}
+
+async fn anonymous_catalogue_pages_are_shared_but_never_stale_or_someone_elses(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    run_ok(&db, &["seed", "--demo"]).await;
+    let app = App::spawn(&db).await;
+    let mut bodies = Vec::new();
+    for _ in 0..2 {
+        let res = app.get("/catalogue?q=meridian").await;
+        assert_eq!(res.status(), 200);
+        let nonce = nonce_of(&res);
+        let body = res.text().await.expect("body");
+        // Every script carries this response's own nonce.
+        let scripts = body.matches("<script").count();
+        assert!(scripts > 0);
+        assert_eq!(body.matches(&format!("nonce=\"{nonce}\"")).count(), scripts, "{body}");
+        bodies.push((nonce, body));
+    }
+    assert_ne!(bodies[0].0, bodies[1].0, "a fresh nonce per response");
+    assert_eq!(
+        bodies[0].1.replace(&bodies[0].0, "N"),
+        bodies[1].1.replace(&bodies[1].0, "N"),
+        "the same page otherwise"
+    );
+    assert!(bodies[0].1.contains("Meridian Radiology Notes"));
+
+    // A change to the catalogue shows at once.
+    let mut conn = db.connect().await;
+    sqlx::raw_sql(
+        "UPDATE listings SET status = 'suspended' WHERE slug = 'meridian-radiology-notes'; \
+         UPDATE catalogue_state SET version = version + 1 WHERE id = 1;",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("suspend");
+    let (status, html) = app.get_text("/catalogue?q=meridian").await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("Meridian Radiology Notes"), "a stale page was served");
+
+    // Someone signed in gets their own page, never the anonymous one.
+    let v = Visitor::signed_up(&app, "reader@example.org", "Reader Rowe").await;
+    let res = v.get("/catalogue?q=meridian").await;
+    let html = res.text().await.expect("body");
+    assert!(html.contains("Reader Rowe"), "the header names the person");
+    let (_, anonymous) = app.get_text("/catalogue?q=meridian").await;
+    assert!(!anonymous.contains("Reader Rowe"), "and nobody else sees it");
 }

@@ -271,14 +271,10 @@ pub async fn active_base_model_choices(db: &Db) -> Result<Vec<Choice>, AppError>
     .collect::<Result<_, _>>()?)
 }
 
-/// Every base model with how many live listings deploy on it.
+/// Every base model (the listing counts are the caller's to fill in).
 pub async fn base_models(db: &Db) -> Result<Vec<BaseModelView>, AppError> {
     Ok(sqlx::query(
-        "SELECT b.id, b.slug, b.provider, b.name, b.version, b.modality, b.context_length, \
-                b.licence, b.status, \
-                (SELECT COUNT(DISTINCT d.listing_id) FROM deployments d \
-                   JOIN listings l ON l.id = d.listing_id \
-                  WHERE d.base_model_id = b.id AND l.status <> 'retired') AS listings \
+        "SELECT id, slug, provider, name, version, modality, context_length, licence, status \
          FROM base_models b ORDER BY b.provider, b.name, b.version",
     )
     .fetch_all(db.pool())
@@ -296,7 +292,7 @@ pub async fn base_models(db: &Db) -> Result<Vec<BaseModelView>, AppError> {
             context_length: r.try_get("context_length")?,
             licence: r.try_get("licence")?,
             deprecated: status == "deprecated",
-            listings: r.try_get("listings")?,
+            listings: 0,
         })
     })
     .collect::<Result<_, _>>()?)

@@ -129,6 +129,14 @@ impl Index {
         self.entries.is_empty()
     }
 
+    /// Published listings with a (not paused) deployment on the base model.
+    pub fn deploying_on(&self, base_model_slug: &str) -> i64 {
+        self.entries
+            .iter()
+            .filter(|e| e.base_model_slugs.iter().any(|s| s == base_model_slug))
+            .count() as i64
+    }
+
     /// Relevance of every entry for `terms` (None: not a match), the same
     /// values `ranking::relevance` gives, found through the word lists.
     fn relevances(&self, terms: &[String]) -> Vec<Option<f64>> {

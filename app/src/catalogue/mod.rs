@@ -160,7 +160,7 @@ pub struct BaseModelView {
     pub context_length: i64,
     pub licence: String,
     pub deprecated: bool,
-    /// Listings (any status but retired) deploying on it.
+    /// Published listings with a (not paused) deployment on it.
     pub listings: i64,
 }
 

@@ -32,10 +32,12 @@ pub async fn base_models_page() -> Result<BaseModelsData, AppError> {
     let can_manage = resolve_in(&state, &session)
         .await?
         .is_some_and(|a| a.require(Permission::Referee).is_ok());
-    Ok(BaseModelsData {
-        models: db::base_models(&state.db).await?,
-        can_manage,
-    })
+    let index = state.catalogue.get(&state.db).await?;
+    let mut models = db::base_models(&state.db).await?;
+    for m in &mut models {
+        m.listings = index.deploying_on(&m.slug);
+    }
+    Ok(BaseModelsData { models, can_manage })
 }
 
 fn text_field(fields: &mut FieldErrors, name: &str, value: &str, max: usize, what: &str) -> String {

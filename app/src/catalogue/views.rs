@@ -358,7 +358,7 @@ pub fn BaseModelsPage() -> impl IntoView {
                                         <th scope="col">"Model"</th><th scope="col">"Provider"</th>
                                         <th scope="col">"Modality"</th><th scope="col">"Context"</th>
                                         <th scope="col">"Licence"</th><th scope="col">"Status"</th>
-                                        <th scope="col">"Listings"</th>
+                                        <th scope="col">"Published listings"</th>
                                         {manage.then(|| view! { <th scope="col">"Action"</th> })}
                                     </tr></thead>
                                     <tbody>
