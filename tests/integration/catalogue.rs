@@ -372,9 +372,11 @@ async fn malformed_catalogue_queries_are_refused_with_field_errors(backend: Back
     );
 }
 
-/// The nonce of the CSP header, and whether every script in the body uses it.
+/// The script nonce named by a response's CSP header.
 fn nonce_of(res: &reqwest::Response) -> String {
-    let csp = res.headers()["content-security-policy"].to_str().expect("csp");
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp");
     let start = csp.find("'nonce-").expect("nonce") + "'nonce-".len();
     csp[start..].split('\'').next().expect("nonce").to_string()
 }
@@ -392,7 +394,11 @@ async fn anonymous_catalogue_pages_are_shared_but_never_stale_or_someone_elses(b
         // Every script carries this response's own nonce.
         let scripts = body.matches("<script").count();
         assert!(scripts > 0);
-        assert_eq!(body.matches(&format!("nonce=\"{nonce}\"")).count(), scripts, "{body}");
+        assert_eq!(
+            body.matches(&format!("nonce=\"{nonce}\"")).count(),
+            scripts,
+            "{body}"
+        );
         bodies.push((nonce, body));
     }
     assert_ne!(bodies[0].0, bodies[1].0, "a fresh nonce per response");
@@ -414,7 +420,10 @@ async fn anonymous_catalogue_pages_are_shared_but_never_stale_or_someone_elses(b
     .expect("suspend");
     let (status, html) = app.get_text("/catalogue?q=meridian").await;
     assert_eq!(status, 200);
-    assert!(!html.contains("Meridian Radiology Notes"), "a stale page was served");
+    assert!(
+        !html.contains("Meridian Radiology Notes"),
+        "a stale page was served"
+    );
 
     // Someone signed in gets their own page, never the anonymous one.
     let v = Visitor::signed_up(&app, "reader@example.org", "Reader Rowe").await;
@@ -422,5 +431,8 @@ async fn anonymous_catalogue_pages_are_shared_but_never_stale_or_someone_elses(b
     let html = res.text().await.expect("body");
     assert!(html.contains("Reader Rowe"), "the header names the person");
     let (_, anonymous) = app.get_text("/catalogue?q=meridian").await;
-    assert!(!anonymous.contains("Reader Rowe"), "and nobody else sees it");
+    assert!(
+        !anonymous.contains("Reader Rowe"),
+        "and nobody else sees it"
+    );
 }
