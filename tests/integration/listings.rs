@@ -332,6 +332,30 @@ async fn each_role_may_make_only_its_own_transitions(backend: Backend) {
     let id = ready_draft(&m.alice, "Claims Triage", &m.models[0]).await;
     let idf = [("id", id.as_str())];
     let with_reason = [("id", id.as_str()), ("reason", "Not convincing yet.")];
+    // The menu offers each person only what their role allows.
+    for (v, edits, referee) in [
+        (&m.alice, true, false),
+        (&m.player, true, false),
+        (&m.referee, false, true),
+        (&m.carol, false, false),
+    ] {
+        let me = call_ok(v, "/api/fn/current_user", &[]).await;
+        assert_eq!(me["edits_listings"], edits, "{me}");
+        assert_eq!(me["referee"], referee, "{me}");
+        let html = v.get("/catalogue").await.text().await.expect("page");
+        assert_eq!(
+            html.contains("href=\"/my/listings\""),
+            edits,
+            "{}",
+            me["email"]
+        );
+        assert_eq!(
+            html.contains("href=\"/review\""),
+            referee,
+            "{}",
+            me["email"]
+        );
+    }
     // Review actions belong to referees: partners, players and clients are refused.
     for v in [&m.alice, &m.bob, &m.player, &m.carol] {
         assert_eq!(code(v, "/api/fn/approve_listing", &idf).await, 403);

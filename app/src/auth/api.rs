@@ -10,6 +10,10 @@ pub struct SignedInUser {
     pub id: i64,
     pub email: String,
     pub display_name: String,
+    /// The current organisation lets them draft listings (menu link).
+    pub edits_listings: bool,
+    /// They are a platform referee working in the platform (menu link).
+    pub referee: bool,
 }
 
 /// Who is signed in on this session, if anyone.
@@ -18,15 +22,15 @@ pub async fn current_user() -> Result<Option<SignedInUser>, AppError> {
     let out = async {
         let state = crate::state::app_state()?;
         let session = super::session::from_request().await?;
-        let Some(user_id) = super::session::signed_in_user(&state, &session).await? else {
-            return Ok(None);
-        };
-        Ok(super::db::user_by_id(&state.db, user_id)
+        use super::actor::Permission;
+        Ok(super::actor::resolve_in(&state, &session)
             .await?
-            .map(|u| SignedInUser {
-                id: u.id,
-                email: u.email,
-                display_name: u.display_name,
+            .map(|a| SignedInUser {
+                id: a.user_id,
+                edits_listings: a.require(Permission::EditListings).is_ok(),
+                referee: a.require(Permission::Referee).is_ok(),
+                email: a.email,
+                display_name: a.display_name,
             }))
     }
     .await;

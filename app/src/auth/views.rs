@@ -70,8 +70,8 @@ pub fn AccountMenu() -> impl IntoView {
             {move || Suspend::new(async move {
                 match auth.user.await {
                     Ok(Some(user)) => view! {
-                        <li><a href="/my/listings">"My listings"</a></li>
-                        <li><a href="/review">"Review"</a></li>
+                        {user.edits_listings.then(|| view! { <li><a href="/my/listings">"My listings"</a></li> })}
+                        {user.referee.then(|| view! { <li><a href="/review">"Review"</a></li> })}
                         <li><a href="/notifications">"Notifications"</a></li>
                         <li><a href="/orgs">"Organisations"</a></li>
                         <li><a href="/account">{user.display_name}</a></li>
