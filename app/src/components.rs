@@ -13,6 +13,7 @@ pub fn Header() -> impl IntoView {
                 <ul>
                     <li><a href="/catalogue">"Catalogue"</a></li>
                     <li><a href="/base-models">"Base models"</a></li>
+                    <li><a href="/policy">"Policy"</a></li>
                     <crate::auth::views::AccountMenu/>
                 </ul>
             </nav>
@@ -26,7 +27,8 @@ pub fn Footer() -> impl IntoView {
         <footer class="site-footer">
             <p>
                 "Fairground is a neutral marketplace: the operator's own listings are always "
-                "labelled as platform-owned and never placed ahead of partners' listings."
+                "labelled as platform-owned and never placed ahead of partners' listings. "
+                <a href="/policy">"Marketplace policy"</a>
             </p>
         </footer>
     }

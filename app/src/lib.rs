@@ -10,6 +10,7 @@ pub mod components;
 pub mod error;
 pub mod listings;
 pub mod orgs;
+pub mod policy;
 
 #[cfg(feature = "ssr")]
 pub mod db;
@@ -104,6 +105,8 @@ fn Shell() -> impl IntoView {
                     <Route path=(StaticSegment("my"), StaticSegment("listings")) view=listings::views::MyListingsPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("my"), StaticSegment("listings"), ParamSegment("id")) view=listings::views::ListingEditorPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("review") view=listings::views::ReviewPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("policy") view=policy::views::PolicyPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("audit") view=policy::views::AuditPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("sign-up") view=auth::views::SignUpPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("sign-in") view=auth::views::SignInPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("account") view=auth::views::AccountPage ssr=SsrMode::Async/>

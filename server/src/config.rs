@@ -58,6 +58,12 @@ pub enum AuditCommand {
     /// Check the whole hash chain; exits 1 and names the first broken entry
     /// if any entry was altered, removed or re-linked.
     Verify,
+    /// Write every entry, with its hashes, as JSON Lines (to a file, or to
+    /// standard output).
+    Export {
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -88,6 +88,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ),
             }
         }
+        Command::Audit(AuditCommand::Export { out }) => {
+            let db = fairground::db::open(&config).await?;
+            let written = match &out {
+                Some(path) => {
+                    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+                    app::audit::db::export(&db, &mut file).await?
+                }
+                None => {
+                    let mut stdout = std::io::BufWriter::new(std::io::stdout());
+                    app::audit::db::export(&db, &mut stdout).await?
+                }
+            };
+            db.close().await;
+            if let Some(path) = out {
+                println!("{written} audit entries written to {}", path.display());
+            }
+            Ok(())
+        }
         Command::Migrate => {
             let db = fairground::db::open(&config).await?;
             db.close().await;

@@ -13,4 +13,5 @@ mod database;
 mod foundation;
 mod listings;
 mod orgs;
+mod policy;
 mod sessions;

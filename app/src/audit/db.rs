@@ -231,3 +231,58 @@ fn check(row: &AnyRow, expected_seq: i64, prev: &str) -> Result<Option<String>, 
     }
     Ok(None)
 }
+
+/// Writes every entry, in chain order, as one JSON object per line (JSON
+/// Lines) with its stored hashes, so a copy can be checked independently.
+/// Returns how many entries were written.
+pub async fn export(
+    db: &crate::db::Db,
+    out: &mut (dyn std::io::Write + Send),
+) -> Result<i64, ExportError> {
+    let mut next = 1;
+    let mut written = 0;
+    loop {
+        let rows = sqlx::query(
+            "SELECT seq, occurred_at, actor_user_id, org_id, action, target, client_ip, details, prev_hash, hash \
+             FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(next)
+        .bind(PAGE)
+        .fetch_all(db.pool())
+        .await?;
+        for row in &rows {
+            let seq: i64 = row.try_get("seq")?;
+            let details: String = row.try_get("details")?;
+            let line = serde_json::json!({
+                "seq": seq,
+                "occurred_at": row.try_get::<i64, _>("occurred_at")?,
+                "actor_user_id": row.try_get::<Option<i64>, _>("actor_user_id")?,
+                "org_id": row.try_get::<Option<i64>, _>("org_id")?,
+                "action": row.try_get::<String, _>("action")?,
+                "target": row.try_get::<String, _>("target")?,
+                "client_ip": row.try_get::<String, _>("client_ip")?,
+                // Kept as the exact string that was hashed.
+                "details": details,
+                "prev_hash": row.try_get::<String, _>("prev_hash")?,
+                "hash": row.try_get::<String, _>("hash")?,
+            });
+            writeln!(out, "{line}")?;
+            next = seq + 1;
+            written += 1;
+        }
+        if (rows.len() as i64) < PAGE {
+            break;
+        }
+    }
+    out.flush()?;
+    Ok(written)
+}
+
+/// Errors of `export`: reading the database or writing the output.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("writing the export: {0}")]
+    Io(#[from] std::io::Error),
+}

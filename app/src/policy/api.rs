@@ -1,0 +1,31 @@
+//! Server functions for the marketplace policy and the audit check.
+
+use super::{AuditReport, PolicyData};
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// The policy, its history and the audit chain's head (public).
+#[server(prefix = "/api/fn", endpoint = "marketplace_policy")]
+pub async fn marketplace_policy() -> Result<PolicyData, AppError> {
+    crate::state::respond(super::service::page().await)
+}
+
+/// `non_compete` and `featured_slots` are "on" or "off", always both given:
+/// a forgotten field never switches the flag off.
+#[server(prefix = "/api/fn", endpoint = "update_policy")]
+pub async fn update_policy(
+    non_compete: String,
+    take_rate: String,
+    featured_slots: String,
+    reason: String,
+) -> Result<(), AppError> {
+    crate::state::respond_then(
+        super::service::update(&non_compete, &take_rate, &featured_slots, &reason).await,
+        "/policy",
+    )
+}
+
+#[server(prefix = "/api/fn", endpoint = "audit_check")]
+pub async fn audit_check() -> Result<AuditReport, AppError> {
+    crate::state::respond(super::service::audit_check().await)
+}

@@ -1,0 +1,103 @@
+//! The marketplace policy the platform owner is bound by (non-compete flag,
+//! take rate, featured slots), its public history, and the referees' check
+//! of the audit log's hash chain.
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod service;
+pub mod views;
+
+use serde::{Deserialize, Serialize};
+
+/// The current settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// The platform may not place its own listings ahead of partners'.
+    pub non_compete: bool,
+    /// The platform's share of revenue, in basis points (2000 = 20 %).
+    pub take_rate_bp: i64,
+    /// Whether featured slots exist at all.
+    pub featured_slots: bool,
+}
+
+/// One recorded change of one setting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyChange {
+    pub setting: String,
+    pub before: String,
+    pub after: String,
+    pub reason: String,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyData {
+    pub policy: Policy,
+    pub changes: Vec<PolicyChange>,
+    /// Entries in the audit log and the hash at its head: anyone may keep a
+    /// copy and later detect a rewritten history.
+    pub audit_entries: i64,
+    pub audit_head: String,
+    /// The viewer is a referee and may change the policy.
+    pub can_manage: bool,
+}
+
+/// The outcome of checking the audit log's hash chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditReport {
+    pub entries: i64,
+    pub head_hash: String,
+    /// (entry, reason) of the first entry that does not fit.
+    pub broken: Option<(i64, String)>,
+}
+
+/// "20 %" or "12.5 %" from basis points.
+pub fn format_rate(bp: i64) -> String {
+    let cents = format!("{:02}", bp % 100);
+    match cents.trim_end_matches('0') {
+        "" => format!("{} %", bp / 100),
+        frac => format!("{}.{frac} %", bp / 100),
+    }
+}
+
+/// A percentage with at most two decimals, 0 to 100, into basis points.
+pub fn parse_rate(input: &str) -> Option<i64> {
+    let s = input.trim().trim_end_matches('%').trim();
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    if whole.is_empty()
+        || whole.len() > 3
+        || frac.len() > 2
+        || !whole.chars().all(|c| c.is_ascii_digit())
+        || !frac.chars().all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let bp = whole.parse::<i64>().ok()? * 100
+        + if frac.is_empty() {
+            0
+        } else {
+            format!("{frac:0<2}").parse::<i64>().ok()?
+        };
+    (0..=10_000).contains(&bp).then_some(bp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse_to_basis_points_and_back() {
+        assert_eq!(parse_rate("20"), Some(2000));
+        assert_eq!(parse_rate("12.5 %"), Some(1250));
+        assert_eq!(parse_rate("0.05"), Some(5));
+        assert_eq!(parse_rate("100"), Some(10_000));
+        for bad in ["", "-1", "100.01", "abc", "1.234", "1e2"] {
+            assert_eq!(parse_rate(bad), None, "{bad}");
+        }
+        assert_eq!(format_rate(2000), "20 %");
+        assert_eq!(format_rate(1250), "12.5 %");
+        assert_eq!(format_rate(5), "0.05 %");
+    }
+}

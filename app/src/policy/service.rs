@@ -1,0 +1,157 @@
+//! Policy workflows: the public page's data, a referee's change (each
+//! setting's before and after recorded, one audit entry, one transaction),
+//! and the referees' audit-chain check.
+
+use super::{format_rate, parse_rate, AuditReport, Policy, PolicyChange, PolicyData};
+use crate::audit::db::{append, verify, NewEntry};
+use crate::auth::actor::{resolve, resolve_in, Permission};
+use crate::auth::session::from_request;
+use crate::error::{AppError, FieldErrors};
+use crate::state::app_state;
+
+pub async fn page() -> Result<PolicyData, AppError> {
+    let state = app_state()?;
+    let session = from_request().await?;
+    let can_manage = resolve_in(&state, &session)
+        .await?
+        .is_some_and(|a| a.require(Permission::Referee).is_ok());
+    let (audit_entries, audit_head) = super::db::audit_head(&state.db).await?;
+    Ok(PolicyData {
+        policy: super::db::current(&state.db).await?,
+        changes: super::db::changes(&state.db).await?,
+        audit_entries,
+        audit_head,
+        can_manage,
+    })
+}
+
+fn on_off(b: bool) -> String {
+    if b { "on" } else { "off" }.to_string()
+}
+
+/// A referee sets the policy; `reason` is published with the change.
+pub async fn update(
+    non_compete: &str,
+    take_rate: &str,
+    featured_slots: &str,
+    reason: &str,
+) -> Result<(), AppError> {
+    let state = app_state()?;
+    let (actor, _) = resolve(&state).await?;
+    let m = actor.require(Permission::Referee)?;
+    let mut fields = FieldErrors::new();
+    let mut switch = |name: &str, value: &str| match value.trim() {
+        "on" => true,
+        "off" => false,
+        _ => {
+            fields.insert(name.into(), vec!["Choose on or off.".into()]);
+            false
+        }
+    };
+    let non_compete = switch("non_compete", non_compete);
+    let featured_slots = switch("featured_slots", featured_slots);
+    let take_rate_bp = parse_rate(take_rate).unwrap_or_else(|| {
+        fields.insert(
+            "take_rate".into(),
+            vec![
+                "Give a percentage from 0 to 100 with at most two decimals, e.g. 20 or 12.5."
+                    .into(),
+            ],
+        );
+        0
+    });
+    let reason = reason.trim();
+    if !(5..=500).contains(&reason.chars().count()) {
+        fields.insert(
+            "reason".into(),
+            vec![
+                "Say why, in 5 to 500 characters: the reason is published with the change.".into(),
+            ],
+        );
+    }
+    if !fields.is_empty() {
+        return Err(AppError::Validation { fields });
+    }
+    let wanted = Policy {
+        non_compete,
+        take_rate_bp,
+        featured_slots,
+    };
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    let before = super::db::current_in(&mut tx).await?;
+    let mut changes = Vec::new();
+    let mut change = |setting: &str, b: String, a: String| {
+        if b != a {
+            changes.push(PolicyChange {
+                setting: setting.into(),
+                before: b,
+                after: a,
+                reason: reason.into(),
+                at: now,
+            });
+        }
+    };
+    change(
+        "non_compete",
+        on_off(before.non_compete),
+        on_off(wanted.non_compete),
+    );
+    change(
+        "take_rate_bp",
+        before.take_rate_bp.to_string(),
+        wanted.take_rate_bp.to_string(),
+    );
+    change(
+        "featured_slots",
+        on_off(before.featured_slots),
+        on_off(wanted.featured_slots),
+    );
+    if changes.is_empty() {
+        return Err(AppError::Conflict(
+            "Nothing changed: the policy already has these settings.".into(),
+        ));
+    }
+    super::db::save(&mut tx, &wanted, now).await?;
+    for c in &changes {
+        super::db::record_change(&mut tx, actor.user_id, c).await?;
+    }
+    let details: serde_json::Map<String, serde_json::Value> = changes
+        .iter()
+        .map(|c| {
+            (
+                c.setting.clone(),
+                serde_json::json!({ "before": c.before, "after": c.after }),
+            )
+        })
+        .chain([("reason".to_string(), serde_json::json!(reason))])
+        .collect();
+    append(
+        &mut tx,
+        &NewEntry::now(
+            "policy.changed",
+            Some(actor.user_id),
+            Some(m.org_id),
+            "policy".into(),
+            serde_json::Value::Object(details),
+        ),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(take_rate = %format_rate(wanted.take_rate_bp), non_compete = wanted.non_compete, "policy changed");
+    Ok(())
+}
+
+/// A referee checks the whole hash chain.
+pub async fn audit_check() -> Result<AuditReport, AppError> {
+    let state = app_state()?;
+    let (actor, _) = resolve(&state).await?;
+    actor.require(Permission::Referee)?;
+    let v = verify(&state.db).await?;
+    Ok(AuditReport {
+        entries: v.entries,
+        head_hash: v.head_hash,
+        broken: v.broken.map(|b| (b.seq, b.reason)),
+    })
+}

@@ -1,0 +1,176 @@
+//! The marketplace policy (referees change it; every change is public with
+//! its before and after values and audited) and the audit chain's check,
+//! export and published head.
+
+use crate::helpers::{audit_actions, run_cli, run_ok, App, Backend, TestDb, Visitor};
+use crate::listings::{call_ok, market};
+
+crate::on_both_backends!(
+    only_referees_change_the_policy_and_every_change_is_public_and_audited,
+    the_audit_chain_is_checked_exported_and_its_head_published,
+);
+
+fn fields<'a>(
+    nc: &'a str,
+    rate: &'a str,
+    featured: &'a str,
+    reason: &'a str,
+) -> [(&'a str, &'a str); 4] {
+    [
+        ("non_compete", nc),
+        ("take_rate", rate),
+        ("featured_slots", featured),
+        ("reason", reason),
+    ]
+}
+
+async fn only_referees_change_the_policy_and_every_change_is_public_and_audited(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let anon = Visitor::new(&app);
+    let p = call_ok(&anon, "/api/fn/marketplace_policy", &[]).await;
+    assert_eq!(
+        p["policy"],
+        serde_json::json!({"non_compete": true, "take_rate_bp": 2000, "featured_slots": false})
+    );
+    assert_eq!(p["changes"].as_array().map(Vec::len), Some(0));
+    assert_eq!(p["can_manage"], false);
+
+    let change = fields("on", "12.5", "on", "Lower fees for the first year.");
+    for (v, status) in [
+        (&anon, 401),
+        (&m.alice, 403),
+        (&m.player, 403),
+        (&m.carol, 403),
+    ] {
+        assert_eq!(v.call("/api/fn/update_policy", &change).await.0, status);
+    }
+    // Refused input: field errors, nothing written.
+    let (status, body) = m
+        .referee
+        .call("/api/fn/update_policy", &fields("maybe", "120", "on", ""))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    for f in ["non_compete", "take_rate", "reason"] {
+        assert!(body["Validation"]["fields"][f].is_array(), "{f}: {body}");
+    }
+    let (status, _) = m
+        .referee
+        .call(
+            "/api/fn/update_policy",
+            &fields("on", "20", "off", "No change at all."),
+        )
+        .await;
+    assert_eq!(status, 409, "nothing changed");
+    assert_eq!(db.count("SELECT COUNT(*) FROM policy_changes").await, 0);
+
+    call_ok(&m.referee, "/api/fn/update_policy", &change).await;
+    call_ok(
+        &m.referee,
+        "/api/fn/update_policy",
+        &fields("off", "12.5", "on", "Trial of promoted slots."),
+    )
+    .await;
+    let p = call_ok(&anon, "/api/fn/marketplace_policy", &[]).await;
+    assert_eq!(
+        p["policy"],
+        serde_json::json!({"non_compete": false, "take_rate_bp": 1250, "featured_slots": true})
+    );
+    let changes: Vec<(String, String, String)> = p["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| {
+            (
+                c["setting"].as_str().unwrap_or("").into(),
+                c["before"].as_str().unwrap_or("").into(),
+                c["after"].as_str().unwrap_or("").into(),
+            )
+        })
+        .collect();
+    assert_eq!(changes.len(), 3, "{changes:?}");
+    assert!(changes.contains(&("take_rate_bp".into(), "2000".into(), "1250".into())));
+    assert!(changes.contains(&("featured_slots".into(), "off".into(), "on".into())));
+    assert!(changes.contains(&("non_compete".into(), "on".into(), "off".into())));
+    let html = app.get_text("/policy").await.1;
+    for text in [
+        "12.5 %",
+        "Trial of promoted slots.",
+        "Lower fees for the first year.",
+        "20 %",
+    ] {
+        assert!(html.contains(text), "the public page shows {text}");
+    }
+    assert_eq!(
+        audit_actions(&db)
+            .await
+            .iter()
+            .filter(|a| *a == "policy.changed")
+            .count(),
+        2
+    );
+    let mut conn = db.connect().await;
+    let details: String = sqlx::query_scalar::<_, String>(
+        "SELECT details FROM audit_log WHERE action = 'policy.changed' ORDER BY seq LIMIT 1",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("details");
+    let details: serde_json::Value = serde_json::from_str(&details).expect("json");
+    assert_eq!(
+        details["take_rate_bp"],
+        serde_json::json!({"before": "2000", "after": "1250"})
+    );
+    assert_eq!(details["reason"], "Lower fees for the first year.");
+}
+
+async fn the_audit_chain_is_checked_exported_and_its_head_published(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let report = call_ok(&m.referee, "/api/fn/audit_check", &[]).await;
+    assert_eq!(report["broken"], serde_json::Value::Null, "{report}");
+    let entries = db.count("SELECT COUNT(*) FROM audit_log").await;
+    assert!(entries > 5);
+    assert_eq!(report["entries"].as_i64(), Some(entries));
+    assert_eq!(m.alice.call("/api/fn/audit_check", &[]).await.0, 403);
+
+    // The export is every entry, in order, with its hashes; its last hash
+    // is the head the public policy page shows.
+    let out = run_ok(&db, &["audit", "export"]).await;
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len() as i64, entries);
+    for (i, l) in lines.iter().enumerate() {
+        assert_eq!(l["seq"].as_i64(), Some(i as i64 + 1));
+        if i > 0 {
+            assert_eq!(
+                l["prev_hash"],
+                lines[i - 1]["hash"],
+                "entry {} links to the one before",
+                i + 1
+            );
+        }
+    }
+    let policy = call_ok(&Visitor::new(&app), "/api/fn/marketplace_policy", &[]).await;
+    assert_eq!(policy["audit_head"], lines[lines.len() - 1]["hash"]);
+    assert_eq!(policy["audit_entries"].as_i64(), Some(entries));
+
+    // Rewriting an entry in the database is found, at that entry, by the
+    // page and by the command.
+    let mut conn = db.connect().await;
+    sqlx::raw_sql("UPDATE audit_log SET target = 'listing:999' WHERE seq = 3")
+        .execute(&mut conn)
+        .await
+        .expect("tamper");
+    let report = call_ok(&m.referee, "/api/fn/audit_check", &[]).await;
+    assert_eq!(report["broken"][0].as_i64(), Some(3), "{report}");
+    let html = m.referee.get("/audit").await.text().await.expect("page");
+    assert!(html.contains("BROKEN at entry 3"), "the page says where");
+    let out = run_cli(&db, &["audit", "verify"]).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("entry 3"));
+}
