@@ -107,6 +107,7 @@ fn Shell() -> impl IntoView {
                     <Route path=StaticSegment("review") view=listings::views::ReviewPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("policy") view=policy::views::PolicyPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("audit") view=policy::views::AuditPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("org"), StaticSegment("data-access")) view=policy::views::DataAccessPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("sign-up") view=auth::views::SignUpPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("sign-in") view=auth::views::SignInPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("account") view=auth::views::AccountPage ssr=SsrMode::Async/>

@@ -3,11 +3,12 @@
 //! export and published head.
 
 use crate::helpers::{audit_actions, run_cli, run_ok, App, Backend, TestDb, Visitor};
-use crate::listings::{call_ok, market};
+use crate::listings::{call_ok, market, ready_draft};
 
 crate::on_both_backends!(
     only_referees_change_the_policy_and_every_change_is_public_and_audited,
     the_audit_chain_is_checked_exported_and_its_head_published,
+    reads_of_partner_data_are_recorded_and_shown_to_that_partner_only,
 );
 
 fn fields<'a>(
@@ -173,4 +174,135 @@ async fn the_audit_chain_is_checked_exported_and_its_head_published(backend: Bac
     let out = run_cli(&db, &["audit", "verify"]).await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("entry 3"));
+}
+
+async fn access_log(v: &Visitor<'_>) -> Vec<serde_json::Value> {
+    call_ok(v, "/api/fn/data_access_log", &[])
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn reads_of_partner_data_are_recorded_and_shown_to_that_partner_only(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let draft = ready_draft(&m.alice, "Secret Scribe", &m.models[0]).await;
+    let published = ready_draft(&m.alice, "Open Scribe", &m.models[0]).await;
+    for id in [&draft, &published] {
+        call_ok(&m.alice, "/api/fn/submit_listing", &[("id", id)]).await;
+    }
+    call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &published)]).await;
+    // The publisher's own reads and reads of public listings are nobody's business.
+    call_ok(
+        &m.alice,
+        "/api/fn/listing_page",
+        &[("slug", "secret-scribe")],
+    )
+    .await;
+    call_ok(&m.bob, "/api/fn/listing_page", &[("slug", "open-scribe")]).await;
+    call_ok(
+        &m.referee,
+        "/api/fn/listing_page",
+        &[("slug", "open-scribe")],
+    )
+    .await;
+    assert!(access_log(&m.alice).await.is_empty());
+
+    // A referee reads the submitted listing: allowed, recorded.
+    call_ok(
+        &m.referee,
+        "/api/fn/listing_page",
+        &[("slug", "secret-scribe")],
+    )
+    .await;
+    // A player tries: refused (as if it did not exist), recorded.
+    let (status, _) = m
+        .player
+        .call("/api/fn/listing_page", &[("slug", "secret-scribe")])
+        .await;
+    assert_eq!(status, 404);
+    // Another partner and a client: 404, and not platform staff, so nothing to record.
+    assert_eq!(
+        m.bob
+            .call("/api/fn/listing_page", &[("slug", "secret-scribe")])
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        m.carol
+            .call("/api/fn/listing_page", &[("slug", "secret-scribe")])
+            .await
+            .0,
+        404
+    );
+    // The review queue shows it too: another read.
+    call_ok(&m.referee, "/api/fn/review_queue", &[]).await;
+
+    let log = access_log(&m.alice).await;
+    let rows: Vec<(String, bool, String)> = log
+        .iter()
+        .map(|r| {
+            (
+                r["who"].as_str().unwrap_or("").into(),
+                r["refused"] == true,
+                r["what"].as_str().unwrap_or("").into(),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(
+        rows.iter().all(|r| r.2.contains("Secret Scribe")),
+        "{rows:?}"
+    );
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.0.contains("referee@example.org") && !r.1)
+            .count(),
+        2,
+        "{rows:?}"
+    );
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.0.contains("player@example.org") && r.1)
+            .count(),
+        1,
+        "{rows:?}"
+    );
+    assert!(
+        log.iter().all(|r| r["their_org"] == "Fairground"),
+        "{log:?}"
+    );
+    // Only that partner sees it.
+    assert!(access_log(&m.bob).await.is_empty());
+    assert!(access_log(&m.carol).await.is_empty());
+    assert!(
+        access_log(&m.referee).await.is_empty(),
+        "the platform's own log has no partner reads"
+    );
+    let html = m
+        .alice
+        .get("/org/data-access")
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(
+        html.contains("Refused") && html.contains("Rita Referee"),
+        "the page lists them"
+    );
+    let actions = audit_actions(&db).await;
+    assert_eq!(
+        actions.iter().filter(|a| *a == "partner_data.read").count(),
+        2
+    );
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "partner_data.refused")
+            .count(),
+        1
+    );
 }

@@ -105,6 +105,15 @@ pub async fn status_in(
         .transpose()
 }
 
+/// The organisation a listing belongs to.
+pub async fn org_of(db: &Db, id: i64) -> Result<i64, AppError> {
+    Ok(sqlx::query("SELECT org_id FROM listings WHERE id = $1")
+        .bind(id)
+        .fetch_one(db.pool())
+        .await?
+        .try_get("org_id")?)
+}
+
 pub async fn tags(db: &Db, id: i64) -> Result<Vec<String>, AppError> {
     Ok(
         sqlx::query("SELECT tag FROM listing_tags WHERE listing_id = $1 ORDER BY tag")

@@ -23,6 +23,7 @@ use crate::catalogue::COMPARE_MAX;
 use crate::error::{AppError, FieldErrors};
 use crate::orgs::db::Membership;
 use crate::orgs::OrgKind;
+use crate::policy::firewall::{self, Outcome};
 use crate::state::{app_state, AppState};
 use sqlx::{Any, Row, Transaction};
 use ListingStatus::*;
@@ -345,7 +346,30 @@ pub async fn page(slug: &str) -> Result<ListingDetail, AppError> {
     let is_referee = actor
         .as_ref()
         .is_some_and(|a| a.require(Permission::Referee).is_ok());
-    if row.status != Published && !own && !is_referee {
+    let partner_secret = row.status != Published && !own && row.publisher_kind == OrgKind::Partner;
+    if partner_secret {
+        // The data firewall: a referee's read is recorded for the partner to
+        // see; platform staff who are not referees are refused, on the record.
+        let what = format!(
+            "{} listing “{}”",
+            row.status.label().to_lowercase(),
+            row.name
+        );
+        match actor.as_ref() {
+            Some(a) if is_referee => {
+                firewall::record(&state, a, row.org_id, &what, Outcome::Read).await?
+            }
+            Some(a)
+                if a.membership
+                    .as_ref()
+                    .is_some_and(|m| m.kind == OrgKind::Platform) =>
+            {
+                firewall::record(&state, a, row.org_id, &what, Outcome::Refused).await?;
+                return Err(AppError::NotFound);
+            }
+            _ => return Err(AppError::NotFound),
+        }
+    } else if row.status != Published && !own && !is_referee {
         return Err(AppError::NotFound);
     }
     detail(&state, &row, own || is_referee, can_edit).await
@@ -1008,10 +1032,24 @@ pub async fn reinstate(id: i64) -> Result<(), AppError> {
 }
 
 pub async fn review_queue() -> Result<ReviewQueueData, AppError> {
-    let (state, _, _) = referee().await?;
-    Ok(ReviewQueueData {
+    let (state, actor, _) = referee().await?;
+    let queue = ReviewQueueData {
         submitted: db::review_rows(&state.db, Submitted).await?,
         published: db::review_rows(&state.db, Published).await?,
         suspended: db::review_rows(&state.db, Suspended).await?,
-    })
+    };
+    // Listings under review or suspended are not public: each one shown is
+    // a read of its partner's data.
+    for r in queue.submitted.iter().chain(&queue.suspended) {
+        if !r.platform_owned {
+            let org = db::org_of(&state.db, r.id).await?;
+            let what = format!(
+                "{} listing “{}” in the review queue",
+                r.status.label().to_lowercase(),
+                r.name
+            );
+            firewall::record(&state, &actor, org, &what, Outcome::Read).await?;
+        }
+    }
+    Ok(queue)
 }

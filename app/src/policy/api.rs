@@ -1,6 +1,6 @@
 //! Server functions for the marketplace policy and the audit check.
 
-use super::{AuditReport, PolicyData};
+use super::{AuditReport, DataAccess, PolicyData};
 use crate::error::AppError;
 use leptos::prelude::*;
 
@@ -28,4 +28,10 @@ pub async fn update_policy(
 #[server(prefix = "/api/fn", endpoint = "audit_check")]
 pub async fn audit_check() -> Result<AuditReport, AppError> {
     crate::state::respond(super::service::audit_check().await)
+}
+
+/// Reads of the current organisation's non-public data by people outside it.
+#[server(prefix = "/api/fn", endpoint = "data_access_log")]
+pub async fn data_access_log() -> Result<Vec<DataAccess>, AppError> {
+    crate::state::respond(super::service::data_access_log().await)
 }

@@ -6,6 +6,8 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod firewall;
+#[cfg(feature = "ssr")]
 pub mod service;
 pub mod views;
 
@@ -51,6 +53,20 @@ pub struct AuditReport {
     pub head_hash: String,
     /// (entry, reason) of the first entry that does not fit.
     pub broken: Option<(i64, String)>,
+}
+
+/// One read (or refused attempt) of an organisation's non-public data by
+/// someone outside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataAccess {
+    pub at: i64,
+    /// Name and email of the person.
+    pub who: String,
+    /// Their organisation (the platform, for staff).
+    pub their_org: String,
+    pub what: String,
+    /// A player's attempt, refused.
+    pub refused: bool,
 }
 
 /// "20 %" or "12.5 %" from basis points.

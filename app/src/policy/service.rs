@@ -143,6 +143,14 @@ pub async fn update(
     Ok(())
 }
 
+/// The current organisation's "Who accessed our data" log.
+pub async fn data_access_log() -> Result<Vec<super::DataAccess>, AppError> {
+    let state = app_state()?;
+    let (actor, _) = resolve(&state).await?;
+    let m = actor.require(Permission::ViewMembers)?;
+    super::firewall::log_of(&state.db, m.org_id).await
+}
+
 /// A referee checks the whole hash chain.
 pub async fn audit_check() -> Result<AuditReport, AppError> {
     let state = app_state()?;

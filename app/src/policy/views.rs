@@ -2,7 +2,7 @@
 //! audit chain's head; referees also get the form) and the referees' audit
 //! check page.
 
-use super::api::{audit_check, marketplace_policy, UpdatePolicy};
+use super::api::{audit_check, data_access_log, marketplace_policy, UpdatePolicy};
 use super::{format_rate, PolicyChange};
 use crate::auth::views::{page_action, FormAlert};
 use crate::components::failure;
@@ -164,6 +164,50 @@ pub fn AuditPage() -> impl IntoView {
                 })}
             </Suspense>
             <p class="muted">"From a shell: " <code>"fairground audit verify"</code> " and " <code>"fairground audit export --out audit.jsonl"</code></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn DataAccessPage() -> impl IntoView {
+    let log = Resource::new(|| (), |_| data_access_log());
+    view! {
+        <Title text="Who accessed our data · Fairground"/>
+        <section class="panel">
+            <h1>"Who accessed our data"</h1>
+            <p class="muted">
+                "Every time someone outside your organisation reads your non-public data (drafts, listings under review "
+                "or suspended), it is listed here and in the audit log. Only the platform's referees may; the platform's "
+                "own product staff are refused, and their attempts are listed too."
+            </p>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match log.await {
+                        Ok(rows) if rows.is_empty() => view! { <p>"Nobody outside your organisation has read your non-public data."</p> }.into_any(),
+                        Ok(rows) => view! {
+                            <table class="grid">
+                                <caption class="visually-hidden">"Reads of your data"</caption>
+                                <thead><tr>
+                                    <th scope="col">"Date (UTC)"</th><th scope="col">"Who"</th>
+                                    <th scope="col">"Organisation"</th><th scope="col">"What"</th><th scope="col">"Outcome"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {rows.into_iter().map(|r| view! {
+                                        <tr>
+                                            <td>{date(r.at)}</td>
+                                            <td>{r.who}</td>
+                                            <td>{r.their_org}</td>
+                                            <td>{r.what}</td>
+                                            <td>{if r.refused { "Refused" } else { "Read" }}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(err) => failure(err),
+                    }
+                })}
+            </Suspense>
         </section>
     }
 }

@@ -1,0 +1,104 @@
+//! The data firewall's record: every read of a partner's non-public data by
+//! someone outside the partner (a referee's read, or a player's refused
+//! attempt) is written — with its audit entry, in one transaction — before
+//! the data is returned, and listed on the partner's "Who accessed our data"
+//! page.
+
+use super::DataAccess;
+use crate::audit::db::{append, NewEntry};
+use crate::auth::actor::Actor;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::state::AppState;
+use sqlx::Row;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Read,
+    Refused,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Read => "read",
+            Outcome::Refused => "refused",
+        }
+    }
+}
+
+/// Records that `actor` read (or was refused) `what`, belonging to the
+/// partner organisation `partner_org`.
+pub async fn record(
+    state: &AppState,
+    actor: &Actor,
+    partner_org: i64,
+    what: &str,
+    outcome: Outcome,
+) -> Result<(), AppError> {
+    let now = state.clock.now_ms();
+    let actor_org = actor.membership.as_ref().map(|m| m.org_id);
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO data_access_log (org_id, actor_user_id, actor_org_id, what, outcome, at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(partner_org)
+    .bind(actor.user_id)
+    .bind(actor_org)
+    .bind(what)
+    .bind(outcome.as_str())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let action = match outcome {
+        Outcome::Read => "partner_data.read",
+        Outcome::Refused => "partner_data.refused",
+    };
+    append(
+        &mut tx,
+        &NewEntry::now(
+            action,
+            Some(actor.user_id),
+            actor_org,
+            format!("org:{partner_org}"),
+            serde_json::json!({ "what": what }),
+        ),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The organisation's access log, newest first.
+pub async fn log_of(db: &Db, org_id: i64) -> Result<Vec<DataAccess>, AppError> {
+    Ok(sqlx::query(
+        "SELECT a.at, a.what, a.outcome, u.display_name, u.email, o.name AS org_name \
+         FROM data_access_log a \
+         LEFT JOIN users u ON u.id = a.actor_user_id \
+         LEFT JOIN organisations o ON o.id = a.actor_org_id \
+         WHERE a.org_id = $1 ORDER BY a.at DESC, a.id DESC LIMIT 500",
+    )
+    .bind(org_id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| -> Result<DataAccess, sqlx::Error> {
+        let name: Option<String> = r.try_get("display_name")?;
+        let email: Option<String> = r.try_get("email")?;
+        Ok(DataAccess {
+            at: r.try_get("at")?,
+            who: match (name, email) {
+                (Some(n), Some(e)) => format!("{n} <{e}>"),
+                _ => "a deleted account".into(),
+            },
+            their_org: r
+                .try_get::<Option<String>, _>("org_name")?
+                .unwrap_or_default(),
+            what: r.try_get("what")?,
+            refused: r.try_get::<String, _>("outcome")? == "refused",
+        })
+    })
+    .collect::<Result<_, _>>()?)
+}
