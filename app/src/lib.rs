@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod cases;
 pub mod catalogue;
 pub mod components;
 pub mod error;
@@ -108,6 +109,8 @@ fn Shell() -> impl IntoView {
                     <Route path=StaticSegment("policy") view=policy::views::PolicyPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("audit") view=policy::views::AuditPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("org"), StaticSegment("data-access")) view=policy::views::DataAccessPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("cases") view=cases::views::CasesPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("cases"), ParamSegment("id")) view=cases::views::CasePage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("sign-up") view=auth::views::SignUpPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("sign-in") view=auth::views::SignInPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("account") view=auth::views::AccountPage ssr=SsrMode::Async/>

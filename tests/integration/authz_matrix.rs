@@ -92,6 +92,8 @@ struct World {
     orgs: BTreeMap<char, OrgFixture>,
     /// Listings of P, Q and F (clients publish none).
     listings: BTreeMap<char, ListingFixture>,
+    /// A complaint case of P and one of Q.
+    cases: BTreeMap<char, i64>,
     base_models: [i64; 2],
 }
 
@@ -108,6 +110,14 @@ impl World {
 
     /// The listing a target points at: the actor's organisation's own, or
     /// Q's (also for a client, whose organisation has none).
+    /// The case a target points at: the actor's organisation's, or Q's.
+    fn case(&self, actor: Actor, target: Target) -> i64 {
+        match (target, self.cases.get(&actor.org())) {
+            (Target::OwnOrg, Some(c)) if actor != Actor::Anonymous => *c,
+            _ => self.cases[&'Q'],
+        }
+    }
+
     fn listing(&self, actor: Actor, target: Target) -> &ListingFixture {
         match (target, self.listings.get(&actor.org())) {
             (Target::OwnOrg, Some(l)) if actor != Actor::Anonymous => l,
@@ -140,6 +150,15 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
         (true, _) => 401,
         (false, true) => ok,
         (false, false) => 403,
+    };
+    // Cases: referees see all; partners and clients those they are party to;
+    // players none.
+    let case_viewer = |ok: u16| match actor {
+        Anonymous => 401,
+        Player => 403,
+        Referee => ok,
+        _ if target == Target::OwnOrg && actor.org() == 'P' => ok,
+        _ => 404,
     };
     // The fixture listings are drafts: seen by their organisation and referees.
     let sees_draft =
@@ -204,6 +223,19 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
         ) => referee(409),
         ("POST", "/api/fn/add_base_model") => referee(422),
         ("GET", "/policy") | ("POST", "/api/fn/marketplace_policy") => 200,
+        ("GET", "/cases") | ("POST", "/api/fn/cases_list") => match actor {
+            Anonymous => 401,
+            Player => 403,
+            _ => 200,
+        },
+        ("GET", "/cases/{id}") | ("POST", "/api/fn/case_page") => case_viewer(200),
+        ("POST", "/api/fn/decide_case") => referee(200),
+        // An empty complaint: partners may complain, this one is invalid.
+        ("POST", "/api/fn/open_complaint") => match actor {
+            Anonymous => 401,
+            PartnerMember | PartnerAdmin => 422,
+            _ => 403,
+        },
         ("GET", "/audit") | ("POST", "/api/fn/audit_check") => referee(200),
         // The settings it already has: allowed, but nothing to change.
         ("POST", "/api/fn/update_policy") => referee(409),
@@ -268,6 +300,11 @@ fn request(
             .collect::<Vec<_>>()
     };
     if method == "GET" {
+        let id = if path.starts_with("/cases/") {
+            world.case(actor, target).to_string()
+        } else {
+            id
+        };
         let url = path
             .replace("{token}", &org.token)
             .replace("{slug}", &l.slug)
@@ -309,6 +346,12 @@ fn request(
         ]),
         "/api/fn/remove_member" => f(&[("user_id", org.target_user.to_string())]),
         "/api/fn/listing_page" => f(&[("slug", l.slug.clone())]),
+        "/api/fn/case_page" => f(&[("id", world.case(actor, target).to_string())]),
+        "/api/fn/decide_case" => f(&[
+            ("id", world.case(actor, target).to_string()),
+            ("action", "acknowledge".into()),
+        ]),
+        "/api/fn/open_complaint" => f(&[("about", "listing".into()), ("text", "".into())]),
         "/api/fn/update_policy" => f(&[
             ("non_compete", "on".into()),
             ("take_rate", "20".into()),
@@ -476,6 +519,30 @@ async fn finish_fixture(app: &App, db: &TestDb, inviter: &str, id: i64, name: &s
     }
 }
 
+/// A complaint case with `org` as its party.
+async fn case_fixture(db: &TestDb, org: i64, key: char) -> i64 {
+    let mut conn = db.connect().await;
+    sqlx::raw_sql(&format!(
+        "INSERT INTO conflict_cases (kind, severity, title, opened_at, dedupe_key) \
+         VALUES ('complaint', 'medium', 'Fixture {key}', 1, 'fixture-{key}');"
+    ))
+    .execute(&mut conn)
+    .await
+    .expect("case");
+    let id = db
+        .count(&format!(
+            "SELECT id FROM conflict_cases WHERE dedupe_key = 'fixture-{key}'"
+        ))
+        .await;
+    sqlx::raw_sql(&format!(
+        "INSERT INTO case_parties (case_id, org_id) VALUES ({id}, {org});"
+    ))
+    .execute(&mut conn)
+    .await
+    .expect("party");
+    id
+}
+
 async fn base_model_fixtures(db: &TestDb) -> [i64; 2] {
     let mut conn = db.connect().await;
     sqlx::raw_sql(
@@ -552,6 +619,10 @@ async fn restore(db: &TestDb) {
          INSERT INTO deployments {over} SELECT * FROM matrix_deployments; \
          INSERT INTO plans {over} SELECT * FROM matrix_plans; \
          UPDATE base_models SET status = 'active'; \
+         DELETE FROM case_events; DELETE FROM case_listings; \
+         DELETE FROM case_parties WHERE case_id NOT IN (SELECT id FROM matrix_cases); \
+         DELETE FROM conflict_cases WHERE id NOT IN (SELECT id FROM matrix_cases); \
+         UPDATE conflict_cases SET status = 'open', note = '', sign_off = ''; \
          UPDATE catalogue_state SET version = version + 1 WHERE id = 1;"
     ))
     .execute(&mut conn)
@@ -655,9 +726,14 @@ async fn every_route_answers_every_actor_as_expected(backend: Backend) {
             listing_fixture(&db, orgs[&key].id, key, base_models).await,
         );
     }
+    let mut cases = BTreeMap::new();
+    for key in ['P', 'Q'] {
+        cases.insert(key, case_fixture(&db, orgs[&key].id, key).await);
+    }
     let world = World {
         orgs,
         listings,
+        cases,
         base_models,
     };
     {
@@ -667,7 +743,8 @@ async fn every_route_answers_every_actor_as_expected(backend: Backend) {
              CREATE TABLE matrix_invitations AS SELECT * FROM invitations; \
              CREATE TABLE matrix_listings AS SELECT * FROM listings; \
              CREATE TABLE matrix_deployments AS SELECT * FROM deployments; \
-             CREATE TABLE matrix_plans AS SELECT * FROM plans;",
+             CREATE TABLE matrix_plans AS SELECT * FROM plans; \
+             CREATE TABLE matrix_cases AS SELECT id FROM conflict_cases;",
         )
         .execute(&mut conn)
         .await
@@ -681,7 +758,7 @@ async fn every_route_answers_every_actor_as_expected(backend: Backend) {
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();
     let seen: BTreeSet<_> = routes.iter().map(|(m, p)| format!("{m} {p}")).collect();
-    assert!(seen.len() >= 67, "{seen:?}");
+    assert!(seen.len() >= 73, "{seen:?}");
 
     let mut cells = 0;
     let mut wrong = Vec::new();

@@ -252,6 +252,23 @@ async fn a_listing_is_reviewed_and_only_published_listings_are_public(backend: B
     // A first-party listing by a player carries the badge everywhere.
     let fp = ready_draft(&m.player, "Radiology Companion", &m.models[1]).await;
     call_ok(&m.player, "/api/fn/submit_listing", &[("id", &fp)]).await;
+    // It enters healthcare, where Alice publishes: a signed-off case first.
+    let (status, _) = m
+        .referee
+        .call("/api/fn/approve_listing", &[("id", &fp)])
+        .await;
+    assert_eq!(status, 409);
+    let case = crate::cases::case_of(&m.referee, "first_party_overlap").await;
+    call_ok(
+        &m.referee,
+        "/api/fn/decide_case",
+        &[
+            ("id", &case),
+            ("action", "sign_off"),
+            ("words", "Different scope: companion app, not reports."),
+        ],
+    )
+    .await;
     call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &fp)]).await;
     let found = call_ok(&anon, "/api/fn/catalogue_search", &[("q", "radiology")]).await;
     let owned: Vec<(String, bool)> = found["hits"]

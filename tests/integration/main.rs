@@ -7,6 +7,7 @@ mod helpers;
 mod accounts;
 mod audit;
 mod authz_matrix;
+mod cases;
 mod catalogue;
 mod cross_site;
 mod database;

@@ -72,6 +72,7 @@ pub fn AccountMenu() -> impl IntoView {
                     Ok(Some(user)) => view! {
                         {user.edits_listings.then(|| view! { <li><a href="/my/listings">"My listings"</a></li> })}
                         {user.referee.then(|| view! { <li><a href="/review">"Review"</a></li> })}
+                        {user.referee.then(|| view! { <li><a href="/cases">"Cases"</a></li> })}
                         <li><a href="/notifications">"Notifications"</a></li>
                         <li><a href="/orgs">"Organisations"</a></li>
                         <li><a href="/account">{user.display_name}</a></li>

@@ -105,6 +105,30 @@ pub async fn status_in(
         .transpose()
 }
 
+/// (org id, org kind, industry, name) of a listing, inside a transaction.
+pub async fn publisher_in(
+    tx: &mut Transaction<'_, Any>,
+    id: i64,
+) -> Result<Option<(i64, OrgKind, String, String)>, AppError> {
+    let row = sqlx::query(
+        "SELECT l.org_id, o.kind, l.industry, l.name FROM listings l \
+         JOIN organisations o ON o.id = l.org_id WHERE l.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|r| -> Result<_, AppError> {
+        let kind: String = r.try_get("kind")?;
+        Ok((
+            r.try_get("org_id")?,
+            OrgKind::parse(&kind).ok_or_else(|| AppError::internal("org kind", &kind))?,
+            r.try_get("industry")?,
+            r.try_get("name")?,
+        ))
+    })
+    .transpose()
+}
+
 /// The organisation a listing belongs to.
 pub async fn org_of(db: &Db, id: i64) -> Result<i64, AppError> {
     Ok(sqlx::query("SELECT org_id FROM listings WHERE id = $1")

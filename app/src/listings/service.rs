@@ -17,6 +17,7 @@ use crate::audit::db::{append, NewEntry};
 use crate::auth::actor::{resolve, resolve_in, Actor, Permission};
 use crate::auth::db::violates_unique;
 use crate::auth::session::from_request;
+use crate::cases::service as cases;
 use crate::catalogue::db::{active_base_model_choices, bump_version, industry_choices};
 use crate::catalogue::service::slugify;
 use crate::catalogue::COMPARE_MAX;
@@ -275,6 +276,9 @@ pub async fn create(
         now,
     )
     .await?;
+    if m.kind == OrgKind::Platform {
+        cases::first_party_entered(&mut tx, id, &name, &industry, Some(actor.user_id), now).await?;
+    }
     tx.commit().await?;
     Ok(id)
 }
@@ -351,9 +355,9 @@ pub async fn page(slug: &str) -> Result<ListingDetail, AppError> {
         // The data firewall: a referee's read is recorded for the partner to
         // see; platform staff who are not referees are refused, on the record.
         let what = format!(
-            "{} listing “{}”",
-            row.status.label().to_lowercase(),
-            row.name
+            "listing “{}” ({})",
+            row.name,
+            row.status.label().to_lowercase()
         );
         match actor.as_ref() {
             Some(a) if is_referee => {
@@ -364,7 +368,8 @@ pub async fn page(slug: &str) -> Result<ListingDetail, AppError> {
                     .as_ref()
                     .is_some_and(|m| m.kind == OrgKind::Platform) =>
             {
-                firewall::record(&state, a, row.org_id, &what, Outcome::Refused).await?;
+                let case = cases::player_read(row.id, row.org_id, &what, a.user_id);
+                firewall::record(&state, a, row.org_id, &what, Outcome::Refused(case)).await?;
                 return Err(AppError::NotFound);
             }
             _ => return Err(AppError::NotFound),
@@ -884,6 +889,12 @@ pub async fn submit(id: i64) -> Result<(), AppError> {
     if !db::transition(&mut tx, id, &[Draft, Rejected], Submitted, None, now).await? {
         return Err(cannot(status, "submitted"));
     }
+    if m.kind == OrgKind::Platform {
+        if let Some((_, _, industry, name)) = db::publisher_in(&mut tx, id).await? {
+            cases::first_party_entered(&mut tx, id, &name, &industry, Some(actor.user_id), now)
+                .await?;
+        }
+    }
     append(
         &mut tx,
         &audit_entry(
@@ -957,12 +968,31 @@ async fn review(
     let (state, actor, m) = referee().await?;
     let reason = reason.map(reason_text).transpose()?;
     let now = state.clock.now_ms();
+    let publisher = {
+        let mut tx = state.db.begin_write().await?;
+        db::publisher_in(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?
+    };
+    let (org, kind, industry, name) = publisher;
+    // Approving a first-party listing into partners' industry needs the
+    // case signed off while the non-compete flag is on.
+    if to == Published && from.contains(&Submitted) && kind == OrgKind::Platform {
+        let policy = crate::policy::db::current(&state.db).await?;
+        if policy.non_compete {
+            cases::require_sign_off(&state.db, id, &name, &industry, actor.user_id, now).await?;
+        }
+    }
     let mut tx = state.db.begin_write().await?;
     let (status, _) = db::status_in(&mut tx, id, None)
         .await?
         .ok_or(AppError::NotFound)?;
     if !db::transition(&mut tx, id, from, to, reason.as_deref(), now).await? {
         return Err(cannot(status, verb));
+    }
+    if to == Published && kind == OrgKind::Partner {
+        cases::partner_entered(&mut tx, id, org, &name, &industry, Some(actor.user_id), now)
+            .await?;
     }
     append(
         &mut tx,
@@ -1044,9 +1074,9 @@ pub async fn review_queue() -> Result<ReviewQueueData, AppError> {
         if !r.platform_owned {
             let org = db::org_of(&state.db, r.id).await?;
             let what = format!(
-                "{} listing “{}” in the review queue",
-                r.status.label().to_lowercase(),
-                r.name
+                "listing “{}” ({}), in the review queue",
+                r.name,
+                r.status.label().to_lowercase()
             );
             firewall::record(&state, &actor, org, &what, Outcome::Read).await?;
         }

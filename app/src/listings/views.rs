@@ -350,7 +350,10 @@ pub fn MyListingsPage() -> impl IntoView {
                     match data.await {
                         Ok(d) => view! {
                             <h1>{format!("Listings of {}", d.org_name)}</h1>
-                            <p><a href="/org/data-access">"Who accessed our data"</a></p>
+                            <p>
+                                <a href="/org/data-access">"Who accessed our data"</a>
+                                " · " <a href="/cases">"Conflict cases and complaints"</a>
+                            </p>
                             {if d.rows.is_empty() {
                                 view! { <p>"No listings yet. Create a draft below."</p> }.into_any()
                             } else {

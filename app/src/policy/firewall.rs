@@ -12,17 +12,17 @@ use crate::error::AppError;
 use crate::state::AppState;
 use sqlx::Row;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Read,
-    Refused,
+    /// Refused, with the conflict case the attempt opens.
+    Refused(crate::cases::db::NewCase),
 }
 
 impl Outcome {
-    fn as_str(self) -> &'static str {
+    fn as_str(&self) -> &'static str {
         match self {
             Outcome::Read => "read",
-            Outcome::Refused => "refused",
+            Outcome::Refused(_) => "refused",
         }
     }
 }
@@ -51,9 +51,12 @@ pub async fn record(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    let action = match outcome {
+    let action = match &outcome {
         Outcome::Read => "partner_data.read",
-        Outcome::Refused => "partner_data.refused",
+        Outcome::Refused(case) => {
+            crate::cases::db::open(&mut tx, case, now).await?;
+            "partner_data.refused"
+        }
     };
     append(
         &mut tx,

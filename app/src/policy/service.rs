@@ -113,6 +113,10 @@ pub async fn update(
         ));
     }
     super::db::save(&mut tx, &wanted, now).await?;
+    if before.non_compete != wanted.non_compete {
+        crate::cases::service::policy_flag_changed(&mut tx, wanted.non_compete, actor.user_id, now)
+            .await?;
+    }
     for c in &changes {
         super::db::record_change(&mut tx, actor.user_id, c).await?;
     }

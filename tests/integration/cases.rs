@@ -1,0 +1,400 @@
+//! Conflict cases: each trigger opens exactly one case with the right
+//! parties; the sign-off a first-party listing needs while the non-compete
+//! flag is on (and not when it is off); notifications; complaints; who sees
+//! which case.
+
+use crate::helpers::{audit_actions, App, Backend, TestDb, Visitor};
+use crate::listings::{call_ok, market, ready_draft, Market};
+
+crate::on_both_backends!(
+    a_first_party_listing_in_a_partners_industry_needs_a_signed_off_case,
+    with_the_flag_off_no_sign_off_is_needed_but_the_case_is_opened,
+    a_partner_publishing_beside_the_platform_opens_a_case,
+    a_players_refused_read_and_a_flag_change_open_cases,
+    partners_complain_and_see_only_their_cases,
+);
+
+/// The id of the newest case of `kind` the visitor can see.
+pub async fn case_of(v: &Visitor<'_>, kind: &str) -> String {
+    let list = call_ok(v, "/api/fn/cases_list", &[]).await;
+    list["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .find(|c| c["kind"] == kind)
+        .map(|c| c["id"].as_i64().expect("id").to_string())
+        .unwrap_or_else(|| panic!("no {kind} case in {list}"))
+}
+
+async fn cases(v: &Visitor<'_>) -> Vec<serde_json::Value> {
+    call_ok(v, "/api/fn/cases_list", &[]).await["cases"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn notes(v: &Visitor<'_>) -> Vec<String> {
+    call_ok(v, "/api/fn/notifications", &[])
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|n| n["message"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// Alice publishes "Triage Notes" in healthcare.
+async fn alice_publishes(m: &Market<'_>) -> String {
+    let id = ready_draft(&m.alice, "Triage Notes", &m.models[0]).await;
+    call_ok(&m.alice, "/api/fn/submit_listing", &[("id", &id)]).await;
+    call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &id)]).await;
+    id
+}
+
+async fn a_first_party_listing_in_a_partners_industry_needs_a_signed_off_case(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    alice_publishes(&m).await;
+    // Bob publishes in another industry; he is not a party.
+    let fp = ready_draft(&m.player, "Platform Triage", &m.models[0]).await;
+    call_ok(&m.player, "/api/fn/submit_listing", &[("id", &fp)]).await;
+    let all = cases(&m.referee).await;
+    let overlap: Vec<_> = all
+        .iter()
+        .filter(|c| c["kind"] == "first_party_overlap")
+        .collect();
+    assert_eq!(overlap.len(), 1, "created and submitted: one case, {all:?}");
+    let case = overlap[0]["id"].as_i64().expect("id").to_string();
+    assert_eq!(
+        overlap[0]["severity"], "high",
+        "same tags as Alice's listing"
+    );
+    let detail = call_ok(&m.referee, "/api/fn/case_page", &[("id", &case)]).await;
+    assert_eq!(detail["parties"], serde_json::json!(["Meridian Health"]));
+    let names: Vec<&str> = detail["listings"]
+        .as_array()
+        .expect("listings")
+        .iter()
+        .map(|l| l["name"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        names,
+        vec!["Platform Triage", "Triage Notes"],
+        "the first-party listing beside the partner's"
+    );
+    assert!(
+        notes(&m.alice)
+            .await
+            .iter()
+            .any(|n| n.contains("Platform Triage")),
+        "Alice is told"
+    );
+    assert!(notes(&m.bob).await.is_empty(), "Bob is not concerned");
+    assert_eq!(cases(&m.bob).await.len(), 0);
+    assert_eq!(
+        m.bob.call("/api/fn/case_page", &[("id", &case)]).await.0,
+        404
+    );
+
+    // Without a sign-off the listing cannot go live; a bare note is not one.
+    let (status, body) = m
+        .referee
+        .call("/api/fn/approve_listing", &[("id", &fp)])
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains(&format!("case {case}")), "{body}");
+    let (status, _) = m
+        .referee
+        .call(
+            "/api/fn/decide_case",
+            &[("id", &case), ("action", "sign_off"), ("words", "ok")],
+        )
+        .await;
+    assert_eq!(status, 422, "a justification is required");
+    assert_eq!(
+        m.player
+            .call(
+                "/api/fn/decide_case",
+                &[
+                    ("id", &case),
+                    ("action", "sign_off"),
+                    ("words", "I approve of myself.")
+                ]
+            )
+            .await
+            .0,
+        403
+    );
+    call_ok(
+        &m.referee,
+        "/api/fn/decide_case",
+        &[
+            ("id", &case),
+            ("action", "sign_off"),
+            ("words", "Serves rural clinics no partner serves."),
+        ],
+    )
+    .await;
+    call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &fp)]).await;
+    let page = call_ok(
+        &Visitor::new(&app),
+        "/api/fn/listing_page",
+        &[("slug", "platform-triage")],
+    )
+    .await;
+    assert_eq!(page["platform_owned"], true, "live, labelled");
+    let alice_view = call_ok(&m.alice, "/api/fn/case_page", &[("id", &case)]).await;
+    assert_eq!(
+        alice_view["sign_off"],
+        "Serves rural clinics no partner serves."
+    );
+    assert!(
+        notes(&m.alice)
+            .await
+            .iter()
+            .any(|n| n.contains("Signed off")),
+        "Alice is told of the sign-off"
+    );
+    assert!(audit_actions(&db)
+        .await
+        .iter()
+        .any(|a| a == "case.sign_off"));
+}
+
+async fn with_the_flag_off_no_sign_off_is_needed_but_the_case_is_opened(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    alice_publishes(&m).await;
+    call_ok(
+        &m.referee,
+        "/api/fn/update_policy",
+        &[
+            ("non_compete", "off"),
+            ("take_rate", "20"),
+            ("featured_slots", "off"),
+            ("reason", "Testing the flag off."),
+        ],
+    )
+    .await;
+    let fp = ready_draft(&m.player, "Platform Scribe", &m.models[0]).await;
+    call_ok(&m.player, "/api/fn/submit_listing", &[("id", &fp)]).await;
+    call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &fp)]).await;
+    assert_eq!(
+        cases(&m.referee)
+            .await
+            .iter()
+            .filter(|c| c["kind"] == "first_party_overlap")
+            .count(),
+        1
+    );
+    // A first-party listing where no partner publishes opens nothing.
+    let lonely = call_ok(
+        &m.player,
+        "/api/fn/create_listing",
+        &[
+            ("name", "Platform Tutor"),
+            ("tagline", "t"),
+            ("industry", "education"),
+            ("base_model_id", &m.models[0]),
+        ],
+    )
+    .await;
+    assert!(lonely.is_i64());
+    assert_eq!(
+        cases(&m.referee)
+            .await
+            .iter()
+            .filter(|c| c["kind"] == "first_party_overlap")
+            .count(),
+        1
+    );
+}
+
+async fn a_partner_publishing_beside_the_platform_opens_a_case(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    // The platform publishes first, where nobody else does: no case.
+    let fp = ready_draft(&m.player, "Platform Coder", &m.models[0]).await;
+    call_ok(&m.player, "/api/fn/submit_listing", &[("id", &fp)]).await;
+    call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &fp)]).await;
+    assert!(cases(&m.referee).await.is_empty());
+    let id = ready_draft(&m.bob, "Bob Coder", &m.models[0]).await;
+    call_ok(&m.bob, "/api/fn/submit_listing", &[("id", &id)]).await;
+    call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &id)]).await;
+    let all = cases(&m.referee).await;
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0]["kind"], "partner_overlap");
+    let case = all[0]["id"].as_i64().expect("id").to_string();
+    let detail = call_ok(&m.bob, "/api/fn/case_page", &[("id", &case)]).await;
+    assert_eq!(detail["parties"], serde_json::json!(["Ledgerline"]));
+    assert_eq!(cases(&m.alice).await.len(), 0);
+}
+
+async fn a_players_refused_read_and_a_flag_change_open_cases(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    ready_draft(&m.alice, "Hidden Model", &m.models[0]).await;
+    assert_eq!(
+        m.player
+            .call("/api/fn/listing_page", &[("slug", "hidden-model")])
+            .await
+            .0,
+        404
+    );
+    let all = cases(&m.referee).await;
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0]["kind"], "player_data_access");
+    assert_eq!(cases(&m.alice).await.len(), 1, "Alice sees it");
+    assert_eq!(cases(&m.bob).await.len(), 0);
+    // A take-rate change alone opens nothing; the flag does, for every partner.
+    call_ok(
+        &m.referee,
+        "/api/fn/update_policy",
+        &[
+            ("non_compete", "on"),
+            ("take_rate", "15"),
+            ("featured_slots", "off"),
+            ("reason", "Lower fees."),
+        ],
+    )
+    .await;
+    assert_eq!(cases(&m.referee).await.len(), 1);
+    call_ok(
+        &m.referee,
+        "/api/fn/update_policy",
+        &[
+            ("non_compete", "off"),
+            ("take_rate", "15"),
+            ("featured_slots", "off"),
+            ("reason", "Allow promotion."),
+        ],
+    )
+    .await;
+    let flag: Vec<_> = cases(&m.referee)
+        .await
+        .into_iter()
+        .filter(|c| c["kind"] == "policy_change")
+        .collect();
+    assert_eq!(flag.len(), 1);
+    let case = flag[0]["id"].as_i64().expect("id").to_string();
+    let detail = call_ok(&m.referee, "/api/fn/case_page", &[("id", &case)]).await;
+    assert_eq!(
+        detail["parties"],
+        serde_json::json!(["Ledgerline", "Meridian Health"])
+    );
+    for v in [&m.alice, &m.bob] {
+        assert!(notes(v).await.iter().any(|n| n.contains("switched off")));
+    }
+    assert!(notes(&m.carol).await.is_empty(), "clients are not parties");
+}
+
+async fn partners_complain_and_see_only_their_cases(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let (status, _) = m
+        .alice
+        .call(
+            "/api/fn/open_complaint",
+            &[("about", "ranking"), ("text", "short")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        m.carol
+            .call(
+                "/api/fn/open_complaint",
+                &[
+                    ("about", "ranking"),
+                    ("text", "Clients cannot complain here.")
+                ]
+            )
+            .await
+            .0,
+        403
+    );
+    let id = call_ok(
+        &m.alice,
+        "/api/fn/open_complaint",
+        &[
+            ("about", "ranking"),
+            (
+                "text",
+                "Our listing dropped below the platform's overnight.",
+            ),
+        ],
+    )
+    .await;
+    let id = id.as_i64().expect("id").to_string();
+    assert_eq!(cases(&m.alice).await.len(), 1);
+    assert_eq!(cases(&m.bob).await.len(), 0);
+    assert_eq!(m.bob.call("/api/fn/case_page", &[("id", &id)]).await.0, 404);
+    assert_eq!(m.player.call("/api/fn/cases_list", &[]).await.0, 403);
+    let (status, _) = m
+        .referee
+        .call("/api/fn/cases_list", &[("status", "bogus")])
+        .await;
+    assert_eq!(status, 422);
+    call_ok(
+        &m.referee,
+        "/api/fn/decide_case",
+        &[
+            ("id", &id),
+            ("action", "resolve"),
+            (
+                "words",
+                "Freshness decayed; ranking inputs checked, no preference.",
+            ),
+        ],
+    )
+    .await;
+    let (status, _) = m
+        .referee
+        .call(
+            "/api/fn/decide_case",
+            &[
+                ("id", &id),
+                ("action", "dismiss"),
+                ("words", "Already resolved above."),
+            ],
+        )
+        .await;
+    assert_eq!(status, 409);
+    let resolved = call_ok(&m.referee, "/api/fn/cases_list", &[("status", "resolved")]).await;
+    assert_eq!(resolved["cases"].as_array().map(Vec::len), Some(1));
+    let detail = call_ok(&m.alice, "/api/fn/case_page", &[("id", &id)]).await;
+    assert_eq!(detail["row"]["status"], "resolved");
+    assert!(detail["note"]
+        .as_str()
+        .unwrap_or("")
+        .contains("no preference"));
+    let timeline: Vec<&str> = detail["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .map(|e| e["what"].as_str().unwrap_or(""))
+        .collect();
+    assert!(
+        timeline
+            .iter()
+            .any(|t| t.starts_with("Complaint: Our listing dropped")),
+        "{timeline:?}"
+    );
+    assert!(
+        timeline.iter().any(|t| t.starts_with("Resolved:")),
+        "{timeline:?}"
+    );
+    let html = m
+        .alice
+        .get(&format!("/cases/{id}"))
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(html.contains("Timeline") && html.contains("resolved"));
+}
