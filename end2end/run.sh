@@ -27,4 +27,6 @@ for _ in $(seq 1 100); do
 done
 [ -n "$url" ] || { echo "server did not start" >&2; cat "$work/stderr" >&2; exit 1; }
 cd end2end
-FAIRGROUND_E2E_URL="$url" FAIRGROUND_E2E_REFEREE_INVITE="$url/$invite" node --test --test-reporter=spec tests/
+node join-referee.mjs "$url" "$FAIRGROUND_E2E_REFEREE_EMAIL" 'tangerine orbit cathedral 93' "${invite#invitations/}"
+# One test file at a time: they share the referee.
+FAIRGROUND_E2E_URL="$url" node --test --test-concurrency=1 --test-reporter=spec tests/

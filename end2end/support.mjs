@@ -49,3 +49,19 @@ export async function signUp({ page, hydrated }, email, name) {
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.waitForURL(BASE + '/account');
 }
+
+/// Signs in through the sign-in page as an existing account.
+export async function signIn(js, email) {
+  const who = await person(js);
+  await who.page.goto(BASE + '/sign-in');
+  await who.hydrated();
+  await who.page.getByLabel('Email').fill(email);
+  await who.page.getByLabel('Password').fill(PASSWORD);
+  await who.page.getByRole('button', { name: 'Sign in' }).click();
+  await who.page.waitForURL((u) => !u.pathname.startsWith('/sign-in'));
+  return who;
+}
+
+/// The platform's referee (joined by run.sh before the tests).
+export const REFEREE_EMAIL = process.env.FAIRGROUND_E2E_REFEREE_EMAIL;
+export const referee = (js) => signIn(js, REFEREE_EMAIL);

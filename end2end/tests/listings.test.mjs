@@ -4,33 +4,7 @@
 // and compares it with a first-party listing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, PASSWORD, person, signUp } from '../support.mjs';
-
-const REFEREE_EMAIL = process.env.FAIRGROUND_E2E_REFEREE_EMAIL;
-const REFEREE_INVITE = process.env.FAIRGROUND_E2E_REFEREE_INVITE;
-if (!REFEREE_EMAIL || !REFEREE_INVITE) throw new Error('run end2end/run.sh: it bootstraps the referee');
-
-let refereeReady;
-/// The platform's referee: joins once (from the bootstrap link), then signs in.
-async function referee(js) {
-  refereeReady ??= (async () => {
-    const first = await person(false);
-    await signUp(first, REFEREE_EMAIL, 'Rita Referee');
-    await first.page.goto(REFEREE_INVITE);
-    await first.page.getByRole('button', { name: 'Accept invitation' }).click();
-    await first.page.waitForURL(BASE + '/org/members');
-    await first.context.close();
-  })();
-  await refereeReady;
-  const who = await person(js);
-  await who.page.goto(BASE + '/sign-in');
-  await who.hydrated();
-  await who.page.getByLabel('Email').fill(REFEREE_EMAIL);
-  await who.page.getByLabel('Password').fill(PASSWORD);
-  await who.page.getByRole('button', { name: 'Sign in' }).click();
-  await who.page.waitForURL((u) => !u.pathname.startsWith('/sign-in'));
-  return who;
-}
+import { BASE, person, referee, signUp } from '../support.mjs';
 
 for (const js of [true, false]) {
   test(`draft, deploy twice, price, submit, approve, find, compare (JavaScript ${js ? 'on' : 'off'})`, async () => {

@@ -4,7 +4,7 @@
 
 CREATE TABLE conflict_cases (
     id                 BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    kind               TEXT    NOT NULL CHECK (kind IN ('first_party_overlap', 'partner_overlap', 'player_data_access', 'policy_change', 'complaint')),
+    kind               TEXT    NOT NULL CHECK (kind IN ('first_party_overlap', 'partner_overlap', 'player_data_access', 'policy_change', 'complaint', 'featured')),
     severity           TEXT    NOT NULL CHECK (severity IN ('low', 'medium', 'high')),
     status             TEXT    NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'acknowledged', 'resolved', 'dismissed')),
     title              TEXT    NOT NULL,

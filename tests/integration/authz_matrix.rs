@@ -230,6 +230,10 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
         },
         ("GET", "/cases/{id}") | ("POST", "/api/fn/case_page") => case_viewer(200),
         ("POST", "/api/fn/decide_case") => referee(200),
+        // Featured slots are off by default; the fixture is in none.
+        ("POST", "/api/fn/feature_listing") => referee(409),
+        ("POST", "/api/fn/unfeature_listing") => referee(404),
+        ("POST", "/api/fn/featured_listings") => 200,
         // An empty complaint: partners may complain, this one is invalid.
         ("POST", "/api/fn/open_complaint") => match actor {
             Anonymous => 401,
@@ -352,6 +356,7 @@ fn request(
             ("action", "acknowledge".into()),
         ]),
         "/api/fn/open_complaint" => f(&[("about", "listing".into()), ("text", "".into())]),
+        "/api/fn/feature_listing" | "/api/fn/unfeature_listing" => f(&[("id", id.clone())]),
         "/api/fn/update_policy" => f(&[
             ("non_compete", "on".into()),
             ("take_rate", "20".into()),
@@ -758,7 +763,7 @@ async fn every_route_answers_every_actor_as_expected(backend: Backend) {
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();
     let seen: BTreeSet<_> = routes.iter().map(|(m, p)| format!("{m} {p}")).collect();
-    assert!(seen.len() >= 73, "{seen:?}");
+    assert!(seen.len() >= 76, "{seen:?}");
 
     let mut cells = 0;
     let mut wrong = Vec::new();

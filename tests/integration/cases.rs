@@ -12,6 +12,7 @@ crate::on_both_backends!(
     a_partner_publishing_beside_the_platform_opens_a_case,
     a_players_refused_read_and_a_flag_change_open_cases,
     partners_complain_and_see_only_their_cases,
+    featuring_follows_the_policy_and_never_reorders_results,
 );
 
 /// The id of the newest case of `kind` the visitor can see.
@@ -397,4 +398,148 @@ async fn partners_complain_and_see_only_their_cases(backend: Backend) {
         .await
         .expect("page");
     assert!(html.contains("Timeline") && html.contains("resolved"));
+}
+
+async fn policy(m: &Market<'_>, nc: &str, featured: &str, reason: &str) {
+    call_ok(
+        &m.referee,
+        "/api/fn/update_policy",
+        &[
+            ("non_compete", nc),
+            ("take_rate", "20"),
+            ("featured_slots", featured),
+            ("reason", reason),
+        ],
+    )
+    .await;
+}
+
+async fn featuring_follows_the_policy_and_never_reorders_results(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let anon = Visitor::new(&app);
+    let partner = alice_publishes(&m).await;
+    // A first-party listing elsewhere (no partner there, so no sign-off needed).
+    let fp = call_ok(
+        &m.player,
+        "/api/fn/create_listing",
+        &[
+            ("name", "Platform Tutor"),
+            ("tagline", "Triage notes for tutors."),
+            ("industry", "education"),
+            ("base_model_id", &m.models[0]),
+        ],
+    )
+    .await
+    .to_string();
+    call_ok(
+        &m.player,
+        "/api/fn/update_listing",
+        &[
+            ("id", &fp),
+            ("name", "Platform Tutor"),
+            ("slug", "platform-tutor"),
+            ("tagline", "Triage notes for tutors."),
+            ("description", "Helps."),
+            ("industry", "education"),
+        ],
+    )
+    .await;
+    call_ok(
+        &m.player,
+        "/api/fn/add_plan",
+        &[
+            ("listing_id", &fp),
+            ("plan_name", "Free"),
+            ("monthly_fee", "0"),
+            ("currency", "EUR"),
+            ("included_calls", "10"),
+            ("overage_per_1000", "0"),
+        ],
+    )
+    .await;
+    call_ok(&m.player, "/api/fn/submit_listing", &[("id", &fp)]).await;
+    call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &fp)]).await;
+    let order = |v: serde_json::Value| -> Vec<String> {
+        v["hits"]
+            .as_array()
+            .expect("hits")
+            .iter()
+            .map(|h| h["card"]["slug"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let before = order(call_ok(&anon, "/api/fn/catalogue_search", &[("q", "triage")]).await);
+    assert_eq!(before.len(), 2, "{before:?}");
+
+    // No slots: nothing can be featured.
+    let (status, body) = m
+        .referee
+        .call("/api/fn/feature_listing", &[("id", &partner)])
+        .await;
+    assert_eq!(status, 409, "{body}");
+    policy(&m, "on", "on", "Open featured slots.").await;
+    assert_eq!(
+        m.alice
+            .call("/api/fn/feature_listing", &[("id", &partner)])
+            .await
+            .0,
+        403
+    );
+    call_ok(&m.referee, "/api/fn/feature_listing", &[("id", &partner)]).await;
+    // Flag on: the platform's own listing cannot be featured, and the attempt is on record.
+    let (status, body) = m
+        .referee
+        .call("/api/fn/feature_listing", &[("id", &fp)])
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("non-compete"), "{body}");
+    assert!(audit_actions(&db)
+        .await
+        .iter()
+        .any(|a| a == "listing.feature_refused"));
+    let strip = call_ok(&anon, "/api/fn/featured_listings", &[]).await;
+    assert_eq!(strip.as_array().map(Vec::len), Some(1));
+    assert_eq!(strip[0]["promoted"], false);
+
+    // Flag off: it can, labelled, audited, with a case.
+    policy(&m, "off", "on", "Trial of promotion.").await;
+    call_ok(&m.referee, "/api/fn/feature_listing", &[("id", &fp)]).await;
+    let strip = call_ok(&anon, "/api/fn/featured_listings", &[]).await;
+    let promoted: Vec<bool> = strip
+        .as_array()
+        .expect("strip")
+        .iter()
+        .map(|f| f["promoted"] == true)
+        .collect();
+    assert_eq!(promoted, vec![false, true]);
+    assert!(cases(&m.referee)
+        .await
+        .iter()
+        .any(|c| c["kind"] == "featured"));
+    let html = app.get_text("/").await.1;
+    assert!(
+        html.contains("Promoted by the platform"),
+        "the home page labels it"
+    );
+    // Featuring never reorders the ranked results.
+    assert_eq!(
+        order(call_ok(&anon, "/api/fn/catalogue_search", &[("q", "triage")]).await),
+        before
+    );
+    call_ok(&m.referee, "/api/fn/unfeature_listing", &[("id", &fp)]).await;
+    assert_eq!(
+        m.referee
+            .call("/api/fn/unfeature_listing", &[("id", &fp)])
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        call_ok(&anon, "/api/fn/featured_listings", &[])
+            .await
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
 }

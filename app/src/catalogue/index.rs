@@ -129,6 +129,14 @@ impl Index {
         self.entries.is_empty()
     }
 
+    /// The card of a published listing.
+    pub fn card(&self, listing_id: i64) -> Option<ListingCard> {
+        self.entries
+            .iter()
+            .find(|e| e.card.id == listing_id)
+            .map(|e| e.card.clone())
+    }
+
     /// Published listings with a (not paused) deployment on the base model.
     pub fn deploying_on(&self, base_model_slug: &str) -> i64 {
         self.entries

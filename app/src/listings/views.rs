@@ -16,6 +16,7 @@ use crate::catalogue::api::home_listings;
 use crate::catalogue::views::ResultList;
 use crate::components::failure;
 use crate::error::AppError;
+use crate::policy::api::{featured_listings, FeatureListing, UnfeatureListing};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -46,6 +47,46 @@ pub fn date(ms: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// The featured strip: apart from the ranked results, each card labelled.
+#[component]
+fn FeaturedStrip() -> impl IntoView {
+    let featured = Resource::new(|| (), |_| featured_listings());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match featured.await {
+                    Ok(cards) if !cards.is_empty() => view! {
+                        <section aria-labelledby="featured-heading" class="featured">
+                            <h2 id="featured-heading">"Featured"</h2>
+                            <p class="muted">"Chosen by the marketplace's referees; shown apart from, and never reordering, the ranked results."</p>
+                            <ul class="cards" aria-label="Featured listings">
+                                {cards.into_iter().map(|f| {
+                                    let href = format!("/listings/{}", f.card.slug);
+                                    view! {
+                                        <li class="card">
+                                            <h3><a href=href>{f.card.name}</a></h3>
+                                            {if f.promoted {
+                                                view! { <span class="badge badge-platform">"Promoted by the platform"</span> }.into_any()
+                                            } else {
+                                                view! { <span class="badge">"Featured"</span> }.into_any()
+                                            }}
+                                            {f.card.platform_owned.then(|| view! { " " <PlatformBadge/> })}
+                                            <p class="tagline">{f.card.tagline}</p>
+                                            <p class="muted">{f.card.publisher}</p>
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        </section>
+                    }.into_any(),
+                    Ok(_) => ().into_any(),
+                    Err(err) => failure(err),
+                }
+            })}
+        </Suspense>
+    }
+}
+
 #[component]
 pub fn HomePage() -> impl IntoView {
     let listings = Resource::new(|| (), |_| home_listings());
@@ -62,6 +103,7 @@ pub fn HomePage() -> impl IntoView {
                 <button type="submit">"Search"</button>
             </form>
         </section>
+        <FeaturedStrip/>
         <Suspense fallback=|| view! { <p>"Loading listings…"</p> }>
             {move || Suspend::new(async move {
                 match listings.await {
@@ -665,6 +707,8 @@ pub fn ReviewPage() -> impl IntoView {
     let reject = page_action::<RejectListing>();
     let suspend = page_action::<SuspendListing>();
     let reinstate = page_action::<ReinstateListing>();
+    let feature = page_action::<FeatureListing>();
+    let unfeature = page_action::<UnfeatureListing>();
     let queue = Resource::new(
         move || {
             (
@@ -672,6 +716,7 @@ pub fn ReviewPage() -> impl IntoView {
                 reject.version().get(),
                 suspend.version().get(),
                 reinstate.version().get(),
+                feature.version().get() + unfeature.version().get(),
             )
         },
         |_| review_queue(),
@@ -731,12 +776,23 @@ pub fn ReviewPage() -> impl IntoView {
                             <h2>"Published"</h2>
                             {review_list(q.published, move |r| {
                                 let reason_id = format!("suspend-reason-{}", r.id);
+                                let suspend_label = format!("Suspend {}", r.name);
+                                let feature_label = format!("Feature {}", r.name);
+                                let unfeature_label = format!("Stop featuring {}", r.name);
                                 view! {
                                     <ActionForm action=suspend attr:class="inline-form">
                                         <input type="hidden" name="id" value=r.id/>
                                         <label for=reason_id.clone()>"Reason"</label>
                                         <input id=reason_id name="reason" type="text" required/>
-                                        <button type="submit" class="small">{format!("Suspend {}", r.name)}</button>
+                                        <button type="submit" class="small">{suspend_label}</button>
+                                    </ActionForm>
+                                    <ActionForm action=feature attr:class="inline-form">
+                                        <input type="hidden" name="id" value=r.id/>
+                                        <button type="submit" class="small">{feature_label}</button>
+                                    </ActionForm>
+                                    <ActionForm action=unfeature attr:class="inline-form">
+                                        <input type="hidden" name="id" value=r.id/>
+                                        <button type="submit" class="small">{unfeature_label}</button>
                                     </ActionForm>
                                 }.into_any()
                             })}

@@ -1,6 +1,6 @@
 //! Server functions for the marketplace policy and the audit check.
 
-use super::{AuditReport, DataAccess, PolicyData};
+use super::{AuditReport, DataAccess, FeaturedCard, PolicyData};
 use crate::error::AppError;
 use leptos::prelude::*;
 
@@ -34,4 +34,20 @@ pub async fn audit_check() -> Result<AuditReport, AppError> {
 #[server(prefix = "/api/fn", endpoint = "data_access_log")]
 pub async fn data_access_log() -> Result<Vec<DataAccess>, AppError> {
     crate::state::respond(super::service::data_access_log().await)
+}
+
+#[server(prefix = "/api/fn", endpoint = "feature_listing")]
+pub async fn feature_listing(id: i64) -> Result<(), AppError> {
+    crate::state::respond_then(super::featured::feature(id).await, "/review")
+}
+
+#[server(prefix = "/api/fn", endpoint = "unfeature_listing")]
+pub async fn unfeature_listing(id: i64) -> Result<(), AppError> {
+    crate::state::respond_then(super::featured::unfeature(id).await, "/review")
+}
+
+/// The featured strip (public); empty while featured slots are off.
+#[server(prefix = "/api/fn", endpoint = "featured_listings")]
+pub async fn featured_listings() -> Result<Vec<FeaturedCard>, AppError> {
+    crate::state::respond(super::featured::strip().await)
 }

@@ -6,6 +6,8 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod featured;
+#[cfg(feature = "ssr")]
 pub mod firewall;
 #[cfg(feature = "ssr")]
 pub mod service;
@@ -67,6 +69,14 @@ pub struct DataAccess {
     pub what: String,
     /// A player's attempt, refused.
     pub refused: bool,
+}
+
+/// A listing in a featured slot (shown apart from the ranked results).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeaturedCard {
+    pub card: crate::listings::ListingCard,
+    /// A first-party listing: "Promoted by the platform".
+    pub promoted: bool,
 }
 
 /// "20 %" or "12.5 %" from basis points.
