@@ -13,6 +13,7 @@ crate::on_both_backends!(
     a_players_refused_read_and_a_flag_change_open_cases,
     partners_complain_and_see_only_their_cases,
     featuring_follows_the_policy_and_never_reorders_results,
+    every_surface_showing_a_listing_labels_the_first_party_one,
 );
 
 /// The id of the newest case of `kind` the visitor can see.
@@ -541,5 +542,160 @@ async fn featuring_follows_the_policy_and_never_reorders_results(backend: Backen
             .as_array()
             .map(Vec::len),
         Some(1)
+    );
+}
+
+/// Walks every page and API answer that shows a listing, with one
+/// first-party and one partner listing in it: the first-party one is
+/// labelled on each, the partner's on none.
+async fn every_surface_showing_a_listing_labels_the_first_party_one(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let anon = Visitor::new(&app);
+    let partner = alice_publishes(&m).await;
+    let fp = ready_draft(&m.player, "Platform Triage", &m.models[1]).await;
+    call_ok(&m.player, "/api/fn/submit_listing", &[("id", &fp)]).await;
+    let case = case_of(&m.referee, "first_party_overlap").await;
+    call_ok(
+        &m.referee,
+        "/api/fn/decide_case",
+        &[
+            ("id", &case),
+            ("action", "sign_off"),
+            ("words", "A different audience: triage nurses."),
+        ],
+    )
+    .await;
+    call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &fp)]).await;
+    policy(&m, "off", "on", "Allow promotion for the walk.").await;
+    call_ok(&m.referee, "/api/fn/feature_listing", &[("id", &fp)]).await;
+    call_ok(&m.referee, "/api/fn/feature_listing", &[("id", &partner)]).await;
+
+    // API answers: every listing object says who owns it.
+    let owned = |v: &serde_json::Value, name: &str| -> Option<bool> {
+        fn walk(v: &serde_json::Value, name: &str, out: &mut Vec<bool>) {
+            match v {
+                serde_json::Value::Object(o) => {
+                    if o.get("name").and_then(|n| n.as_str()) == Some(name) {
+                        if let Some(b) = o.get("platform_owned").and_then(|b| b.as_bool()) {
+                            out.push(b);
+                        }
+                    }
+                    o.values().for_each(|x| walk(x, name, out));
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, name, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(v, name, &mut out);
+        assert!(
+            out.iter().all(|b| *b == out[0]),
+            "{name} labelled both ways"
+        );
+        out.first().copied()
+    };
+    let answers = [
+        (
+            "home_listings",
+            call_ok(&anon, "/api/fn/home_listings", &[]).await,
+        ),
+        (
+            "catalogue_search",
+            call_ok(&anon, "/api/fn/catalogue_search", &[("q", "triage")]).await,
+        ),
+        (
+            "compare_listings",
+            call_ok(
+                &anon,
+                "/api/fn/compare_listings",
+                &[("slugs", "platform-triage,triage-notes")],
+            )
+            .await,
+        ),
+        (
+            "listing_page (first-party)",
+            call_ok(
+                &anon,
+                "/api/fn/listing_page",
+                &[("slug", "platform-triage")],
+            )
+            .await,
+        ),
+        (
+            "listing_page (partner)",
+            call_ok(&anon, "/api/fn/listing_page", &[("slug", "triage-notes")]).await,
+        ),
+        (
+            "featured_listings",
+            call_ok(&anon, "/api/fn/featured_listings", &[]).await,
+        ),
+        (
+            "review_queue",
+            call_ok(&m.referee, "/api/fn/review_queue", &[]).await,
+        ),
+        (
+            "case_page",
+            call_ok(&m.referee, "/api/fn/case_page", &[("id", &case)]).await,
+        ),
+    ];
+    for (what, v) in &answers {
+        let fp = owned(v, "Platform Triage");
+        let partner = owned(v, "Triage Notes");
+        assert!(
+            fp.is_some() || partner.is_some(),
+            "{what} shows a listing: {v}"
+        );
+        assert_ne!(
+            fp,
+            Some(false),
+            "{what}: the first-party listing is labelled"
+        );
+        assert_ne!(partner, Some(true), "{what}: the partner's is not");
+    }
+
+    // Pages: the badge sits inside the element that names the listing.
+    let pages = [
+        "/".to_string(),
+        "/catalogue?q=triage".to_string(),
+        "/compare?l=platform-triage&l=triage-notes".to_string(),
+        "/listings/platform-triage".to_string(),
+        "/review".to_string(),
+        format!("/cases/{case}"),
+    ];
+    for path in &pages {
+        let html = m.referee.get(path).await.text().await.expect("page");
+        let doc = scraper::Html::parse_document(&html);
+        let sel = |s: &str| scraper::Selector::parse(s).expect("selector");
+        // Cards, compare and case columns, review rows, the listing heading.
+        let holders = sel("li, th, article");
+        let mut seen_fp = false;
+        for el in doc.select(&holders) {
+            let text: String = el.text().collect();
+            let badged = el.select(&sel(".badge-platform")).next().is_some();
+            let names_fp = el
+                .select(&sel("h1, h3, a"))
+                .any(|n| n.text().collect::<String>().trim() == "Platform Triage");
+            let names_partner = el
+                .select(&sel("h1, h3, a"))
+                .any(|n| n.text().collect::<String>().trim() == "Triage Notes");
+            if names_fp && !names_partner {
+                seen_fp = true;
+                assert!(
+                    badged,
+                    "{path}: “Platform Triage” without its label in {text}"
+                );
+            }
+            if names_partner && !names_fp && el.value().name() != "article" {
+                assert!(!badged, "{path}: the partner's listing labelled in {text}");
+            }
+        }
+        assert!(seen_fp, "{path} shows the first-party listing");
+    }
+    let home = app.get_text("/").await.1;
+    assert!(
+        home.contains("Promoted by the platform"),
+        "the featured strip says so"
     );
 }
