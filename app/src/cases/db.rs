@@ -141,17 +141,12 @@ async fn kind_listings_in(
     .collect()
 }
 
+/// A listing's tags, inside the trigger's transaction.
 pub async fn tags_in(
     tx: &mut Transaction<'_, Any>,
     listing_id: i64,
 ) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query("SELECT tag FROM listing_tags WHERE listing_id = $1")
-        .bind(listing_id)
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| r.try_get("tag"))
-        .collect()
+    crate::listings::db::labels(&mut **tx, crate::listings::db::Labels::Tags, listing_id).await
 }
 
 /// The sign-off of the first-party overlap case of a listing, if any case.
@@ -285,7 +280,8 @@ pub async fn listings(
             publisher: r.try_get("publisher")?,
             platform_owned: kind == "platform",
             status: r.try_get("status")?,
-            tags: crate::listings::db::tags(db, id).await?,
+            tags: crate::listings::db::labels(db.pool(), crate::listings::db::Labels::Tags, id)
+                .await?,
         });
     }
     Ok(out)

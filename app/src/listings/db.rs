@@ -105,17 +105,21 @@ pub async fn status_in(
         .transpose()
 }
 
-/// (org id, org kind, industry, name) of a listing, inside a transaction.
-pub async fn publisher_in(
-    tx: &mut Transaction<'_, Any>,
+/// (org id, org kind, industry, name) of a listing; through the pool or
+/// inside a transaction.
+pub async fn publisher_in<'e, E>(
+    ex: E,
     id: i64,
-) -> Result<Option<(i64, OrgKind, String, String)>, AppError> {
+) -> Result<Option<(i64, OrgKind, String, String)>, AppError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
     let row = sqlx::query(
         "SELECT l.org_id, o.kind, l.industry, l.name FROM listings l \
          JOIN organisations o ON o.id = l.org_id WHERE l.id = $1",
     )
     .bind(id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(ex)
     .await?;
     row.map(|r| -> Result<_, AppError> {
         let kind: String = r.try_get("kind")?;
@@ -129,37 +133,22 @@ pub async fn publisher_in(
     .transpose()
 }
 
-/// The organisation a listing belongs to.
-pub async fn org_of(db: &Db, id: i64) -> Result<i64, AppError> {
-    Ok(sqlx::query("SELECT org_id FROM listings WHERE id = $1")
-        .bind(id)
-        .fetch_one(db.pool())
-        .await?
-        .try_get("org_id")?)
-}
-
-pub async fn tags(db: &Db, id: i64) -> Result<Vec<String>, AppError> {
-    Ok(
-        sqlx::query("SELECT tag FROM listing_tags WHERE listing_id = $1 ORDER BY tag")
-            .bind(id)
-            .fetch_all(db.pool())
-            .await?
-            .iter()
-            .map(|r| r.try_get("tag"))
-            .collect::<Result<_, _>>()?,
-    )
-}
-
-pub async fn certifications(db: &Db, id: i64) -> Result<Vec<String>, AppError> {
-    Ok(sqlx::query(
-        "SELECT certification FROM listing_certifications WHERE listing_id = $1 ORDER BY certification",
-    )
+/// A listing's tags or certifications, alphabetically; through the pool or
+/// inside a transaction.
+pub async fn labels<'e, E>(ex: E, which: Labels, id: i64) -> Result<Vec<String>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let (table, column) = which.table_column();
+    sqlx::query(&format!(
+        "SELECT {column} AS label FROM {table} WHERE listing_id = $1 ORDER BY {column}"
+    ))
     .bind(id)
-    .fetch_all(db.pool())
+    .fetch_all(ex)
     .await?
     .iter()
-    .map(|r| r.try_get("certification"))
-    .collect::<Result<_, _>>()?)
+    .map(|r| r.try_get("label"))
+    .collect()
 }
 
 pub async fn deployments(db: &Db, id: i64) -> Result<Vec<DeploymentView>, AppError> {
@@ -315,6 +304,15 @@ pub enum Labels {
     Certifications,
 }
 
+impl Labels {
+    fn table_column(self) -> (&'static str, &'static str) {
+        match self {
+            Labels::Tags => ("listing_tags", "tag"),
+            Labels::Certifications => ("listing_certifications", "certification"),
+        }
+    }
+}
+
 /// Replaces a listing's tags or certifications.
 pub async fn set_labels(
     tx: &mut Transaction<'_, Any>,
@@ -322,10 +320,7 @@ pub async fn set_labels(
     id: i64,
     values: &[&str],
 ) -> Result<(), sqlx::Error> {
-    let (table, column) = match which {
-        Labels::Tags => ("listing_tags", "tag"),
-        Labels::Certifications => ("listing_certifications", "certification"),
-    };
+    let (table, column) = which.table_column();
     sqlx::query(&format!("DELETE FROM {table} WHERE listing_id = $1"))
         .bind(id)
         .execute(&mut **tx)
@@ -600,7 +595,7 @@ pub async fn of_org_rows(db: &Db, org_id: i64) -> Result<Vec<MyListingRow>, AppE
 /// Listings in a review state, oldest submission first.
 pub async fn review_rows(db: &Db, status: ListingStatus) -> Result<Vec<ReviewRow>, AppError> {
     sqlx::query(
-        "SELECT l.id, l.slug, l.name, l.status, l.submitted_at, o.name AS publisher, o.kind \
+        "SELECT l.id, l.org_id, l.slug, l.name, l.status, l.submitted_at, o.name AS publisher, o.kind \
          FROM listings l JOIN organisations o ON o.id = l.org_id \
          WHERE l.status = $1 ORDER BY l.submitted_at, l.id LIMIT 500",
     )
@@ -612,6 +607,7 @@ pub async fn review_rows(db: &Db, status: ListingStatus) -> Result<Vec<ReviewRow
         let kind: String = r.try_get("kind")?;
         Ok(ReviewRow {
             id: r.try_get("id")?,
+            org_id: r.try_get("org_id")?,
             slug: r.try_get("slug")?,
             name: r.try_get("name")?,
             publisher: r.try_get("publisher")?,

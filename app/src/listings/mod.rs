@@ -224,6 +224,8 @@ pub struct EditorData {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReviewRow {
     pub id: i64,
+    /// The publishing organisation.
+    pub org_id: i64,
     pub slug: String,
     pub name: String,
     pub publisher: String,

@@ -7,7 +7,7 @@
 //! rejected → submitted; published → suspended (referee, reason) →
 //! published (referee); any state but retired → retired (publisher).
 
-use super::db::{self, Details, ListingRow, NewDraft, NewPlan};
+use super::db::{self, Details, Labels, ListingRow, NewDraft, NewPlan};
 use super::markdown;
 use super::{
     format_money, parse_money, EditorData, ListingDetail, ListingStatus, MyListingsData,
@@ -303,9 +303,9 @@ async fn detail(
         tagline: row.tagline.clone(),
         description_html: markdown::render(&row.description),
         industry: row.industry.clone(),
-        tags: db::tags(&state.db, row.id).await?,
+        tags: db::labels(state.db.pool(), Labels::Tags, row.id).await?,
         data_residency: row.data_residency.clone(),
-        certifications: db::certifications(&state.db, row.id).await?,
+        certifications: db::labels(state.db.pool(), Labels::Certifications, row.id).await?,
         documentation_url: row.documentation_url.clone(),
         status: row.status,
         review_reason: (show_reason && !row.review_reason.is_empty())
@@ -890,7 +890,7 @@ pub async fn submit(id: i64) -> Result<(), AppError> {
         return Err(cannot(status, "submitted"));
     }
     if m.kind == OrgKind::Platform {
-        if let Some((_, _, industry, name)) = db::publisher_in(&mut tx, id).await? {
+        if let Some((_, _, industry, name)) = db::publisher_in(&mut *tx, id).await? {
             cases::first_party_entered(&mut tx, id, &name, &industry, Some(actor.user_id), now)
                 .await?;
         }
@@ -968,13 +968,10 @@ async fn review(
     let (state, actor, m) = referee().await?;
     let reason = reason.map(reason_text).transpose()?;
     let now = state.clock.now_ms();
-    let publisher = {
-        let mut tx = state.db.begin_write().await?;
-        db::publisher_in(&mut tx, id)
-            .await?
-            .ok_or(AppError::NotFound)?
-    };
-    let (org, kind, industry, name) = publisher;
+    // A plain read: the write transaction below re-checks the status.
+    let (org, kind, industry, name) = db::publisher_in(state.db.pool(), id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     // Approving a first-party listing into partners' industry needs the
     // case signed off while the non-compete flag is on.
     if to == Published && from.contains(&Submitted) && kind == OrgKind::Platform {
@@ -1070,16 +1067,20 @@ pub async fn review_queue() -> Result<ReviewQueueData, AppError> {
     };
     // Listings under review or suspended are not public: each one shown is
     // a read of its partner's data.
-    for r in queue.submitted.iter().chain(&queue.suspended) {
-        if !r.platform_owned {
-            let org = db::org_of(&state.db, r.id).await?;
+    let reads = queue
+        .submitted
+        .iter()
+        .chain(&queue.suspended)
+        .filter(|r| !r.platform_owned)
+        .map(|r| {
             let what = format!(
                 "listing “{}” ({}), in the review queue",
                 r.name,
                 r.status.label().to_lowercase()
             );
-            firewall::record(&state, &actor, org, &what, Outcome::Read).await?;
-        }
-    }
+            (r.org_id, what, Outcome::Read)
+        })
+        .collect();
+    firewall::record_all(&state, &actor, reads).await?;
     Ok(queue)
 }

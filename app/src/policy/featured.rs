@@ -27,7 +27,7 @@ pub async fn feature(listing_id: i64) -> Result<(), AppError> {
     }
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
-    let (_, kind, industry, name) = crate::listings::db::publisher_in(&mut tx, listing_id)
+    let (_, kind, industry, name) = crate::listings::db::publisher_in(&mut *tx, listing_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let (status, _) = crate::listings::db::status_in(&mut tx, listing_id, None)

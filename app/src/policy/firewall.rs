@@ -36,40 +36,55 @@ pub async fn record(
     what: &str,
     outcome: Outcome,
 ) -> Result<(), AppError> {
+    record_all(state, actor, vec![(partner_org, what.to_string(), outcome)]).await
+}
+
+/// Records several reads (e.g. every partner listing a page shows) in one
+/// transaction.
+pub async fn record_all(
+    state: &AppState,
+    actor: &Actor,
+    reads: Vec<(i64, String, Outcome)>,
+) -> Result<(), AppError> {
+    if reads.is_empty() {
+        return Ok(());
+    }
     let now = state.clock.now_ms();
     let actor_org = actor.membership.as_ref().map(|m| m.org_id);
     let mut tx = state.db.begin_write().await?;
-    sqlx::query(
-        "INSERT INTO data_access_log (org_id, actor_user_id, actor_org_id, what, outcome, at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(partner_org)
-    .bind(actor.user_id)
-    .bind(actor_org)
-    .bind(what)
-    .bind(outcome.as_str())
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    let action = match &outcome {
-        Outcome::Read => "partner_data.read",
-        Outcome::Refused(case) => {
-            crate::cases::db::open(&mut tx, case, now).await?;
-            "partner_data.refused"
-        }
-    };
-    append(
-        &mut tx,
-        &NewEntry::now(
-            action,
-            Some(actor.user_id),
-            actor_org,
-            format!("org:{partner_org}"),
-            serde_json::json!({ "what": what }),
-        ),
-        now,
-    )
-    .await?;
+    for (partner_org, what, outcome) in reads {
+        sqlx::query(
+            "INSERT INTO data_access_log (org_id, actor_user_id, actor_org_id, what, outcome, at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(partner_org)
+        .bind(actor.user_id)
+        .bind(actor_org)
+        .bind(&what)
+        .bind(outcome.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let action = match &outcome {
+            Outcome::Read => "partner_data.read",
+            Outcome::Refused(case) => {
+                crate::cases::db::open(&mut tx, case, now).await?;
+                "partner_data.refused"
+            }
+        };
+        append(
+            &mut tx,
+            &NewEntry::now(
+                action,
+                Some(actor.user_id),
+                actor_org,
+                format!("org:{partner_org}"),
+                serde_json::json!({ "what": what }),
+            ),
+            now,
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }
