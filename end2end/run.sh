@@ -28,5 +28,7 @@ done
 [ -n "$url" ] || { echo "server did not start" >&2; cat "$work/stderr" >&2; exit 1; }
 cd end2end
 node join-referee.mjs "$url" "$FAIRGROUND_E2E_REFEREE_EMAIL" 'tangerine orbit cathedral 93' "${invite#invitations/}"
-# One test file at a time: they share the referee.
-FAIRGROUND_E2E_URL="$url" node --test --test-concurrency=1 --test-reporter=spec tests/
+# One test file at a time: they share the referee. Arguments, if any, name
+# the test files to run (default: all of them).
+if [ $# -gt 0 ]; then files=("$@"); else files=(tests/); fi
+FAIRGROUND_E2E_URL="$url" node --test --test-concurrency=1 --test-reporter=spec "${files[@]}"

@@ -65,3 +65,37 @@ export async function signIn(js, email) {
 /// The platform's referee (joined by run.sh before the tests).
 export const REFEREE_EMAIL = process.env.FAIRGROUND_E2E_REFEREE_EMAIL;
 export const referee = (js) => signIn(js, REFEREE_EMAIL);
+
+/// Drafts a ready-to-submit listing through the pages and submits it.
+export async function draftAndSubmit(who, name, industry) {
+  const { page, hydrated } = who;
+  await page.goto(BASE + '/my/listings');
+  await hydrated();
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Tagline').fill('Field reports from voice notes.');
+  await page.getByLabel('Industry').selectOption({ label: industry });
+  await page.getByLabel('Base model').selectOption({ label: 'Aurora 2 70B (2026-06) (Aurora Labs)' });
+  await page.getByRole('button', { name: 'Create draft' }).click();
+  await page.waitForURL(/\/my\/listings\/\d+$/);
+  await hydrated();
+  await page.getByLabel('Description (Markdown)').fill('Turns voice notes into work orders.');
+  await page.getByLabel('Capability tags (comma-separated)').fill('voice, work orders');
+  await page.getByRole('button', { name: 'Save details' }).click();
+  await page.getByLabel('Capability tags (comma-separated)').and(page.locator('[value="voice, work orders"]')).waitFor();
+  await hydrated();
+  await page.getByLabel('Plan name').fill('Crew');
+  await page.getByLabel('Monthly fee').fill('90');
+  await page.getByLabel('Included calls a month').fill('5000');
+  await page.getByLabel('Price per 1,000 calls over that').fill('1');
+  await page.getByRole('button', { name: 'Add plan' }).click();
+  await page.getByRole('list', { name: 'Plans' }).getByText('EUR 90.00 a month').waitFor();
+  await hydrated();
+  await page.getByRole('button', { name: 'Submit for review' }).click();
+  await page.getByText('Status: Submitted for review.').waitFor();
+}
+
+export async function approve(ref, name) {
+  await ref.page.goto(BASE + '/review');
+  await ref.hydrated();
+  await ref.page.getByRole('button', { name: `Approve ${name}` }).click();
+}

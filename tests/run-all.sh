@@ -33,3 +33,6 @@ cargo test --locked -p app -p server --features app/ssr -- --test-threads 4
 
 step "end-to-end tests (Chromium, JavaScript on and off)"
 end2end/run.sh
+
+step "API fuzzing from the OpenAPI document (schemathesis): no 5xx"
+tests/fuzz-api.sh

@@ -29,6 +29,8 @@ pub fn Footer() -> impl IntoView {
                 "Fairground is a neutral marketplace: the operator's own listings are always "
                 "labelled as platform-owned and never placed ahead of partners' listings. "
                 <a href="/policy">"Marketplace policy"</a>
+                " · "
+                <a href="/exposure">"Exposure"</a>
             </p>
         </footer>
     }

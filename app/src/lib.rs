@@ -9,9 +9,12 @@ pub mod cases;
 pub mod catalogue;
 pub mod components;
 pub mod error;
+pub mod exposure;
 pub mod listings;
+pub mod metering;
 pub mod orgs;
 pub mod policy;
+pub mod subscriptions;
 
 #[cfg(feature = "ssr")]
 pub mod db;
@@ -107,6 +110,13 @@ fn Shell() -> impl IntoView {
                     <Route path=(StaticSegment("my"), StaticSegment("listings"), ParamSegment("id")) view=listings::views::ListingEditorPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("review") view=listings::views::ReviewPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("policy") view=policy::views::PolicyPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("exposure") view=exposure::views::ExposurePage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("subscriptions") view=subscriptions::views::SubscriptionsPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("subscriptions"), ParamSegment("id")) view=subscriptions::views::SubscriptionPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("revenue") view=subscriptions::views::RevenuePage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("marketplace-totals") view=subscriptions::views::TotalsPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("org"), StaticSegment("api-keys")) view=metering::views::ApiKeysPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("api") view=metering::views::ApiReferencePage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("audit") view=policy::views::AuditPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("org"), StaticSegment("data-access")) view=policy::views::DataAccessPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("cases") view=cases::views::CasesPage ssr=SsrMode::Async/>

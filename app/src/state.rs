@@ -20,6 +20,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// This node's catalogue search index.
     pub catalogue: Arc<crate::catalogue::index::CatalogueCache>,
+    /// This node's exposure counts not yet written.
+    pub exposure: Arc<crate::exposure::tally::Tally>,
 }
 
 /// How long a sign-in lasts.

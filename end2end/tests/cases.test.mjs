@@ -5,41 +5,7 @@
 // labelled "Platform-owned".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, person, referee, signUp } from '../support.mjs';
-
-/// Drafts a ready-to-submit listing through the pages and submits it.
-async function draftAndSubmit(who, name, industry) {
-  const { page, hydrated } = who;
-  await page.goto(BASE + '/my/listings');
-  await hydrated();
-  await page.getByLabel('Name', { exact: true }).fill(name);
-  await page.getByLabel('Tagline').fill('Field reports from voice notes.');
-  await page.getByLabel('Industry').selectOption({ label: industry });
-  await page.getByLabel('Base model').selectOption({ label: 'Aurora 2 70B (2026-06) (Aurora Labs)' });
-  await page.getByRole('button', { name: 'Create draft' }).click();
-  await page.waitForURL(/\/my\/listings\/\d+$/);
-  await hydrated();
-  await page.getByLabel('Description (Markdown)').fill('Turns voice notes into work orders.');
-  await page.getByLabel('Capability tags (comma-separated)').fill('voice, work orders');
-  await page.getByRole('button', { name: 'Save details' }).click();
-  await page.getByLabel('Capability tags (comma-separated)').and(page.locator('[value="voice, work orders"]')).waitFor();
-  await hydrated();
-  await page.getByLabel('Plan name').fill('Crew');
-  await page.getByLabel('Monthly fee').fill('90');
-  await page.getByLabel('Included calls a month').fill('5000');
-  await page.getByLabel('Price per 1,000 calls over that').fill('1');
-  await page.getByRole('button', { name: 'Add plan' }).click();
-  await page.getByRole('list', { name: 'Plans' }).getByText('EUR 90.00 a month').waitFor();
-  await hydrated();
-  await page.getByRole('button', { name: 'Submit for review' }).click();
-  await page.getByText('Status: Submitted for review.').waitFor();
-}
-
-async function approve(ref, name) {
-  await ref.page.goto(BASE + '/review');
-  await ref.hydrated();
-  await ref.page.getByRole('button', { name: `Approve ${name}` }).click();
-}
+import { BASE, approve, draftAndSubmit, person, referee, signUp } from '../support.mjs';
 
 for (const js of [true, false]) {
   test(`a first-party listing in a partner's industry needs a signed-off case (JavaScript ${js ? 'on' : 'off'})`, async () => {

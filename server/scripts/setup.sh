@@ -66,4 +66,13 @@ if [ ! -f end2end/node_modules/playwright-core/package.json ] \
 else
   say "end2end npm packages present"
 fi
+# schemathesis (PyPI) fuzzes the metering API from its OpenAPI document.
+if [ ! -x target/tools-venv/bin/schemathesis ] \
+   || ! target/tools-venv/bin/schemathesis --version 2>/dev/null | grep -q 4.32.5; then
+  say "installing schemathesis 4.32.5 into target/tools-venv"
+  python3 -m venv target/tools-venv
+  target/tools-venv/bin/pip install --quiet --disable-pip-version-check schemathesis==4.32.5
+else
+  say "schemathesis present"
+fi
 say "done"

@@ -51,6 +51,16 @@ pub enum AdminCommand {
         #[arg(long, default_value = "Fairground")]
         name: String,
     },
+    /// Issue a metering API key for a publisher organisation (by its slug)
+    /// and print it; it is shown only this once.
+    ApiKey {
+        /// The organisation's slug.
+        #[arg(long)]
+        org: String,
+        /// What the key is for.
+        #[arg(long, default_value = "Issued by the operator")]
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

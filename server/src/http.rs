@@ -2,12 +2,13 @@
 
 use crate::csrf::{same_origin_only, SiteOrigin};
 use app::auth::session_store::DbSessionStore;
+use app::exposure::tally::Shown;
 use app::state::AppState;
 use app::{shell, App, CspNonce, REQUEST_ID_HEADER};
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use http::{header, HeaderName, HeaderValue, StatusCode};
@@ -35,6 +36,10 @@ pub fn route_table() -> Vec<(String, String)> {
     let mut table: Vec<(String, String)> = vec![
         ("GET".into(), "/healthz".into()),
         ("GET".into(), "/readyz".into()),
+        ("GET".into(), "/exports/invoices.csv".into()),
+        ("GET".into(), "/exports/statements.csv".into()),
+        ("POST".into(), "/api/v1/usage".into()),
+        ("GET".into(), "/api/v1/openapi.json".into()),
     ];
     for route in generate_route_list(App) {
         for method in route.methods() {
@@ -76,41 +81,66 @@ fn session_layer(state: &AppState, secure: bool) -> SessionManagerLayer<DbSessio
 pub fn router(state: AppState, site: SiteOrigin, secure_cookies: bool) -> Router {
     let sessions = session_layer(&state, secure_cookies);
     let state_for_cache = state.clone();
+    let state_for_exposure = state.clone();
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
         move || provide_context(state.clone())
     };
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
-    Router::new()
+    // The machine API: authenticated by API key in a header a browser never
+    // sends on its own, so it stands outside the session and same-origin
+    // layers (and no cookie can act on it).
+    let api = Router::new()
+        .route("/api/v1/usage", post(app::metering::ingest::usage))
+        .route(
+            "/api/v1/openapi.json",
+            get(app::metering::openapi::document),
+        )
+        .with_state(state.clone())
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_response(DefaultOnResponse::new().level(Level::INFO))
+                        .on_failure(DefaultOnFailure::new().level(Level::WARN)),
+                )
+                .layer(PropagateRequestIdLayer::new(request_id.clone()))
+                .layer(
+                    CompressionLayer::new()
+                        .quality(CompressionLevel::Fastest)
+                        .compress_when(DefaultPredicate::new().and(is_dynamic)),
+                )
+                .layer(middleware::from_fn(security_headers)),
+        );
+    let pages = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route(
+            "/exports/invoices.csv",
+            get(app::subscriptions::export::invoices_csv),
+        )
+        .route(
+            "/exports/statements.csv",
+            get(app::subscriptions::export::statements_csv),
+        )
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         .with_state(state)
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http()
-                        .make_span_with(|req: &Request| {
-                            let id = req
-                                .headers()
-                                .get(REQUEST_ID_HEADER)
-                                .and_then(|v| v.to_str().ok())
-                                .unwrap_or("");
-                            // The route's pattern where one matched (`/invitations/{token}`),
-                            // never the query: paths and queries can carry tokens.
-                            let path = req
-                                .extensions()
-                                .get::<MatchedPath>()
-                                .map(MatchedPath::as_str)
-                                .unwrap_or_else(|| req.uri().path());
-                            tracing::info_span!("request", method = %req.method(), path = %path, request_id = %id)
-                        })
+                        .make_span_with(request_span)
                         // One line per response at INFO: status and latency.
                         .on_response(DefaultOnResponse::new().level(Level::INFO))
                         .on_failure(DefaultOnFailure::new().level(Level::WARN)),
@@ -128,14 +158,39 @@ pub fn router(state: AppState, site: SiteOrigin, secure_cookies: bool) -> Router
                         .compress_when(DefaultPredicate::new().and(is_dynamic)),
                 )
                 .layer(middleware::from_fn(security_headers))
-                .layer(middleware::from_fn_with_state(Arc::new(site), same_origin_only))
+                .layer(middleware::from_fn_with_state(
+                    Arc::new(site),
+                    same_origin_only,
+                ))
                 .layer(sessions)
                 .layer(middleware::from_fn(malformed_calls_are_400))
+                .layer(middleware::from_fn_with_state(
+                    state_for_exposure,
+                    count_exposure,
+                ))
                 .layer(middleware::from_fn_with_state(
                     (state_for_cache, crate::page_cache::PageCache::default()),
                     crate::page_cache::anonymous_pages,
                 )),
-        )
+        );
+    api.merge(pages)
+}
+
+/// The request's span: method, the route's pattern where one matched
+/// (`/invitations/{token}`), never the query (paths and queries can carry
+/// tokens), and the request id.
+fn request_span(req: &Request) -> tracing::Span {
+    let id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+        .unwrap_or_else(|| req.uri().path());
+    tracing::info_span!("request", method = %req.method(), path = %path, request_id = %id)
 }
 
 /// A server-function call whose fields cannot be read (missing, wrong type)
@@ -156,6 +211,19 @@ async fn malformed_calls_are_400(req: Request, next: Next) -> Response {
         parts.status = StatusCode::BAD_REQUEST;
     }
     Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// Collects the listings a request shows (see `app::exposure::tally`) and,
+/// if it succeeded, adds them to this node's exposure counts.
+async fn count_exposure(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let shown = Shown::default();
+    req.extensions_mut().insert(shown.clone());
+    let res = next.run(req).await;
+    if res.status().is_success() {
+        let day = app::exposure::day_of(state.clock.now_ms());
+        state.exposure.add(day, &shown.snapshot());
+    }
+    res
 }
 
 /// HTML pages and JSON answers: compressed at the fastest level.

@@ -20,6 +20,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
+/// How often this node writes its exposure counts to the database.
+const EXPOSURE_FLUSH: Duration = Duration::from_secs(5);
+
 /// Builds the Leptos options from our configuration (not from cargo-leptos's
 /// environment), so the binary runs the same wherever it is started.
 pub fn leptos_options(config: &Config) -> leptos::config::LeptosOptions {
@@ -52,6 +55,7 @@ pub async fn serve(
         )),
         public_url: config.public_url.clone(),
         catalogue: Default::default(),
+        exposure: Default::default(),
     };
     // Expired sessions are refused on read; this only reclaims their rows.
     let sweeper = DbSessionStore::new(db.clone(), state.clock.clone(), state.sessions.idle);
@@ -66,6 +70,18 @@ pub async fn serve(
             }
         }
     });
+    let counts = state.exposure.clone();
+    let counts_db = db.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(EXPOSURE_FLUSH);
+        loop {
+            every.tick().await;
+            if let Err(err) = counts.flush(&counts_db).await {
+                tracing::warn!(error = %err, "writing exposure counts failed; kept for the next try");
+            }
+        }
+    });
+    let exposure = state.exposure.clone();
     let listener = TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("binding {}", config.addr))?;
@@ -102,6 +118,9 @@ pub async fn serve(
         } => {
             tracing::warn!(timeout_s = grace.as_secs(), "in-flight requests did not finish in time; exiting");
         }
+    }
+    if let Err(err) = exposure.flush(&db).await {
+        tracing::warn!(error = %err, "exposure counts of the last seconds were not written");
     }
     // Bounded: after a timed-out drain, abandoned requests may still hold
     // connections, and exiting matters more than a tidy close.

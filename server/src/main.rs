@@ -71,6 +71,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Admin(AdminCommand::ApiKey { org, name }) => {
+            let db = fairground::db::open(&config).await?;
+            let found = sqlx::query_scalar::<_, i64>(
+                "SELECT id FROM organisations WHERE slug = $1 AND kind IN ('partner', 'platform')",
+            )
+            .bind(&org)
+            .fetch_optional(db.pool())
+            .await?;
+            let Some(org_id) = found else {
+                anyhow::bail!("--org: no partner or platform organisation has the slug {org:?}");
+            };
+            let now = app::db::Clock::system().now_ms();
+            let (_, key) = app::metering::service::issue(&db, org_id, &name, None, now)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            db.close().await;
+            println!("{key}");
+            Ok(())
+        }
         Command::Audit(AuditCommand::Verify) => {
             let db = fairground::db::open(&config).await?;
             let v = app::audit::db::verify(&db).await?;

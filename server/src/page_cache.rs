@@ -5,8 +5,11 @@
 //! ranking's clock) stay the same. Such a page is rendered once and kept with
 //! its CSP nonce replaced by a placeholder; later requests get a copy with
 //! their own nonce. A request with any cookie, any other path or method, and
-//! any answer but a 200 HTML page are passed through untouched.
+//! any answer but a 200 HTML page are passed through untouched. A page kept
+//! also keeps the listings it showed, so every copy served counts as
+//! exposure just as a fresh rendering would.
 
+use app::exposure::tally::{Seen, Shown};
 use app::state::AppState;
 use app::CspNonce;
 use axum::body::Body;
@@ -30,6 +33,8 @@ struct Kept {
     version: i64,
     minute: i64,
     body: String,
+    /// The listings its rendering showed: each copy served counts them again.
+    seen: Seen,
 }
 
 #[derive(Default, Clone)]
@@ -70,13 +75,17 @@ pub async fn anonymous_pages(
     };
     let minute = state.clock.now_ms().div_euclid(MINUTE_MS);
     let key = req.uri().to_string();
+    let shown = req.extensions().get::<Shown>().cloned();
     let hit = cache.pages.lock().ok().and_then(|pages| {
         pages
             .get(&key)
             .filter(|k| k.version == version && k.minute == minute)
-            .map(|k| k.body.replace(PLACEHOLDER, &nonce))
+            .map(|k| (k.body.replace(PLACEHOLDER, &nonce), k.seen.clone()))
     });
-    if let Some(body) = hit {
+    if let Some((body, seen)) = hit {
+        if let Some(shown) = &shown {
+            shown.add(&seen);
+        }
         return html_page(body);
     }
     let res = next.run(req).await;
@@ -111,6 +120,7 @@ pub async fn anonymous_pages(
                 version,
                 minute,
                 body: text.replace(&nonce, PLACEHOLDER),
+                seen: shown.map(|s| s.snapshot()).unwrap_or_default(),
             },
         );
     }

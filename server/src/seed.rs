@@ -6,6 +6,7 @@ use app::db::{Clock, Db};
 use app::listings::db::{ensure_published, insert_deployment, insert_published_bulk, SeedListing};
 use app::orgs::db::{ensure_org, platform_org_id};
 use app::orgs::OrgKind;
+use sqlx::Row;
 use std::collections::HashMap;
 
 const BASE_MODELS: &[NewBaseModel<'static>] = &[
@@ -308,11 +309,72 @@ pub async fn demo(db: &Db, clock: &Clock) -> anyhow::Result<SeedReport> {
             }
         }
     }
+    let hospital = ensure_org(&mut tx, CLIENTS[0].0, CLIENTS[0].1, OrgKind::Client, now).await?;
+    demo_subscriptions(&mut tx, hospital, now).await?;
     app::catalogue::db::bump_version(&mut tx).await?;
     tx.commit().await?;
     Ok(SeedReport {
         listings_added: added,
     })
+}
+
+/// The demo hospital subscribes (once) to the first demo listings of each
+/// publisher, 40 days ago, with a month of daily usage, so the client's,
+/// partners' and referees' pages have something to show.
+async fn demo_subscriptions(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    client: i64,
+    now: i64,
+) -> anyhow::Result<()> {
+    const DAY: i64 = 86_400_000;
+    let started = now - 40 * DAY;
+    let slugs: Vec<&str> = DEMO_LISTINGS.iter().map(|l| l.1).step_by(3).collect();
+    for slug in slugs {
+        let row = sqlx::query(
+            "SELECT l.id, l.org_id, \
+                    (SELECT MIN(p.id) FROM plans p WHERE p.listing_id = l.id AND p.active = 1) AS plan_id, \
+                    (SELECT MIN(d.id) FROM deployments d WHERE d.listing_id = l.id AND d.is_default = 1) AS deployment_id \
+             FROM listings l WHERE l.slug = $1 AND l.status = 'published' \
+               AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.listing_id = l.id AND s.client_org_id = $2)",
+        )
+        .bind(slug)
+        .bind(client)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some(row) = row else { continue };
+        let (listing, publisher): (i64, i64) = (row.try_get("id")?, row.try_get("org_id")?);
+        let (Some(plan), Some(deployment)): (Option<i64>, Option<i64>) =
+            (row.try_get("plan_id")?, row.try_get("deployment_id")?)
+        else {
+            continue;
+        };
+        let sub: i64 = sqlx::query_scalar(
+            "INSERT INTO subscriptions (client_org_id, listing_id, plan_id, deployment_id, status, started_at) \
+             VALUES ($1, $2, $3, $4, 'active', $5) RETURNING id",
+        )
+        .bind(client)
+        .bind(listing)
+        .bind(plan)
+        .bind(deployment)
+        .bind(started)
+        .fetch_one(&mut **tx)
+        .await?;
+        for day in 0..30i64 {
+            let calls = 200 + (sub * 131 + day * 977) % 1_800;
+            sqlx::query(
+                "INSERT INTO usage_records (org_id, idempotency_key, subscription_id, dimension, quantity, occurred_at, received_at) \
+                 VALUES ($1, $2, $3, 'calls', $4, $5, $5)",
+            )
+            .bind(publisher)
+            .bind(format!("demo-{sub}-{day}"))
+            .bind(sub)
+            .bind(calls)
+            .bind(now - day * DAY - 3_600_000)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// `n` more published listings for benchmarks, spread round-robin over every

@@ -95,6 +95,11 @@ struct World {
     /// A complaint case of P and one of Q.
     cases: BTreeMap<char, i64>,
     base_models: [i64; 2],
+    /// Subscriptions: the client's to P's and to F's listing, and Q's own
+    /// (another organisation's) to Q's listing.
+    subscriptions: BTreeMap<char, i64>,
+    /// An API key of P, Q and F.
+    keys: BTreeMap<char, i64>,
 }
 
 impl World {
@@ -115,6 +120,23 @@ impl World {
         match (target, self.cases.get(&actor.org())) {
             (Target::OwnOrg, Some(c)) if actor != Actor::Anonymous => *c,
             _ => self.cases[&'Q'],
+        }
+    }
+
+    /// The subscription a target points at: one the actor's organisation
+    /// is party to (as client or publisher), or another organisation's.
+    fn subscription(&self, actor: Actor, target: Target) -> i64 {
+        match (target, actor.org()) {
+            (Target::OwnOrg, 'F') if actor != Actor::Anonymous => self.subscriptions[&'F'],
+            (Target::OwnOrg, _) if actor != Actor::Anonymous => self.subscriptions[&'P'],
+            _ => self.subscriptions[&'Q'],
+        }
+    }
+
+    fn key(&self, actor: Actor, target: Target) -> i64 {
+        match (target, self.keys.get(&actor.org())) {
+            (Target::OwnOrg, Some(k)) if actor != Actor::Anonymous => *k,
+            _ => self.keys[&'Q'],
         }
     }
 
@@ -206,12 +228,16 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
             | "/api/fn/update_listing"
             | "/api/fn/add_deployment"
             | "/api/fn/set_default_deployment"
-            | "/api/fn/remove_deployment"
             | "/api/fn/add_plan"
             | "/api/fn/deactivate_plan"
             | "/api/fn/submit_listing"
             | "/api/fn/retire_listing",
         ) => editor(200),
+        // The fixture client subscribes on that deployment: it can only be paused.
+        ("POST", "/api/fn/remove_deployment") => match (actor, target) {
+            (Player, Target::OwnOrg) | (PartnerMember | PartnerAdmin, Target::OwnOrg) => 409,
+            _ => editor(200),
+        },
         ("GET", "/review") | ("POST", "/api/fn/review_queue") => referee(200),
         // The fixture listings are drafts: no review decision applies.
         (
@@ -223,6 +249,8 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
         ) => referee(409),
         ("POST", "/api/fn/add_base_model") => referee(422),
         ("GET", "/policy") | ("POST", "/api/fn/marketplace_policy") => 200,
+        // Public shares; referees also get counts (checked in `exposure`).
+        ("GET", "/exposure") | ("POST", "/api/fn/exposure_report") => 200,
         ("GET", "/cases") | ("POST", "/api/fn/cases_list") => match actor {
             Anonymous => 401,
             Player => 403,
@@ -277,6 +305,63 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
         ("POST", "/api/fn/accept_invitation") => signed_in(403),
         // The referee is the platform's only owner.
         ("POST", "/api/fn/leave_org") => signed_in(if actor == Referee { 409 } else { 200 }),
+        // Subscriptions: the client's own; its members are not admins.
+        ("GET", "/subscriptions" | "/exports/invoices.csv")
+        | ("POST", "/api/fn/my_subscriptions") => match actor {
+            Anonymous => 401,
+            ClientMember => 200,
+            _ => 403,
+        },
+        (
+            "POST",
+            "/api/fn/subscribe" | "/api/fn/cancel_subscription" | "/api/fn/switch_deployment",
+        ) => signed_in(403),
+        // The fixture listings are drafts: nobody can subscribe to them.
+        ("POST", "/api/fn/subscribe_options") => 404,
+        // The subscriber, the publisher, referees (on the record); players
+        // for first-party listings only.
+        ("GET", "/subscriptions/{id}") | ("POST", "/api/fn/subscription_detail") => {
+            match (actor, target) {
+                (Anonymous, _) => 401,
+                (Referee, _) => 200,
+                (_, Target::OwnOrg) => 200,
+                (_, Target::OtherOrg) => 404,
+            }
+        }
+        // A publisher's own (partner members, players); with another's id
+        // (`org`), referees only.
+        ("GET", "/revenue" | "/exports/statements.csv") | ("POST", "/api/fn/publisher_revenue") => {
+            match (actor, target, method) {
+                (Anonymous, _, _) => 401,
+                (Referee, Target::OtherOrg, "POST") => 200,
+                (PartnerMember | PartnerAdmin | Player, Target::OwnOrg, _)
+                | (PartnerMember | PartnerAdmin | Player, _, "GET") => 200,
+                (ClientMember | Referee, _, "GET")
+                | (ClientMember | Referee, Target::OwnOrg, _) => 403,
+                _ => 404,
+            }
+        }
+        ("GET", "/marketplace-totals") | ("POST", "/api/fn/marketplace_totals") => referee(200),
+        ("GET", "/org/api-keys") | ("POST", "/api/fn/api_keys") => match actor {
+            Anonymous => 401,
+            PartnerMember | PartnerAdmin | Player => 200,
+            _ => 403,
+        },
+        // An empty name: allowed to create, this one is invalid.
+        ("POST", "/api/fn/create_api_key") => match actor {
+            Anonymous => 401,
+            PartnerAdmin | Player => 422,
+            _ => 403,
+        },
+        ("POST", "/api/fn/revoke_api_key") => match (actor, target) {
+            (Anonymous, _) => 401,
+            (PartnerAdmin | Player, Target::OwnOrg) => 200,
+            (PartnerAdmin | Player, Target::OtherOrg) => 404,
+            _ => 403,
+        },
+        ("GET", "/api" | "/api/v1/openapi.json") => 200,
+        // A session never authenticates the metering API: a key does.
+        ("POST", "/api/v1/usage") => 401,
         (m, p) => panic!("{m} {p} is not in the authorisation matrix: add it to `expected`"),
     }
 }
@@ -306,6 +391,8 @@ fn request(
     if method == "GET" {
         let id = if path.starts_with("/cases/") {
             world.case(actor, target).to_string()
+        } else if path.starts_with("/subscriptions/") {
+            world.subscription(actor, target).to_string()
         } else {
             id
         };
@@ -411,6 +498,28 @@ fn request(
             ("overage_per_1000", "1".into()),
         ]),
         "/api/fn/deactivate_plan" => f(&[("listing_id", id), ("plan_id", plan)]),
+        "/api/fn/subscribe_options" => f(&[("listing_id", id)]),
+        "/api/fn/subscribe" => f(&[
+            ("listing_id", id),
+            ("plan_id", plan),
+            ("deployment_id", dep),
+        ]),
+        "/api/fn/cancel_subscription" | "/api/fn/subscription_detail" => {
+            f(&[("id", world.subscription(actor, target).to_string())])
+        }
+        "/api/fn/switch_deployment" => f(&[
+            ("id", world.subscription(actor, target).to_string()),
+            ("deployment_id", dep),
+        ]),
+        "/api/fn/publisher_revenue" => f(&[(
+            "org",
+            match target {
+                Target::OwnOrg => String::new(),
+                Target::OtherOrg => org.id.to_string(),
+            },
+        )]),
+        "/api/fn/create_api_key" => f(&[("name", "".into())]),
+        "/api/fn/revoke_api_key" => f(&[("id", world.key(actor, target).to_string())]),
         "/api/fn/deprecate_base_model" | "/api/fn/reactivate_base_model" => {
             f(&[("id", world.base_models[1].to_string())])
         }
@@ -548,6 +657,40 @@ async fn case_fixture(db: &TestDb, org: i64, key: char) -> i64 {
     id
 }
 
+/// An active subscription of `client` to a fixture listing.
+async fn subscription_fixture(db: &TestDb, client: i64, l: &ListingFixture) -> i64 {
+    let mut conn = db.connect().await;
+    sqlx::raw_sql(&format!(
+        "INSERT INTO subscriptions (client_org_id, listing_id, plan_id, deployment_id, status, started_at) \
+         VALUES ({client}, {}, {}, {}, 'active', 1);",
+        l.id, l.plan, l.deployment
+    ))
+    .execute(&mut conn)
+    .await
+    .expect("subscription");
+    db.count(&format!(
+        "SELECT id FROM subscriptions WHERE client_org_id = {client} AND listing_id = {}",
+        l.id
+    ))
+    .await
+}
+
+/// A live API key of `org` (its secret is never used here).
+async fn key_fixture(db: &TestDb, org: i64, key: char) -> i64 {
+    let mut conn = db.connect().await;
+    sqlx::raw_sql(&format!(
+        "INSERT INTO api_keys (org_id, name, prefix, key_hash, created_at) \
+         VALUES ({org}, 'Fixture', 'fgk_fixture{key}', 'no-such-hash', 1);"
+    ))
+    .execute(&mut conn)
+    .await
+    .expect("key");
+    db.count(&format!(
+        "SELECT id FROM api_keys WHERE prefix = 'fgk_fixture{key}'"
+    ))
+    .await
+}
+
 async fn base_model_fixtures(db: &TestDb) -> [i64; 2] {
     let mut conn = db.connect().await;
     sqlx::raw_sql(
@@ -618,11 +761,14 @@ async fn restore(db: &TestDb) {
          DELETE FROM invitations; INSERT INTO invitations {over} SELECT * FROM matrix_invitations; \
          UPDATE users SET display_name = 'Member' WHERE display_name = 'Renamed'; \
          DELETE FROM sessions; \
+         DELETE FROM usage_records; DELETE FROM subscription_switches; DELETE FROM subscriptions; \
+         UPDATE api_keys SET revoked_at = NULL; \
          DELETE FROM listing_changes; DELETE FROM listing_tags; DELETE FROM listing_certifications; \
          DELETE FROM deployments; DELETE FROM plans; DELETE FROM listings; DELETE FROM notifications; \
          INSERT INTO listings {over} SELECT * FROM matrix_listings; \
          INSERT INTO deployments {over} SELECT * FROM matrix_deployments; \
          INSERT INTO plans {over} SELECT * FROM matrix_plans; \
+         INSERT INTO subscriptions {over} SELECT * FROM matrix_subscriptions; \
          UPDATE base_models SET status = 'active'; \
          DELETE FROM case_events; DELETE FROM case_listings; \
          DELETE FROM case_parties WHERE case_id NOT IN (SELECT id FROM matrix_cases); \
@@ -735,11 +881,24 @@ async fn every_route_answers_every_actor_as_expected(backend: Backend) {
     for key in ['P', 'Q'] {
         cases.insert(key, case_fixture(&db, orgs[&key].id, key).await);
     }
+    let mut subscriptions = BTreeMap::new();
+    for (key, client) in [('P', 'C'), ('F', 'C'), ('Q', 'Q')] {
+        subscriptions.insert(
+            key,
+            subscription_fixture(&db, orgs[&client].id, &listings[&key]).await,
+        );
+    }
+    let mut keys = BTreeMap::new();
+    for key in ['P', 'Q', 'F'] {
+        keys.insert(key, key_fixture(&db, orgs[&key].id, key).await);
+    }
     let world = World {
         orgs,
         listings,
         cases,
         base_models,
+        subscriptions,
+        keys,
     };
     {
         let mut conn = db.connect().await;
@@ -749,7 +908,8 @@ async fn every_route_answers_every_actor_as_expected(backend: Backend) {
              CREATE TABLE matrix_listings AS SELECT * FROM listings; \
              CREATE TABLE matrix_deployments AS SELECT * FROM deployments; \
              CREATE TABLE matrix_plans AS SELECT * FROM plans; \
-             CREATE TABLE matrix_cases AS SELECT id FROM conflict_cases;",
+             CREATE TABLE matrix_cases AS SELECT id FROM conflict_cases; \
+             CREATE TABLE matrix_subscriptions AS SELECT * FROM subscriptions;",
         )
         .execute(&mut conn)
         .await
@@ -763,7 +923,7 @@ async fn every_route_answers_every_actor_as_expected(backend: Backend) {
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();
     let seen: BTreeSet<_> = routes.iter().map(|(m, p)| format!("{m} {p}")).collect();
-    assert!(seen.len() >= 76, "{seen:?}");
+    assert!(seen.len() >= 99, "{seen:?}");
 
     let mut cells = 0;
     let mut wrong = Vec::new();

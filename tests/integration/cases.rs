@@ -46,8 +46,29 @@ async fn notes(v: &Visitor<'_>) -> Vec<String> {
         .collect()
 }
 
+/// The platform's player publishes "Platform Triage" beside Alice's
+/// listing: submitted, signed off by a referee, approved. Returns the
+/// listing's and its case's ids.
+pub async fn platform_publishes(m: &Market<'_>) -> (String, String) {
+    let fp = ready_draft(&m.player, "Platform Triage", &m.models[1]).await;
+    call_ok(&m.player, "/api/fn/submit_listing", &[("id", &fp)]).await;
+    let case = case_of(&m.referee, "first_party_overlap").await;
+    call_ok(
+        &m.referee,
+        "/api/fn/decide_case",
+        &[
+            ("id", &case),
+            ("action", "sign_off"),
+            ("words", "A different audience: triage nurses."),
+        ],
+    )
+    .await;
+    call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &fp)]).await;
+    (fp, case)
+}
+
 /// Alice publishes "Triage Notes" in healthcare.
-async fn alice_publishes(m: &Market<'_>) -> String {
+pub async fn alice_publishes(m: &Market<'_>) -> String {
     let id = ready_draft(&m.alice, "Triage Notes", &m.models[0]).await;
     call_ok(&m.alice, "/api/fn/submit_listing", &[("id", &id)]).await;
     call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &id)]).await;
@@ -554,20 +575,7 @@ async fn every_surface_showing_a_listing_labels_the_first_party_one(backend: Bac
     let m = market(&app, &db).await;
     let anon = Visitor::new(&app);
     let partner = alice_publishes(&m).await;
-    let fp = ready_draft(&m.player, "Platform Triage", &m.models[1]).await;
-    call_ok(&m.player, "/api/fn/submit_listing", &[("id", &fp)]).await;
-    let case = case_of(&m.referee, "first_party_overlap").await;
-    call_ok(
-        &m.referee,
-        "/api/fn/decide_case",
-        &[
-            ("id", &case),
-            ("action", "sign_off"),
-            ("words", "A different audience: triage nurses."),
-        ],
-    )
-    .await;
-    call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &fp)]).await;
+    let (fp, case) = platform_publishes(&m).await;
     policy(&m, "off", "on", "Allow promotion for the walk.").await;
     call_ok(&m.referee, "/api/fn/feature_listing", &[("id", &fp)]).await;
     call_ok(&m.referee, "/api/fn/feature_listing", &[("id", &partner)]).await;

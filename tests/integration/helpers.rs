@@ -461,6 +461,14 @@ impl<'a> Visitor<'a> {
         }
     }
 
+    /// A browser holding an existing session cookie.
+    pub fn with_cookie(app: &'a App, cookie: &str) -> Visitor<'a> {
+        Visitor {
+            app,
+            cookie: Mutex::new(Some(cookie.to_string())),
+        }
+    }
+
     pub async fn signed_up(app: &'a App, email: &str, name: &str) -> Visitor<'a> {
         let v = Visitor::new(app);
         *v.cookie.lock().unwrap_or_else(|e| e.into_inner()) = Some(sign_up(app, email, name).await);

@@ -53,6 +53,7 @@ impl InProcess {
             rate_limits: Arc::new(RateLimits::new(1000, 1000)),
             public_url: None,
             catalogue: Default::default(),
+            exposure: Default::default(),
         };
         let router = fairground::http::router(state, SiteOrigin::SameHost, false);
         InProcess { router, now, db }

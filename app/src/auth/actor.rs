@@ -35,6 +35,11 @@ pub enum Permission {
     /// Review listings and manage the base-model catalogue: platform
     /// referees only.
     Referee,
+    /// Subscribe, switch and cancel: a client organisation's owner or admin.
+    Subscribe,
+    /// Create and revoke metering API keys: a partner organisation's owner
+    /// or admin.
+    ManageApiKeys,
 }
 
 impl Actor {
@@ -52,6 +57,12 @@ impl Actor {
             },
             Permission::Referee => {
                 m.kind == OrgKind::Platform && m.staff_role == Some(StaffRole::Referee)
+            }
+            Permission::Subscribe => {
+                m.kind == OrgKind::Client && matches!(m.role, Role::Owner | Role::Admin)
+            }
+            Permission::ManageApiKeys => {
+                m.kind == OrgKind::Partner && matches!(m.role, Role::Owner | Role::Admin)
             }
         };
         if allowed {

@@ -14,6 +14,8 @@ pub struct SignedInUser {
     pub edits_listings: bool,
     /// They are a platform referee working in the platform (menu link).
     pub referee: bool,
+    /// The current organisation is a client (subscriptions menu link).
+    pub client: bool,
 }
 
 /// Who is signed in on this session, if anyone.
@@ -29,6 +31,10 @@ pub async fn current_user() -> Result<Option<SignedInUser>, AppError> {
                 id: a.user_id,
                 edits_listings: a.require(Permission::EditListings).is_ok(),
                 referee: a.require(Permission::Referee).is_ok(),
+                client: a
+                    .membership
+                    .as_ref()
+                    .is_some_and(|m| m.kind == crate::orgs::OrgKind::Client),
                 email: a.email,
                 display_name: a.display_name,
             }))

@@ -71,8 +71,11 @@ pub fn AccountMenu() -> impl IntoView {
                 match auth.user.await {
                     Ok(Some(user)) => view! {
                         {user.edits_listings.then(|| view! { <li><a href="/my/listings">"My listings"</a></li> })}
+                        {user.edits_listings.then(|| view! { <li><a href="/revenue">"Revenue"</a></li> })}
+                        {user.client.then(|| view! { <li><a href="/subscriptions">"Subscriptions"</a></li> })}
                         {user.referee.then(|| view! { <li><a href="/review">"Review"</a></li> })}
                         {user.referee.then(|| view! { <li><a href="/cases">"Cases"</a></li> })}
+                        {user.referee.then(|| view! { <li><a href="/marketplace-totals">"Totals"</a></li> })}
                         <li><a href="/notifications">"Notifications"</a></li>
                         <li><a href="/orgs">"Organisations"</a></li>
                         <li><a href="/account">{user.display_name}</a></li>

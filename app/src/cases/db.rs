@@ -335,13 +335,13 @@ pub async fn update(
     Ok(Some(before.try_get("status")?))
 }
 
-pub async fn party_orgs(
-    tx: &mut Transaction<'_, Any>,
+pub async fn party_orgs<'e, E: sqlx::Executor<'e, Database = Any>>(
+    ex: E,
     case_id: i64,
 ) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query("SELECT org_id FROM case_parties WHERE case_id = $1")
         .bind(case_id)
-        .fetch_all(&mut **tx)
+        .fetch_all(ex)
         .await?
         .iter()
         .map(|r| r.try_get("org_id"))

@@ -9,6 +9,7 @@ use crate::auth::actor::{resolve, Actor, Permission};
 use crate::catalogue::db::notify;
 use crate::error::AppError;
 use crate::orgs::OrgKind;
+use crate::policy::firewall;
 use crate::state::app_state;
 use sqlx::{Any, Transaction};
 
@@ -144,13 +145,13 @@ pub async fn partner_entered(
 }
 
 /// A player tried to read a partner's non-public data.
-pub fn player_read(listing_id: i64, partner_org: i64, what: &str, actor: i64) -> NewCase {
+pub fn player_read(listing_id: Option<i64>, partner_org: i64, what: &str, actor: i64) -> NewCase {
     NewCase {
         kind: "player_data_access",
         severity: "high",
         title: format!("A platform player tried to read {what}"),
         industry: None,
-        listing_id: Some(listing_id),
+        listing_id,
         opened_by: Some(actor),
         dedupe_key: None,
         parties: vec![partner_org],
@@ -258,6 +259,17 @@ pub async fn detail(id: i64) -> Result<CaseDetail, AppError> {
             return Err(AppError::NotFound);
         }
     }
+    // A complaint is its partner's non-public data: a referee's read is on
+    // the partner's record like any other.
+    if referee && record.row.kind == "complaint" {
+        let what = format!("complaint case #{id}");
+        let reads = db::party_orgs(state.db.pool(), id)
+            .await?
+            .into_iter()
+            .map(|org| (org, what.clone(), firewall::Outcome::Read))
+            .collect();
+        firewall::record_all(&state, &actor, reads).await?;
+    }
     Ok(CaseDetail {
         industry: record.industry,
         parties: db::parties(&state.db, id).await?,
@@ -329,7 +341,7 @@ pub async fn decide(id: i64, action: &str, words: &str) -> Result<(), AppError> 
         return Err(AppError::Conflict(format!("The case is already {before}.")));
     }
     db::event(&mut tx, id, Some(actor.user_id), &event, now).await?;
-    let parties = db::party_orgs(&mut tx, id).await?;
+    let parties = db::party_orgs(&mut *tx, id).await?;
     notify_parties(
         &mut tx,
         &parties,

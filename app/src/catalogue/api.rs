@@ -28,15 +28,26 @@ pub async fn catalogue_search(
         sort,
         page,
     };
-    crate::state::respond(super::service::search(&query, super::PAGE_SIZE).await)
+    crate::state::respond(shown(
+        super::service::search(&query, super::PAGE_SIZE).await,
+    ))
+}
+
+/// Counts the results a visitor is shown as impressions.
+#[cfg(feature = "ssr")]
+fn shown(results: Result<SearchResults, AppError>) -> Result<SearchResults, AppError> {
+    if let Ok(r) = &results {
+        crate::exposure::tally::impressions(r.hits.iter().map(|h| h.card.id));
+    }
+    results
 }
 
 /// The top of the catalogue for the home page.
 #[server(prefix = "/api/fn", endpoint = "home_listings")]
 pub async fn home_listings() -> Result<SearchResults, AppError> {
-    crate::state::respond(
+    crate::state::respond(shown(
         super::service::search(&super::CatalogueQuery::default(), HOME_PAGE_SIZE).await,
-    )
+    ))
 }
 
 #[server(prefix = "/api/fn", endpoint = "base_models")]

@@ -67,15 +67,24 @@ pub const CURRENCIES: [&str; 4] = ["EUR", "USD", "GBP", "CHF"];
 pub fn format_money(minor: i64, currency: &str) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     let abs = minor.unsigned_abs();
-    let units = (abs / 100).to_string();
+    format!(
+        "{currency} {sign}{}.{:02}",
+        group_digits(abs / 100),
+        abs % 100
+    )
+}
+
+/// "1,234,567".
+pub fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
     let mut grouped = String::new();
-    for (i, c) in units.chars().enumerate() {
-        if i > 0 && (units.len() - i).is_multiple_of(3) {
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);
     }
-    format!("{currency} {sign}{grouped}.{:02}", abs % 100)
+    grouped
 }
 
 /// Parses "1234", "1234.5" or "1,234.50" into minor units; None when it is

@@ -368,7 +368,7 @@ pub async fn page(slug: &str) -> Result<ListingDetail, AppError> {
                     .as_ref()
                     .is_some_and(|m| m.kind == OrgKind::Platform) =>
             {
-                let case = cases::player_read(row.id, row.org_id, &what, a.user_id);
+                let case = cases::player_read(Some(row.id), row.org_id, &what, a.user_id);
                 firewall::record(&state, a, row.org_id, &what, Outcome::Refused(case)).await?;
                 return Err(AppError::NotFound);
             }
@@ -376,6 +376,9 @@ pub async fn page(slug: &str) -> Result<ListingDetail, AppError> {
         }
     } else if row.status != Published && !own && !is_referee {
         return Err(AppError::NotFound);
+    }
+    if row.status == Published && !own {
+        crate::exposure::tally::views([row.id]);
     }
     detail(&state, &row, own || is_referee, can_edit).await
 }
@@ -396,14 +399,27 @@ pub async fn compare(slugs: &str) -> Result<Vec<ListingDetail>, AppError> {
         ));
     }
     let mut out = Vec::new();
+    let mut publishers = Vec::new();
     for slug in wanted {
         match db::by_slug(&state.db, slug).await? {
             Some(row) if row.status == Published => {
+                publishers.push(row.org_id);
                 out.push(detail(&state, &row, false, false).await?)
             }
             _ => return Err(AppError::NotFound),
         }
     }
+    // A publisher comparing its own listings is not exposure.
+    let session = from_request().await?;
+    let viewer_org = resolve_in(&state, &session)
+        .await?
+        .and_then(|a| a.membership.map(|m| m.org_id));
+    crate::exposure::tally::views(
+        out.iter()
+            .zip(&publishers)
+            .filter(|(_, org)| Some(**org) != viewer_org)
+            .map(|(d, _)| d.id),
+    );
     Ok(out)
 }
 
@@ -706,6 +722,11 @@ pub async fn remove_deployment(listing_id: i64, deployment_id: i64) -> Result<()
     if is_default {
         return Err(AppError::Conflict(
             "The default deployment cannot be removed: make another one the default first.".into(),
+        ));
+    }
+    if crate::subscriptions::db::deployment_used(&mut tx, deployment_id).await? {
+        return Err(AppError::Conflict(
+            "Subscriptions run, or ran, on this deployment: set it to paused instead of removing it.".into(),
         ));
     }
     db::delete_deployment(&mut tx, deployment_id).await?;

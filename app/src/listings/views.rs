@@ -232,6 +232,9 @@ fn model_card(d: ListingDetail) -> impl IntoView {
             <section class="description" aria-label="Description" inner_html=d.description_html.clone()></section>
             {deployments_table(d.deployments.clone())}
             {plans_table(d.plans.clone())}
+            {(d.status == ListingStatus::Published).then(|| view! {
+                <crate::subscriptions::views::SubscribeBox listing_id=d.id/>
+            })}
             <section aria-labelledby="history-heading">
                 <h2 id="history-heading">"Change history"</h2>
                 {if d.changes.is_empty() {
@@ -359,7 +362,7 @@ fn compare_table(cols: Vec<ListingDetail>) -> impl IntoView {
     }
 }
 
-fn options(choices: Vec<Choice>, current: String) -> impl IntoView {
+pub(crate) fn options(choices: Vec<Choice>, current: String) -> impl IntoView {
     choices
         .into_iter()
         .map(|c| {
@@ -370,7 +373,7 @@ fn options(choices: Vec<Choice>, current: String) -> impl IntoView {
 }
 
 /// An error message for a field, placed under it.
-fn field_error(error: Signal<Option<AppError>>, name: &'static str) -> impl IntoView {
+pub(crate) fn field_error(error: Signal<Option<AppError>>, name: &'static str) -> impl IntoView {
     let id = format!("{name}-error");
     view! {
         <p class="field-error" id=id>

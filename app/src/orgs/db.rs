@@ -463,3 +463,16 @@ pub async fn platform_org(db: &Db) -> Result<Option<(i64, String)>, AppError> {
         .map(|r| Ok::<_, sqlx::Error>((r.try_get("id")?, r.try_get("name")?)))
         .transpose()?)
 }
+
+/// An organisation's kind, or None if there is no such organisation.
+pub async fn kind_of(db: &Db, org_id: i64) -> Result<Option<OrgKind>, AppError> {
+    let row = sqlx::query("SELECT kind FROM organisations WHERE id = $1")
+        .bind(org_id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|r| -> Result<OrgKind, AppError> {
+        let kind: String = r.try_get("kind")?;
+        OrgKind::parse(&kind).ok_or_else(|| AppError::internal("org kind", &kind))
+    })
+    .transpose()
+}

@@ -95,3 +95,40 @@ pub async fn audit_head(db: &Db) -> Result<(i64, String), AppError> {
         .await?;
     Ok((row.try_get("seq")?, row.try_get("hash")?))
 }
+
+/// The take rate over time, to find the one in force at any instant.
+pub struct RateHistory {
+    current: i64,
+    /// (when, the rate before the change), oldest first.
+    changes: Vec<(i64, i64)>,
+}
+
+impl RateHistory {
+    pub async fn load(db: &Db) -> Result<RateHistory, AppError> {
+        let current = current(db).await?.take_rate_bp;
+        let changes = sqlx::query(
+            "SELECT at, before_value FROM policy_changes WHERE setting = 'take_rate_bp' ORDER BY at, id",
+        )
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| -> Result<(i64, i64), AppError> {
+            let before: String = r.try_get("before_value")?;
+            let bp = before
+                .parse()
+                .map_err(|e| AppError::internal("policy history", e))?;
+            Ok((r.try_get("at")?, bp))
+        })
+        .collect::<Result<_, _>>()?;
+        Ok(RateHistory { current, changes })
+    }
+
+    /// The rate in force at `at`: the value a later change replaced, or
+    /// today's when none came after.
+    pub fn at(&self, at: i64) -> i64 {
+        self.changes
+            .iter()
+            .find(|(when, _)| *when > at)
+            .map_or(self.current, |(_, before)| *before)
+    }
+}

@@ -99,6 +99,10 @@ pub fn PolicyPage() -> impl IntoView {
                                     <dt>"Featured slots"</dt>
                                     <dd>{if p.featured_slots { "Exist" } else { "None" }}</dd>
                                 </dl>
+                                <p>
+                                    "Whether the platform's own listings get more than their share of attention is measured on the "
+                                    <a href="/exposure">"exposure dashboard"</a>"."
+                                </p>
                                 {history(d.changes)}
                                 <h2>"Audit log"</h2>
                                 <p>

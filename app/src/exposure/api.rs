@@ -1,0 +1,13 @@
+//! Server function for the exposure dashboard.
+
+use super::ExposureData;
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// Public: shares per industry and week; referees also get the counts.
+#[server(prefix = "/api/fn", endpoint = "exposure_report")]
+pub async fn exposure_report(
+    #[server(default)] industry: String,
+) -> Result<ExposureData, AppError> {
+    crate::state::respond(super::service::report(&industry).await)
+}

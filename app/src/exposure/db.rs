@@ -1,0 +1,123 @@
+//! SQL for exposure counts.
+
+use crate::db::Db;
+use crate::orgs::OrgKind;
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// Adds counts to the daily totals (several nodes add to the same rows).
+pub async fn add_counts(
+    db: &Db,
+    counts: &HashMap<(i64, i64), (i64, i64)>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    for ((day, listing), (impressions, views)) in counts {
+        sqlx::query(
+            "INSERT INTO exposure_daily (day, listing_id, impressions, views) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (day, listing_id) DO UPDATE SET \
+               impressions = exposure_daily.impressions + excluded.impressions, \
+               views = exposure_daily.views + excluded.views",
+        )
+        .bind(*day)
+        .bind(*listing)
+        .bind(*impressions)
+        .bind(*views)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// Totals from `from_day` on, per day, industry and kind of publisher:
+/// impressions and views, and (in rows of their own) new subscriptions.
+pub struct DayTotals {
+    pub day: i64,
+    pub industry: String,
+    pub platform: bool,
+    pub impressions: i64,
+    pub views: i64,
+    pub subscriptions: i64,
+}
+
+pub async fn totals_since(db: &Db, from_day: i64) -> Result<Vec<DayTotals>, sqlx::Error> {
+    let subs_rows = sqlx::query(
+        "SELECT s.started_at / 86400000 AS day, l.industry, o.kind, COUNT(*) AS n \
+         FROM subscriptions s \
+         JOIN listings l ON l.id = s.listing_id \
+         JOIN organisations o ON o.id = l.org_id \
+         WHERE s.started_at >= $1 \
+         GROUP BY s.started_at / 86400000, l.industry, o.kind",
+    )
+    .bind(from_day * super::DAY_MS)
+    .fetch_all(db.pool())
+    .await?;
+    sqlx::query(
+        "SELECT e.day, l.industry, o.kind, \
+                CAST(SUM(e.impressions) AS BIGINT) AS impressions, CAST(SUM(e.views) AS BIGINT) AS views \
+         FROM exposure_daily e \
+         JOIN listings l ON l.id = e.listing_id \
+         JOIN organisations o ON o.id = l.org_id \
+         WHERE e.day >= $1 \
+         GROUP BY e.day, l.industry, o.kind",
+    )
+    .bind(from_day)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        let kind: String = r.try_get("kind")?;
+        Ok(DayTotals {
+            day: r.try_get("day")?,
+            industry: r.try_get("industry")?,
+            platform: kind == OrgKind::Platform.as_str(),
+            impressions: r.try_get("impressions")?,
+            views: r.try_get("views")?,
+            subscriptions: 0,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()
+    .and_then(|mut out| {
+        out.extend(new_subscriptions_since(&subs_rows)?);
+        Ok(out)
+    })
+}
+
+/// New subscriptions per day, industry and kind of publisher.
+fn new_subscriptions_since(rows: &[sqlx::any::AnyRow]) -> Result<Vec<DayTotals>, sqlx::Error> {
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.try_get("kind")?;
+            Ok(DayTotals {
+                day: r.try_get("day")?,
+                industry: r.try_get("industry")?,
+                platform: kind == OrgKind::Platform.as_str(),
+                impressions: 0,
+                views: 0,
+                subscriptions: r.try_get("n")?,
+            })
+        })
+        .collect()
+}
+
+/// Published listings per industry: (first-party, partner).
+pub async fn published_by_industry(db: &Db) -> Result<HashMap<String, (i64, i64)>, sqlx::Error> {
+    let mut out: HashMap<String, (i64, i64)> = HashMap::new();
+    for r in sqlx::query(
+        "SELECT l.industry, o.kind, COUNT(*) AS n FROM listings l \
+         JOIN organisations o ON o.id = l.org_id \
+         WHERE l.status = 'published' GROUP BY l.industry, o.kind",
+    )
+    .fetch_all(db.pool())
+    .await?
+    {
+        let kind: String = r.try_get("kind")?;
+        let n: i64 = r.try_get("n")?;
+        let e = out.entry(r.try_get("industry")?).or_default();
+        if kind == OrgKind::Platform.as_str() {
+            e.0 += n;
+        } else {
+            e.1 += n;
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,185 @@
+//! Exposure: how much of the catalogue's attention went to the platform's
+//! own listings and how much to partners', per industry and week, so that
+//! self-preferencing would show in the numbers.
+//!
+//! A listing shown in catalogue results (search, browse, the home page, the
+//! featured strip) is an *impression*; a listing page or compare column opened
+//! by someone outside its publisher is a *detail view*; a subscription
+//! started is a *new subscription*. Counting happens per
+//! request and per node in memory (`tally`), and reaches the database every
+//! few seconds; anonymous pages served from the page cache are counted too.
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod service;
+#[cfg(feature = "ssr")]
+pub mod tally;
+pub mod views;
+
+use crate::listings::Choice;
+use serde::{Deserialize, Serialize};
+
+/// Weeks the dashboard covers, the current one included.
+pub const WEEKS: i64 = 12;
+pub const DAY_MS: i64 = 86_400_000;
+
+/// Days since 1970-01-01 (UTC) of an instant.
+pub fn day_of(ms: i64) -> i64 {
+    ms.div_euclid(DAY_MS)
+}
+
+/// The Monday (UTC) starting the week a day falls in, as a day number.
+/// 1970-01-01 was a Thursday, three days after a Monday.
+pub fn week_of(day: i64) -> i64 {
+    day - (day + 3).rem_euclid(7)
+}
+
+/// The first-party part of a total, in basis points, rounded half up;
+/// `None` when nothing was counted (no share to speak of).
+pub fn share_bp(first_party: i64, partner: i64) -> Option<i64> {
+    let total = first_party + partner;
+    (total > 0).then(|| (first_party * 20_000 + total) / (2 * total))
+}
+
+/// One measure split by publisher. Counts are only sent to referees; the
+/// public summary carries the share alone (an industry with one partner
+/// would otherwise publish that partner's traffic).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Split {
+    pub share_bp: Option<i64>,
+    pub first_party: Option<i64>,
+    pub partner: Option<i64>,
+}
+
+impl Split {
+    pub fn new(first_party: i64, partner: i64, detailed: bool) -> Split {
+        Split {
+            share_bp: share_bp(first_party, partner),
+            first_party: detailed.then_some(first_party),
+            partner: detailed.then_some(partner),
+        }
+    }
+}
+
+/// One industry (or all of them) in one week.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExposureRow {
+    /// The week's Monday, ms since the epoch (UTC).
+    pub week: i64,
+    /// Industry slug; empty for all industries together.
+    pub industry: String,
+    pub industry_name: String,
+    pub impressions: Split,
+    pub views: Split,
+    pub subscriptions: Split,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExposureData {
+    /// The industry shown (slug), empty for all.
+    pub industry: String,
+    pub industries: Vec<Choice>,
+    /// The chart's series: the chosen industry (or all), one row per week,
+    /// oldest first, every week of the period present.
+    pub series: Vec<ExposureRow>,
+    /// The table: per industry and week with anything counted, newest week first.
+    pub rows: Vec<ExposureRow>,
+    /// First-party share of the chosen industry's published listings now:
+    /// the baseline a neutral catalogue's exposure shares hover around.
+    pub listing_share_bp: Option<i64>,
+    /// The viewer is a referee and sees counts, not only shares.
+    pub detailed: bool,
+}
+
+/// "12.5 %" from basis points; a dash when there is no share.
+pub fn format_share(bp: Option<i64>) -> String {
+    match bp {
+        Some(bp) => crate::policy::format_rate(bp),
+        None => "–".to_string(),
+    }
+}
+
+/// An SVG polyline's points for a series of shares (0–10,000 bp) over a
+/// `width` × `height` plot, x evenly spread; weeks without a share break the
+/// line (each run of known points is its own polyline).
+pub fn polylines(shares: &[Option<i64>], width: f64, height: f64) -> Vec<String> {
+    let step = if shares.len() > 1 {
+        width / (shares.len() - 1) as f64
+    } else {
+        0.0
+    };
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    for (i, share) in shares.iter().enumerate() {
+        match share {
+            Some(bp) => {
+                let x = step * i as f64;
+                let y = height - height * (*bp as f64) / 10_000.0;
+                if !current.is_empty() {
+                    current.push(' ');
+                }
+                current.push_str(&format!("{x:.1},{y:.1}"));
+            }
+            None if !current.is_empty() => lines.push(std::mem::take(&mut current)),
+            None => {}
+        }
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weeks_start_on_monday() {
+        // 2026-11-23 was a Monday, 2026-11-29 a Sunday.
+        let monday = day_of(1_795_392_000_000);
+        assert_eq!(crate::listings::views::date(monday * DAY_MS), "2026-11-23");
+        for d in monday..monday + 7 {
+            assert_eq!(week_of(d), monday);
+        }
+        assert_eq!(week_of(monday - 1), monday - 7);
+        assert_eq!(week_of(monday + 7), monday + 7);
+        // 1970-01-01 (a Thursday) belongs to the week of 1969-12-29.
+        assert_eq!(week_of(0), -3);
+    }
+
+    #[test]
+    fn shares_round_half_up_and_need_a_total() {
+        assert_eq!(share_bp(0, 0), None);
+        assert_eq!(share_bp(1, 0), Some(10_000));
+        assert_eq!(share_bp(0, 5), Some(0));
+        assert_eq!(share_bp(1, 2), Some(3_333));
+        assert_eq!(share_bp(2, 1), Some(6_667));
+        assert_eq!(share_bp(1, 7), Some(1_250));
+    }
+
+    #[test]
+    fn public_splits_carry_no_counts() {
+        let public = Split::new(3, 1, false);
+        assert_eq!(public.share_bp, Some(7_500));
+        assert_eq!((public.first_party, public.partner), (None, None));
+        let detailed = Split::new(3, 1, true);
+        assert_eq!((detailed.first_party, detailed.partner), (Some(3), Some(1)));
+    }
+
+    #[test]
+    fn chart_lines_break_where_nothing_was_counted() {
+        let lines = polylines(&[Some(0), Some(10_000), None, Some(5_000)], 300.0, 100.0);
+        assert_eq!(
+            lines,
+            vec!["0.0,100.0 100.0,0.0".to_string(), "300.0,50.0".to_string()]
+        );
+        assert!(polylines(&[None, None], 300.0, 100.0).is_empty());
+        assert_eq!(
+            polylines(&[Some(2_500)], 300.0, 100.0),
+            vec!["0.0,75.0".to_string()]
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! This node's exposure counts, kept in memory between flushes.
+//!
+//! A request collects what it showed in a [`Shown`] (a request extension
+//! the HTTP layer inserts, so a page served from the page cache can replay
+//! what its first rendering showed); when the response is made, the
+//! collection is added to the node's [`Tally`]; a background task writes
+//! the tally to `exposure_daily` every few seconds and at shutdown.
+
+use crate::db::Db;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Listings one response showed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Seen {
+    pub impressions: Vec<i64>,
+    pub views: Vec<i64>,
+}
+
+impl Seen {
+    pub fn is_empty(&self) -> bool {
+        self.impressions.is_empty() && self.views.is_empty()
+    }
+}
+
+/// The request's collection (shared between the HTTP layer and the render).
+#[derive(Debug, Clone, Default)]
+pub struct Shown(Arc<Mutex<Seen>>);
+
+impl Shown {
+    pub fn add(&self, seen: &Seen) {
+        let mut s = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        s.impressions.extend_from_slice(&seen.impressions);
+        s.views.extend_from_slice(&seen.views);
+    }
+
+    pub fn snapshot(&self) -> Seen {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// (day, listing) → (impressions, views), not yet in the database.
+#[derive(Debug, Default)]
+pub struct Tally {
+    counts: Mutex<HashMap<(i64, i64), (i64, i64)>>,
+}
+
+impl Tally {
+    pub fn add(&self, day: i64, seen: &Seen) {
+        if seen.is_empty() {
+            return;
+        }
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        for id in &seen.impressions {
+            counts.entry((day, *id)).or_default().0 += 1;
+        }
+        for id in &seen.views {
+            counts.entry((day, *id)).or_default().1 += 1;
+        }
+    }
+
+    fn merge(&self, back: HashMap<(i64, i64), (i64, i64)>) {
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        for (key, (i, v)) in back {
+            let c = counts.entry(key).or_default();
+            c.0 += i;
+            c.1 += v;
+        }
+    }
+
+    /// Writes what was counted since the last flush, in one transaction.
+    /// On failure the counts are kept for the next attempt.
+    pub async fn flush(&self, db: &Db) -> Result<usize, sqlx::Error> {
+        let pending =
+            std::mem::take(&mut *self.counts.lock().unwrap_or_else(PoisonError::into_inner));
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        match super::db::add_counts(db, &pending).await {
+            Ok(()) => Ok(pending.len()),
+            Err(err) => {
+                self.merge(pending);
+                Err(err)
+            }
+        }
+    }
+}
+
+/// Listings shown in catalogue results.
+pub fn impressions(ids: impl IntoIterator<Item = i64>) {
+    note(Seen {
+        impressions: ids.into_iter().collect(),
+        views: Vec::new(),
+    });
+}
+
+/// Listings opened (a listing page, a compare column).
+pub fn views(ids: impl IntoIterator<Item = i64>) {
+    note(Seen {
+        impressions: Vec::new(),
+        views: ids.into_iter().collect(),
+    });
+}
+
+/// Adds to the current request's collection; outside a request (or when
+/// the HTTP layer did not set one up) straight to the node's tally.
+pub fn note(seen: Seen) {
+    if seen.is_empty() {
+        return;
+    }
+    let shown = leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<Shown>().cloned());
+    match shown {
+        Some(shown) => shown.add(&seen),
+        None => {
+            if let Ok(state) = crate::state::app_state() {
+                state
+                    .exposure
+                    .add(super::day_of(state.clock.now_ms()), &seen);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_add_up_per_day_and_listing() {
+        let tally = Tally::default();
+        let seen = Seen {
+            impressions: vec![1, 2, 1],
+            views: vec![2],
+        };
+        tally.add(10, &seen);
+        tally.add(11, &seen);
+        tally.add(10, &Seen::default());
+        let counts = tally.counts.lock().unwrap().clone();
+        assert_eq!(counts.len(), 4);
+        assert_eq!(counts[&(10, 1)], (2, 0));
+        assert_eq!(counts[&(10, 2)], (1, 1));
+        assert_eq!(counts[&(11, 1)], (2, 0));
+        tally.merge(counts);
+        assert_eq!(tally.counts.lock().unwrap()[&(10, 1)], (4, 0));
+    }
+}

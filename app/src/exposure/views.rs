@@ -1,0 +1,159 @@
+//! The exposure dashboard: a chart of the first-party share of impressions
+//! and detail views per week, and the table behind it.
+
+use super::api::exposure_report;
+use super::{format_share, polylines, ExposureData, ExposureRow, Split};
+use crate::components::failure;
+use crate::listings::views::date;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+const PLOT_W: f64 = 560.0;
+const PLOT_H: f64 = 200.0;
+
+fn chart(d: &ExposureData) -> impl IntoView {
+    let shares = |f: fn(&ExposureRow) -> Split| -> Vec<Option<i64>> {
+        d.series.iter().map(|r| f(r).share_bp).collect()
+    };
+    let impressions = polylines(&shares(|r| r.impressions), PLOT_W, PLOT_H);
+    let views = polylines(&shares(|r| r.views), PLOT_W, PLOT_H);
+    let subscriptions = polylines(&shares(|r| r.subscriptions), PLOT_W, PLOT_H);
+    let baseline = d
+        .listing_share_bp
+        .map(|bp| PLOT_H - PLOT_H * bp as f64 / 10_000.0);
+    let first = d.series.first().map(|r| date(r.week)).unwrap_or_default();
+    let last = d.series.last().map(|r| date(r.week)).unwrap_or_default();
+    let name = d
+        .series
+        .first()
+        .map(|r| r.industry_name.clone())
+        .unwrap_or_default();
+    let label = format!(
+        "First-party share of impressions, detail views and new subscriptions per week, {name}, weeks of {first} to {last}"
+    );
+    let title = label.clone();
+    let dots = |lines: Vec<String>, class: &'static str| {
+        lines
+            .into_iter()
+            .map(|points| view! { <polyline class=class points=points/> })
+            .collect_view()
+    };
+    view! {
+        <figure class="exposure-chart">
+            <svg viewBox="-40 -10 620 240" role="img" aria-label=label.clone()>
+                <title>{title}</title>
+                {[0i64, 25, 50, 75, 100].into_iter().map(|pct| {
+                    let y = PLOT_H - PLOT_H * pct as f64 / 100.0;
+                    view! {
+                        <line class="grid-line" x1="0" x2=PLOT_W y1=y y2=y/>
+                        <text class="axis" x="-6" y=y + 4.0 text-anchor="end">{format!("{pct} %")}</text>
+                    }
+                }).collect_view()}
+                {baseline.map(|y| view! { <line class="baseline" x1="0" x2=PLOT_W y1=y y2=y/> })}
+                {dots(impressions, "series impressions")}
+                {dots(views, "series views")}
+                {dots(subscriptions, "series subscriptions")}
+                <text class="axis" x="0" y=PLOT_H + 20.0>{first}</text>
+                <text class="axis" x=PLOT_W y=PLOT_H + 20.0 text-anchor="end">{last}</text>
+            </svg>
+            <figcaption>
+                <span class="key impressions">"Impressions"</span>
+                <span class="key views">"Detail views"</span>
+                <span class="key subscriptions">"New subscriptions"</span>
+                {d.listing_share_bp.map(|bp| view! {
+                    <span class="key baseline">{format!("First-party share of published listings now: {}", format_share(Some(bp)))}</span>
+                })}
+            </figcaption>
+        </figure>
+    }
+}
+
+fn cell(split: Split, detailed: bool) -> impl IntoView {
+    let share = format_share(split.share_bp);
+    match (detailed, split.first_party, split.partner) {
+        (true, Some(fp), Some(p)) => view! {
+            <td>{share}<br/><span class="muted">{format!("{fp} of {}", fp + p)}</span></td>
+        }
+        .into_any(),
+        _ => view! { <td>{share}</td> }.into_any(),
+    }
+}
+
+fn table(d: &ExposureData) -> impl IntoView {
+    if d.rows.is_empty() {
+        return view! { <p class="muted">"Nothing has been shown in this period yet."</p> }
+            .into_any();
+    }
+    let detailed = d.detailed;
+    view! {
+        <table class="grid exposure">
+            <caption>"First-party share per industry and week"</caption>
+            <thead><tr>
+                <th scope="col">"Week of (UTC)"</th>
+                <th scope="col">"Industry"</th>
+                <th scope="col">"Impressions"</th>
+                <th scope="col">"Detail views"</th>
+                <th scope="col">"New subscriptions"</th>
+            </tr></thead>
+            <tbody>
+                {d.rows.iter().map(|r| view! {
+                    <tr>
+                        <td>{date(r.week)}</td>
+                        <th scope="row">{r.industry_name.clone()}</th>
+                        {cell(r.impressions, detailed)}
+                        {cell(r.views, detailed)}
+                        {cell(r.subscriptions, detailed)}
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn ExposurePage() -> impl IntoView {
+    let q = use_query_map();
+    let industry = Memo::new(move |_| q.with(|m| m.get("industry").unwrap_or_default()));
+    let data = Resource::new(move || industry.get(), exposure_report);
+    view! {
+        <Title text="Exposure · Fairground"/>
+        <section class="panel">
+            <h1>"Exposure: platform-owned vs partner listings"</h1>
+            <p class="muted">
+                "Of every listing shown in catalogue results (impressions) and every listing page opened by "
+                "someone outside its publisher (detail views), and of every subscription started, the share "
+                "that went to the platform's own listings, per week (Monday to Sunday, UTC). Counts reach "
+                "this page within a few seconds."
+            </p>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(d) => {
+                            let chosen = d.industry.clone();
+                            view! {
+                                <form method="get" action="/exposure" class="exposure-filter">
+                                    <label for="industry">"Industry"</label>
+                                    <select id="industry" name="industry">
+                                        <option value="" selected=chosen.is_empty()>"All industries"</option>
+                                        {d.industries.iter().map(|c| view! {
+                                            <option value=c.value.clone() selected=c.value == chosen>{c.label.clone()}</option>
+                                        }).collect_view()}
+                                    </select>
+                                    <button type="submit">"Show"</button>
+                                </form>
+                                {chart(&d)}
+                                {table(&d)}
+                                {(!d.detailed).then(|| view! {
+                                    <p class="muted">"Counts are shown to referees; this public summary gives the shares."</p>
+                                })}
+                            }.into_any()
+                        }
+                        Err(err) => failure(err),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}

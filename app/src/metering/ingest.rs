@@ -1,0 +1,537 @@
+//! `POST /api/v1/usage`: a publisher's API key reports a batch of usage
+//! records. The whole batch is checked and written in one transaction, and
+//! committed before the answer is sent, so an acknowledged record survives
+//! a crash of the server; the answer gives every record's outcome.
+
+use super::db::{self, Content, NewRecord};
+use super::{Reason, DIMENSIONS, MAX_AGE_MS, MAX_AHEAD_MS, MAX_BATCH, MAX_KEY_LEN};
+use crate::auth::db::violates_unique;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use http::{header, HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use utoipa::ToSchema;
+
+/// Largest request body (1,000 records fit with room to spare).
+pub const MAX_BODY: usize = 1024 * 1024;
+/// Characters of a key that identify it (`fgk_` and eight more).
+pub const PREFIX_LEN: usize = 12;
+
+/// A batch of usage records.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct UsageBatch {
+    /// 1 to 1,000 records.
+    #[schema(min_items = 1, max_items = 1000)]
+    pub records: Vec<UsageRecord>,
+}
+
+/// One measurement of a subscription's use.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct UsageRecord {
+    /// Chosen by the sender, unique per record: sending a record again with
+    /// the same key and content counts it once.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        example = "node-7:2026-11-28T10:00:00Z:42"
+    )]
+    pub idempotency_key: String,
+    /// A subscription to one of the key's organisation's listings.
+    #[schema(example = 42)]
+    pub subscription_id: i64,
+    /// What was measured; `calls` is the one billed dimension.
+    #[schema(example = "calls")]
+    pub dimension: String,
+    /// How many, 1 or more.
+    #[schema(example = 120)]
+    pub quantity: i64,
+    /// When it happened (RFC 3339): at most 6 hours before arrival and 5
+    /// minutes after.
+    #[schema(format = DateTime, example = "2026-11-28T10:00:00Z")]
+    pub occurred_at: String,
+}
+
+/// What happened to one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Accepted,
+    Duplicate,
+    Rejected,
+}
+
+/// One record's outcome, in the order sent.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RecordResult {
+    pub index: usize,
+    pub idempotency_key: String,
+    pub status: Outcome,
+    /// For a rejected record: unknown_subscription, not_active, too_old,
+    /// in_future, non_positive_quantity, key_reused, unknown_dimension or
+    /// invalid_key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The batch's answer: every record's outcome, and the counts.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BatchResult {
+    pub accepted: usize,
+    pub duplicates: usize,
+    pub rejected: usize,
+    pub results: Vec<RecordResult>,
+}
+
+/// A request refused as a whole.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ApiError {
+    /// unauthorized, unsupported_media_type, payload_too_large, malformed_json,
+    /// invalid_request or internal.
+    pub error: String,
+    pub message: String,
+}
+
+fn refuse(status: StatusCode, error: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(ApiError {
+            error: error.into(),
+            message: message.into(),
+        }),
+    )
+        .into_response()
+}
+
+/// SHA-256 of a key, hex. Keys are 256 random bits, so a plain hash (not a
+/// password hash) is what protects them at rest.
+pub fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// The organisation and key id of the request's bearer key.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(i64, i64), Response> {
+    let unauthorized = || {
+        refuse(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Send a live API key as `Authorization: Bearer fgk_…`.",
+        )
+    };
+    let key = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|k| k.len() > PREFIX_LEN && k.starts_with("fgk_") && k.is_ascii())
+        .ok_or_else(unauthorized)?;
+    let found = db::live_key(&state.db, &key[..PREFIX_LEN])
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "looking up an API key failed");
+            refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Try again later.",
+            )
+        })?;
+    match found {
+        Some((id, org, hash)) if same(&hash, &hash_key(key)) => Ok((org, id)),
+        _ => Err(unauthorized()),
+    }
+}
+
+/// "2026-11-28T10:00:00Z" / "…T10:00:00.123+01:00" → ms since the epoch.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(r)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || d < 1 || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let (_, month_end) = crate::subscriptions::billing::month_bounds(y, mo as u32);
+    let (month_start, _) = crate::subscriptions::billing::month_bounds(y, mo as u32);
+    if d > (month_end - month_start) / 86_400_000 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    let mut ms = 0;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let padded = format!("{:0<3}", &frac[..digits.min(3)]);
+        ms = padded.parse::<i64>().ok()?;
+        rest = &frac[digits..];
+    }
+    let offset_min = match rest {
+        "Z" | "z" => 0,
+        _ if rest.len() == 6
+            && (rest.starts_with('+') || rest.starts_with('-'))
+            && &rest[3..4] == ":" =>
+        {
+            let oh = rest[1..3].parse::<i64>().ok()?;
+            let om = rest[4..6].parse::<i64>().ok()?;
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let m = oh * 60 + om;
+            if rest.starts_with('-') {
+                -m
+            } else {
+                m
+            }
+        }
+        _ => return None,
+    };
+    Some(
+        month_start
+            + (d - 1) * 86_400_000
+            + ((h * 60 + mi - offset_min) * 60 + sec.min(59)) * 1000
+            + ms,
+    )
+}
+
+/// A record whose fields all have the right types.
+struct Checked {
+    key: String,
+    subscription: i64,
+    dimension: String,
+    quantity: i64,
+    occurred_at: i64,
+}
+
+/// The batch, or a precise message about the first field that is missing
+/// or of the wrong type (the whole request is then refused).
+fn check_shape(body: &Value) -> Result<Vec<Checked>, String> {
+    let records = body
+        .get("records")
+        .ok_or("The body must be an object with a `records` array.")?
+        .as_array()
+        .ok_or("`records` must be an array.")?;
+    if records.is_empty() || records.len() > MAX_BATCH {
+        return Err(format!(
+            "`records` must hold 1 to {MAX_BATCH} records; it holds {}.",
+            records.len()
+        ));
+    }
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let field = |name: &str| {
+                r.get(name)
+                    .ok_or_else(|| format!("records[{i}].{name} is missing."))
+            };
+            if !r.is_object() {
+                return Err(format!("records[{i}] must be an object."));
+            }
+            let text = |name: &str| -> Result<String, String> {
+                field(name)?
+                    .as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("records[{i}].{name} must be a string."))
+            };
+            let int = |name: &str| -> Result<i64, String> {
+                field(name)?
+                    .as_i64()
+                    .ok_or_else(|| format!("records[{i}].{name} must be a whole number (64-bit)."))
+            };
+            let occurred = text("occurred_at")?;
+            Ok(Checked {
+                key: text("idempotency_key")?,
+                subscription: int("subscription_id")?,
+                dimension: text("dimension")?,
+                quantity: int("quantity")?,
+                occurred_at: parse_rfc3339(&occurred).ok_or_else(|| {
+                    format!("records[{i}].occurred_at must be an RFC 3339 date-time such as 2026-11-28T10:00:00Z.")
+                })?,
+            })
+        })
+        .collect()
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/usage",
+    tag = "metering",
+    request_body = UsageBatch,
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "Every record's outcome; accepted records are stored before this answer", body = BatchResult),
+        (status = 400, description = "The body is not JSON", body = ApiError),
+        (status = 401, description = "No live API key", body = ApiError),
+        (status = 413, description = "The body is larger than 1 MiB", body = ApiError),
+        (status = 415, description = "The body is not application/json", body = ApiError),
+        (status = 422, description = "A field is missing or of the wrong type, or the batch has no record or more than 1,000", body = ApiError),
+    )
+)]
+pub async fn usage(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let (org, key_id) = match authenticate(&state, &headers).await {
+        Ok(found) => found,
+        Err(res) => return res,
+    };
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the batch as `Content-Type: application/json`.",
+        );
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("The body must be at most {MAX_BODY} bytes."),
+        );
+    };
+    let value: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("The body is not valid JSON: {e}."),
+            )
+        }
+    };
+    let records = match check_shape(&value) {
+        Ok(r) => r,
+        Err(message) => {
+            return refuse(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", message)
+        }
+    };
+    // Two batches racing with the same new key on PostgreSQL: the loser's
+    // insert fails on the unique key and the batch is judged again.
+    for _ in 0..3 {
+        match ingest(&state, org, key_id, &records).await {
+            Ok(result) => return Json(result).into_response(),
+            Err(e)
+                if violates_unique(
+                    &e,
+                    "usage_records_org_key",
+                    "usage_records.idempotency_key",
+                ) =>
+            {
+                continue
+            }
+            Err(e) => {
+                tracing::error!(error = %e, org, "storing usage failed");
+                return refuse(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Nothing was stored; send the batch again.",
+                );
+            }
+        }
+    }
+    refuse(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "internal",
+        "Nothing was stored; send the batch again.",
+    )
+}
+
+fn judge(r: &Checked, org: i64, now: i64, subs: &HashMap<i64, db::Metered>) -> Option<Reason> {
+    if r.key.is_empty() || r.key.chars().count() > MAX_KEY_LEN {
+        return Some(Reason::InvalidKey);
+    }
+    if !DIMENSIONS.contains(&r.dimension.as_str()) {
+        return Some(Reason::UnknownDimension);
+    }
+    if r.quantity <= 0 {
+        return Some(Reason::NonPositiveQuantity);
+    }
+    if r.occurred_at < now - MAX_AGE_MS {
+        return Some(Reason::TooOld);
+    }
+    if r.occurred_at > now + MAX_AHEAD_MS {
+        return Some(Reason::InFuture);
+    }
+    let Some(s) = subs.get(&r.subscription).filter(|s| s.publisher_org == org) else {
+        return Some(Reason::UnknownSubscription);
+    };
+    if r.occurred_at < s.started_at || s.ended_at.is_some_and(|end| r.occurred_at >= end) {
+        return Some(Reason::NotActive);
+    }
+    None
+}
+
+async fn ingest(
+    state: &AppState,
+    org: i64,
+    key_id: i64,
+    records: &[Checked],
+) -> Result<BatchResult, sqlx::Error> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    let ids: Vec<i64> = records
+        .iter()
+        .map(|r| r.subscription)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let subs: HashMap<i64, db::Metered> = db::subscriptions(&mut tx, &ids)
+        .await?
+        .into_iter()
+        .collect();
+    let keys: Vec<&str> = records
+        .iter()
+        .map(|r| r.key.as_str())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut seen: HashMap<String, Content> = db::existing(&mut tx, org, &keys)
+        .await?
+        .into_iter()
+        .collect();
+    let mut results = Vec::with_capacity(records.len());
+    let mut fresh = Vec::new();
+    let (mut accepted, mut duplicates, mut rejected) = (0, 0, 0);
+    for (index, r) in records.iter().enumerate() {
+        let content: Content = (
+            r.subscription,
+            r.dimension.clone(),
+            r.quantity,
+            r.occurred_at,
+        );
+        let verdict = match seen.get(&r.key) {
+            Some(c) if *c == content => Err(None),
+            Some(_) => Err(Some(Reason::KeyReused)),
+            None => match judge(r, org, now, &subs) {
+                Some(reason) => Err(Some(reason)),
+                None => Ok(()),
+            },
+        };
+        let (status, reason) = match verdict {
+            Ok(()) => {
+                seen.insert(r.key.clone(), content);
+                fresh.push(NewRecord {
+                    key: &r.key,
+                    subscription: r.subscription,
+                    dimension: &r.dimension,
+                    quantity: r.quantity,
+                    occurred_at: r.occurred_at,
+                });
+                accepted += 1;
+                (Outcome::Accepted, None)
+            }
+            Err(None) => {
+                duplicates += 1;
+                (Outcome::Duplicate, None)
+            }
+            Err(Some(reason)) => {
+                rejected += 1;
+                (Outcome::Rejected, Some(reason))
+            }
+        };
+        results.push(RecordResult {
+            index,
+            idempotency_key: r.key.clone(),
+            status,
+            reason: reason.map(|x| x.code().to_string()),
+            message: reason.map(|x| x.message().to_string()),
+        });
+    }
+    db::insert_records(&mut tx, org, key_id, &fresh, now).await?;
+    db::touch_key(&mut tx, key_id, now).await?;
+    tx.commit().await?;
+    Ok(BatchResult {
+        accepted,
+        duplicates,
+        rejected,
+        results,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_times_parse_to_milliseconds() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_rfc3339("2026-11-23T00:00:00Z"),
+            Some(1_795_392_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-23T01:00:00.5+01:00"),
+            Some(1_795_392_000_500)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-22T23:30:00-00:30"),
+            Some(1_795_392_000_000)
+        );
+        for bad in [
+            "",
+            "2026-11-23",
+            "2026-13-01T00:00:00Z",
+            "2026-02-30T00:00:00Z",
+            "2026-11-23T00:00:00",
+            "2026-11-23T24:00:00Z",
+            "2026-11-23T00:00:00.Z",
+            "x026-11-23T00:00:00Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn shapes_are_checked_with_the_field_named() {
+        let ok = serde_json::json!({"records": [{"idempotency_key": "a", "subscription_id": 1, "dimension": "calls", "quantity": 2, "occurred_at": "2026-11-23T00:00:00Z"}]});
+        assert_eq!(check_shape(&ok).map(|r| r.len()), Ok(1));
+        let wrong = serde_json::json!({"records": [{"idempotency_key": "a", "subscription_id": "1", "dimension": "calls", "quantity": 2, "occurred_at": "2026-11-23T00:00:00Z"}]});
+        assert_eq!(
+            check_shape(&wrong).err().as_deref(),
+            Some("records[0].subscription_id must be a whole number (64-bit).")
+        );
+        let missing = serde_json::json!({"records": [{"idempotency_key": "a"}]});
+        assert!(check_shape(&missing).err().unwrap().contains("records[0]."));
+        assert!(check_shape(&serde_json::json!({"records": []})).is_err());
+        assert!(check_shape(&serde_json::json!([])).is_err());
+    }
+
+    #[test]
+    fn key_hashes_compare_whole() {
+        assert!(same(&hash_key("fgk_a"), &hash_key("fgk_a")));
+        assert!(!same(&hash_key("fgk_a"), &hash_key("fgk_b")));
+        assert!(!same("ab", "abc"));
+    }
+}

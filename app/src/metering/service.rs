@@ -1,0 +1,167 @@
+//! API keys: created by a publisher's owner or admin (a partner's, or a
+//! platform player for first-party listings), shown once, stored hashed,
+//! revocable; every change audited.
+
+use super::ingest::{hash_key, PREFIX_LEN};
+use super::{ApiKeysData, CreatedKey};
+use crate::audit::db::{append, NewEntry};
+use crate::auth::actor::{resolve, Actor, Permission};
+use crate::auth::db::violates_unique;
+use crate::error::{AppError, FieldErrors};
+use crate::orgs::db::Membership;
+use crate::orgs::{OrgKind, StaffRole};
+use crate::state::app_state;
+use base64::Engine as _;
+use rand::RngCore as _;
+
+/// Publishers' members see their keys; who may also create and revoke them.
+fn publisher(actor: &Actor) -> Result<(&Membership, bool), AppError> {
+    let m = actor.membership.as_ref().ok_or(AppError::Forbidden)?;
+    match m.kind {
+        OrgKind::Partner => Ok((m, actor.require(Permission::ManageApiKeys).is_ok())),
+        OrgKind::Platform if m.staff_role == Some(StaffRole::Player) => Ok((m, true)),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Session key holding the key just created, shown once on the keys page.
+const NEW_KEY: &str = "new_api_key";
+
+pub async fn list() -> Result<ApiKeysData, AppError> {
+    let state = app_state()?;
+    let (actor, session) = resolve(&state).await?;
+    let (m, can_manage) = publisher(&actor)?;
+    let new_key = session
+        .remove::<CreatedKey>(NEW_KEY)
+        .await
+        .map_err(|e| AppError::internal("session store", e))?;
+    Ok(ApiKeysData {
+        keys: super::db::keys_of(&state.db, m.org_id).await?,
+        can_manage,
+        new_key: new_key.filter(|_| can_manage),
+    })
+}
+
+fn new_key() -> String {
+    let mut id = [0u8; 6];
+    let mut secret = [0u8; 32];
+    rand::rng().fill_bytes(&mut id);
+    rand::rng().fill_bytes(&mut secret);
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    // 6 bytes → 8 base64url characters: the prefix after `fgk_`.
+    format!("fgk_{}_{}", b64.encode(id), b64.encode(secret))
+}
+
+pub async fn create(name: &str) -> Result<CreatedKey, AppError> {
+    let state = app_state()?;
+    let (actor, session) = resolve(&state).await?;
+    let (m, can_manage) = publisher(&actor)?;
+    if !can_manage {
+        return Err(AppError::Forbidden);
+    }
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 60 {
+        let mut f = FieldErrors::new();
+        f.insert(
+            "name".into(),
+            vec!["Name the key (1 to 60 characters), e.g. after the system that uses it.".into()],
+        );
+        return Err(AppError::Validation { fields: f });
+    }
+    let org = m.org_id;
+    let now = state.clock.now_ms();
+    let (id, key) = issue(&state.db, org, name, Some(actor.user_id), now).await?;
+    let created = CreatedKey {
+        id,
+        name: name.to_string(),
+        key,
+    };
+    // For the page (with or without JavaScript) to show once.
+    session
+        .insert(NEW_KEY, created.clone())
+        .await
+        .map_err(|e| AppError::internal("session store", e))?;
+    Ok(created)
+}
+
+/// Makes and stores a key for `org` (audited, by `by` or by the operator
+/// from the command line); returns its id and the key itself.
+pub async fn issue(
+    db: &crate::db::Db,
+    org: i64,
+    name: &str,
+    by: Option<i64>,
+    now: i64,
+) -> Result<(i64, String), AppError> {
+    for _ in 0..3 {
+        let key = new_key();
+        let prefix = &key[..PREFIX_LEN];
+        let mut tx = db.begin_write().await?;
+        let id = match super::db::insert_key(&mut tx, org, name, prefix, &hash_key(&key), by, now)
+            .await
+        {
+            Ok(id) => id,
+            Err(e) if violates_unique(&e, "api_keys_prefix_key", "api_keys.prefix") => continue,
+            Err(e) => return Err(e.into()),
+        };
+        append(
+            &mut tx,
+            &NewEntry::now(
+                "api_key.created",
+                by,
+                Some(org),
+                format!("api_key:{id}"),
+                serde_json::json!({ "name": name, "prefix": prefix }),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok((id, key));
+    }
+    Err(AppError::Conflict(
+        "Could not make a unique key; please try again.".into(),
+    ))
+}
+
+pub async fn revoke(id: i64) -> Result<(), AppError> {
+    let state = app_state()?;
+    let (actor, _) = resolve(&state).await?;
+    let (m, can_manage) = publisher(&actor)?;
+    if !can_manage {
+        return Err(AppError::Forbidden);
+    }
+    let org = m.org_id;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    if !super::db::revoke(&mut tx, org, id, now).await? {
+        return Err(AppError::NotFound);
+    }
+    append(
+        &mut tx,
+        &NewEntry::now(
+            "api_key.revoked",
+            Some(actor.user_id),
+            Some(org),
+            format!("api_key:{id}"),
+            serde_json::json!({}),
+        ),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keys_have_a_fixed_prefix_and_256_random_bits() {
+        let a = super::new_key();
+        let b = super::new_key();
+        assert_ne!(a, b);
+        assert!(a.starts_with("fgk_"));
+        assert_eq!(&a[super::PREFIX_LEN..super::PREFIX_LEN + 1], "_");
+        assert_eq!(a.len(), 4 + 8 + 1 + 43);
+    }
+}

@@ -1,0 +1,158 @@
+//! CSV downloads of invoices (clients) and statements (publishers, or a
+//! referee naming one, on the record). Plain GET links, so they work
+//! without JavaScript; the same services and checks as the pages.
+
+use super::StatementView;
+use crate::error::AppError;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderValue};
+use leptos::prelude::provide_context;
+use leptos::reactive::computed::ScopedFuture;
+use leptos::reactive::owner::Owner;
+use std::future::Future;
+
+/// Runs a service with the request's context, as server functions have it.
+async fn in_context<T>(
+    state: AppState,
+    req: Request,
+    work: impl Future<Output = Result<T, AppError>>,
+) -> Result<T, AppError> {
+    let (parts, _) = req.into_parts();
+    let owner = Owner::new();
+    owner.with(|| {
+        provide_context(state);
+        provide_context(parts);
+    });
+    let out = owner.with(|| ScopedFuture::new(work)).await;
+    owner.cleanup();
+    out
+}
+
+/// A cell: quoted when it must be, and never read as a formula by a
+/// spreadsheet.
+fn cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+fn amount(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    format!(
+        "{sign}{}.{:02}",
+        minor.unsigned_abs() / 100,
+        minor.unsigned_abs() % 100
+    )
+}
+
+/// The CSV of statements, one line per subscription and month.
+pub fn csv(rows: &[StatementView]) -> String {
+    let mut out = String::from(
+        "month,subscription,listing,platform_owned,client,currency,calls,included_calls,\
+         plan_fee,overage,total,take_rate_bp,platform_fee,partner_payout,month_open\n",
+    );
+    for s in rows {
+        let line = [
+            cell(&s.month),
+            s.subscription_id.to_string(),
+            cell(&s.listing_name),
+            s.platform_owned.to_string(),
+            cell(&s.client),
+            cell(&s.currency),
+            s.calls.to_string(),
+            s.included_calls.to_string(),
+            amount(s.plan_fee_minor),
+            amount(s.overage_minor),
+            amount(s.total_minor),
+            s.take_rate_bp.to_string(),
+            amount(s.platform_fee_minor),
+            amount(s.payout_minor),
+            s.open.to_string(),
+        ];
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn download(result: Result<Vec<StatementView>, AppError>, name: &'static str) -> Response {
+    match result {
+        Ok(rows) => {
+            let mut res = Response::new(Body::from(csv(&rows)));
+            let h = res.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            );
+            h.insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static(match name {
+                    "invoices" => "attachment; filename=\"invoices.csv\"",
+                    _ => "attachment; filename=\"statements.csv\"",
+                }),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
+        }
+        Err(err) => (err.status(), err.to_string()).into_response(),
+    }
+}
+
+/// `GET /exports/invoices.csv`: the client organisation's invoices.
+pub async fn invoices_csv(State(state): State<AppState>, req: Request) -> Response {
+    download(
+        in_context(state, req, super::service::client_statements()).await,
+        "invoices",
+    )
+}
+
+/// `GET /exports/statements.csv[?org=ID]`: a publisher's statements.
+pub async fn statements_csv(State(state): State<AppState>, req: Request) -> Response {
+    let org = req
+        .uri()
+        .query()
+        .and_then(|q| url_param(q, "org"))
+        .unwrap_or_default();
+    download(
+        in_context(state, req, async move {
+            super::service::publisher_page(&org)
+                .await
+                .map(|d| d.statements)
+        })
+        .await,
+        "statements",
+    )
+}
+
+fn url_param(query: &str, key: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == key).then(|| v.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_quoted_and_never_formulas() {
+        assert_eq!(cell("plain"), "plain");
+        assert_eq!(cell("a,b"), "\"a,b\"");
+        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(cell("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(cell("-1,2"), "\"'-1,2\"");
+        assert_eq!(amount(4900), "49.00");
+        assert_eq!(amount(5), "0.05");
+    }
+}

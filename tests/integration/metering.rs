@@ -1,0 +1,599 @@
+//! The metering API: keys, every outcome of a record, duplicates across
+//! batches and restarts, whole-request refusals, durability under SIGKILL,
+//! and the statements the usage feeds.
+
+use crate::helpers::{App, Backend, TestDb, Visitor};
+use crate::listings::{call_ok, market};
+use crate::subscriptions::{carol_subscribes, offer};
+use serde_json::{json, Value};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+crate::on_both_backends!(
+    keys_are_shown_once_hashed_scoped_and_revocable,
+    every_record_is_accepted_once_duplicated_or_rejected_with_its_reason,
+    whole_requests_are_refused_with_a_precise_status,
+    acknowledged_records_survive_repeated_sigkill,
+    statements_split_usage_at_the_take_rate_in_force,
+);
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64
+}
+
+/// RFC 3339 (UTC, milliseconds) of an instant.
+pub fn rfc3339(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000
+    )
+}
+
+pub fn record(key: &str, sub: &str, quantity: i64, at: i64) -> Value {
+    json!({
+        "idempotency_key": key,
+        "subscription_id": sub.parse::<i64>().expect("id"),
+        "dimension": "calls",
+        "quantity": quantity,
+        "occurred_at": rfc3339(at),
+    })
+}
+
+/// Makes a key as `v` (an owner or admin of a publisher) and returns it.
+pub async fn new_key(v: &Visitor<'_>, name: &str) -> String {
+    let k = call_ok(v, "/api/fn/create_api_key", &[("name", name)]).await;
+    k["key"].as_str().expect("key").to_string()
+}
+
+/// Posts a batch: (status, body).
+pub async fn post_usage(app: &App, key: Option<&str>, body: &Value) -> (u16, Value) {
+    let mut req = app.client.post(app.url("/api/v1/usage")).json(body);
+    if let Some(k) = key {
+        req = req.bearer_auth(k);
+    }
+    let res = req.send().await.expect("post");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+fn statuses(body: &Value) -> Vec<String> {
+    body["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| match r["reason"].as_str() {
+            Some(reason) => format!("rejected:{reason}"),
+            None => r["status"].as_str().unwrap_or("?").to_string(),
+        })
+        .collect()
+}
+
+async fn keys_are_shown_once_hashed_scoped_and_revocable(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    for v in [&m.carol, &m.referee] {
+        let (status, _) = v.call("/api/fn/create_api_key", &[("name", "x")]).await;
+        assert_eq!(status, 403);
+    }
+    let (status, body) = m
+        .alice
+        .call("/api/fn/create_api_key", &[("name", " ")])
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let key = new_key(&m.alice, "Billing node").await;
+    assert!(key.starts_with("fgk_") && key.len() > 40, "{key}");
+    // Shown once: the page has it the first time only.
+    let page = m
+        .alice
+        .get("/org/api-keys")
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains(&key), "the new key is shown");
+    let page = m
+        .alice
+        .get("/org/api-keys")
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(!page.contains(&key), "and only once");
+    assert!(page.contains(&key[..12]), "its prefix stays visible");
+    // Stored hashed: the key is nowhere in the database.
+    assert_eq!(
+        db.count(&format!(
+            "SELECT COUNT(*) FROM api_keys WHERE key_hash = '{key}' OR prefix = '{key}'"
+        ))
+        .await,
+        0
+    );
+    let keys = call_ok(&m.alice, "/api/fn/api_keys", &[]).await;
+    assert_eq!(keys["keys"][0]["last_used_at"], Value::Null);
+    assert!(!keys.to_string().contains(&key));
+    // Bob sees none of Alice's keys and cannot revoke them.
+    let bobs = call_ok(&m.bob, "/api/fn/api_keys", &[]).await;
+    assert_eq!(bobs["keys"].as_array().map(Vec::len), Some(0));
+    let id = keys["keys"][0]["id"].as_i64().expect("id").to_string();
+    let (status, _) = m.bob.call("/api/fn/revoke_api_key", &[("id", &id)]).await;
+    assert_eq!(status, 404);
+    // Using it sets "last used".
+    let (status, _) = post_usage(
+        &app,
+        Some(&key),
+        &json!({"records": [record("k1", "999999", 1, now_ms())]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let keys = call_ok(&m.alice, "/api/fn/api_keys", &[]).await;
+    assert!(keys["keys"][0]["last_used_at"].as_i64().is_some(), "{keys}");
+    // Revoked: refused from then on.
+    call_ok(&m.alice, "/api/fn/revoke_api_key", &[("id", &id)]).await;
+    let (status, body) = post_usage(
+        &app,
+        Some(&key),
+        &json!({"records": [record("k2", "1", 1, now_ms())]}),
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "unauthorized");
+    // A key with the right prefix and a wrong secret is refused too.
+    let forged = format!("{}{}", &key[..13], "A".repeat(key.len() - 13));
+    let (status, _) = post_usage(&app, Some(&forged), &json!({"records": []})).await;
+    assert_eq!(status, 401);
+}
+
+async fn every_record_is_accepted_once_duplicated_or_rejected_with_its_reason(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let o = offer(&m).await;
+    let sub = carol_subscribes(&m, &o).await;
+    let alice = new_key(&m.alice, "alice").await;
+    let bob = new_key(&m.bob, "bob").await;
+    let now = now_ms();
+    let batch = json!({"records": [
+        record("a", &sub, 10, now),
+        record("a", &sub, 10, now),                         // same key, same content: duplicate
+        record("a", &sub, 11, now),                         // same key, other content
+        record("b", "999999", 1, now),                      // no such subscription
+        record("c", &sub, 1, now - 7 * 3_600_000),          // more than 6 h old
+        record("d", &sub, 1, now + 10 * 60_000),            // more than 5 min ahead
+        record("e", &sub, 0, now),
+        record("f", &sub, -3, now),
+        {"idempotency_key": "g", "subscription_id": sub.parse::<i64>().unwrap(), "dimension": "tokens", "quantity": 1, "occurred_at": rfc3339(now)},
+        record("", &sub, 1, now),
+        record(&"x".repeat(129), &sub, 1, now),
+        record("h", &sub, 1, now - 3_600_000),              // before the subscription began
+        record("i", &sub, 5, now + 60_000),                 // a little ahead: fine
+    ]});
+    let (status, body) = post_usage(&app, Some(&alice), &batch).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        statuses(&body),
+        [
+            "accepted",
+            "duplicate",
+            "rejected:key_reused",
+            "rejected:unknown_subscription",
+            "rejected:too_old",
+            "rejected:in_future",
+            "rejected:non_positive_quantity",
+            "rejected:non_positive_quantity",
+            "rejected:unknown_dimension",
+            "rejected:invalid_key",
+            "rejected:invalid_key",
+            "rejected:not_active",
+            "accepted",
+        ]
+    );
+    assert_eq!(
+        (
+            body["accepted"].as_i64(),
+            body["duplicates"].as_i64(),
+            body["rejected"].as_i64()
+        ),
+        (Some(2), Some(1), Some(10))
+    );
+    assert!(body["results"][3]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
+    assert_eq!(db.count("SELECT COUNT(*) FROM usage_records").await, 2);
+    assert_eq!(
+        db.count("SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM usage_records")
+            .await,
+        15
+    );
+
+    // Another partner's key cannot meter Alice's subscription.
+    let (status, body) = post_usage(
+        &app,
+        Some(&bob),
+        &json!({"records": [record("z", &sub, 1, now)]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(statuses(&body), ["rejected:unknown_subscription"]);
+    // Keys are per organisation: Bob's "a" is not Alice's "a".
+    let (_, body) = post_usage(
+        &app,
+        Some(&bob),
+        &json!({"records": [record("a", &sub, 10, now)]}),
+    )
+    .await;
+    assert_eq!(statuses(&body), ["rejected:unknown_subscription"]);
+
+    // A later batch, then a restarted server: still counted once.
+    let (_, body) = post_usage(
+        &app,
+        Some(&alice),
+        &json!({"records": [record("a", &sub, 10, now), record("j", &sub, 2, now)]}),
+    )
+    .await;
+    assert_eq!(statuses(&body), ["duplicate", "accepted"]);
+    let carol = m.carol.cookie().expect("cookie");
+    drop(m);
+    let mut app = app;
+    app.signal(libc::SIGTERM);
+    app.wait_exit(Duration::from_secs(20)).await;
+    let app = App::spawn(&db).await;
+    let (_, body) = post_usage(&app, Some(&alice), &json!({"records": [record("a", &sub, 10, now), record("j", &sub, 2, now), record("a", &sub, 99, now)]})).await;
+    assert_eq!(
+        statuses(&body),
+        ["duplicate", "duplicate", "rejected:key_reused"]
+    );
+    assert_eq!(
+        db.count("SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM usage_records")
+            .await,
+        17
+    );
+
+    // 1,000 records: accepted; 1,001: refused as a whole.
+    let big: Vec<Value> = (0..1000)
+        .map(|i| record(&format!("big-{i}"), &sub, 1, now))
+        .collect();
+    let (status, body) = post_usage(&app, Some(&alice), &json!({ "records": big })).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["accepted"], 1000);
+    let too_big: Vec<Value> = (0..1001)
+        .map(|i| record(&format!("huge-{i}"), &sub, 1, now))
+        .collect();
+    let (status, body) = post_usage(&app, Some(&alice), &json!({ "records": too_big })).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["message"].as_str().unwrap_or("").contains("1,000")
+            || body["message"].as_str().unwrap_or("").contains("1000"),
+        "{body}"
+    );
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM usage_records WHERE idempotency_key LIKE 'huge-%'")
+            .await,
+        0
+    );
+
+    // After a cancellation, usage is refused.
+    // (Carol's session lives in the database: it outlasts the restart.)
+    let carol = Visitor::with_cookie(&app, &carol);
+    call_ok(&carol, "/api/fn/cancel_subscription", &[("id", &sub)]).await;
+    let (_, body) = post_usage(
+        &app,
+        Some(&alice),
+        &json!({"records": [record("after", &sub, 1, now_ms() + 1_000)]}),
+    )
+    .await;
+    assert_eq!(statuses(&body), ["rejected:not_active"]);
+}
+
+async fn whole_requests_are_refused_with_a_precise_status(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let key = new_key(&m.alice, "alice").await;
+    let ok = json!({"records": [record("a", "1", 1, now_ms())]});
+    // No key, a session cookie instead of a key: 401.
+    let (status, body) = post_usage(&app, None, &ok).await;
+    assert_eq!(status, 401, "{body}");
+    let res = app
+        .client
+        .post(app.url("/api/v1/usage"))
+        .header("cookie", m.alice.cookie().unwrap_or_default())
+        .header("origin", app.base_url.clone())
+        .json(&ok)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 401, "a session does not authenticate the API");
+    let send = |ct: &'static str, body: Vec<u8>| {
+        app.client
+            .post(app.url("/api/v1/usage"))
+            .bearer_auth(&key)
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    let res = send("text/plain", b"{}".to_vec()).await.expect("post");
+    assert_eq!(res.status(), 415);
+    let res = send("application/json", b"{\"records\": [".to_vec())
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["error"], "malformed_json");
+    let res = send("application/json", br#"{"records": [{"idempotency_key": "a", "subscription_id": 1, "dimension": "calls", "quantity": "many", "occurred_at": "2026-11-28T10:00:00Z"}]}"#.to_vec()).await.expect("post");
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(
+        body["message"],
+        "records[0].quantity must be a whole number (64-bit)."
+    );
+    let res = send("application/json", br#"{"records": [{"idempotency_key": "a", "subscription_id": 1, "dimension": "calls", "quantity": 1, "occurred_at": "yesterday"}]}"#.to_vec()).await.expect("post");
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.expect("json");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("records[0].occurred_at"),
+        "{body}"
+    );
+    // (On a connection of its own: the server answers before reading the
+    // whole body, then closes the connection.)
+    let res = crate::helpers::client()
+        .post(app.url("/api/v1/usage"))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 2 * 1024 * 1024])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 413);
+    let res = send("application/json", b"{\"records\": []}".to_vec())
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 422);
+    // The description of it all.
+    let doc: Value = app
+        .get("/api/v1/openapi.json")
+        .await
+        .json()
+        .await
+        .expect("openapi");
+    assert!(
+        doc["openapi"].as_str().unwrap_or("").starts_with("3."),
+        "{doc}"
+    );
+    assert!(doc["paths"]["/api/v1/usage"]["post"].is_object(), "{doc}");
+    assert!(doc["components"]["schemas"]["UsageRecord"].is_object());
+    let (status, page) = app.get_text("/api").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("not_active") && page.contains("/api/v1/openapi.json"));
+    assert_eq!(db.count("SELECT COUNT(*) FROM usage_records").await, 0);
+}
+
+async fn acknowledged_records_survive_repeated_sigkill(backend: Backend) {
+    const ROUNDS: usize = 5;
+    let db = TestDb::new(backend).await;
+    let mut app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let o = offer(&m).await;
+    let sub = carol_subscribes(&m, &o).await;
+    let key = new_key(&m.alice, "alice").await;
+    drop(m);
+    // Every record acknowledged as accepted, as it was sent.
+    let mut acknowledged: Vec<(String, Value)> = Vec::new();
+    let mut sent = 0usize;
+    for round in 0..ROUNDS {
+        // A sender records every record acknowledged as accepted, while the
+        // server is killed under it.
+        let client = app.client.clone();
+        let url = app.url("/api/v1/usage");
+        let key2 = key.clone();
+        let sub2 = sub.clone();
+        let sender = tokio::spawn(async move {
+            let mut acked = Vec::new();
+            let mut attempted = 0usize;
+            for batch in 0.. {
+                let records: Vec<Value> = (0..50)
+                    .map(|i| record(&format!("r{round}-b{batch}-{i}"), &sub2, 1, now_ms()))
+                    .collect();
+                attempted += records.len();
+                let res = client
+                    .post(&url)
+                    .bearer_auth(&key2)
+                    .json(&json!({ "records": records }))
+                    .send()
+                    .await;
+                let Ok(res) = res else { break };
+                let Ok(body) = res.json::<Value>().await else {
+                    break;
+                };
+                for r in body["results"].as_array().into_iter().flatten() {
+                    if r["status"] == "accepted" {
+                        let i = r["index"].as_u64().unwrap_or(0) as usize;
+                        acked.push((
+                            r["idempotency_key"].as_str().unwrap_or("").to_string(),
+                            records[i].clone(),
+                        ));
+                    }
+                }
+            }
+            (acked, attempted)
+        });
+        tokio::time::sleep(Duration::from_millis(400 + 150 * round as u64)).await;
+        app.signal(libc::SIGKILL);
+        app.wait_exit(Duration::from_secs(20)).await;
+        let (acked, attempted) = sender.await.expect("sender");
+        assert!(
+            !acked.is_empty(),
+            "round {round}: some records were acknowledged"
+        );
+        acknowledged.extend(acked);
+        sent += attempted;
+        app = App::spawn(&db).await;
+    }
+    // Every acknowledged record is there, exactly once.
+    let mut conn = db.connect().await;
+    let stored: Vec<String> = sqlx::query_scalar("SELECT idempotency_key FROM usage_records")
+        .fetch_all(&mut conn)
+        .await
+        .expect("keys");
+    let stored: std::collections::HashMap<String, usize> =
+        stored.into_iter().fold(Default::default(), |mut m, k| {
+            *m.entry(k).or_default() += 1;
+            m
+        });
+    let lost = acknowledged
+        .iter()
+        .filter(|(k, _)| !stored.contains_key(k))
+        .count();
+    let doubled = stored.values().filter(|n| **n > 1).count();
+    eprintln!(
+        "kill loop ({backend:?}): {ROUNDS} SIGKILLs, {sent} records sent, {} acknowledged, {} stored, lost {lost}, counted twice {doubled}",
+        acknowledged.len(),
+        stored.len()
+    );
+    assert_eq!(lost, 0);
+    assert_eq!(doubled, 0);
+    // Sent again after all that: every one a duplicate.
+    let again: Vec<Value> = acknowledged
+        .iter()
+        .take(1000)
+        .map(|(_, r)| r.clone())
+        .collect();
+    let (status, body) = post_usage(&app, Some(&key), &json!({ "records": again })).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["duplicates"].as_u64(),
+        Some(acknowledged.len().min(1000) as u64),
+        "{}",
+        body["accepted"]
+    );
+}
+
+async fn statements_split_usage_at_the_take_rate_in_force(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let o = offer(&m).await;
+    let sub = carol_subscribes(&m, &o).await;
+    let key = new_key(&m.alice, "alice").await;
+    let now = now_ms();
+    // 3,000 calls on a plan of EUR 49.00 with 1,000 included and EUR 2.50
+    // per 1,000 more: 49.00 + 5.00 = 54.00.
+    let (_, body) = post_usage(
+        &app,
+        Some(&key),
+        &json!({"records": [record("u1", &sub, 1_000, now), record("u2", &sub, 2_000, now)]}),
+    )
+    .await;
+    assert_eq!(body["accepted"], 2, "{body}");
+    let invoice = |page: &Value| page["invoices"][0].clone();
+    let page = call_ok(&m.carol, "/api/fn/subscription_detail", &[("id", &sub)]).await;
+    let i = invoice(&page);
+    assert_eq!(i["calls"], 3000, "{i}");
+    assert_eq!(
+        (
+            i["plan_fee_minor"].as_i64(),
+            i["overage_minor"].as_i64(),
+            i["total_minor"].as_i64()
+        ),
+        (Some(4900), Some(500), Some(5400))
+    );
+    assert_eq!(
+        (
+            i["take_rate_bp"].as_i64(),
+            i["platform_fee_minor"].as_i64(),
+            i["payout_minor"].as_i64()
+        ),
+        (Some(2000), Some(1080), Some(4320))
+    );
+    assert!(page["usage"].as_array().is_some_and(|d| d
+        .iter()
+        .map(|x| x["calls"].as_i64().unwrap_or(0))
+        .sum::<i64>()
+        == 3000));
+    // The rate changes: the open month's statement follows the rate in force.
+    call_ok(
+        &m.referee,
+        "/api/fn/update_policy",
+        &[
+            ("non_compete", "on"),
+            ("take_rate", "12.5"),
+            ("featured_slots", "off"),
+            ("reason", "Lower fees."),
+        ],
+    )
+    .await;
+    let page = call_ok(&m.carol, "/api/fn/subscription_detail", &[("id", &sub)]).await;
+    let i = invoice(&page);
+    // 12.5 % of 54.00 = 6.75.
+    assert_eq!(
+        (
+            i["take_rate_bp"].as_i64(),
+            i["platform_fee_minor"].as_i64(),
+            i["payout_minor"].as_i64()
+        ),
+        (Some(1250), Some(675), Some(4725))
+    );
+    // The partner's statement says the same.
+    let rev = call_ok(&m.alice, "/api/fn/publisher_revenue", &[]).await;
+    let s = &rev["statements"][0];
+    assert_eq!(
+        (
+            s["total_minor"].as_i64(),
+            s["platform_fee_minor"].as_i64(),
+            s["payout_minor"].as_i64()
+        ),
+        (Some(5400), Some(675), Some(4725)),
+        "{rev}"
+    );
+    // The CSV exports carry the same figures.
+    let csv = m
+        .carol
+        .get("/exports/invoices.csv")
+        .await
+        .text()
+        .await
+        .expect("csv");
+    assert!(csv.starts_with("month,subscription,listing"), "{csv}");
+    assert!(csv.contains(",Triage Notes,false,St Brigid Hospital,EUR,3000,1000,49.00,5.00,54.00,1250,6.75,47.25,true"), "{csv}");
+    let csv = m
+        .alice
+        .get("/exports/statements.csv")
+        .await
+        .text()
+        .await
+        .expect("csv");
+    assert!(csv.contains(",54.00,1250,6.75,47.25,"), "{csv}");
+    assert_eq!(
+        m.bob.get("/exports/invoices.csv").await.status(),
+        403,
+        "a partner has no invoices"
+    );
+    // Marketplace totals (referees only).
+    let totals = call_ok(&m.referee, "/api/fn/marketplace_totals", &[]).await;
+    assert_eq!(totals[0]["total_minor"], 5400, "{totals}");
+    assert_eq!(totals[0]["platform_fee_minor"], 675);
+    assert_eq!(totals[0]["industry"], "healthcare");
+    for v in [&m.alice, &m.carol, &m.player] {
+        let (status, _) = v.call("/api/fn/marketplace_totals", &[]).await;
+        assert_eq!(status, 403);
+    }
+}
