@@ -75,6 +75,43 @@ pub enum ConnectError {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time. Writers of this process queue here,
+    /// first come first served, instead of in SQLite's busy handler, which
+    /// sleeps in growing steps (up to 100 ms) and turned a few contended
+    /// writes into long tails.
+    writer: Arc<tokio::sync::Mutex<()>>,
+    /// How long a writer waits for its turn, as for SQLite's busy timeout.
+    turn_timeout: Duration,
+}
+
+/// A write transaction; on SQLite it also holds this process's writer
+/// turn until it is committed, rolled back or dropped.
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = Transaction<'static, Any>;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
 }
 
 impl std::fmt::Debug for Db {
@@ -122,7 +159,12 @@ impl Db {
                 backend: backend.name(),
                 source,
             })?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            writer: Arc::default(),
+            turn_timeout: opts.busy_timeout,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -133,13 +175,27 @@ impl Db {
         &self.pool
     }
 
-    /// Starts a write transaction. On SQLite it takes the write lock up front
-    /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of
-    /// one failing half-way when it upgrades a read lock.
-    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+    /// Starts a write transaction. On SQLite it waits for this process's
+    /// writer turn, then takes the write lock up front (`BEGIN IMMEDIATE`),
+    /// so writers queue instead of one failing half-way when it upgrades a
+    /// read lock (another process, such as a CLI command, still meets the
+    /// busy timeout).
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => {
+                let turn =
+                    tokio::time::timeout(self.turn_timeout, self.writer.clone().lock_owned())
+                        .await
+                        .map_err(|_| sqlx::Error::PoolTimedOut)?;
+                Ok(WriteTx {
+                    tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _turn: Some(turn),
+                })
+            }
+            Backend::Postgres => Ok(WriteTx {
+                tx: self.pool.begin().await?,
+                _turn: None,
+            }),
         }
     }
 
@@ -149,7 +205,7 @@ impl Db {
     pub async fn ping(&self) -> Result<i64, sqlx::Error> {
         let mut tx = self.begin_write().await?;
         let row: AnyRow = sqlx::query("SELECT COUNT(*) AS n FROM _sqlx_migrations")
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
         tx.rollback().await?;
         sqlx::Row::try_get::<i64, _>(&row, "n")

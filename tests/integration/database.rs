@@ -61,7 +61,7 @@ async fn concurrent_read_then_write_transactions_all_commit(backend: Backend) {
             tokio::spawn(async move {
                 let mut tx = db.begin_write().await?;
                 let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM organisations")
-                    .fetch_one(&mut *tx)
+                    .fetch_one(&mut **tx)
                     .await?
                     .try_get("n")?;
                 tokio::task::yield_now().await;
@@ -71,7 +71,7 @@ async fn concurrent_read_then_write_transactions_all_commit(backend: Backend) {
                 .bind(format!("org-{i}"))
                 .bind(format!("Org {i} (saw {n})"))
                 .bind(i as i64)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
                 tx.commit().await?;
                 Ok::<_, sqlx::Error>(())

@@ -14,6 +14,7 @@ crate::on_both_backends!(
     whole_requests_are_refused_with_a_precise_status,
     acknowledged_records_survive_repeated_sigkill,
     statements_split_usage_at_the_take_rate_in_force,
+    the_same_batch_sent_ten_times_at_once_is_counted_once,
 );
 
 fn now_ms() -> i64 {
@@ -596,4 +597,49 @@ async fn statements_split_usage_at_the_take_rate_in_force(backend: Backend) {
         let (status, _) = v.call("/api/fn/marketplace_totals", &[]).await;
         assert_eq!(status, 403);
     }
+}
+
+async fn the_same_batch_sent_ten_times_at_once_is_counted_once(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let o = offer(&m).await;
+    let sub = carol_subscribes(&m, &o).await;
+    let key = new_key(&m.alice, "alice").await;
+    let now = now_ms();
+    let batch = json!({ "records": (0..100).map(|i| record(&format!("same-{i}"), &sub, 2, now)).collect::<Vec<_>>() });
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (client, url, key, batch) = (
+            app.client.clone(),
+            app.url("/api/v1/usage"),
+            key.clone(),
+            batch.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let res = client
+                .post(url)
+                .bearer_auth(key)
+                .json(&batch)
+                .send()
+                .await
+                .expect("post");
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.expect("json")
+        }));
+    }
+    let (mut accepted, mut duplicates) = (0, 0);
+    for t in tasks {
+        let body = t.await.expect("task");
+        assert_eq!(body["rejected"], 0, "{body}");
+        accepted += body["accepted"].as_i64().unwrap_or(0);
+        duplicates += body["duplicates"].as_i64().unwrap_or(0);
+    }
+    assert_eq!((accepted, duplicates), (100, 900));
+    assert_eq!(db.count("SELECT COUNT(*) FROM usage_records").await, 100);
+    assert_eq!(
+        db.count("SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM usage_records")
+            .await,
+        200
+    );
 }

@@ -341,7 +341,7 @@ pub async fn decide(id: i64, action: &str, words: &str) -> Result<(), AppError> 
         return Err(AppError::Conflict(format!("The case is already {before}.")));
     }
     db::event(&mut tx, id, Some(actor.user_id), &event, now).await?;
-    let parties = db::party_orgs(&mut *tx, id).await?;
+    let parties = db::party_orgs(&mut **tx, id).await?;
     notify_parties(
         &mut tx,
         &parties,

@@ -22,7 +22,7 @@ pub async fn add_counts(
         .bind(*listing)
         .bind(*impressions)
         .bind(*views)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
     tx.commit().await

@@ -628,7 +628,7 @@ pub async fn add_deployment(
     };
     let label = sqlx::query("SELECT name, version FROM base_models WHERE id = $1")
         .bind(base_model_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await
         .and_then(|r| {
             Ok(format!(
@@ -895,7 +895,7 @@ pub async fn submit(id: i64) -> Result<(), AppError> {
     }
     let description: String = sqlx::query("SELECT description FROM listings WHERE id = $1")
         .bind(id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?
         .try_get("description")?;
     if description.trim().is_empty() {
@@ -911,7 +911,7 @@ pub async fn submit(id: i64) -> Result<(), AppError> {
         return Err(cannot(status, "submitted"));
     }
     if m.kind == OrgKind::Platform {
-        if let Some((_, _, industry, name)) = db::publisher_in(&mut *tx, id).await? {
+        if let Some((_, _, industry, name)) = db::publisher_in(&mut **tx, id).await? {
             cases::first_party_entered(&mut tx, id, &name, &industry, Some(actor.user_id), now)
                 .await?;
         }

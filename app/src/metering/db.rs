@@ -201,22 +201,27 @@ pub struct NewRecord<'a> {
     pub occurred_at: i64,
 }
 
-/// Stores accepted records, many rows per statement.
-pub async fn insert_records(
+/// Inserts the records whose key the organisation has not stored yet
+/// (many rows per statement); returns the keys inserted. A key already
+/// stored, or being stored by a transaction committing meanwhile, is left
+/// alone.
+pub async fn insert_new(
     tx: &mut Transaction<'_, Any>,
     org: i64,
     key_id: i64,
     records: &[NewRecord<'_>],
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<std::collections::HashSet<String>, sqlx::Error> {
     const COLS: usize = 8;
+    let mut inserted = std::collections::HashSet::new();
     for chunk in records.chunks(100) {
         let rows: Vec<String> = (0..chunk.len())
             .map(|i| format!("({})", placeholders(1 + i * COLS, COLS)))
             .collect();
         let sql = format!(
             "INSERT INTO usage_records (org_id, idempotency_key, subscription_id, dimension, quantity, \
-             occurred_at, received_at, api_key_id) VALUES {}",
+             occurred_at, received_at, api_key_id) VALUES {} \
+             ON CONFLICT (org_id, idempotency_key) DO NOTHING RETURNING idempotency_key",
             rows.join(", ")
         );
         let mut q = sqlx::query(&sql);
@@ -231,7 +236,9 @@ pub async fn insert_records(
                 .bind(now)
                 .bind(key_id);
         }
-        q.execute(&mut **tx).await?;
+        for row in q.fetch_all(&mut **tx).await? {
+            inserted.insert(row.try_get("idempotency_key")?);
+        }
     }
-    Ok(())
+    Ok(inserted)
 }

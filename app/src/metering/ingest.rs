@@ -5,7 +5,6 @@
 
 use super::db::{self, Content, NewRecord};
 use super::{Reason, DIMENSIONS, MAX_AGE_MS, MAX_AHEAD_MS, MAX_BATCH, MAX_KEY_LEN};
-use crate::auth::db::violates_unique;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::State;
@@ -337,35 +336,17 @@ pub async fn usage(State(state): State<AppState>, headers: HeaderMap, body: Body
             return refuse(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", message)
         }
     };
-    // Two batches racing with the same new key on PostgreSQL: the loser's
-    // insert fails on the unique key and the batch is judged again.
-    for _ in 0..3 {
-        match ingest(&state, org, key_id, &records).await {
-            Ok(result) => return Json(result).into_response(),
-            Err(e)
-                if violates_unique(
-                    &e,
-                    "usage_records_org_key",
-                    "usage_records.idempotency_key",
-                ) =>
-            {
-                continue
-            }
-            Err(e) => {
-                tracing::error!(error = %e, org, "storing usage failed");
-                return refuse(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "Nothing was stored; send the batch again.",
-                );
-            }
+    match ingest(&state, org, key_id, &records).await {
+        Ok(result) => Json(result).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, org, "storing usage failed");
+            refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Nothing was stored; send the batch again.",
+            )
         }
     }
-    refuse(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "internal",
-        "Nothing was stored; send the batch again.",
-    )
 }
 
 fn judge(r: &Checked, org: i64, now: i64, subs: &HashMap<i64, db::Metered>) -> Option<Reason> {
@@ -393,6 +374,23 @@ fn judge(r: &Checked, org: i64, now: i64, subs: &HashMap<i64, db::Metered>) -> O
     None
 }
 
+/// Where a record stands while its batch is judged.
+#[derive(Clone, Copy)]
+enum Pending {
+    /// Valid, offered for insertion.
+    Candidate,
+    /// Same key as the candidate at that index, earlier in the batch.
+    SameAs(usize),
+    /// Invalid for this reason, unless the key is already stored.
+    Invalid(Reason),
+}
+
+/// Judges and stores a batch in one transaction. Valid records are
+/// inserted first (`ON CONFLICT DO NOTHING`): a key stored before, even by
+/// a batch committing at this moment on another node, is not inserted and
+/// is then looked up; so is the key of an invalid record, which may be a
+/// resend of one stored earlier. In the usual batch of new keys there is
+/// nothing to look up.
 async fn ingest(
     state: &AppState,
     org: i64,
@@ -411,72 +409,109 @@ async fn ingest(
         .await?
         .into_iter()
         .collect();
-    let keys: Vec<&str> = records
-        .iter()
-        .map(|r| r.key.as_str())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let mut seen: HashMap<String, Content> = db::existing(&mut tx, org, &keys)
-        .await?
-        .into_iter()
-        .collect();
-    let mut results = Vec::with_capacity(records.len());
-    let mut fresh = Vec::new();
-    let (mut accepted, mut duplicates, mut rejected) = (0, 0, 0);
-    for (index, r) in records.iter().enumerate() {
-        let content: Content = (
+    let content = |r: &Checked| -> Content {
+        (
             r.subscription,
             r.dimension.clone(),
             r.quantity,
             r.occurred_at,
-        );
-        let verdict = match seen.get(&r.key) {
-            Some(c) if *c == content => Err(None),
-            Some(_) => Err(Some(Reason::KeyReused)),
+        )
+    };
+    let mut first_candidate: HashMap<&str, usize> = HashMap::new();
+    let mut pending = Vec::with_capacity(records.len());
+    let mut offered = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        pending.push(match first_candidate.get(r.key.as_str()) {
+            Some(&first) => Pending::SameAs(first),
             None => match judge(r, org, now, &subs) {
-                Some(reason) => Err(Some(reason)),
-                None => Ok(()),
+                Some(reason) => Pending::Invalid(reason),
+                None => {
+                    first_candidate.insert(&r.key, i);
+                    offered.push(NewRecord {
+                        key: &r.key,
+                        subscription: r.subscription,
+                        dimension: &r.dimension,
+                        quantity: r.quantity,
+                        occurred_at: r.occurred_at,
+                    });
+                    Pending::Candidate
+                }
             },
-        };
-        let (status, reason) = match verdict {
-            Ok(()) => {
-                seen.insert(r.key.clone(), content);
-                fresh.push(NewRecord {
-                    key: &r.key,
-                    subscription: r.subscription,
-                    dimension: &r.dimension,
-                    quantity: r.quantity,
-                    occurred_at: r.occurred_at,
-                });
-                accepted += 1;
-                (Outcome::Accepted, None)
-            }
-            Err(None) => {
-                duplicates += 1;
-                (Outcome::Duplicate, None)
-            }
-            Err(Some(reason)) => {
-                rejected += 1;
-                (Outcome::Rejected, Some(reason))
-            }
-        };
-        results.push(RecordResult {
-            index,
-            idempotency_key: r.key.clone(),
-            status,
-            reason: reason.map(|x| x.code().to_string()),
-            message: reason.map(|x| x.message().to_string()),
         });
     }
-    db::insert_records(&mut tx, org, key_id, &fresh, now).await?;
+    let inserted = db::insert_new(&mut tx, org, key_id, &offered, now).await?;
+    let to_look_up: Vec<&str> = records
+        .iter()
+        .zip(&pending)
+        .filter(|(r, p)| match p {
+            Pending::Candidate => !inserted.contains(&r.key),
+            Pending::Invalid(_) => true,
+            Pending::SameAs(_) => false,
+        })
+        .map(|(r, _)| r.key.as_str())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let stored: HashMap<String, Content> = if to_look_up.is_empty() {
+        HashMap::new()
+    } else {
+        db::existing(&mut tx, org, &to_look_up)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    // A stored record with this key: the same one sent again, or a reuse.
+    let against_stored = |r: &Checked| -> Option<(Outcome, Option<Reason>)> {
+        stored.get(&r.key).map(|c| {
+            if *c == content(r) {
+                (Outcome::Duplicate, None)
+            } else {
+                (Outcome::Rejected, Some(Reason::KeyReused))
+            }
+        })
+    };
+    let mut verdicts: Vec<(Outcome, Option<Reason>)> = Vec::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        let v = match pending[i] {
+            Pending::Candidate if inserted.contains(&r.key) => (Outcome::Accepted, None),
+            // Not inserted: the key was stored before (or by a batch that
+            // committed meanwhile), so it is found; anything else would be
+            // a fault, and the whole batch is undone.
+            Pending::Candidate => against_stored(r).ok_or(sqlx::Error::RowNotFound)?,
+            Pending::Invalid(reason) => {
+                against_stored(r).unwrap_or((Outcome::Rejected, Some(reason)))
+            }
+            Pending::SameAs(first) => {
+                if content(r) != content(&records[first]) {
+                    (Outcome::Rejected, Some(Reason::KeyReused))
+                } else if verdicts[first].1 == Some(Reason::KeyReused) {
+                    verdicts[first]
+                } else {
+                    (Outcome::Duplicate, None)
+                }
+            }
+        };
+        verdicts.push(v);
+    }
     db::touch_key(&mut tx, key_id, now).await?;
     tx.commit().await?;
+    let count = |o: Outcome| verdicts.iter().filter(|(x, _)| *x == o).count();
     Ok(BatchResult {
-        accepted,
-        duplicates,
-        rejected,
-        results,
+        accepted: count(Outcome::Accepted),
+        duplicates: count(Outcome::Duplicate),
+        rejected: count(Outcome::Rejected),
+        results: records
+            .iter()
+            .zip(&verdicts)
+            .enumerate()
+            .map(|(index, (r, (status, reason)))| RecordResult {
+                index,
+                idempotency_key: r.key.clone(),
+                status: *status,
+                reason: reason.map(|x| x.code().to_string()),
+                message: reason.map(|x| x.message().to_string()),
+            })
+            .collect(),
     })
 }
 

@@ -27,7 +27,7 @@ pub async fn feature(listing_id: i64) -> Result<(), AppError> {
     }
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
-    let (_, kind, industry, name) = crate::listings::db::publisher_in(&mut *tx, listing_id)
+    let (_, kind, industry, name) = crate::listings::db::publisher_in(&mut **tx, listing_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let (status, _) = crate::listings::db::status_in(&mut tx, listing_id, None)
@@ -64,7 +64,7 @@ pub async fn feature(listing_id: i64) -> Result<(), AppError> {
     .bind(actor.user_id)
     .bind(i64::from(first_party))
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     if done.rows_affected() == 0 {
         return Err(AppError::Conflict(format!("“{name}” is already featured.")));
@@ -101,7 +101,7 @@ pub async fn unfeature(listing_id: i64) -> Result<(), AppError> {
     let mut tx = state.db.begin_write().await?;
     let done = sqlx::query("DELETE FROM featured_slots WHERE listing_id = $1")
         .bind(listing_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     if done.rows_affected() == 0 {
         return Err(AppError::NotFound);

@@ -63,7 +63,7 @@ pub async fn record_all(
         .bind(&what)
         .bind(outcome.as_str())
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         let action = match &outcome {
             Outcome::Read => "partner_data.read",

@@ -109,7 +109,7 @@ pub async fn subscribe(listing_id: i64, plan: &str, deployment: &str) -> Result<
     };
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
-    if !db::published(&mut *tx, listing_id).await? {
+    if !db::published(&mut **tx, listing_id).await? {
         return Err(AppError::NotFound);
     }
     if let Some((id, p, d)) = db::active_for(&mut tx, m.org_id, listing_id).await? {
