@@ -220,7 +220,7 @@ pub async fn active_plan(
 }
 
 const VIEW_SELECT: &str = "SELECT s.id, c.name AS client, l.slug, l.name AS listing_name, \
-        o.name AS publisher, o.kind AS publisher_kind, p.name AS plan, p.monthly_fee_minor, p.currency, \
+        o.id AS publisher_org_id, o.name AS publisher, o.kind AS publisher_kind, p.name AS plan, p.monthly_fee_minor, p.currency, \
         p.included_calls, p.overage_per_1000_minor, s.deployment_id, b.name, b.version, b.provider, \
         d.revision, s.status, s.started_at, s.ended_at, l.industry \
      FROM subscriptions s \
@@ -234,6 +234,7 @@ const VIEW_SELECT: &str = "SELECT s.id, c.name AS client, l.slug, l.name AS list
 /// A subscription with what its statements need.
 pub struct Priced {
     pub view: SubscriptionView,
+    pub publisher_org_id: i64,
     pub industry: String,
     pub currency: String,
     pub monthly_fee_minor: i64,
@@ -270,6 +271,7 @@ fn priced(r: &AnyRow) -> Result<Priced, sqlx::Error> {
             started_at: r.try_get("started_at")?,
             ended_at: r.try_get("ended_at")?,
         },
+        publisher_org_id: r.try_get("publisher_org_id")?,
         industry: r.try_get("industry")?,
         currency,
         monthly_fee_minor: fee,

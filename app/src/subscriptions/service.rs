@@ -484,6 +484,28 @@ pub async fn totals() -> Result<Vec<TotalsRow>, AppError> {
     let (actor, _) = resolve(&state).await?;
     actor.require(Permission::Referee)?;
     let subs = db::list(&state.db, Scope::All).await?;
+    // Aggregates still carry each partner's revenue (alone in an industry,
+    // a partner's total is its own): the read is on every partner's record.
+    let partners: std::collections::BTreeSet<i64> = subs
+        .iter()
+        .filter(|p| !p.view.platform_owned)
+        .map(|p| p.publisher_org_id)
+        .collect();
+    firewall::record_all(
+        &state,
+        &actor,
+        partners
+            .into_iter()
+            .map(|org| {
+                (
+                    org,
+                    "marketplace totals (your revenue within them)".to_string(),
+                    Outcome::Read,
+                )
+            })
+            .collect(),
+    )
+    .await?;
     let now = state.clock.now_ms();
     let first = subs.iter().map(|p| p.view.started_at).min().unwrap_or(now);
     let usage = db::calls_per_day(&state.db, Scope::All, None, first).await?;
