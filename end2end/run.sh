@@ -14,18 +14,10 @@ target/debug/fairground seed --demo
 export FAIRGROUND_E2E_REFEREE_EMAIL=referee-e2e@example.org
 invite=$(target/debug/fairground admin bootstrap --email "$FAIRGROUND_E2E_REFEREE_EMAIL" | grep -o 'invitations/[A-Za-z0-9_-]*' | tail -1)
 [ -n "$invite" ] || { echo "could not bootstrap the referee" >&2; exit 1; }
-target/debug/fairground serve >"$work/stdout" 2>"$work/stderr" &
-pid=$!
-cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
+. server/scripts/lib.sh
+cleanup() { stop_server; rm -rf "$work"; }
 trap cleanup EXIT
-url=""
-for _ in $(seq 1 100); do
-  url=$(sed -n 's/^fairground listening on //p' "$work/stdout")
-  [ -n "$url" ] && break
-  kill -0 "$pid" 2>/dev/null || { cat "$work/stderr" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "server did not start" >&2; cat "$work/stderr" >&2; exit 1; }
+start_server target/debug/fairground "$work"
 cd end2end
 node join-referee.mjs "$url" "$FAIRGROUND_E2E_REFEREE_EMAIL" 'tangerine orbit cathedral 93' "${invite#invitations/}"
 # One test file at a time: they share the referee. Arguments, if any, name

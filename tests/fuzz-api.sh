@@ -9,23 +9,15 @@ st=target/tools-venv/bin/schemathesis
 [ -x "$st" ] || { echo "schemathesis is missing: run server/scripts/setup.sh" >&2; exit 1; }
 bin=target/debug/fairground
 work=$(mktemp -d)
+. server/scripts/lib.sh
+cleanup() { stop_server; rm -rf "$work"; }
+trap cleanup EXIT
 export DATABASE_URL="sqlite://$work/fuzz.db"
 export FAIRGROUND_ADDR=127.0.0.1:0
 export FAIRGROUND_SITE_ROOT=target/site
 "$bin" seed --demo >/dev/null
 key=$("$bin" admin api-key --org meridian-health --name fuzz)
-"$bin" serve >"$work/stdout" 2>"$work/stderr" &
-pid=$!
-cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-url=""
-for _ in $(seq 1 100); do
-  url=$(sed -n 's/^fairground listening on //p' "$work/stdout")
-  [ -n "$url" ] && break
-  kill -0 "$pid" 2>/dev/null || { cat "$work/stderr" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "server did not start" >&2; exit 1; }
+start_server "$bin" "$work"
 "$st" run "$url/api/v1/openapi.json" \
   --url "$url" \
   --header "Authorization: Bearer $key" \

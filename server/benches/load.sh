@@ -28,21 +28,10 @@ bin=target/release/fairground
 loadgen=target/release/examples/loadgen
 
 work=$(mktemp -d)
-pg_db=""
-if [ $backend = postgres ]; then
-  pg_db="fairground_bench_$$"
-  psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $pg_db"
-  export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$pg_db"
-else
-  export DATABASE_URL="sqlite://$work/bench.db"
-fi
+. server/scripts/lib.sh
+bench_database "$backend" "$work" "fairground_bench_$$"
 export FAIRGROUND_ADDR=127.0.0.1:0 FAIRGROUND_LOG=warn FAIRGROUND_SITE_ROOT=target/site
-pid=""
-cleanup() {
-  [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
-  [ -n "$pg_db" ] && psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)"
-  rm -rf "$work"
-}
+cleanup() { stop_server; drop_bench_database; rm -rf "$work"; }
 trap cleanup EXIT
 
 start=$(date +%s.%N)
@@ -50,13 +39,7 @@ start=$(date +%s.%N)
 "$bin" seed --listings "$LISTINGS"
 echo "seeded in $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s"
 
-"$bin" serve >"$work/stdout" 2>"$work/stderr" &
-pid=$!
-url=""
-for _ in $(seq 1 100); do
-  url=$(sed -n 's/^fairground listening on //p' "$work/stdout"); [ -n "$url" ] && break; sleep 0.1
-done
-[ -n "$url" ] || { cat "$work/stderr"; exit 1; }
+start_server "$bin" "$work"
 curl -sf "$url/catalogue" | grep -o '[0-9]* listings match; page 1 of [0-9]*'
 
 # 16 words x 16 words x 3 sort orders = 768 different searches.

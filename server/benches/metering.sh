@@ -17,33 +17,14 @@ cargo build --release --locked -p server --bin fairground --example meterbench 2
 bin=target/release/fairground
 bench=target/release/examples/meterbench
 work=$(mktemp -d)
-pg_db=""
-if [ $backend = postgres ]; then
-  pg_db="fairground_meter_$$"
-  psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $pg_db"
-  export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$pg_db"
-else
-  export DATABASE_URL="sqlite://$work/bench.db"
-fi
+. server/scripts/lib.sh
+bench_database "$backend" "$work" "fairground_meter_$$"
 export FAIRGROUND_ADDR=127.0.0.1:0 FAIRGROUND_LOG=warn FAIRGROUND_SITE_ROOT=target/site
-pid=""
-cleanup() {
-  [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
-  [ -n "$pg_db" ] && psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)"
-  rm -rf "$work"
-}
+cleanup() { stop_server; drop_bench_database; rm -rf "$work"; }
 trap cleanup EXIT
 "$bin" seed --demo >/dev/null
 key=$("$bin" admin api-key --org meridian-health --name bench)
-"$bin" serve >"$work/stdout" 2>"$work/stderr" &
-pid=$!
-url=""
-for _ in $(seq 1 100); do
-  url=$(sed -n 's/^fairground listening on //p' "$work/stdout")
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "server did not start" >&2; cat "$work/stderr" >&2; exit 1; }
+start_server "$bin" "$work"
 # A subscription to one of Meridian Health's listings (from the demo data),
 # read from the server's own statements page data would need a session; the
 # API answers which ids are its own by accepting them.

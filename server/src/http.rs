@@ -97,24 +97,7 @@ pub fn router(state: AppState, site: SiteOrigin, secure_cookies: bool) -> Router
             "/api/v1/openapi.json",
             get(app::metering::openapi::document),
         )
-        .with_state(state.clone())
-        .layer(
-            ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-                .layer(
-                    TraceLayer::new_for_http()
-                        .make_span_with(request_span)
-                        .on_response(DefaultOnResponse::new().level(Level::INFO))
-                        .on_failure(DefaultOnFailure::new().level(Level::WARN)),
-                )
-                .layer(PropagateRequestIdLayer::new(request_id.clone()))
-                .layer(
-                    CompressionLayer::new()
-                        .quality(CompressionLevel::Fastest)
-                        .compress_when(DefaultPredicate::new().and(is_dynamic)),
-                )
-                .layer(middleware::from_fn(security_headers)),
-        );
+        .with_state(state.clone());
     let pages = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -137,27 +120,6 @@ pub fn router(state: AppState, site: SiteOrigin, secure_cookies: bool) -> Router
         .with_state(state)
         .layer(
             ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-                .layer(
-                    TraceLayer::new_for_http()
-                        .make_span_with(request_span)
-                        // One line per response at INFO: status and latency.
-                        .on_response(DefaultOnResponse::new().level(Level::INFO))
-                        .on_failure(DefaultOnFailure::new().level(Level::WARN)),
-                )
-                .layer(PropagateRequestIdLayer::new(request_id))
-                // Static files (the wasm above all) at the default quality; the
-                // outer layer leaves what the inner one already encoded alone.
-                .layer(CompressionLayer::new())
-                // Pages and API answers are made per request (each page has its
-                // own CSP nonce), so they are compressed at the fastest level:
-                // brotli 4 cost 40 % of the catalogue's throughput.
-                .layer(
-                    CompressionLayer::new()
-                        .quality(CompressionLevel::Fastest)
-                        .compress_when(DefaultPredicate::new().and(is_dynamic)),
-                )
-                .layer(middleware::from_fn(security_headers))
                 .layer(middleware::from_fn_with_state(
                     Arc::new(site),
                     same_origin_only,
@@ -173,7 +135,31 @@ pub fn router(state: AppState, site: SiteOrigin, secure_cookies: bool) -> Router
                     crate::page_cache::anonymous_pages,
                 )),
         );
-    api.merge(pages)
+    // Every response, the API's included.
+    api.merge(pages).layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(request_span)
+                    // One line per response at INFO: status and latency.
+                    .on_response(DefaultOnResponse::new().level(Level::INFO))
+                    .on_failure(DefaultOnFailure::new().level(Level::WARN)),
+            )
+            .layer(PropagateRequestIdLayer::new(request_id))
+            // Static files (the wasm above all) at the default quality; the
+            // outer layer leaves what the inner one already encoded alone.
+            .layer(CompressionLayer::new())
+            // Pages and API answers are made per request (each page has its
+            // own CSP nonce), so they are compressed at the fastest level:
+            // brotli 4 cost 40 % of the catalogue's throughput.
+            .layer(
+                CompressionLayer::new()
+                    .quality(CompressionLevel::Fastest)
+                    .compress_when(DefaultPredicate::new().and(is_dynamic)),
+            )
+            .layer(middleware::from_fn(security_headers)),
+    )
 }
 
 /// The request's span: method, the route's pattern where one matched

@@ -31,6 +31,11 @@ pub async fn call_ok(v: &Visitor<'_>, path: &str, fields: &[(&str, &str)]) -> se
     body
 }
 
+/// The status a server function answers `v` with.
+pub async fn status_of(v: &Visitor<'_>, path: &str, fields: &[(&str, &str)]) -> u16 {
+    v.call(path, fields).await.0
+}
+
 async fn join(v: &Visitor<'_>, token: &str) {
     call_ok(v, "/api/fn/accept_invitation", &[("token", token)]).await;
 }

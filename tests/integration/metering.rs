@@ -3,7 +3,7 @@
 //! and the statements the usage feeds.
 
 use crate::helpers::{App, Backend, TestDb, Visitor};
-use crate::listings::{call_ok, market};
+use crate::listings::{call_ok, market, status_of, Market};
 use crate::subscriptions::{carol_subscribes, offer};
 use serde_json::{json, Value};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -24,27 +24,7 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-/// RFC 3339 (UTC, milliseconds) of an instant.
-pub fn rfc3339(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let rem = ms.rem_euclid(86_400_000);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3_600_000,
-        rem / 60_000 % 60,
-        rem / 1000 % 60,
-        rem % 1000
-    )
-}
+use app::calendar::rfc3339;
 
 pub fn record(key: &str, sub: &str, quantity: i64, at: i64) -> Value {
     json!({
@@ -60,6 +40,15 @@ pub fn record(key: &str, sub: &str, quantity: i64, at: i64) -> Value {
 pub async fn new_key(v: &Visitor<'_>, name: &str) -> String {
     let k = call_ok(v, "/api/fn/create_api_key", &[("name", name)]).await;
     k["key"].as_str().expect("key").to_string()
+}
+
+/// The market, Carol's subscription to Alice's listing, and a key of Alice's.
+async fn metered<'a>(app: &'a App, db: &TestDb) -> (Market<'a>, String, String) {
+    let m = market(app, db).await;
+    let o = offer(&m).await;
+    let sub = carol_subscribes(&m, &o).await;
+    let key = new_key(&m.alice, "alice").await;
+    (m, sub, key)
 }
 
 /// Posts a batch: (status, body).
@@ -90,8 +79,10 @@ async fn keys_are_shown_once_hashed_scoped_and_revocable(backend: Backend) {
     let app = App::spawn(&db).await;
     let m = market(&app, &db).await;
     for v in [&m.carol, &m.referee] {
-        let (status, _) = v.call("/api/fn/create_api_key", &[("name", "x")]).await;
-        assert_eq!(status, 403);
+        assert_eq!(
+            status_of(v, "/api/fn/create_api_key", &[("name", "x")]).await,
+            403
+        );
     }
     let (status, body) = m
         .alice
@@ -133,8 +124,10 @@ async fn keys_are_shown_once_hashed_scoped_and_revocable(backend: Backend) {
     let bobs = call_ok(&m.bob, "/api/fn/api_keys", &[]).await;
     assert_eq!(bobs["keys"].as_array().map(Vec::len), Some(0));
     let id = keys["keys"][0]["id"].as_i64().expect("id").to_string();
-    let (status, _) = m.bob.call("/api/fn/revoke_api_key", &[("id", &id)]).await;
-    assert_eq!(status, 404);
+    assert_eq!(
+        status_of(&m.bob, "/api/fn/revoke_api_key", &[("id", &id)]).await,
+        404
+    );
     // Using it sets "last used".
     let (status, _) = post_usage(
         &app,
@@ -392,10 +385,7 @@ async fn acknowledged_records_survive_repeated_sigkill(backend: Backend) {
     const ROUNDS: usize = 5;
     let db = TestDb::new(backend).await;
     let mut app = App::spawn(&db).await;
-    let m = market(&app, &db).await;
-    let o = offer(&m).await;
-    let sub = carol_subscribes(&m, &o).await;
-    let key = new_key(&m.alice, "alice").await;
+    let (m, sub, key) = metered(&app, &db).await;
     drop(m);
     // Every record acknowledged as accepted, as it was sent.
     let mut acknowledged: Vec<(String, Value)> = Vec::new();
@@ -491,10 +481,7 @@ async fn acknowledged_records_survive_repeated_sigkill(backend: Backend) {
 async fn statements_split_usage_at_the_take_rate_in_force(backend: Backend) {
     let db = TestDb::new(backend).await;
     let app = App::spawn(&db).await;
-    let m = market(&app, &db).await;
-    let o = offer(&m).await;
-    let sub = carol_subscribes(&m, &o).await;
-    let key = new_key(&m.alice, "alice").await;
+    let (m, sub, key) = metered(&app, &db).await;
     let now = now_ms();
     // 3,000 calls on a plan of EUR 49.00 with 1,000 included and EUR 2.50
     // per 1,000 more: 49.00 + 5.00 = 54.00.
@@ -597,18 +584,14 @@ async fn statements_split_usage_at_the_take_rate_in_force(backend: Backend) {
     let log = call_ok(&m.alice, "/api/fn/data_access_log", &[]).await;
     assert!(log.to_string().contains("marketplace totals"), "{log}");
     for v in [&m.alice, &m.carol, &m.player] {
-        let (status, _) = v.call("/api/fn/marketplace_totals", &[]).await;
-        assert_eq!(status, 403);
+        assert_eq!(status_of(v, "/api/fn/marketplace_totals", &[]).await, 403);
     }
 }
 
 async fn the_same_batch_sent_ten_times_at_once_is_counted_once(backend: Backend) {
     let db = TestDb::new(backend).await;
     let app = App::spawn(&db).await;
-    let m = market(&app, &db).await;
-    let o = offer(&m).await;
-    let sub = carol_subscribes(&m, &o).await;
-    let key = new_key(&m.alice, "alice").await;
+    let (_market, sub, key) = metered(&app, &db).await;
     let now = now_ms();
     let batch = json!({ "records": (0..100).map(|i| record(&format!("same-{i}"), &sub, 2, now)).collect::<Vec<_>>() });
     let mut tasks = Vec::new();

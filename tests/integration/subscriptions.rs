@@ -4,7 +4,7 @@
 
 use crate::cases::alice_publishes;
 use crate::helpers::{audit_actions, App, Backend, TestDb, Visitor};
-use crate::listings::{call_ok, market, Market};
+use crate::listings::{call_ok, market, status_of, Market};
 
 crate::on_both_backends!(
     a_client_subscribes_switches_base_model_cancels_and_resubscribes,
@@ -91,8 +91,9 @@ async fn a_client_subscribes_switches_base_model_cancels_and_resubscribes(backen
         assert_eq!(status, 403, "{body}");
     }
     let anon = Visitor::new(&app);
-    let (status, _) = anon
-        .call(
+    assert_eq!(
+        status_of(
+            &anon,
             "/api/fn/subscribe",
             &[
                 ("listing_id", &o.listing),
@@ -100,8 +101,9 @@ async fn a_client_subscribes_switches_base_model_cancels_and_resubscribes(backen
                 ("deployment_id", &o.deployments[0]),
             ],
         )
-        .await;
-    assert_eq!(status, 401);
+        .await,
+        401
+    );
     // Bad choices: field errors, nothing written.
     let (status, body) = m
         .carol
@@ -204,8 +206,10 @@ async fn a_client_subscribes_switches_base_model_cancels_and_resubscribes(backen
     assert_eq!(status, 422);
     // Nobody else switches or cancels it.
     for v in [&m.alice, &m.bob] {
-        let (status, _) = v.call("/api/fn/cancel_subscription", &[("id", &id)]).await;
-        assert_eq!(status, 403);
+        assert_eq!(
+            status_of(v, "/api/fn/cancel_subscription", &[("id", &id)]).await,
+            403
+        );
     }
     // The deployment it runs on cannot be removed from under it.
     let (status, body) = m
@@ -376,10 +380,10 @@ async fn subscribers_usage_and_revenue_are_behind_the_firewall(backend: Backend)
 
     // Another partner and the client: it does not exist for them.
     for v in [&m.bob, &m.carol] {
-        let (status, _) = v
-            .call("/api/fn/publisher_revenue", &[("org", &alice_org)])
-            .await;
-        assert_eq!(status, 404);
+        assert_eq!(
+            status_of(v, "/api/fn/publisher_revenue", &[("org", &alice_org)]).await,
+            404
+        );
     }
     let (status, _) = m
         .bob
@@ -396,8 +400,10 @@ async fn subscribers_usage_and_revenue_are_behind_the_firewall(backend: Backend)
     let bobs = call_ok(&m.bob, "/api/fn/publisher_revenue", &[]).await;
     assert_eq!(bobs["subscribers"].as_array().map(Vec::len), Some(0));
     // A client has no revenue page.
-    let (status, _) = m.carol.call("/api/fn/publisher_revenue", &[]).await;
-    assert_eq!(status, 403);
+    assert_eq!(
+        status_of(&m.carol, "/api/fn/publisher_revenue", &[]).await,
+        403
+    );
 
     // A referee reads on the record: each read logged for Alice to see.
     let r = call_ok(
@@ -446,8 +452,10 @@ async fn subscribers_usage_and_revenue_are_behind_the_firewall(backend: Backend)
     .to_string();
     call_ok(&m.referee, "/api/fn/case_page", &[("id", &complaint)]).await;
     assert_eq!(reads().await, 4);
-    let (status, _) = m.bob.call("/api/fn/case_page", &[("id", &complaint)]).await;
-    assert_eq!(status, 404);
+    assert_eq!(
+        status_of(&m.bob, "/api/fn/case_page", &[("id", &complaint)]).await,
+        404
+    );
     let (status, _) = m
         .carol
         .call("/api/fn/case_page", &[("id", &complaint)])

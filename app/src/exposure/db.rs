@@ -40,27 +40,26 @@ pub struct DayTotals {
 }
 
 pub async fn totals_since(db: &Db, from_day: i64) -> Result<Vec<DayTotals>, sqlx::Error> {
-    let subs_rows = sqlx::query(
-        "SELECT s.started_at / 86400000 AS day, l.industry, o.kind, COUNT(*) AS n \
-         FROM subscriptions s \
-         JOIN listings l ON l.id = s.listing_id \
-         JOIN organisations o ON o.id = l.org_id \
-         WHERE s.started_at >= $1 \
-         GROUP BY s.started_at / 86400000, l.industry, o.kind",
-    )
-    .bind(from_day * super::DAY_MS)
-    .fetch_all(db.pool())
-    .await?;
     sqlx::query(
-        "SELECT e.day, l.industry, o.kind, \
-                CAST(SUM(e.impressions) AS BIGINT) AS impressions, CAST(SUM(e.views) AS BIGINT) AS views \
+        "SELECT e.day AS day, l.industry, o.kind, \
+                CAST(SUM(e.impressions) AS BIGINT) AS impressions, CAST(SUM(e.views) AS BIGINT) AS views, \
+                CAST(0 AS BIGINT) AS subscriptions \
          FROM exposure_daily e \
          JOIN listings l ON l.id = e.listing_id \
          JOIN organisations o ON o.id = l.org_id \
          WHERE e.day >= $1 \
-         GROUP BY e.day, l.industry, o.kind",
+         GROUP BY e.day, l.industry, o.kind \
+         UNION ALL \
+         SELECT s.started_at / 86400000 AS day, l.industry, o.kind, \
+                CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(COUNT(*) AS BIGINT) \
+         FROM subscriptions s \
+         JOIN listings l ON l.id = s.listing_id \
+         JOIN organisations o ON o.id = l.org_id \
+         WHERE s.started_at >= $2 \
+         GROUP BY s.started_at / 86400000, l.industry, o.kind",
     )
     .bind(from_day)
+    .bind(from_day * super::DAY_MS)
     .fetch_all(db.pool())
     .await?
     .iter()
@@ -72,31 +71,10 @@ pub async fn totals_since(db: &Db, from_day: i64) -> Result<Vec<DayTotals>, sqlx
             platform: kind == OrgKind::Platform.as_str(),
             impressions: r.try_get("impressions")?,
             views: r.try_get("views")?,
-            subscriptions: 0,
+            subscriptions: r.try_get("subscriptions")?,
         })
     })
-    .collect::<Result<Vec<_>, sqlx::Error>>()
-    .and_then(|mut out| {
-        out.extend(new_subscriptions_since(&subs_rows)?);
-        Ok(out)
-    })
-}
-
-/// New subscriptions per day, industry and kind of publisher.
-fn new_subscriptions_since(rows: &[sqlx::any::AnyRow]) -> Result<Vec<DayTotals>, sqlx::Error> {
-    rows.iter()
-        .map(|r| {
-            let kind: String = r.try_get("kind")?;
-            Ok(DayTotals {
-                day: r.try_get("day")?,
-                industry: r.try_get("industry")?,
-                platform: kind == OrgKind::Platform.as_str(),
-                impressions: 0,
-                views: 0,
-                subscriptions: r.try_get("n")?,
-            })
-        })
-        .collect()
+    .collect()
 }
 
 /// Published listings per industry: (first-party, partner).

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 /// Weeks the dashboard covers, the current one included.
 pub const WEEKS: i64 = 12;
-pub const DAY_MS: i64 = 86_400_000;
+pub use crate::calendar::DAY_MS;
 
 /// Days since 1970-01-01 (UTC) of an instant.
 pub fn day_of(ms: i64) -> i64 {

@@ -5,6 +5,7 @@
 
 use super::db::{self, Content, NewRecord};
 use super::{Reason, DIMENSIONS, MAX_AGE_MS, MAX_AHEAD_MS, MAX_BATCH, MAX_KEY_LEN};
+use crate::calendar::{days_from_civil, DAY_MS};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::State;
@@ -178,9 +179,13 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     if !(1..=12).contains(&mo) || d < 1 || h > 23 || mi > 59 || sec > 60 {
         return None;
     }
-    let (_, month_end) = crate::subscriptions::billing::month_bounds(y, mo as u32);
-    let (month_start, _) = crate::subscriptions::billing::month_bounds(y, mo as u32);
-    if d > (month_end - month_start) / 86_400_000 {
+    let month_start = days_from_civil(y, mo as u32, 1);
+    let (ny, nm) = if mo == 12 {
+        (y + 1, 1)
+    } else {
+        (y, mo as u32 + 1)
+    };
+    if d > days_from_civil(ny, nm, 1) - month_start {
         return None;
     }
     let mut rest = &s[19..];
@@ -215,8 +220,7 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         _ => return None,
     };
     Some(
-        month_start
-            + (d - 1) * 86_400_000
+        (month_start + d - 1) * DAY_MS
             + ((h * 60 + mi - offset_min) * 60 + sec.min(59)) * 1000
             + ms,
     )

@@ -2,6 +2,8 @@
 //! the partner's payout, calendar months. All amounts are integer minor
 //! units; rates are basis points.
 
+use crate::calendar::{civil_from_days, days_from_civil, DAY_MS};
+
 /// `n / d` rounded to the nearest integer, halves away from zero (`d` > 0).
 /// The one rounding rule every amount on a statement goes through.
 pub fn round_div(n: i128, d: i128) -> i64 {
@@ -55,38 +57,21 @@ pub fn bill(
 
 /// (year, month 1–12) of an instant (UTC).
 pub fn month_of(ms: i64) -> (i64, u32) {
-    let days = ms.div_euclid(86_400_000);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m as u32)
-}
-
-/// Days since the epoch of the first day of (year, month).
-fn days_from_civil(y: i64, m: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = m as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let (y, m, _) = civil_from_days(ms.div_euclid(DAY_MS));
+    (y, m)
 }
 
 /// [start, end) of a calendar month in ms (UTC).
 pub fn month_bounds(year: i64, month: u32) -> (i64, i64) {
-    let start = days_from_civil(year, month) * 86_400_000;
     let (ny, nm) = if month == 12 {
         (year + 1, 1)
     } else {
         (year, month + 1)
     };
-    (start, days_from_civil(ny, nm) * 86_400_000)
+    (
+        days_from_civil(year, month, 1) * DAY_MS,
+        days_from_civil(ny, nm, 1) * DAY_MS,
+    )
 }
 
 /// The month before.
