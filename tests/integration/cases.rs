@@ -5,6 +5,7 @@
 
 use crate::helpers::{audit_actions, App, Backend, TestDb, Visitor};
 use crate::listings::{call_ok, market, ready_draft, Market};
+use crate::subscriptions::carol_subscribes_to;
 
 crate::on_both_backends!(
     a_first_party_listing_in_a_partners_industry_needs_a_signed_off_case,
@@ -579,13 +580,21 @@ async fn every_surface_showing_a_listing_labels_the_first_party_one(backend: Bac
     policy(&m, "off", "on", "Allow promotion for the walk.").await;
     call_ok(&m.referee, "/api/fn/feature_listing", &[("id", &fp)]).await;
     call_ok(&m.referee, "/api/fn/feature_listing", &[("id", &partner)]).await;
+    // Carol subscribes to both, and the platform sees its subscriber.
+    let fp_sub = carol_subscribes_to(&m, &fp).await;
+    let partner_sub = carol_subscribes_to(&m, &partner).await;
 
     // API answers: every listing object says who owns it.
     let owned = |v: &serde_json::Value, name: &str| -> Option<bool> {
         fn walk(v: &serde_json::Value, name: &str, out: &mut Vec<bool>) {
             match v {
                 serde_json::Value::Object(o) => {
-                    if o.get("name").and_then(|n| n.as_str()) == Some(name) {
+                    // Listings are "name"; subscriptions and statements
+                    // name theirs "listing_name".
+                    let named = ["name", "listing_name"]
+                        .iter()
+                        .any(|k| o.get(*k).and_then(|n| n.as_str()) == Some(name));
+                    if named {
                         if let Some(b) = o.get("platform_owned").and_then(|b| b.as_bool()) {
                             out.push(b);
                         }
@@ -647,6 +656,31 @@ async fn every_surface_showing_a_listing_labels_the_first_party_one(backend: Bac
             "case_page",
             call_ok(&m.referee, "/api/fn/case_page", &[("id", &case)]).await,
         ),
+        (
+            "my_subscriptions",
+            call_ok(&m.carol, "/api/fn/my_subscriptions", &[]).await,
+        ),
+        (
+            "subscription_detail (first-party)",
+            call_ok(&m.carol, "/api/fn/subscription_detail", &[("id", &fp_sub)]).await,
+        ),
+        (
+            "subscription_detail (partner)",
+            call_ok(
+                &m.carol,
+                "/api/fn/subscription_detail",
+                &[("id", &partner_sub)],
+            )
+            .await,
+        ),
+        (
+            "publisher_revenue (platform)",
+            call_ok(&m.player, "/api/fn/publisher_revenue", &[]).await,
+        ),
+        (
+            "publisher_revenue (partner)",
+            call_ok(&m.alice, "/api/fn/publisher_revenue", &[]).await,
+        ),
     ];
     for (what, v) in &answers {
         let fp = owned(v, "Platform Triage");
@@ -672,8 +706,14 @@ async fn every_surface_showing_a_listing_labels_the_first_party_one(backend: Bac
         "/review".to_string(),
         format!("/cases/{case}"),
     ];
-    for path in &pages {
-        let html = m.referee.get(path).await.text().await.expect("page");
+    let pages = pages.into_iter().map(|p| (p, &m.referee)).chain([
+        ("/subscriptions".to_string(), &m.carol),
+        (format!("/subscriptions/{fp_sub}"), &m.carol),
+        ("/revenue".to_string(), &m.player),
+    ]);
+    for (path, who) in pages {
+        let path = &path;
+        let html = who.get(path).await.text().await.expect("page");
         let doc = scraper::Html::parse_document(&html);
         let sel = |s: &str| scraper::Selector::parse(s).expect("selector");
         // Cards, compare and case columns, review rows, the listing heading.

@@ -56,6 +56,31 @@ pub async fn offer(m: &Market<'_>) -> Offer {
     }
 }
 
+/// Carol's client subscribes to a published listing with its first plan
+/// and first base model.
+pub async fn carol_subscribes_to(m: &Market<'_>, listing: &str) -> String {
+    let o = call_ok(
+        &m.carol,
+        "/api/fn/subscribe_options",
+        &[("listing_id", listing)],
+    )
+    .await;
+    let first = |k: &str| o[k][0]["value"].as_str().expect("choice").to_string();
+    call_ok(
+        &m.carol,
+        "/api/fn/subscribe",
+        &[
+            ("listing_id", listing),
+            ("plan_id", &first("plans")),
+            ("deployment_id", &first("deployments")),
+        ],
+    )
+    .await
+    .as_i64()
+    .expect("id")
+    .to_string()
+}
+
 /// Carol's client subscribes to the offer on its first base model.
 pub async fn carol_subscribes(m: &Market<'_>, o: &Offer) -> String {
     let id = call_ok(
