@@ -31,6 +31,8 @@ pub fn Footer() -> impl IntoView {
                 <a href="/policy">"Marketplace policy"</a>
                 " · "
                 <a href="/exposure">"Exposure"</a>
+                " · "
+                <a href="/api">"Metering API"</a>
             </p>
         </footer>
     }

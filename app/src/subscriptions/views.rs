@@ -337,6 +337,10 @@ pub fn RevenuePage() -> impl IntoView {
         <Title text="Subscribers and revenue · Fairground"/>
         <section class="panel">
             <h1>"Subscribers and revenue"</h1>
+            <p class="muted">
+                "Usage reaches these figures through the "<a href="/api">"metering API"</a>
+                ", with one of your "<a href="/org/api-keys">"API keys"</a>"."
+            </p>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
