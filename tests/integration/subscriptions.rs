@@ -161,7 +161,18 @@ async fn a_client_subscribes_switches_base_model_cancels_and_resubscribes(backen
     assert_eq!(status, 422, "{body}");
     assert_eq!(db.count("SELECT COUNT(*) FROM subscriptions").await, 0);
 
+    let adoption = || async {
+        let r = call_ok(&anon, "/api/fn/catalogue_search", &[("q", "triage")]).await;
+        r["hits"][0]["score"]["adoption"]
+            .as_f64()
+            .expect("adoption")
+    };
+    assert_eq!(adoption().await, 0.0, "no subscriber yet");
     let id = carol_subscribes(&m, &o).await;
+    // One active subscriber: 1 / (1 + 50) of the adoption weight (200
+    // points), re-ranked at once.
+    let points = adoption().await;
+    assert!((points - 200.0 / 51.0).abs() < 1e-9, "{points}");
     // A double submit answers with the same subscription.
     assert_eq!(carol_subscribes(&m, &o).await, id);
     // A different choice while active: switch or cancel first.
@@ -279,6 +290,7 @@ async fn a_client_subscribes_switches_base_model_cancels_and_resubscribes(backen
     assert!(page["subscription"]["ended_at"].as_i64().is_some());
     assert_eq!(page["can_manage"], false);
 
+    assert_eq!(adoption().await, 0.0, "cancelled: no longer counted");
     // Resubscribe: a new subscription.
     let again = carol_subscribes(&m, &o).await;
     assert_ne!(again, id);

@@ -150,6 +150,15 @@ pub async fn load_index(db: &Db) -> Result<(Vec<Entry>, Facets), AppError> {
             fees.insert(id, (fee, currency));
         }
     }
+    let mut subscribers: HashMap<i64, i64> = HashMap::new();
+    for r in sqlx::query(
+        "SELECT listing_id, COUNT(*) AS n FROM subscriptions WHERE status = 'active' GROUP BY listing_id",
+    )
+    .fetch_all(pool)
+    .await?
+    {
+        subscribers.insert(r.try_get("listing_id")?, r.try_get("n")?);
+    }
     let rows = sqlx::query(
         "SELECT l.id, l.slug, l.name, l.tagline, l.description, l.industry, l.published_at, \
                 i.name AS industry_name, o.name AS publisher, o.kind AS publisher_kind, \
@@ -203,8 +212,7 @@ pub async fn load_index(db: &Db) -> Result<(Vec<Entry>, Facets), AppError> {
             description: description.to_lowercase(),
             tags: lower_list(&tags),
             evaluation,
-            // Subscriptions do not exist yet: no listing has active subscribers.
-            active_subscribers: 0,
+            active_subscribers: subscribers.get(&id).copied().unwrap_or(0),
             published_at: r.try_get::<Option<i64>, _>("published_at")?.unwrap_or(0),
         });
     }

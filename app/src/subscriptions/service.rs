@@ -13,6 +13,7 @@ use crate::auth::actor::{resolve, resolve_in, Actor, Permission};
 use crate::auth::db::violates_unique;
 use crate::auth::session::from_request;
 use crate::cases::service as cases;
+use crate::catalogue::db::bump_version;
 use crate::error::AppError;
 use crate::listings::Choice;
 use crate::orgs::OrgKind;
@@ -163,6 +164,8 @@ pub async fn subscribe(listing_id: i64, plan: &str, deployment: &str) -> Result<
         now,
     )
     .await?;
+    // Active subscribers are a ranking input: the catalogue is re-ranked.
+    bump_version(&mut tx).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -211,6 +214,7 @@ pub async fn cancel(id: i64) -> Result<(), AppError> {
         now,
     )
     .await?;
+    bump_version(&mut tx).await?;
     tx.commit().await?;
     Ok(())
 }
