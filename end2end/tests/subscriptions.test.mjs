@@ -97,6 +97,15 @@ for (const js of [true, false]) {
     await row.getByText('EUR 18.40').waitFor();   // the platform's 20 %
     await row.getByText('EUR 73.60').waitFor();   // the partner's payout
 
+    // The referee's totals and the public exposure dashboard show it.
+    await ref.page.goto(BASE + '/marketplace-totals');
+    await ref.hydrated();
+    await ref.page.getByRole('rowheader', { name: 'Energy' }).first().waitFor();
+    await ref.page.goto(BASE + '/exposure?industry=energy');
+    await ref.hydrated();
+    await ref.page.getByRole('img', { name: /First-party share of impressions, detail views and new subscriptions per week, Energy/ }).waitFor();
+    await ref.page.getByRole('table', { name: 'First-party share per industry and week' }).getByRole('rowheader', { name: 'Energy' }).first().waitFor();
+
     for (const who of [partner, client, ref]) assert.deepEqual(who.problems, []);
     for (const who of [partner, client, ref]) await who.context.close();
   });

@@ -580,6 +580,7 @@ async fn statements_split_usage_at_the_take_rate_in_force(backend: Backend) {
     assert_eq!(totals[0]["total_minor"], 5400, "{totals}");
     assert_eq!(totals[0]["platform_fee_minor"], 675);
     assert_eq!(totals[0]["industry"], "healthcare");
+    assert_eq!(totals[0]["industry_name"], "Healthcare");
     // Alice sees that a referee read her revenue within the totals.
     let log = call_ok(&m.alice, "/api/fn/data_access_log", &[]).await;
     assert!(log.to_string().contains("marketplace totals"), "{log}");

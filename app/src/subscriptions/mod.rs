@@ -126,7 +126,9 @@ pub struct PublisherData {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TotalsRow {
     pub month: String,
+    /// The industry's slug and name.
     pub industry: String,
+    pub industry_name: String,
     pub currency: String,
     pub subscriptions: i64,
     pub total_minor: i64,

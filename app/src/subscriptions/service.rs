@@ -518,6 +518,11 @@ pub async fn totals() -> Result<Vec<TotalsRow>, AppError> {
         .iter()
         .map(|p| (p.view.id, p.industry.clone()))
         .collect();
+    let names: HashMap<String, String> = crate::catalogue::db::industry_choices(&state.db)
+        .await?
+        .into_iter()
+        .map(|c| (c.value, c.label))
+        .collect();
     let mut rows: BTreeMap<(String, String, String), TotalsRow> = BTreeMap::new();
     for s in statements(&subs, &usage, &rates, now) {
         let ind = industry
@@ -528,6 +533,7 @@ pub async fn totals() -> Result<Vec<TotalsRow>, AppError> {
             .entry((s.month.clone(), ind.clone(), s.currency.clone()))
             .or_insert_with(|| TotalsRow {
                 month: s.month.clone(),
+                industry_name: names.get(&ind).cloned().unwrap_or_else(|| ind.clone()),
                 industry: ind,
                 currency: s.currency.clone(),
                 subscriptions: 0,
@@ -545,6 +551,10 @@ pub async fn totals() -> Result<Vec<TotalsRow>, AppError> {
         }
     }
     let mut out: Vec<TotalsRow> = rows.into_values().collect();
-    out.sort_by(|a, b| b.month.cmp(&a.month).then(a.industry.cmp(&b.industry)));
+    out.sort_by(|a, b| {
+        b.month
+            .cmp(&a.month)
+            .then(a.industry_name.cmp(&b.industry_name))
+    });
     Ok(out)
 }

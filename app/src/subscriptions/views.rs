@@ -391,7 +391,7 @@ pub fn TotalsPage() -> impl IntoView {
                                     {rows.into_iter().map(|r| view! {
                                         <tr>
                                             <td>{r.month.clone()}</td>
-                                            <th scope="row">{r.industry.clone()}</th>
+                                            <th scope="row">{r.industry_name.clone()}</th>
                                             <td>{r.subscriptions}</td>
                                             <td>{format_money(r.total_minor, &r.currency)}</td>
                                             <td>{format_money(r.platform_fee_minor, &r.currency)}</td>
