@@ -101,35 +101,35 @@ pub fn format_share(bp: Option<i64>) -> String {
     }
 }
 
-/// An SVG polyline's points for a series of shares (0–10,000 bp) over a
-/// `width` × `height` plot, x evenly spread; weeks without a share break the
-/// line (each run of known points is its own polyline).
-pub fn polylines(shares: &[Option<i64>], width: f64, height: f64) -> Vec<String> {
+/// Where each week's share sits on a `width` × `height` plot (x evenly
+/// spread, 0 % at the bottom); None where nothing was counted.
+pub fn plot_points(shares: &[Option<i64>], width: f64, height: f64) -> Vec<Option<(f64, f64)>> {
     let step = if shares.len() > 1 {
         width / (shares.len() - 1) as f64
     } else {
         0.0
     };
-    let mut lines = Vec::new();
-    let mut current = String::new();
-    for (i, share) in shares.iter().enumerate() {
-        match share {
-            Some(bp) => {
-                let x = step * i as f64;
-                let y = height - height * (*bp as f64) / 10_000.0;
-                if !current.is_empty() {
-                    current.push(' ');
-                }
-                current.push_str(&format!("{x:.1},{y:.1}"));
-            }
-            None if !current.is_empty() => lines.push(std::mem::take(&mut current)),
-            None => {}
-        }
-    }
-    if !current.is_empty() {
-        lines.push(current);
-    }
-    lines
+    shares
+        .iter()
+        .enumerate()
+        .map(|(i, share)| share.map(|bp| (step * i as f64, height - height * bp as f64 / 10_000.0)))
+        .collect()
+}
+
+/// SVG polylines through the known points; weeks without a share break the
+/// line (each run of known points is its own polyline).
+pub fn polylines(shares: &[Option<i64>], width: f64, height: f64) -> Vec<String> {
+    plot_points(shares, width, height)
+        .split(Option::is_none)
+        .filter(|run| !run.is_empty())
+        .map(|run| {
+            run.iter()
+                .flatten()
+                .map(|(x, y)| format!("{x:.1},{y:.1}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -177,6 +177,10 @@ mod tests {
             vec!["0.0,100.0 100.0,0.0".to_string(), "300.0,50.0".to_string()]
         );
         assert!(polylines(&[None, None], 300.0, 100.0).is_empty());
+        assert_eq!(
+            plot_points(&[None, Some(10_000)], 300.0, 100.0),
+            vec![None, Some((300.0, 0.0))]
+        );
         assert_eq!(
             polylines(&[Some(2_500)], 300.0, 100.0),
             vec!["0.0,75.0".to_string()]

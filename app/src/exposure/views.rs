@@ -2,7 +2,7 @@
 //! and detail views per week, and the table behind it.
 
 use super::api::exposure_report;
-use super::{format_share, polylines, ExposureData, ExposureRow, Split};
+use super::{format_share, plot_points, polylines, ExposureData, ExposureRow, Split};
 use crate::components::failure;
 use crate::listings::views::date;
 use leptos::prelude::*;
@@ -16,9 +16,6 @@ fn chart(d: &ExposureData) -> impl IntoView {
     let shares = |f: fn(&ExposureRow) -> Split| -> Vec<Option<i64>> {
         d.series.iter().map(|r| f(r).share_bp).collect()
     };
-    let impressions = polylines(&shares(|r| r.impressions), PLOT_W, PLOT_H);
-    let views = polylines(&shares(|r| r.views), PLOT_W, PLOT_H);
-    let subscriptions = polylines(&shares(|r| r.subscriptions), PLOT_W, PLOT_H);
     let baseline = d
         .listing_share_bp
         .map(|bp| PLOT_H - PLOT_H * bp as f64 / 10_000.0);
@@ -33,11 +30,19 @@ fn chart(d: &ExposureData) -> impl IntoView {
         "First-party share of impressions, detail views and new subscriptions per week, {name}, weeks of {first} to {last}"
     );
     let title = label.clone();
-    let dots = |lines: Vec<String>, class: &'static str| {
-        lines
+    // Lines between weeks, and a dot on each week (a lone week has no line).
+    let dots = |f: fn(&ExposureRow) -> Split, class: &'static str| {
+        let values = shares(f);
+        let lines = polylines(&values, PLOT_W, PLOT_H)
             .into_iter()
             .map(|points| view! { <polyline class=class points=points/> })
-            .collect_view()
+            .collect_view();
+        let marks = plot_points(&values, PLOT_W, PLOT_H)
+            .into_iter()
+            .flatten()
+            .map(|(x, y)| view! { <circle class=class cx=format!("{x:.1}") cy=format!("{y:.1}") r="3.5"/> })
+            .collect_view();
+        view! { {lines} {marks} }
     };
     view! {
         <figure class="exposure-chart">
@@ -51,9 +56,9 @@ fn chart(d: &ExposureData) -> impl IntoView {
                     }
                 }).collect_view()}
                 {baseline.map(|y| view! { <line class="baseline" x1="0" x2=PLOT_W y1=y y2=y/> })}
-                {dots(impressions, "series impressions")}
-                {dots(views, "series views")}
-                {dots(subscriptions, "series subscriptions")}
+                {dots(|r| r.impressions, "series impressions")}
+                {dots(|r| r.views, "series views")}
+                {dots(|r| r.subscriptions, "series subscriptions")}
                 <text class="axis" x="0" y=PLOT_H + 20.0>{first}</text>
                 <text class="axis" x=PLOT_W y=PLOT_H + 20.0 text-anchor="end">{last}</text>
             </svg>
