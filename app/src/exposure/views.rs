@@ -1,5 +1,5 @@
-//! The exposure dashboard: a chart of the first-party share of impressions
-//! and detail views per week, and the table behind it.
+//! The exposure dashboard: a chart of the first-party share of impressions,
+//! detail views and new subscriptions per week, and the table behind it.
 
 use super::api::exposure_report;
 use super::{format_share, plot_points, polylines, ExposureData, ExposureRow, Split};
