@@ -91,7 +91,7 @@ async fn keys_are_shown_once_hashed_scoped_and_revocable(backend: Backend) {
     assert_eq!(status, 422, "{body}");
     let key = new_key(&m.alice, "Billing node").await;
     assert!(key.starts_with("fgk_") && key.len() > 40, "{key}");
-    // Shown once: the page has it the first time only.
+    // A script gets the key in the answer, and it is kept nowhere else.
     let page = m
         .alice
         .get("/org/api-keys")
@@ -99,7 +99,33 @@ async fn keys_are_shown_once_hashed_scoped_and_revocable(backend: Backend) {
         .text()
         .await
         .expect("page");
-    assert!(page.contains(&key), "the new key is shown");
+    assert!(!page.contains(&key), "not kept for the page");
+    assert!(page.contains(&key[..12]), "its prefix is visible");
+    assert_eq!(
+        db.count(&format!(
+            "SELECT COUNT(*) FROM sessions WHERE data LIKE '%{}%'",
+            &key[13..]
+        ))
+        .await,
+        0
+    );
+    // A form posted without JavaScript: the page shows the key once.
+    let res = m
+        .alice
+        .form(
+            "/api/fn/create_api_key",
+            "/org/api-keys",
+            &[("name", "From the form")],
+        )
+        .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let once = |html: &str| {
+        let doc = scraper::Html::parse_document(html);
+        let sel = scraper::Selector::parse("code.new-key").expect("selector");
+        doc.select(&sel)
+            .next()
+            .map(|c| c.text().collect::<String>())
+    };
     let page = m
         .alice
         .get("/org/api-keys")
@@ -107,8 +133,17 @@ async fn keys_are_shown_once_hashed_scoped_and_revocable(backend: Backend) {
         .text()
         .await
         .expect("page");
-    assert!(!page.contains(&key), "and only once");
-    assert!(page.contains(&key[..12]), "its prefix stays visible");
+    let shown = once(&page).expect("the new key is shown");
+    assert!(shown.starts_with("fgk_"), "{shown}");
+    let page = m
+        .alice
+        .get("/org/api-keys")
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert_eq!(once(&page), None, "and only once");
+    assert!(page.contains(&shown[..12]), "its prefix stays visible");
     // Stored hashed: the key is nowhere in the database.
     assert_eq!(
         db.count(&format!(
@@ -118,12 +153,17 @@ async fn keys_are_shown_once_hashed_scoped_and_revocable(backend: Backend) {
         0
     );
     let keys = call_ok(&m.alice, "/api/fn/api_keys", &[]).await;
-    assert_eq!(keys["keys"][0]["last_used_at"], Value::Null);
     assert!(!keys.to_string().contains(&key));
+    // Newest first: the form's key, then the script's.
+    let keys_of = |k: &Value| k["keys"].as_array().cloned().unwrap_or_default();
+    let listed = keys_of(&keys);
+    assert_eq!(listed.len(), 2, "{keys}");
+    assert_eq!(listed[1]["name"], "Billing node");
+    assert_eq!(listed[1]["last_used_at"], Value::Null);
     // Bob sees none of Alice's keys and cannot revoke them.
     let bobs = call_ok(&m.bob, "/api/fn/api_keys", &[]).await;
     assert_eq!(bobs["keys"].as_array().map(Vec::len), Some(0));
-    let id = keys["keys"][0]["id"].as_i64().expect("id").to_string();
+    let id = listed[1]["id"].as_i64().expect("id").to_string();
     assert_eq!(
         status_of(&m.bob, "/api/fn/revoke_api_key", &[("id", &id)]).await,
         404
@@ -137,7 +177,10 @@ async fn keys_are_shown_once_hashed_scoped_and_revocable(backend: Backend) {
     .await;
     assert_eq!(status, 200);
     let keys = call_ok(&m.alice, "/api/fn/api_keys", &[]).await;
-    assert!(keys["keys"][0]["last_used_at"].as_i64().is_some(), "{keys}");
+    assert!(
+        keys_of(&keys)[1]["last_used_at"].as_i64().is_some(),
+        "{keys}"
+    );
     // Revoked: refused from then on.
     call_ok(&m.alice, "/api/fn/revoke_api_key", &[("id", &id)]).await;
     let (status, body) = post_usage(

@@ -76,12 +76,25 @@ pub async fn create(name: &str) -> Result<CreatedKey, AppError> {
         name: name.to_string(),
         key,
     };
-    // For the page (with or without JavaScript) to show once.
-    session
-        .insert(NEW_KEY, created.clone())
-        .await
-        .map_err(|e| AppError::internal("session store", e))?;
+    // A script, or the page with JavaScript, gets the key in the answer. A
+    // plain form post is redirected back to the page, which can only show
+    // the key if it is kept for it: then, and only then, it waits in the
+    // session until that page is shown (at once).
+    if plain_form_post() {
+        session
+            .insert(NEW_KEY, created.clone())
+            .await
+            .map_err(|e| AppError::internal("session store", e))?;
+    }
     Ok(created)
+}
+
+/// The request is an HTML form posted without JavaScript.
+fn plain_form_post() -> bool {
+    leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|p| p.headers.get(http::header::ACCEPT).cloned())
+        .and_then(|v| v.to_str().ok().map(|v| v.contains("text/html")))
+        .unwrap_or(false)
 }
 
 /// Makes and stores a key for `org` (audited, by `by` or by the operator

@@ -31,7 +31,9 @@ pub fn ApiKeysPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(d) => view! {
-                            {d.new_key.map(|k| view! {
+                            // With JavaScript the key comes in the action's answer;
+                            // without, the page gets it once from the server.
+                            {create.value().get_untracked().and_then(Result::ok).or(d.new_key).map(|k| view! {
                                 <div class="notice" role="status">
                                     <p>{format!("Key “{}” created. Copy it now: it is shown only this once.", k.name)}</p>
                                     <p><code class="new-key">{k.key}</code></p>
