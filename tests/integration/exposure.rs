@@ -23,12 +23,6 @@ fn totals(report: &Value, measure: &str) -> (i64, i64) {
     })
 }
 
-async fn get_ok(v: &Visitor<'_>, path: &str) -> String {
-    let res = v.get(path).await;
-    assert_eq!(res.status(), 200, "{path}");
-    res.text().await.expect("body")
-}
-
 async fn what_visitors_are_shown_is_counted_per_publisher_kind(backend: Backend) {
     let db = TestDb::new(backend).await;
     let app = App::spawn(&db).await;
@@ -50,8 +44,8 @@ async fn what_visitors_are_shown_is_counted_per_publisher_kind(backend: Backend)
     call_ok(&anon, "/api/fn/catalogue_search", &[("q", "zzzz")]).await;
 
     // Detail views: the publisher's own visits do not count.
-    get_ok(&anon, "/listings/triage-notes").await;
-    get_ok(&anon, "/listings/platform-triage").await;
+    anon.page("/listings/triage-notes").await;
+    anon.page("/listings/platform-triage").await;
     call_ok(
         &m.carol,
         "/api/fn/listing_page",
@@ -64,7 +58,9 @@ async fn what_visitors_are_shown_is_counted_per_publisher_kind(backend: Backend)
         &[("slug", "triage-notes")],
     )
     .await;
-    get_ok(&m.carol, "/compare?l=triage-notes&l=platform-triage").await;
+    m.carol
+        .page("/compare?l=triage-notes&l=platform-triage")
+        .await;
     call_ok(
         &m.alice,
         "/api/fn/compare_listings",
@@ -124,12 +120,12 @@ async fn what_visitors_are_shown_is_counted_per_publisher_kind(backend: Backend)
     }
 
     // The page, with and without counts.
-    let page = get_ok(&anon, "/exposure?industry=healthcare").await;
+    let page = anon.page("/exposure?industry=healthcare").await;
     assert!(page.contains("<svg"), "a chart");
     assert!(page.contains("Healthcare"));
     assert!(page.contains("50 %"));
     assert!(!page.contains("4 of 8"), "no counts in public");
-    let page = get_ok(&m.referee, "/exposure?industry=healthcare").await;
+    let page = m.referee.page("/exposure?industry=healthcare").await;
     assert!(page.contains("4 of 8"), "referees see counts");
     assert!(page.contains("4 of 6"));
 
@@ -152,13 +148,13 @@ async fn counts_from_several_nodes_add_up(backend: Backend) {
     let mut second = App::spawn(&db).await;
     let anon = Visitor::new(&second);
     for _ in 0..3 {
-        get_ok(&anon, "/listings/triage-notes").await;
+        anon.page("/listings/triage-notes").await;
     }
     // A node stopping writes what it counted.
     second.signal(libc::SIGTERM);
     let status = second.wait_exit(std::time::Duration::from_secs(20)).await;
     assert!(status.success(), "{status:?}");
-    get_ok(&Visitor::new(&app), "/listings/triage-notes").await;
+    Visitor::new(&app).page("/listings/triage-notes").await;
     let report = call_ok(&m.referee, "/api/fn/exposure_report", &[]).await;
     assert_eq!(totals(&report, "views"), (0, 4), "{report}");
 }

@@ -508,6 +508,13 @@ impl<'a> Visitor<'a> {
         res
     }
 
+    /// A page's text, which must have answered 200.
+    pub async fn page(&self, path: &str) -> String {
+        let res = self.get(path).await;
+        assert_eq!(res.status(), 200, "{path}");
+        res.text().await.expect("body")
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         let mut req = self.app.client.get(self.app.url(path));
         if let Some(c) = self.cookie() {

@@ -92,13 +92,7 @@ async fn keys_are_shown_once_hashed_scoped_and_revocable(backend: Backend) {
     let key = new_key(&m.alice, "Billing node").await;
     assert!(key.starts_with("fgk_") && key.len() > 40, "{key}");
     // A script gets the key in the answer, and it is kept nowhere else.
-    let page = m
-        .alice
-        .get("/org/api-keys")
-        .await
-        .text()
-        .await
-        .expect("page");
+    let page = m.alice.page("/org/api-keys").await;
     assert!(!page.contains(&key), "not kept for the page");
     assert!(page.contains(&key[..12]), "its prefix is visible");
     assert_eq!(
@@ -126,22 +120,10 @@ async fn keys_are_shown_once_hashed_scoped_and_revocable(backend: Backend) {
             .next()
             .map(|c| c.text().collect::<String>())
     };
-    let page = m
-        .alice
-        .get("/org/api-keys")
-        .await
-        .text()
-        .await
-        .expect("page");
+    let page = m.alice.page("/org/api-keys").await;
     let shown = once(&page).expect("the new key is shown");
     assert!(shown.starts_with("fgk_"), "{shown}");
-    let page = m
-        .alice
-        .get("/org/api-keys")
-        .await
-        .text()
-        .await
-        .expect("page");
+    let page = m.alice.page("/org/api-keys").await;
     assert_eq!(once(&page), None, "and only once");
     assert!(page.contains(&shown[..12]), "its prefix stays visible");
     // Stored hashed: the key is nowhere in the database.

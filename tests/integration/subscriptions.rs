@@ -261,13 +261,7 @@ async fn a_client_subscribes_switches_base_model_cancels_and_resubscribes(backen
     assert_eq!(status, 409, "{body}");
     assert!(body.to_string().contains("paused"), "{body}");
     // The page shows it, with the switch.
-    let html = m
-        .carol
-        .get(&format!("/subscriptions/{id}"))
-        .await
-        .text()
-        .await
-        .expect("page");
+    let html = m.carol.page(&format!("/subscriptions/{id}")).await;
     assert!(html.contains("Base model history"), "switch history shown");
     assert!(html.contains("lora-2"));
 

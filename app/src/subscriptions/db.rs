@@ -30,16 +30,12 @@ impl Scope {
     }
 }
 
-/// What the rules need of a subscription.
+/// What the write rules need of a subscription.
 pub struct SubRow {
-    pub id: i64,
     pub client_org_id: i64,
     pub listing_id: i64,
-    pub publisher_org_id: i64,
     pub deployment_id: i64,
     pub active: bool,
-    pub started_at: i64,
-    pub ended_at: Option<i64>,
 }
 
 pub async fn row<'e, E: Executor<'e, Database = Any>>(
@@ -47,9 +43,7 @@ pub async fn row<'e, E: Executor<'e, Database = Any>>(
     id: i64,
 ) -> Result<Option<SubRow>, sqlx::Error> {
     sqlx::query(
-        "SELECT s.id, s.client_org_id, s.listing_id, l.org_id AS publisher_org_id, s.deployment_id, \
-                s.status, s.started_at, s.ended_at \
-         FROM subscriptions s JOIN listings l ON l.id = s.listing_id WHERE s.id = $1",
+        "SELECT client_org_id, listing_id, deployment_id, status FROM subscriptions WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(ex)
@@ -57,14 +51,10 @@ pub async fn row<'e, E: Executor<'e, Database = Any>>(
     .map(|r| {
         let status: String = r.try_get("status")?;
         Ok(SubRow {
-            id: r.try_get("id")?,
             client_org_id: r.try_get("client_org_id")?,
             listing_id: r.try_get("listing_id")?,
-            publisher_org_id: r.try_get("publisher_org_id")?,
             deployment_id: r.try_get("deployment_id")?,
             active: status == "active",
-            started_at: r.try_get("started_at")?,
-            ended_at: r.try_get("ended_at")?,
         })
     })
     .transpose()
@@ -219,7 +209,7 @@ pub async fn active_plan(
     )
 }
 
-const VIEW_SELECT: &str = "SELECT s.id, c.name AS client, l.slug, l.name AS listing_name, \
+const VIEW_SELECT: &str = "SELECT s.id, s.client_org_id, s.listing_id, c.name AS client, l.slug, l.name AS listing_name, \
         o.id AS publisher_org_id, o.name AS publisher, o.kind AS publisher_kind, p.name AS plan, p.monthly_fee_minor, p.currency, \
         p.included_calls, p.overage_per_1000_minor, s.deployment_id, b.name, b.version, b.provider, \
         d.revision, s.status, s.started_at, s.ended_at, l.industry \
@@ -234,6 +224,8 @@ const VIEW_SELECT: &str = "SELECT s.id, c.name AS client, l.slug, l.name AS list
 /// A subscription with what its statements need.
 pub struct Priced {
     pub view: SubscriptionView,
+    pub client_org_id: i64,
+    pub listing_id: i64,
     pub publisher_org_id: i64,
     pub industry: String,
     pub currency: String,
@@ -271,6 +263,8 @@ fn priced(r: &AnyRow) -> Result<Priced, sqlx::Error> {
             started_at: r.try_get("started_at")?,
             ended_at: r.try_get("ended_at")?,
         },
+        client_org_id: r.try_get("client_org_id")?,
+        listing_id: r.try_get("listing_id")?,
         publisher_org_id: r.try_get("publisher_org_id")?,
         industry: r.try_get("industry")?,
         currency,

@@ -297,13 +297,6 @@ pub async fn client_statements() -> Result<Vec<StatementView>, AppError> {
     Ok(out)
 }
 
-/// Who may see a subscription, and whether the read must be recorded.
-enum Access {
-    Client { manage: bool },
-    Publisher,
-    Referee,
-}
-
 /// The partner-data firewall for one organisation's subscribers, usage and
 /// revenue: the organisation itself (a partner's members, or the platform's
 /// players for first-party listings) reads freely; referees read on the
@@ -314,13 +307,13 @@ async fn publisher_access(
     actor: &Actor,
     publisher_org: i64,
     what: &str,
-) -> Result<bool, AppError> {
+) -> Result<(), AppError> {
     let Some(m) = actor.membership.as_ref() else {
         return Err(AppError::NotFound);
     };
     if m.org_id == publisher_org {
         return match m.kind {
-            OrgKind::Partner | OrgKind::Platform => Ok(false),
+            OrgKind::Partner | OrgKind::Platform => Ok(()),
             OrgKind::Client => Err(AppError::NotFound),
         };
     }
@@ -330,7 +323,7 @@ async fn publisher_access(
         if partner {
             firewall::record(state, actor, publisher_org, what, Outcome::Read).await?;
         }
-        return Ok(true);
+        return Ok(());
     }
     if m.kind == OrgKind::Platform && partner {
         let case = cases::player_read(None, publisher_org, what, actor.user_id);
@@ -342,34 +335,27 @@ async fn publisher_access(
 pub async fn subscription_page(id: i64) -> Result<SubscriptionData, AppError> {
     let state = app_state()?;
     let (actor, _) = resolve(&state).await?;
-    let row = db::row(state.db.pool(), id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let m = actor.membership.as_ref().ok_or(AppError::NotFound)?;
-    let access = if m.org_id == row.client_org_id {
-        Access::Client {
-            manage: actor.require(Permission::Subscribe).is_ok(),
-        }
-    } else {
-        let what = format!("subscription #{id} (subscriber, usage and statements)");
-        match publisher_access(&state, &actor, row.publisher_org_id, &what).await? {
-            false => Access::Publisher,
-            true => Access::Referee,
-        }
-    };
     let priced = db::one(&state.db, id).await?.ok_or(AppError::NotFound)?;
+    let m = actor.membership.as_ref().ok_or(AppError::NotFound)?;
+    let client = m.org_id == priced.client_org_id;
+    if !client {
+        let what = format!("subscription #{id} (subscriber, usage and statements)");
+        publisher_access(&state, &actor, priced.publisher_org_id, &what).await?;
+    }
     let now = state.clock.now_ms();
     let today = now.div_euclid(86_400_000);
-    let usage_rows = db::calls_per_day(&state.db, Scope::All, Some(id), row.started_at).await?;
+    let v = &priced.view;
+    let usage_rows = db::calls_per_day(&state.db, Scope::All, Some(id), v.started_at).await?;
     let rates = RateHistory::load(&state.db).await?;
     let mut invoices = statements(std::slice::from_ref(&priced), &usage_rows, &rates, now);
     invoices.reverse();
-    let manage = matches!(access, Access::Client { manage: true }) && row.active;
+    // Only the client's owners and admins change it, while it runs.
+    let manage = client && v.active && actor.require(Permission::Subscribe).is_ok();
     let deployments = if manage {
-        db::deployment_choices(&state.db, row.listing_id)
+        db::deployment_choices(&state.db, priced.listing_id)
             .await?
             .into_iter()
-            .filter(|(d, _)| *d != row.deployment_id)
+            .filter(|(d, _)| *d != v.deployment_id)
             .map(|(d, label)| Choice {
                 value: d.to_string(),
                 label,
