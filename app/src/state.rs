@@ -94,21 +94,56 @@ pub fn respond_then<T>(result: Result<T, AppError>, then: &str) -> Result<T, App
 }
 
 /// Limits on sign-in and sign-up attempts, per client IP and per account,
-/// kept in this process's memory (each app node counts on its own).
+/// and on metering requests per API key, kept in this process's memory
+/// (each app node counts on its own).
 pub struct RateLimits {
     per_ip: DefaultKeyedRateLimiter<String>,
     per_account: DefaultKeyedRateLimiter<String>,
+    per_api_key: DefaultKeyedRateLimiter<i64>,
+    api_requests_per_second: u32,
+}
+
+/// Metering requests a key may send a second unless configured otherwise.
+pub const DEFAULT_API_REQUESTS_PER_KEY: u32 = 100;
+
+fn at_least_one(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN)
 }
 
 impl RateLimits {
-    /// `per_ip` and `per_account` attempts a minute (at least one each).
+    /// `per_ip` and `per_account` attempts a minute (at least one each);
+    /// API keys get the default number of requests a second.
     pub fn new(per_ip: u32, per_account: u32) -> RateLimits {
-        let quota =
-            |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN));
         RateLimits {
-            per_ip: RateLimiter::keyed(quota(per_ip)),
-            per_account: RateLimiter::keyed(quota(per_account)),
+            per_ip: RateLimiter::keyed(Quota::per_minute(at_least_one(per_ip))),
+            per_account: RateLimiter::keyed(Quota::per_minute(at_least_one(per_account))),
+            per_api_key: RateLimiter::keyed(Quota::per_second(at_least_one(
+                DEFAULT_API_REQUESTS_PER_KEY,
+            ))),
+            api_requests_per_second: DEFAULT_API_REQUESTS_PER_KEY,
         }
+    }
+
+    /// Allows each API key `n` metering requests a second (at least one),
+    /// with bursts of up to `n` at once.
+    pub fn with_api_requests_per_key(mut self, n: u32) -> RateLimits {
+        self.per_api_key = RateLimiter::keyed(Quota::per_second(at_least_one(n)));
+        self.api_requests_per_second = n.max(1);
+        self
+    }
+
+    /// Requests a second each API key may send.
+    pub fn api_requests_per_second(&self) -> u32 {
+        self.api_requests_per_second
+    }
+
+    /// One metering request by API key `key_id`: the milliseconds to wait
+    /// when the key is over its limit.
+    pub fn check_api_key(&self, key_id: i64) -> Result<(), u64> {
+        let now = DefaultClock::default().now();
+        self.per_api_key
+            .check_key(&key_id)
+            .map_err(|not_until| (not_until.wait_time_from(now).as_millis() as u64).max(1))
     }
 
     /// One attempt from `ip` (on `account`, if known): RateLimited when over.
@@ -130,5 +165,29 @@ impl RateLimits {
             }),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RateLimits;
+
+    #[test]
+    fn an_api_key_over_its_limit_waits_and_other_keys_do_not() {
+        let limits = RateLimits::new(10, 10).with_api_requests_per_key(3);
+        assert_eq!(limits.api_requests_per_second(), 3);
+        for _ in 0..3 {
+            assert_eq!(limits.check_api_key(1), Ok(()));
+        }
+        let wait = limits.check_api_key(1).expect_err("the fourth is over");
+        assert!(
+            (1..=334).contains(&wait),
+            "waits about a third of a second, not {wait} ms"
+        );
+        assert_eq!(
+            limits.check_api_key(2),
+            Ok(()),
+            "another key has its own budget"
+        );
     }
 }

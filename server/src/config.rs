@@ -163,6 +163,16 @@ pub struct Config {
     )]
     pub auth_attempts_per_account: u32,
 
+    /// Metering API requests each API key may send per second (bursts of as
+    /// many at once); over it, 429 with Retry-After.
+    #[arg(
+        long,
+        env = "FAIRGROUND_API_REQUESTS_PER_KEY",
+        default_value_t = app::state::DEFAULT_API_REQUESTS_PER_KEY,
+        global = true
+    )]
+    pub api_requests_per_key: u32,
+
     /// Directory holding the built site (`pkg/` with wasm, JS and CSS).
     #[arg(
         long,

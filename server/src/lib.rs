@@ -49,10 +49,13 @@ pub async fn serve(
         leptos_options: leptos_options(&config),
         clock: Clock::system(),
         sessions: config.session_limits(),
-        rate_limits: Arc::new(RateLimits::new(
-            config.auth_attempts_per_ip,
-            config.auth_attempts_per_account,
-        )),
+        rate_limits: Arc::new(
+            RateLimits::new(
+                config.auth_attempts_per_ip,
+                config.auth_attempts_per_account,
+            )
+            .with_api_requests_per_key(config.api_requests_per_key),
+        ),
         public_url: config.public_url.clone(),
         catalogue: Default::default(),
         exposure: Default::default(),

@@ -15,6 +15,7 @@ crate::on_both_backends!(
     acknowledged_records_survive_repeated_sigkill,
     statements_split_usage_at_the_take_rate_in_force,
     the_same_batch_sent_ten_times_at_once_is_counted_once,
+    a_key_over_its_request_limit_is_told_to_wait_and_nothing_is_stored,
 );
 
 fn now_ms() -> i64 {
@@ -400,6 +401,17 @@ async fn whole_requests_are_refused_with_a_precise_status(backend: Backend) {
     );
     assert!(doc["paths"]["/api/v1/usage"]["post"].is_object(), "{doc}");
     assert!(doc["components"]["schemas"]["UsageRecord"].is_object());
+    let responses = &doc["paths"]["/api/v1/usage"]["post"]["responses"];
+    for status in ["200", "400", "401", "413", "415", "422", "429"] {
+        assert!(
+            responses[status].is_object(),
+            "{status} is described: {responses}"
+        );
+    }
+    assert!(
+        responses["429"]["headers"]["Retry-After"].is_object(),
+        "{responses}"
+    );
     let (status, page) = app.get_text("/api").await;
     assert_eq!(status, 200);
     assert!(page.contains("not_active") && page.contains("/api/v1/openapi.json"));
@@ -409,7 +421,9 @@ async fn whole_requests_are_refused_with_a_precise_status(backend: Backend) {
 async fn acknowledged_records_survive_repeated_sigkill(backend: Backend) {
     const ROUNDS: usize = 5;
     let db = TestDb::new(backend).await;
-    let mut app = App::spawn(&db).await;
+    // The sender goes as fast as it can: the per-key limit is not what is tested.
+    let unlimited = [("FAIRGROUND_API_REQUESTS_PER_KEY", "1000000")];
+    let mut app = App::spawn_with(&db, &unlimited).await;
     let (m, sub, key) = metered(&app, &db).await;
     drop(m);
     // Every record acknowledged as accepted, as it was sent.
@@ -462,7 +476,7 @@ async fn acknowledged_records_survive_repeated_sigkill(backend: Backend) {
         );
         acknowledged.extend(acked);
         sent += attempted;
-        app = App::spawn(&db).await;
+        app = App::spawn_with(&db, &unlimited).await;
     }
     // Every acknowledged record is there, exactly once.
     let mut conn = db.connect().await;
@@ -654,4 +668,82 @@ async fn the_same_batch_sent_ten_times_at_once_is_counted_once(backend: Backend)
             .await,
         200
     );
+}
+
+async fn a_key_over_its_request_limit_is_told_to_wait_and_nothing_is_stored(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn_with(&db, &[("FAIRGROUND_API_REQUESTS_PER_KEY", "5")]).await;
+    let (m, sub, key) = metered(&app, &db).await;
+    let now = now_ms();
+    // Twenty batches of three records at once: a burst of five gets in.
+    let mut tasks = Vec::new();
+    for b in 0..20 {
+        let (client, url, key) = (app.client.clone(), app.url("/api/v1/usage"), key.clone());
+        let batch = json!({ "records": (0..3).map(|i| record(&format!("burst-{b}-{i}"), &sub, 1, now)).collect::<Vec<_>>() });
+        tasks.push(tokio::spawn(async move {
+            let res = client
+                .post(url)
+                .bearer_auth(key)
+                .json(&batch)
+                .send()
+                .await
+                .expect("post");
+            let status = res.status().as_u16();
+            let retry_after = res
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            (
+                b,
+                status,
+                retry_after,
+                res.json::<Value>().await.expect("json"),
+            )
+        }));
+    }
+    let mut accepted_batches = 0;
+    let mut refused = Vec::new();
+    for t in tasks {
+        let (b, status, retry_after, body) = t.await.expect("task");
+        match status {
+            200 => {
+                assert_eq!(body["accepted"], 3, "{body}");
+                accepted_batches += 1;
+            }
+            429 => {
+                refused.push(b);
+                assert_eq!(body["error"], "rate_limited", "{body}");
+                let message = body["message"].as_str().unwrap_or("");
+                assert!(message.contains("5 requests a second"), "{message}");
+                assert_eq!(retry_after, Some(1), "Retry-After in whole seconds");
+            }
+            other => panic!("unexpected status {other}: {body}"),
+        }
+    }
+    assert!(
+        refused.len() >= 10,
+        "most of twenty at once are refused ({refused:?})"
+    );
+    assert!(
+        (5..=10).contains(&accepted_batches),
+        "a burst of five, and the few a second refills ({accepted_batches})"
+    );
+    // Only the batches answered 200 were stored.
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM usage_records").await,
+        3 * accepted_batches
+    );
+    // Another key of the same partner has its own budget.
+    let other = new_key(&m.alice, "second").await;
+    let one = json!({ "records": [record("other-key-1", &sub, 1, now)] });
+    assert_eq!(post_usage(&app, Some(&other), &one).await.0, 200);
+    // After the wait, the first key is let in again, and a refused batch
+    // sent then is new: none of it was kept.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let b = refused[0];
+    let resend = json!({ "records": (0..3).map(|i| record(&format!("burst-{b}-{i}"), &sub, 1, now)).collect::<Vec<_>>() });
+    let (status, body) = post_usage(&app, Some(&key), &resend).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["accepted"], 3, "{body}");
 }

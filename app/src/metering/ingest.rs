@@ -94,7 +94,7 @@ pub struct BatchResult {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ApiError {
     /// unauthorized, unsupported_media_type, payload_too_large, malformed_json,
-    /// invalid_request or internal.
+    /// invalid_request, rate_limited or internal.
     pub error: String,
     pub message: String,
 }
@@ -298,6 +298,8 @@ fn check_shape(body: &Value) -> Result<Vec<Checked>, String> {
         (status = 413, description = "The body is larger than 1 MiB", body = ApiError),
         (status = 415, description = "The body is not application/json", body = ApiError),
         (status = 422, description = "A field is missing or of the wrong type, or the batch has no record or more than 1,000", body = ApiError),
+        (status = 429, description = "The key sent more requests this second than allowed; nothing was stored", body = ApiError,
+            headers(("Retry-After" = u64, description = "Seconds to wait before sending again"))),
     )
 )]
 pub async fn usage(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
@@ -305,6 +307,20 @@ pub async fn usage(State(state): State<AppState>, headers: HeaderMap, body: Body
         Ok(found) => found,
         Err(res) => return res,
     };
+    if let Err(wait_ms) = state.rate_limits.check_api_key(key_id) {
+        let mut res = refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "This key may send {} requests a second; nothing in this one was stored. \
+                 Send it again after {wait_ms} ms, or send fewer, larger batches.",
+                state.rate_limits.api_requests_per_second()
+            ),
+        );
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, wait_ms.div_ceil(1000).into());
+        return res;
+    }
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

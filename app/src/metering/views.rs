@@ -137,7 +137,8 @@ pub fn ApiReferencePage() -> impl IntoView {
                 <li>"401 — no live API key;"</li>
                 <li>"413 — the body is larger than 1 MiB;"</li>
                 <li>"415 — the body is not application/json;"</li>
-                <li>"422 — a field is missing or of the wrong type (the message names it, e.g. records[3].quantity), or the batch has no record or more than 1,000."</li>
+                <li>"422 — a field is missing or of the wrong type (the message names it, e.g. records[3].quantity), or the batch has no record or more than 1,000;"</li>
+                <li>"429 — the key sent more requests this second than it may (the message says how many); send it again after the seconds in Retry-After, or send fewer, larger batches."</li>
             </ul>
         </article>
     }
