@@ -15,6 +15,7 @@ crate::on_both_backends!(
     partners_complain_and_see_only_their_cases,
     featuring_follows_the_policy_and_never_reorders_results,
     every_surface_showing_a_listing_labels_the_first_party_one,
+    a_published_listing_moved_to_another_industry_enters_it_anew,
 );
 
 /// The id of the newest case of `kind` the visitor can see.
@@ -746,4 +747,212 @@ async fn every_surface_showing_a_listing_labels_the_first_party_one(backend: Bac
         home.contains("Promoted by the platform"),
         "the featured strip says so"
     );
+}
+
+/// The player publishes `name` in `industry`, where no partner publishes
+/// (no case, no sign-off); returns its id.
+async fn platform_publishes_alone(
+    m: &Market<'_>,
+    name: &str,
+    slug: &str,
+    industry: &str,
+) -> String {
+    let id = call_ok(
+        &m.player,
+        "/api/fn/create_listing",
+        &[
+            ("name", name),
+            ("tagline", "Triage notes for tutors."),
+            ("industry", industry),
+            ("base_model_id", &m.models[0]),
+        ],
+    )
+    .await
+    .to_string();
+    call_ok(
+        &m.player,
+        "/api/fn/update_listing",
+        &[
+            ("id", &id),
+            ("name", name),
+            ("slug", slug),
+            ("tagline", "Triage notes for tutors."),
+            ("description", "Helps."),
+            ("industry", industry),
+            ("tags", "triage, notes"),
+        ],
+    )
+    .await;
+    call_ok(
+        &m.player,
+        "/api/fn/add_plan",
+        &[
+            ("listing_id", &id),
+            ("plan_name", "Free"),
+            ("monthly_fee", "0"),
+            ("currency", "EUR"),
+            ("included_calls", "10"),
+            ("overage_per_1000", "0"),
+        ],
+    )
+    .await;
+    call_ok(&m.player, "/api/fn/submit_listing", &[("id", &id)]).await;
+    call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &id)]).await;
+    id
+}
+
+/// `id`'s details, moved to `industry`.
+fn moved<'a>(
+    id: &'a str,
+    name: &'a str,
+    slug: &'a str,
+    industry: &'a str,
+) -> [(&'a str, &'a str); 7] {
+    [
+        ("id", id),
+        ("name", name),
+        ("slug", slug),
+        ("tagline", "Triage notes for tutors."),
+        ("description", "Helps."),
+        ("industry", industry),
+        ("tags", "triage, notes"),
+    ]
+}
+
+async fn industry_of(app: &App, slug: &str) -> String {
+    call_ok(
+        &Visitor::new(app),
+        "/api/fn/listing_page",
+        &[("slug", slug)],
+    )
+    .await["industry"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+async fn a_published_listing_moved_to_another_industry_enters_it_anew(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    alice_publishes(&m).await;
+    let fp = platform_publishes_alone(&m, "Platform Tutor", "platform-tutor", "education").await;
+    assert!(cases(&m.referee).await.is_empty(), "alone in education");
+    let in_education = industry_of(&app, "platform-tutor").await;
+
+    // Moving the live first-party listing beside Alice's waits for a
+    // signed-off case; nothing of the edit is kept meanwhile.
+    let to_health = moved(&fp, "Platform Tutor", "platform-tutor", "healthcare");
+    let (status, body) = m.player.call("/api/fn/update_listing", &to_health).await;
+    assert_eq!(status, 409, "{body}");
+    let case = case_of(&m.referee, "first_party_overlap").await;
+    assert!(body.to_string().contains(&format!("case {case}")), "{body}");
+    assert_eq!(industry_of(&app, "platform-tutor").await, in_education);
+    let detail = call_ok(&m.referee, "/api/fn/case_page", &[("id", &case)]).await;
+    assert_eq!(detail["industry"], "healthcare");
+    assert_eq!(detail["parties"], serde_json::json!(["Meridian Health"]));
+    assert!(
+        notes(&m.alice)
+            .await
+            .iter()
+            .any(|n| n.contains("Platform Tutor")),
+        "Alice is told"
+    );
+    // Trying again opens nothing new.
+    assert_eq!(
+        m.player.call("/api/fn/update_listing", &to_health).await.0,
+        409
+    );
+    assert_eq!(cases(&m.referee).await.len(), 1);
+    call_ok(
+        &m.referee,
+        "/api/fn/decide_case",
+        &[
+            ("id", &case),
+            ("action", "sign_off"),
+            ("words", "Tutoring nurses is not what Meridian sells."),
+        ],
+    )
+    .await;
+    call_ok(&m.player, "/api/fn/update_listing", &to_health).await;
+    let in_health = industry_of(&app, "platform-tutor").await;
+    assert_ne!(in_health, in_education, "moved once signed off");
+
+    // Bob publishes in finance; the healthcare sign-off does not carry over.
+    let bob = ready_draft(&m.bob, "Ledger Notes", &m.models[0]).await;
+    call_ok(
+        &m.bob,
+        "/api/fn/update_listing",
+        &[
+            ("id", &bob),
+            ("name", "Ledger Notes"),
+            ("slug", "ledger-notes"),
+            ("tagline", "A model for testing."),
+            ("description", "Reads ledgers."),
+            ("industry", "finance"),
+            ("tags", "ledgers"),
+        ],
+    )
+    .await;
+    call_ok(&m.bob, "/api/fn/submit_listing", &[("id", &bob)]).await;
+    call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &bob)]).await;
+    let to_finance = moved(&fp, "Platform Tutor", "platform-tutor", "finance");
+    let (status, body) = m.player.call("/api/fn/update_listing", &to_finance).await;
+    assert_eq!(status, 409, "{body}");
+    let finance_case = case_of(&m.referee, "first_party_overlap").await;
+    assert_ne!(finance_case, case, "a case of its own");
+    let detail = call_ok(&m.referee, "/api/fn/case_page", &[("id", &finance_case)]).await;
+    assert_eq!(detail["parties"], serde_json::json!(["Ledgerline"]));
+    assert_eq!(industry_of(&app, "platform-tutor").await, in_health);
+
+    // With the flag off the move goes through, on the case the refused
+    // attempt opened.
+    call_ok(
+        &m.referee,
+        "/api/fn/update_policy",
+        &[
+            ("non_compete", "off"),
+            ("take_rate", "20"),
+            ("featured_slots", "off"),
+            ("reason", "Testing the flag off."),
+        ],
+    )
+    .await;
+    call_ok(&m.player, "/api/fn/update_listing", &to_finance).await;
+    let in_finance = industry_of(&app, "platform-tutor").await;
+    assert_ne!(in_finance, in_health);
+    let overlaps = cases(&m.referee)
+        .await
+        .iter()
+        .filter(|c| c["kind"] == "first_party_overlap")
+        .count();
+    assert_eq!(overlaps, 2, "one per industry entered");
+
+    // A live partner listing moved beside the platform's opens its case.
+    let alice_listing = call_ok(
+        &Visitor::new(&app),
+        "/api/fn/listing_page",
+        &[("slug", "triage-notes")],
+    )
+    .await;
+    let alice_id = alice_listing["id"].to_string();
+    let alice_to_finance = [
+        ("id", alice_id.as_str()),
+        ("name", "Triage Notes"),
+        ("slug", "triage-notes"),
+        ("tagline", "A model for testing."),
+        ("description", "Reads **notes**."),
+        ("industry", "finance"),
+        ("tags", "triage, notes"),
+    ];
+    assert!(cases(&m.alice)
+        .await
+        .iter()
+        .all(|c| c["kind"] != "partner_overlap"));
+    call_ok(&m.alice, "/api/fn/update_listing", &alice_to_finance).await;
+    let partner_case = case_of(&m.referee, "partner_overlap").await;
+    let detail = call_ok(&m.referee, "/api/fn/case_page", &[("id", &partner_case)]).await;
+    assert_eq!(detail["industry"], "finance");
+    assert_eq!(detail["parties"], serde_json::json!(["Meridian Health"]));
+    assert_eq!(industry_of(&app, "triage-notes").await, in_finance);
 }

@@ -58,9 +58,9 @@ async fn notify_parties(
     Ok(())
 }
 
-/// A first-party listing created or submitted in an industry where partner
-/// listings are published: one case per listing, the partners as parties
-/// (notified when they join it).
+/// A first-party listing created, submitted or moved into an industry where
+/// partner listings are published: one case per listing and industry, the
+/// partners as parties (notified when they join it).
 pub async fn first_party_entered(
     tx: &mut Transaction<'_, Any>,
     listing_id: i64,
@@ -88,7 +88,7 @@ pub async fn first_party_entered(
         industry: Some(industry.into()),
         listing_id: Some(listing_id),
         opened_by: actor,
-        dedupe_key: Some(first_party_key(listing_id)),
+        dedupe_key: Some(first_party_key(listing_id, industry)),
         parties: orgs,
         listings: partners.iter().map(|(l, _)| *l).collect(),
     };
@@ -104,11 +104,13 @@ pub async fn first_party_entered(
     Ok(Some(id))
 }
 
-pub fn first_party_key(listing_id: i64) -> String {
-    format!("first_party_overlap:{listing_id}")
+/// A sign-off is for one industry: a listing that moves enters anew.
+pub fn first_party_key(listing_id: i64, industry: &str) -> String {
+    format!("first_party_overlap:{listing_id}:{industry}")
 }
 
-/// A partner listing published where first-party listings are published.
+/// A partner listing published (or, published, moved) where first-party
+/// listings are published: one case per listing and industry.
 pub async fn partner_entered(
     tx: &mut Transaction<'_, Any>,
     listing_id: i64,
@@ -136,7 +138,7 @@ pub async fn partner_entered(
         industry: Some(industry.into()),
         listing_id: Some(listing_id),
         opened_by: actor,
-        dedupe_key: Some(format!("partner_overlap:{listing_id}")),
+        dedupe_key: Some(format!("partner_overlap:{listing_id}:{industry}")),
         parties: vec![partner_org],
         listings: ours.iter().map(|(l, _)| *l).collect(),
     };
@@ -202,16 +204,36 @@ pub async fn require_sign_off(
     now: i64,
 ) -> Result<(), AppError> {
     let mut tx = database.begin_write().await?;
-    let case = first_party_entered(&mut tx, listing_id, name, industry, Some(actor), now).await?;
-    let sign_off = db::sign_off_of(&mut tx, &first_party_key(listing_id)).await?;
+    let missing = sign_off_missing(&mut tx, listing_id, name, industry, actor, now).await?;
     tx.commit().await?;
-    match (case, sign_off) {
-        (None, _) => Ok(()),
-        (Some(_), Some((_, s))) if !s.is_empty() => Ok(()),
-        (Some(id), _) => Err(AppError::Conflict(format!(
-            "This first-party listing enters an industry where partners publish: a referee must sign off conflict case {id} with a written justification first."
-        ))),
-    }
+    missing.map_or(Ok(()), |case| Err(needs_sign_off(case)))
+}
+
+/// Opens (or finds) the case of a first-party listing entering `industry`:
+/// its id when partners publish there and no referee has signed it off.
+pub async fn sign_off_missing(
+    tx: &mut Transaction<'_, Any>,
+    listing_id: i64,
+    name: &str,
+    industry: &str,
+    actor: i64,
+    now: i64,
+) -> Result<Option<i64>, AppError> {
+    let Some(case) = first_party_entered(tx, listing_id, name, industry, Some(actor), now).await?
+    else {
+        return Ok(None);
+    };
+    let signed = db::sign_off_of(tx, &first_party_key(listing_id, industry))
+        .await?
+        .is_some_and(|(_, words)| !words.is_empty());
+    Ok((!signed).then_some(case))
+}
+
+/// The refusal while case `case` waits for a referee's sign-off.
+pub fn needs_sign_off(case: i64) -> AppError {
+    AppError::Conflict(format!(
+        "This first-party listing enters an industry where partners publish: a referee must sign off conflict case {case} with a written justification first."
+    ))
 }
 
 fn viewer(actor: &Actor) -> Result<(bool, Option<i64>), AppError> {

@@ -465,10 +465,31 @@ pub async fn update(
     }
     f.done()?;
     let now = state.clock.now_ms();
+    let non_compete = crate::policy::db::current(&state.db).await?.non_compete;
     let mut tx = state.db.begin_write().await?;
     let (status, _) = db::status_in(&mut tx, id, Some(m.org_id))
         .await?
         .ok_or(AppError::NotFound)?;
+    // A public (or suspended, so soon public again) listing moved to another
+    // industry enters it: the conflict rules of publishing there apply now.
+    let (_, kind, was_in, _) = db::publisher_in(&mut **tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if matches!(status, Published | Suspended) && was_in != industry {
+        let user = actor.user_id;
+        if kind == OrgKind::Partner {
+            cases::partner_entered(&mut tx, id, m.org_id, &name, &industry, Some(user), now)
+                .await?;
+        } else if let Some(case) =
+            cases::sign_off_missing(&mut tx, id, &name, &industry, user, now).await?
+        {
+            if non_compete {
+                // The case stays open for the referees; the edit waits.
+                tx.commit().await?;
+                return Err(cases::needs_sign_off(case));
+            }
+        }
+    }
     match status {
         Submitted => {
             return Err(AppError::Conflict(
