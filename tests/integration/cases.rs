@@ -193,17 +193,7 @@ async fn with_the_flag_off_no_sign_off_is_needed_but_the_case_is_opened(backend:
     let app = App::spawn(&db).await;
     let m = market(&app, &db).await;
     alice_publishes(&m).await;
-    call_ok(
-        &m.referee,
-        "/api/fn/update_policy",
-        &[
-            ("non_compete", "off"),
-            ("take_rate", "20"),
-            ("featured_slots", "off"),
-            ("reason", "Testing the flag off."),
-        ],
-    )
-    .await;
+    policy(&m, "off", "off", "Testing the flag off.").await;
     let fp = ready_draft(&m.player, "Platform Scribe", &m.models[0]).await;
     call_ok(&m.player, "/api/fn/submit_listing", &[("id", &fp)]).await;
     call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &fp)]).await;
@@ -907,17 +897,7 @@ async fn a_published_listing_moved_to_another_industry_enters_it_anew(backend: B
 
     // With the flag off the move goes through, on the case the refused
     // attempt opened.
-    call_ok(
-        &m.referee,
-        "/api/fn/update_policy",
-        &[
-            ("non_compete", "off"),
-            ("take_rate", "20"),
-            ("featured_slots", "off"),
-            ("reason", "Testing the flag off."),
-        ],
-    )
-    .await;
+    policy(&m, "off", "off", "Testing the flag off.").await;
     call_ok(&m.player, "/api/fn/update_listing", &to_finance).await;
     let in_finance = industry_of(&app, "platform-tutor").await;
     assert_ne!(in_finance, in_health);

@@ -63,6 +63,16 @@ pub async fn post_usage(app: &App, key: Option<&str>, body: &Value) -> (u16, Val
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// Posts a batch on its own task, so that several are in flight at once.
+fn send_now(app: &App, key: &str, batch: &Value) -> tokio::task::JoinHandle<reqwest::Response> {
+    let request = app
+        .client
+        .post(app.url("/api/v1/usage"))
+        .bearer_auth(key)
+        .json(batch);
+    tokio::spawn(async move { request.send().await.expect("post") })
+}
+
 fn statuses(body: &Value) -> Vec<String> {
     body["results"]
         .as_array()
@@ -634,29 +644,12 @@ async fn the_same_batch_sent_ten_times_at_once_is_counted_once(backend: Backend)
     let (_market, sub, key) = metered(&app, &db).await;
     let now = now_ms();
     let batch = json!({ "records": (0..100).map(|i| record(&format!("same-{i}"), &sub, 2, now)).collect::<Vec<_>>() });
-    let mut tasks = Vec::new();
-    for _ in 0..10 {
-        let (client, url, key, batch) = (
-            app.client.clone(),
-            app.url("/api/v1/usage"),
-            key.clone(),
-            batch.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let res = client
-                .post(url)
-                .bearer_auth(key)
-                .json(&batch)
-                .send()
-                .await
-                .expect("post");
-            assert_eq!(res.status(), 200);
-            res.json::<Value>().await.expect("json")
-        }));
-    }
+    let tasks: Vec<_> = (0..10).map(|_| send_now(&app, &key, &batch)).collect();
     let (mut accepted, mut duplicates) = (0, 0);
     for t in tasks {
-        let body = t.await.expect("task");
+        let res = t.await.expect("task");
+        assert_eq!(res.status(), 200);
+        let body = res.json::<Value>().await.expect("json");
         assert_eq!(body["rejected"], 0, "{body}");
         accepted += body["accepted"].as_i64().unwrap_or(0);
         duplicates += body["duplicates"].as_i64().unwrap_or(0);
@@ -676,36 +669,23 @@ async fn a_key_over_its_request_limit_is_told_to_wait_and_nothing_is_stored(back
     let (m, sub, key) = metered(&app, &db).await;
     let now = now_ms();
     // Twenty batches of three records at once: a burst of five gets in.
-    let mut tasks = Vec::new();
-    for b in 0..20 {
-        let (client, url, key) = (app.client.clone(), app.url("/api/v1/usage"), key.clone());
-        let batch = json!({ "records": (0..3).map(|i| record(&format!("burst-{b}-{i}"), &sub, 1, now)).collect::<Vec<_>>() });
-        tasks.push(tokio::spawn(async move {
-            let res = client
-                .post(url)
-                .bearer_auth(key)
-                .json(&batch)
-                .send()
-                .await
-                .expect("post");
-            let status = res.status().as_u16();
-            let retry_after = res
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok());
-            (
-                b,
-                status,
-                retry_after,
-                res.json::<Value>().await.expect("json"),
-            )
-        }));
-    }
+    let tasks: Vec<_> = (0..20)
+        .map(|b| {
+            let batch = json!({ "records": (0..3).map(|i| record(&format!("burst-{b}-{i}"), &sub, 1, now)).collect::<Vec<_>>() });
+            send_now(&app, &key, &batch)
+        })
+        .collect();
     let mut accepted_batches = 0;
     let mut refused = Vec::new();
-    for t in tasks {
-        let (b, status, retry_after, body) = t.await.expect("task");
+    for (b, t) in tasks.into_iter().enumerate() {
+        let res = t.await.expect("task");
+        let status = res.status().as_u16();
+        let retry_after = res
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let body = res.json::<Value>().await.expect("json");
         match status {
             200 => {
                 assert_eq!(body["accepted"], 3, "{body}");
