@@ -435,46 +435,7 @@ async fn featuring_follows_the_policy_and_never_reorders_results(backend: Backen
     let anon = Visitor::new(&app);
     let partner = alice_publishes(&m).await;
     // A first-party listing elsewhere (no partner there, so no sign-off needed).
-    let fp = call_ok(
-        &m.player,
-        "/api/fn/create_listing",
-        &[
-            ("name", "Platform Tutor"),
-            ("tagline", "Triage notes for tutors."),
-            ("industry", "education"),
-            ("base_model_id", &m.models[0]),
-        ],
-    )
-    .await
-    .to_string();
-    call_ok(
-        &m.player,
-        "/api/fn/update_listing",
-        &[
-            ("id", &fp),
-            ("name", "Platform Tutor"),
-            ("slug", "platform-tutor"),
-            ("tagline", "Triage notes for tutors."),
-            ("description", "Helps."),
-            ("industry", "education"),
-        ],
-    )
-    .await;
-    call_ok(
-        &m.player,
-        "/api/fn/add_plan",
-        &[
-            ("listing_id", &fp),
-            ("plan_name", "Free"),
-            ("monthly_fee", "0"),
-            ("currency", "EUR"),
-            ("included_calls", "10"),
-            ("overage_per_1000", "0"),
-        ],
-    )
-    .await;
-    call_ok(&m.player, "/api/fn/submit_listing", &[("id", &fp)]).await;
-    call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &fp)]).await;
+    let fp = platform_publishes_alone(&m, "Platform Tutor", "platform-tutor", "education").await;
     let order = |v: serde_json::Value| -> Vec<String> {
         v["hits"]
             .as_array()
@@ -769,7 +730,6 @@ async fn platform_publishes_alone(
             ("tagline", "Triage notes for tutors."),
             ("description", "Helps."),
             ("industry", industry),
-            ("tags", "triage, notes"),
         ],
     )
     .await;
@@ -797,7 +757,7 @@ fn moved<'a>(
     name: &'a str,
     slug: &'a str,
     industry: &'a str,
-) -> [(&'a str, &'a str); 7] {
+) -> [(&'a str, &'a str); 6] {
     [
         ("id", id),
         ("name", name),
@@ -805,7 +765,6 @@ fn moved<'a>(
         ("tagline", "Triage notes for tutors."),
         ("description", "Helps."),
         ("industry", industry),
-        ("tags", "triage, notes"),
     ]
 }
 
