@@ -1,27 +1,32 @@
 // Shared by the browser tests: the machine's Chromium, and a "person" (a
 // browser context with JavaScript on or off) that records console errors
 // and page errors.
-import { before, after } from 'node:test';
+import { after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const BASE = process.env.FAIRGROUND_E2E_URL;
 if (!BASE) throw new Error('FAIRGROUND_E2E_URL is not set (run end2end/run.sh)');
 export const PASSWORD = 'tangerine orbit cathedral 93';
 
+// Started by the first person who needs it, so that a test file's own
+// `before` hook can already make people.
 let browser;
-before(async () => {
-  browser = await chromium.launch({
+function theBrowser() {
+  browser ??= chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
   });
-});
-after(async () => { await browser?.close(); });
+  return browser;
+}
+after(async () => { if (browser) await (await browser).close(); });
 
 /// A fresh browser context. `hydrated()` waits for the app to be live when
-/// JavaScript is on (and returns at once when it is off).
-export async function person(js) {
-  const context = await browser.newContext({ javaScriptEnabled: js });
+/// JavaScript is on (and returns at once when it is off). `as`, another
+/// person, lends its cookies: the same account in a second browser.
+export async function person(js, as) {
+  const storageState = as ? await as.context.storageState() : undefined;
+  const context = await (await theBrowser()).newContext({ javaScriptEnabled: js, storageState });
   const page = await context.newPage();
   const problems = [];
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
@@ -98,4 +103,41 @@ export async function approve(ref, name) {
   await ref.page.goto(BASE + '/review');
   await ref.hydrated();
   await ref.page.getByRole('button', { name: `Approve ${name}` }).click();
+}
+
+/// Creates an organisation of the given kind (a label pattern: /Partner/,
+/// /Client/) through the organisations page; the person lands on its members.
+export async function newOrg(who, name, kind) {
+  await who.page.goto(BASE + '/orgs');
+  await who.hydrated();
+  await who.page.getByLabel('Name', { exact: true }).fill(name);
+  await who.page.getByLabel(kind).check();
+  await who.page.getByRole('button', { name: 'Create organisation' }).click();
+  await who.page.waitForURL(BASE + '/org/members');
+}
+
+/// The referee invites `email` to the platform as `role` and returns the
+/// invitation link shown once on the members page.
+export async function invite(ref, email, role) {
+  await ref.page.goto(BASE + '/org/members');
+  await ref.hydrated();
+  await ref.page.getByLabel('Their email').fill(email);
+  await ref.page.getByLabel('Staff role').selectOption(role);
+  await ref.page.getByRole('button', { name: 'Create invitation' }).click();
+  const notice = ref.page.getByRole('status').filter({ hasText: 'Invitation created' });
+  await notice.waitFor();
+  return (await notice.locator('code').innerText()).trim();
+}
+
+/// A new person who signs up and joins the platform as a player through
+/// the referee's invitation.
+export async function newPlayer(ref, js, email) {
+  const link = await invite(ref, email, 'player');
+  const player = await person(js);
+  await signUp(player, email, 'Pat Player');
+  await player.page.goto(link);
+  await player.hydrated();
+  await player.page.getByRole('button', { name: 'Accept invitation' }).click();
+  await player.page.waitForURL(BASE + '/org/members');
+  return player;
 }

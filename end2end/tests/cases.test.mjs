@@ -5,19 +5,14 @@
 // labelled "Platform-owned".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, approve, draftAndSubmit, person, referee, signUp } from '../support.mjs';
+import { BASE, approve, draftAndSubmit, newOrg, newPlayer, person, referee, signUp } from '../support.mjs';
 
 for (const js of [true, false]) {
   test(`a first-party listing in a partner's industry needs a signed-off case (JavaScript ${js ? 'on' : 'off'})`, async () => {
     const tag = `${js ? 'js' : 'nojs'}${Date.now()}`;
     const partner = await person(js);
     await signUp(partner, `crew-${tag}@example.org`, 'Cora Crew');
-    await partner.page.goto(BASE + '/orgs');
-    await partner.hydrated();
-    await partner.page.getByLabel('Name', { exact: true }).fill(`Crew ${tag}`);
-    await partner.page.getByLabel(/Partner/).check();
-    await partner.page.getByRole('button', { name: 'Create organisation' }).click();
-    await partner.page.waitForURL(BASE + '/org/members');
+    await newOrg(partner, `Crew ${tag}`, /Partner/);
     const partnerListing = `Crew Reports ${tag}`;
     await draftAndSubmit(partner, partnerListing, 'Telecom');
     const ref = await referee(js);
@@ -25,21 +20,7 @@ for (const js of [true, false]) {
     await ref.page.getByRole('button', { name: `Suspend ${partnerListing}` }).waitFor();
 
     // The referee brings in a player, who drafts a first-party listing there.
-    await ref.page.goto(BASE + '/org/members');
-    await ref.hydrated();
-    const playerEmail = `player-${tag}@example.org`;
-    await ref.page.getByLabel('Their email').fill(playerEmail);
-    await ref.page.getByLabel('Staff role').selectOption('player');
-    await ref.page.getByRole('button', { name: 'Create invitation' }).click();
-    const notice = ref.page.getByRole('status').filter({ hasText: 'Invitation created' });
-    await notice.waitFor();
-    const link = (await notice.locator('code').innerText()).trim();
-    const player = await person(js);
-    await signUp(player, playerEmail, 'Pat Player');
-    await player.page.goto(link);
-    await player.hydrated();
-    await player.page.getByRole('button', { name: 'Accept invitation' }).click();
-    await player.page.waitForURL(BASE + '/org/members');
+    const player = await newPlayer(ref, js, `player-${tag}@example.org`);
     const ours = `Platform Crew Notes ${tag}`;
     await draftAndSubmit(player, ours, 'Telecom');
 

@@ -5,16 +5,7 @@
 // other base model; the partner sees its subscriber and statement.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, approve, draftAndSubmit, person, referee, signUp } from '../support.mjs';
-
-async function newOrg(who, name, kind) {
-  await who.page.goto(BASE + '/orgs');
-  await who.hydrated();
-  await who.page.getByLabel('Name', { exact: true }).fill(name);
-  await who.page.getByLabel(kind).check();
-  await who.page.getByRole('button', { name: 'Create organisation' }).click();
-  await who.page.waitForURL(BASE + '/org/members');
-}
+import { BASE, approve, draftAndSubmit, newOrg, person, referee, signUp } from '../support.mjs';
 
 /// Chooses the option of the select labelled `label` whose text contains `text`.
 async function pick(page, label, text) {

@@ -1,0 +1,122 @@
+// Every page, with JavaScript on, in the site that run.sh serves (the
+// release build users run): each one answers, hydrates within its timeout,
+// and logs no console error, page error or failed request. The pages of
+// the label walk (home, catalogue, compare, listing, review queue, case,
+// subscriptions, a subscription, revenue) are all here, each seen by the
+// person who can open it, and so is every other page of the app.
+//
+// The people and their data are made first with JavaScript off (plain
+// forms, no hydration to wait for); each page is then opened in a fresh
+// JavaScript-on browser holding the same person's cookies.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  BASE, approve, draftAndSubmit, invite, newOrg, newPlayer, person, referee, signUp,
+} from '../support.mjs';
+
+const tag = `walk${Date.now()}`;
+const FIRST_PARTY = 'fairground-clinical-summary';
+const people = {};
+const at = {};
+
+before(async () => {
+  const partner = await person(false);
+  await signUp(partner, `walk-partner-${tag}@example.org`, 'Wendy Walker');
+  await newOrg(partner, `Walk Health ${tag}`, /Partner/);
+  const listing = `Walk Notes ${tag}`;
+  await draftAndSubmit(partner, listing, 'Healthcare');
+  at.editor = new URL(partner.page.url()).pathname;
+  const ref = await referee(false);
+  await approve(ref, listing);
+  await ref.page.getByRole('button', { name: `Suspend ${listing}` }).waitFor();
+  await ref.page.goto(`${BASE}/catalogue?q=${encodeURIComponent(tag)}`);
+  const href = await ref.page.getByRole('link', { name: listing }).first().getAttribute('href');
+  at.partnerListing = href;
+
+  // A client subscribes to the partner's listing.
+  const client = await person(false);
+  await signUp(client, `walk-client-${tag}@example.org`, 'Carl Client');
+  await newOrg(client, `Walk Clinic ${tag}`, /Client/);
+  await client.page.goto(BASE + href);
+  await client.page.getByLabel('Plan').selectOption({ label: 'Crew — EUR 90.00 a month' });
+  await client.page.getByRole('button', { name: 'Subscribe' }).click();
+  await client.page.waitForURL(/\/subscriptions\/\d+$/);
+  at.subscription = new URL(client.page.url()).pathname;
+
+  // A player drafts a first-party listing beside the partner's: a case.
+  const player = await newPlayer(ref, false, `walk-player-${tag}@example.org`);
+  await draftAndSubmit(player, `Platform Walk Notes ${tag}`, 'Healthcare');
+  await ref.page.goto(BASE + '/cases');
+  const caseHref = await ref.page
+    .getByRole('link', { name: new RegExp(`First-party listing “Platform Walk Notes ${tag}”`) })
+    .getAttribute('href');
+  at.case = caseHref;
+
+  // An invitation nobody has accepted yet.
+  at.invitation = new URL(await invite(ref, `walk-guest-${tag}@example.org`, 'referee')).pathname;
+
+  Object.assign(people, { partner, client, player, ref });
+});
+
+/// Opens `path` as `who` (a person whose cookies to borrow, or nobody) in a
+/// JavaScript-on browser and checks it answers `status` and comes alive.
+async function walk(who, path, status = 200) {
+  const visitor = await person(true, who);
+  const { page, problems, context } = visitor;
+  page.on('response', (r) => {
+    if (r.status() >= 400 && r.url() !== BASE + path) problems.push(`HTTP ${r.status()}: ${r.url()}`);
+  });
+  try {
+    const response = await page.goto(BASE + path);
+    assert.equal(response.status(), status, `${path} answers ${status}`);
+    // A page that never comes alive fails with what the browser said.
+    await visitor.hydrated().catch((e) => {
+      assert.fail(`${path} did not hydrate (${e.message.split('\n')[0]}): ${problems.join(' | ') || 'no error logged'}`);
+    });
+    // A moment for anything the live page does after hydrating.
+    await page.waitForLoadState('networkidle');
+    const own404 = `console: Failed to load resource: the server responded with a status of ${status}`;
+    assert.deepEqual(problems.filter((p) => status === 200 || !p.startsWith(own404)), [], path);
+  } finally {
+    await context.close();
+  }
+}
+
+const anonymous = () => [
+  '/', `/catalogue?q=${encodeURIComponent('clinical summary')}`, '/catalogue',
+  `/compare?l=${FIRST_PARTY}&l=${at.partnerListing.split('/').pop()}`,
+  `/listings/${FIRST_PARTY}`, at.partnerListing,
+  '/how-ranking-works', '/base-models', '/policy', '/exposure', '/api',
+  '/sign-in', '/sign-up', at.invitation,
+];
+
+test('every public page comes alive in the browser', async () => {
+  for (const path of anonymous()) await walk(null, path);
+  await walk(null, '/no/such/page', 404);
+});
+
+test("every referee's page comes alive in the browser", async () => {
+  for (const path of ['/review', '/cases', at.case, '/audit', '/marketplace-totals',
+    '/exposure', '/notifications', '/org/members', '/orgs', '/account', '/policy', '/']) {
+    await walk(people.ref, path);
+  }
+});
+
+test("every partner's page comes alive in the browser", async () => {
+  for (const path of ['/my/listings', at.editor, '/org/api-keys', '/org/data-access', '/revenue',
+    '/cases', '/notifications', '/org/members', at.partnerListing]) {
+    await walk(people.partner, path);
+  }
+});
+
+test("every client's page comes alive in the browser", async () => {
+  for (const path of ['/subscriptions', at.subscription, '/catalogue', at.partnerListing, '/org/members']) {
+    await walk(people.client, path);
+  }
+});
+
+test("every player's page comes alive in the browser", async () => {
+  for (const path of ['/revenue', '/my/listings', '/org/api-keys', '/policy']) {
+    await walk(people.player, path);
+  }
+});
