@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=${FAIRGROUND_E2E_PROFILE:-release}
 case "$profile" in
-  release) cargo leptos build --release ;;
+  release) server/scripts/build-release.sh ;;
   debug) cargo leptos build ;;
   *) echo "FAIRGROUND_E2E_PROFILE must be release or debug" >&2; exit 2 ;;
 esac

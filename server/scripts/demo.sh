@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 server/scripts/setup.sh
-cargo leptos build --release
+server/scripts/build-release.sh
 export DATABASE_URL="${DATABASE_URL:-sqlite://data/fairground.db}"
 export FAIRGROUND_ADDR="${FAIRGROUND_ADDR:-127.0.0.1:3000}"
 export FAIRGROUND_SITE_ROOT="${FAIRGROUND_SITE_ROOT:-target/site}"

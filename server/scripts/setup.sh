@@ -9,11 +9,11 @@ cd "$(dirname "$0")/../.."
 say() { printf '[setup] %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# Debian packages: Chromium for the browser tests, binaryen (wasm-opt) for
-# release builds, brotli to report the compressed wasm size.
+# Debian packages: Chromium for the browser tests, brotli to report the
+# compressed wasm size. (Not Debian's binaryen: its wasm-opt 108 breaks the
+# wasm; see build-release.sh.)
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-command -v wasm-opt >/dev/null 2>&1 || missing+=(binaryen)
 command -v brotli >/dev/null 2>&1 || missing+=(brotli)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
@@ -55,6 +55,17 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want"
 else
   say "wasm-bindgen-cli $want present"
+fi
+
+# wasm-opt for release builds: binaryen 132 from npm (a JavaScript and
+# WebAssembly build of it, so nothing is compiled or downloaded besides the
+# package), pinned by frontend/package-lock.json.
+if [ ! -x frontend/node_modules/.bin/wasm-opt ] \
+   || [ frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]; then
+  say "installing frontend npm packages (binaryen's wasm-opt)"
+  (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
+else
+  say "frontend npm packages present"
 fi
 
 # Browser-test driver: playwright-core only (it never downloads a browser;
