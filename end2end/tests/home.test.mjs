@@ -17,8 +17,10 @@ async function open(path, javaScriptEnabled) {
 /// first-party (in this data, the names starting "Fairground " or "Platform ").
 async function checkHome(page) {
   const cards = page.getByRole('list', { name: 'Published listings' }).getByRole('listitem');
-  assert.equal(await cards.count(), 12, 'the top 12 listings are shown');
+  // With JavaScript on, a link to this page is followed in the page: the
+  // address changes before the listings arrive. Wait for them, then count.
   await page.getByText(/Showing the top 12 of \d+ published listings\./).waitFor();
+  assert.equal(await cards.count(), 12, 'the top 12 listings are shown');
   for (let i = 0; i < 12; i += 1) {
     const card = cards.nth(i);
     const name = await card.getByRole('heading').innerText();
@@ -40,6 +42,7 @@ async function search(page, js, words) {
 /// a first-party listing with its badge and a partner's without.
 async function checkCatalogue(page, js) {
   const cards = page.getByRole('list', { name: 'Search results' }).getByRole('listitem');
+  await cards.nth(19).waitFor();
   assert.equal(await cards.count(), 20, 'a full first page');
 
   const tutor = (await search(page, js, 'Course Tutor')).filter({ has: page.getByRole('heading', { name: 'Fairground Course Tutor' }) });
