@@ -59,8 +59,9 @@ pub fn route_table() -> Vec<(String, String)> {
 
 /// The session cookie: HttpOnly, SameSite=Lax, host-only, path `/`; Secure
 /// with the `__Host-` prefix when served over HTTPS. Expiry follows the idle
-/// timeout (refreshed on every request); the absolute lifetime is enforced
-/// when the session is read.
+/// timeout, refreshed whenever the session is saved: only when it changed,
+/// which for a signed-in person is at most once a minute (see
+/// `auth::session`). The absolute lifetime is enforced when it is read.
 fn session_layer(state: &AppState, secure: bool) -> SessionManagerLayer<DbSessionStore> {
     let store = DbSessionStore::new(state.db.clone(), state.clock.clone(), state.sessions.idle);
     let idle = time::Duration::try_from(state.sessions.idle).unwrap_or(time::Duration::minutes(30));
@@ -75,7 +76,6 @@ fn session_layer(state: &AppState, secure: bool) -> SessionManagerLayer<DbSessio
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(idle))
-        .with_always_save(true)
 }
 
 pub fn router(state: AppState, site: SiteOrigin, secure_cookies: bool) -> Router {

@@ -24,6 +24,16 @@ const MINUTE: i64 = 60_000;
 static IN_PROCESS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 const HOST: &str = "fairground.test";
 
+fn session_cookie_of(res: &http::Response<Body>) -> Option<String> {
+    res.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("fg_session="))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_string)
+}
+
 struct InProcess {
     router: axum::Router,
     now: Arc<AtomicI64>,
@@ -99,6 +109,50 @@ impl InProcess {
             .to_string()
     }
 
+    fn clock(&self) -> Clock {
+        let now = self.now.clone();
+        Clock::from_fn(move || now.load(Ordering::SeqCst))
+    }
+
+    /// A form post to a server function, as a script on the site would.
+    async fn post(&self, path: &str, cookie: Option<&str>, body: &str) -> http::Response<Body> {
+        let mut req = Request::post(path)
+            .header(header::HOST, HOST)
+            .header(header::ORIGIN, format!("http://{HOST}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json");
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        self.send(req.body(Body::from(body.to_string())).expect("request"))
+            .await
+    }
+
+    /// Signs Ada in again with `password` (form-encoded): a second session
+    /// (another device).
+    async fn sign_in_with(&self, password: &str) -> String {
+        let res = self
+            .post(
+                "/api/fn/sign_in",
+                None,
+                &format!("email=ada%40example.org&password={password}"),
+            )
+            .await;
+        assert!(res.status().is_success(), "{}", res.status());
+        session_cookie_of(&res).expect("session cookie")
+    }
+
+    async fn account(&self, cookie: &str) -> http::Response<Body> {
+        self.send(
+            Request::get("/account")
+                .header(header::HOST, HOST)
+                .header(header::COOKIE, cookie)
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+    }
+
     async fn account_status(&self, cookie: &str) -> StatusCode {
         self.send(
             Request::get("/account")
@@ -114,7 +168,10 @@ impl InProcess {
 
 crate::on_both_backends!(
     idle_sessions_end_after_the_idle_timeout,
-    sessions_end_at_the_absolute_lifetime_however_active
+    sessions_end_at_the_absolute_lifetime_however_active,
+    a_session_deleted_while_a_request_of_it_is_in_flight_stays_deleted,
+    busy_sessions_ended_by_a_password_change_stay_ended,
+    a_signed_in_request_writes_the_session_at_most_once_a_minute,
 );
 
 async fn idle_sessions_end_after_the_idle_timeout(backend: Backend) {
@@ -158,6 +215,119 @@ async fn sessions_end_at_the_absolute_lifetime_however_active(backend: Backend) 
             .count("SELECT COUNT(*) FROM sessions WHERE user_id IS NOT NULL")
             .await,
         0
+    );
+    app.db.close().await;
+}
+
+/// The store itself: a request loads a session, the session is deleted
+/// (signed out, or ended by a password change elsewhere), then the request
+/// ends and saves what it loaded. Nothing may bring the row back.
+async fn a_session_deleted_while_a_request_of_it_is_in_flight_stays_deleted(backend: Backend) {
+    use app::auth::session_store::DbSessionStore;
+    use tower_sessions::session::{Id, Record};
+    use tower_sessions::SessionStore;
+    let _one_at_a_time = IN_PROCESS.lock().await;
+    let test_db = TestDb::new(backend).await;
+    let app = InProcess::new(&test_db).await;
+    app.sign_up().await;
+    let user = test_db.count("SELECT id FROM users").await;
+    let store = DbSessionStore::new(app.db.clone(), app.clock(), Duration::from_secs(1800));
+    let mut record = Record {
+        id: Id::default(),
+        data: [("uid".to_string(), serde_json::json!(user))].into(),
+        expiry_date: time::OffsetDateTime::now_utc(),
+    };
+    store.create(&mut record).await.expect("create");
+    let in_flight = store.load(&record.id).await.expect("load").expect("stored");
+    store.delete(&record.id).await.expect("delete");
+    store.save(&in_flight).await.expect("save");
+    assert!(store.load(&record.id).await.expect("load").is_none());
+    // Only the sign-up's own session is left.
+    assert_eq!(test_db.count("SELECT COUNT(*) FROM sessions").await, 1);
+    app.db.close().await;
+}
+
+/// Over HTTP: a second device's session, busy with requests that record
+/// activity, is ended by a password change on the first; once every request
+/// has finished it is still ended, round after round.
+async fn busy_sessions_ended_by_a_password_change_stay_ended(backend: Backend) {
+    let _one_at_a_time = IN_PROCESS.lock().await;
+    let test_db = TestDb::new(backend).await;
+    let app = Arc::new(InProcess::new(&test_db).await);
+    let mut first = app.sign_up().await;
+    let passwords = ["tangerine+orbit+cathedral+93", "velvet+harbour+quantum+47"];
+    for round in 0..6 {
+        let second = app.sign_in_with(passwords[round % 2]).await;
+        // Every request of the busy session now records activity and saves.
+        app.advance(2 * MINUTE);
+        let busy: Vec<_> = (0..24)
+            .map(|_| {
+                let (app, cookie) = (app.clone(), second.clone());
+                tokio::spawn(async move { app.account(&cookie).await.status() })
+            })
+            .collect();
+        let body = format!(
+            "current_password={}&new_password={}",
+            passwords[round % 2],
+            passwords[(round + 1) % 2]
+        );
+        let res = app
+            .post("/api/fn/change_password", Some(&first), &body)
+            .await;
+        assert!(res.status().is_success(), "round {round}: {}", res.status());
+        first = session_cookie_of(&res).expect("the changer's new session");
+        for b in busy {
+            b.await.expect("request");
+        }
+        assert_eq!(
+            app.account_status(&second).await,
+            StatusCode::UNAUTHORIZED,
+            "round {round}: the other device is still signed in"
+        );
+        assert_eq!(app.account_status(&first).await, StatusCode::OK);
+        assert_eq!(
+            test_db
+                .count("SELECT COUNT(*) FROM sessions WHERE user_id IS NOT NULL")
+                .await,
+            1,
+            "round {round}: only the changer's session is left"
+        );
+    }
+    app.db.close().await;
+}
+
+/// Signed-in pages do not write the session on every request: only when
+/// the last activity is a minute old (which also renews the expiry and
+/// the cookie).
+async fn a_signed_in_request_writes_the_session_at_most_once_a_minute(backend: Backend) {
+    let _one_at_a_time = IN_PROCESS.lock().await;
+    let test_db = TestDb::new(backend).await;
+    let app = InProcess::new(&test_db).await;
+    let cookie = app.sign_up().await;
+    let expiry = || async {
+        test_db
+            .count("SELECT MAX(expires_at) FROM sessions WHERE user_id IS NOT NULL")
+            .await
+    };
+    let at_sign_in = expiry().await;
+    for _ in 0..3 {
+        app.advance(15_000);
+        let res = app.account(&cookie).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(session_cookie_of(&res).is_none(), "no cookie re-sent");
+        assert_eq!(expiry().await, at_sign_in, "no session write");
+    }
+    app.advance(16_000);
+    let res = app.account(&cookie).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        session_cookie_of(&res).is_some(),
+        "the cookie's expiry is renewed"
+    );
+    assert_eq!(
+        expiry().await,
+        at_sign_in + 61_000,
+        "activity recorded a minute on"
     );
     app.db.close().await;
 }

@@ -9,6 +9,10 @@ use tower_sessions::Session;
 const SIGNED_IN_AT_KEY: &str = "signed_in_at";
 /// Last request seen on this sign-in (ms since the epoch, UTC).
 const LAST_SEEN_KEY: &str = "last_seen";
+/// Activity is recorded at most this often: recording it writes the
+/// session (and renews its expiry), and a write on every signed-in request
+/// would cost a database write per page.
+const RECORD_ACTIVITY_AFTER_MS: i64 = 60_000;
 
 pub async fn from_request() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>()
@@ -22,7 +26,8 @@ fn store_err(e: tower_sessions::session::Error) -> AppError {
 
 /// The signed-in user's id, or None. A sign-in older than the absolute
 /// lifetime, or idle for longer than the idle timeout (both by the app's
-/// clock), is ended here and the session deleted.
+/// clock; activity recorded to the minute), is ended here and the session
+/// deleted.
 pub async fn signed_in_user(state: &AppState, session: &Session) -> Result<Option<i64>, AppError> {
     let Some(user_id) = session.get::<i64>(USER_ID_KEY).await.map_err(store_err)? else {
         return Ok(None);
@@ -45,10 +50,12 @@ pub async fn signed_in_user(state: &AppState, session: &Session) -> Result<Optio
         session.flush().await.map_err(store_err)?;
         return Ok(None);
     }
-    session
-        .insert(LAST_SEEN_KEY, now)
-        .await
-        .map_err(store_err)?;
+    if now - seen >= RECORD_ACTIVITY_AFTER_MS {
+        session
+            .insert(LAST_SEEN_KEY, now)
+            .await
+            .map_err(store_err)?;
+    }
     Ok(Some(user_id))
 }
 

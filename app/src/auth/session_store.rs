@@ -14,6 +14,8 @@ pub const USER_ID_KEY: &str = "uid";
 
 /// Expiry is kept by the application's clock (now + idle timeout, renewed
 /// on every save), so sessions age with the same clock as everything else.
+/// The session layer saves only a changed session; a signed-in session
+/// changes when its last activity is recorded, at most once a minute.
 #[derive(Clone)]
 pub struct DbSessionStore {
     db: Db,
@@ -54,32 +56,18 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
-/// What to do when the session id is already stored.
-enum OnConflict {
-    /// Leave the stored session alone (report that nothing was written).
-    Keep,
-    /// Replace its data and renew its expiry.
-    Replace,
-}
-
 impl DbSessionStore {
-    /// Writes `record`; returns whether a row was written.
-    async fn write(&self, record: &Record, on_conflict: OnConflict) -> session_store::Result<bool> {
+    /// Stores a new session under `record.id`; returns false (writing
+    /// nothing) when that id is taken.
+    async fn insert(&self, record: &Record) -> session_store::Result<bool> {
         let data = serde_json::to_string(&record.data)
             .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        let user_id = record.data.get(USER_ID_KEY).and_then(|v| v.as_i64());
-        let conflict = match on_conflict {
-            OnConflict::Keep => "DO NOTHING",
-            OnConflict::Replace => {
-                "DO UPDATE SET user_id = excluded.user_id, data = excluded.data, expires_at = excluded.expires_at"
-            }
-        };
-        let done = sqlx::query(&format!(
+        let done = sqlx::query(
             "INSERT INTO sessions (id, user_id, data, expires_at, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (id) {conflict}"
-        ))
+             ON CONFLICT (id) DO NOTHING",
+        )
         .bind(key(&record.id))
-        .bind(user_id)
+        .bind(record.data.get(USER_ID_KEY).and_then(|v| v.as_i64()))
         .bind(&data)
         .bind(self.expires_at())
         .bind(self.clock.now_ms())
@@ -95,14 +83,28 @@ impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         // A fresh id until one is free (a clash of 128-bit random ids is
         // astronomically unlikely, but never overwrite someone's session).
-        while !self.write(record, OnConflict::Keep).await? {
+        while !self.insert(record).await? {
             record.id = Id::default();
         }
         Ok(())
     }
 
+    /// Updates a stored session and renews its expiry; never inserts. A
+    /// request that loaded a session which was then deleted (signed out,
+    /// or ended by a password change on another device) finishes with
+    /// nothing to update, so the deleted session stays deleted.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.write(record, OnConflict::Replace).await.map(|_| ())
+        let data = serde_json::to_string(&record.data)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        sqlx::query("UPDATE sessions SET user_id = $2, data = $3, expires_at = $4 WHERE id = $1")
+            .bind(key(&record.id))
+            .bind(record.data.get(USER_ID_KEY).and_then(|v| v.as_i64()))
+            .bind(&data)
+            .bind(self.expires_at())
+            .execute(self.db.pool())
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
