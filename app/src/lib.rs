@@ -16,6 +16,7 @@ pub mod metering;
 pub mod orgs;
 pub mod policy;
 pub mod subscriptions;
+pub mod ui;
 
 #[cfg(feature = "ssr")]
 pub mod db;
@@ -83,7 +84,9 @@ pub fn App() -> impl IntoView {
     });
     view! {
         <Stylesheet id="fairground" href="/pkg/fairground.css"/>
-        <Title text="Fairground · industry models marketplace"/>
+        // Every page's title passes through this formatter: the head is
+        // written raw on the server, so the title is escaped there.
+        <Title formatter=ui::text::unescaped_slot text="Fairground · industry models marketplace"/>
         <Router>
             <Shell/>
         </Router>

@@ -13,6 +13,7 @@ mod cross_site;
 mod database;
 mod exposure;
 mod foundation;
+mod hostile_text;
 mod listings;
 mod metering;
 mod orgs;

@@ -17,6 +17,7 @@ use crate::catalogue::views::ResultList;
 use crate::components::failure;
 use crate::error::AppError;
 use crate::policy::api::{featured_listings, FeatureListing, UnfeatureListing};
+use crate::ui::text::unescaped_slot;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -570,7 +571,7 @@ fn editor_view(
                 <Field label="Tagline" name="tagline" input_type="text" autocomplete="off" error=update_error value=d.tagline.clone()/>
                 <div class="field">
                     <label for="description">"Description (Markdown)"</label>
-                    <textarea id="description" name="description" rows="10">{e.description.clone()}</textarea>
+                    <textarea id="description" name="description" rows="10">{unescaped_slot(e.description.clone())}</textarea>
                     {field_error(update_error, "description")}
                 </div>
                 <div class="field">

@@ -1,0 +1,3 @@
+//! Pieces of the user interface shared by every capability's pages.
+
+pub mod text;
