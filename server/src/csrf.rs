@@ -22,6 +22,12 @@ pub enum SiteOrigin {
 }
 
 impl SiteOrigin {
+    /// Whether the site is served over HTTPS (a configured `https://`
+    /// public URL): then browsers are told to use nothing else (HSTS).
+    pub fn is_https(&self) -> bool {
+        matches!(self, SiteOrigin::Fixed(o) if o.starts_with("https://"))
+    }
+
     /// From FAIRGROUND_PUBLIC_URL (scheme://host[:port], any path ignored).
     pub fn from_public_url(url: Option<&str>) -> Result<SiteOrigin, String> {
         match url {

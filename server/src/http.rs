@@ -80,6 +80,7 @@ fn session_layer(state: &AppState, secure: bool) -> SessionManagerLayer<DbSessio
 
 pub fn router(state: AppState, site: SiteOrigin, secure_cookies: bool) -> Router {
     let sessions = session_layer(&state, secure_cookies);
+    let hsts = site.is_https();
     let state_for_cache = state.clone();
     let state_for_exposure = state.clone();
     let routes = generate_route_list(App);
@@ -158,7 +159,7 @@ pub fn router(state: AppState, site: SiteOrigin, secure_cookies: bool) -> Router
                     .quality(CompressionLevel::Fastest)
                     .compress_when(DefaultPredicate::new().and(is_dynamic)),
             )
-            .layer(middleware::from_fn(security_headers)),
+            .layer(middleware::from_fn_with_state(hsts, security_headers)),
     )
 }
 
@@ -265,8 +266,16 @@ fn new_nonce() -> String {
 /// Adds the security headers to every response. Pages get a fresh script
 /// nonce per request: only scripts carrying it (the hydration scripts) run,
 /// and `wasm-unsafe-eval` lets them instantiate the WebAssembly module.
-async fn security_headers(mut req: Request, next: Next) -> Response {
+///
+/// Everything but the built assets under `/pkg/` is made per request and may
+/// be someone's own (a new API key is shown once, an invoice, a session's
+/// pages): `Cache-Control: no-store`, so neither the browser's history nor a
+/// shared cache keeps a copy. With an `https://` public URL, browsers are
+/// told to come back over HTTPS only, for a year (HSTS; not for subdomains,
+/// which may be someone else's).
+async fn security_headers(State(hsts): State<bool>, mut req: Request, next: Next) -> Response {
     let nonce = new_nonce();
+    let asset = req.uri().path().starts_with("/pkg/");
     req.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut res = next.run(req).await;
     let csp = format!(
@@ -295,6 +304,15 @@ async fn security_headers(mut req: Request, next: Next) -> Response {
         HeaderName::from_static("permissions-policy"),
         HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
     );
+    if !asset {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if hsts {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     res
 }
 

@@ -1,7 +1,7 @@
 //! The foundation: start-up and migrations, probes, the home page, 404s,
 //! security headers, seeding, graceful shutdown and scale-out.
 
-use crate::helpers::{run_cli, run_ok, App, Backend, TestDb};
+use crate::helpers::{api_post_as, run_cli, run_ok, App, Backend, TestDb, Visitor};
 use scraper::{Html, Selector};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -13,6 +13,7 @@ crate::on_both_backends!(
     home_page_lists_published_listings_with_platform_badge,
     unknown_paths_get_the_404_page,
     security_headers_and_request_id_on_every_response,
+    answers_are_never_cached_and_an_https_site_asks_for_https_only,
     responses_are_compressed_when_the_client_accepts_it,
     demo_seed_is_idempotent,
     sigterm_lets_in_flight_requests_finish,
@@ -402,6 +403,59 @@ async fn security_headers_and_request_id_on_every_response(backend: Backend) {
         .await
         .expect("get");
     assert_eq!(res.headers()["x-request-id"], "trace-me-42");
+}
+
+/// Pages and answers for a signed-in person (a new API key is shown once)
+/// are never kept by a browser or a shared cache; nor are anonymous ones.
+/// HSTS only where the site is served over HTTPS.
+async fn answers_are_never_cached_and_an_https_site_asks_for_https_only(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let v = Visitor::signed_up(&app, "cache@example.org", "Cleo Cache").await;
+    let no_store = |what: &str, h: &reqwest::header::HeaderMap| {
+        assert_eq!(
+            h.get("cache-control").and_then(|c| c.to_str().ok()),
+            Some("no-store"),
+            "{what}"
+        );
+        assert!(
+            h.get("strict-transport-security").is_none(),
+            "{what}: HSTS over HTTP"
+        );
+    };
+    for path in [
+        "/account",
+        "/orgs",
+        "/org/api-keys",
+        "/exports/invoices.csv",
+        "/",
+        "/catalogue",
+        "/nope",
+    ] {
+        let res = v.get(path).await;
+        no_store(path, res.headers());
+    }
+    let (status, _, headers) =
+        api_post_as(&app, "/api/fn/my_orgs", v.cookie().as_deref(), &[]).await;
+    assert_eq!(status, 200);
+    no_store("a server function's answer", &headers);
+    no_store("an anonymous page", app.get("/").await.headers());
+
+    let https = App::spawn_with(
+        &db,
+        &[("FAIRGROUND_PUBLIC_URL", "https://fairground.example")],
+    )
+    .await;
+    for path in ["/", "/healthz", "/nope"] {
+        let res = https.get(path).await;
+        assert_eq!(
+            res.headers()
+                .get("strict-transport-security")
+                .and_then(|c| c.to_str().ok()),
+            Some("max-age=31536000"),
+            "{path}"
+        );
+    }
 }
 
 async fn responses_are_compressed_when_the_client_accepts_it(backend: Backend) {
