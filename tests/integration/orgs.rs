@@ -12,6 +12,7 @@ crate::on_both_backends!(
     another_organisations_members_and_invitations_are_not_found,
     the_platform_is_bootstrapped_and_nobody_is_both_referee_and_player,
     the_database_refuses_a_second_staff_role_and_staff_roles_outside_the_platform,
+    only_referees_manage_platform_staff_and_only_referee_owners_make_referees,
 );
 
 async fn create_org(v: &Visitor<'_>, name: &str, kind: &str) -> i64 {
@@ -584,4 +585,117 @@ async fn the_database_refuses_a_second_staff_role_and_staff_roles_outside_the_pl
     .execute(&mut conn)
     .await;
     assert!(no_staff.is_err(), "platform members are referee or player");
+}
+
+/// Separation of duties in the platform organisation, as a whole grid:
+/// every kind of staff member (referee or player, as owner, admin or member)
+/// tries to invite every staff role with every organisation role. Only
+/// referees invite; only a referee who is an owner makes a referee or an
+/// owner. Players cannot change roles, remove staff or revoke invitations
+/// either, whatever their organisation role. A refused invitation writes
+/// nothing.
+async fn only_referees_manage_platform_staff_and_only_referee_owners_make_referees(
+    backend: Backend,
+) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let out = run_ok(&db, &["admin", "bootstrap", "--email", "root@example.org"]).await;
+    let token = out.trim().rsplit('/').next().expect("token").to_string();
+    let root = Visitor::signed_up(&app, "root@example.org", "Rita Root").await;
+    let (status, body) = root
+        .call("/api/fn/accept_invitation", &[("token", &token)])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let staff = [
+        ("referee", "admin"),
+        ("referee", "member"),
+        ("player", "owner"),
+        ("player", "admin"),
+        ("player", "member"),
+    ];
+    let mut people = vec![(("referee", "owner"), root)];
+    for (kind, role) in staff {
+        let email = format!("{kind}-{role}@example.org");
+        let token = invite(&people[0].1, &email, role, kind).await;
+        let v = Visitor::signed_up(&app, &email, "Staff").await;
+        let (status, body) = v
+            .call("/api/fn/accept_invitation", &[("token", &token)])
+            .await;
+        assert_eq!(status, 200, "{body}");
+        people.push(((kind, role), v));
+    }
+
+    let invitations = || async { db.count("SELECT COUNT(*) FROM invitations").await };
+    let mut refused_grid = Vec::new();
+    let mut expected_grid = Vec::new();
+    for ((kind, role), granter) in &people {
+        for grant_kind in ["referee", "player"] {
+            for grant_role in ["member", "admin", "owner"] {
+                let email = format!("new-{kind}-{role}-{grant_kind}-{grant_role}@example.org");
+                let before = invitations().await;
+                let (status, body) = granter
+                    .call(
+                        "/api/fn/invite_member",
+                        &[
+                            ("email", email.as_str()),
+                            ("role", grant_role),
+                            ("staff_role", grant_kind),
+                        ],
+                    )
+                    .await;
+                let allowed = *kind == "referee"
+                    && matches!(*role, "owner" | "admin")
+                    && (grant_kind != "referee" || *role == "owner")
+                    && (grant_role != "owner" || *role == "owner");
+                let cell = format!("{kind} {role} grants {grant_kind} {grant_role}");
+                assert!(
+                    status == 200 || status == 403 || status == 422,
+                    "{cell}: {status} {body}"
+                );
+                if status != 200 {
+                    assert_eq!(invitations().await, before, "{cell}: refused but written");
+                }
+                refused_grid.push(format!("{cell}: {}", status == 200));
+                expected_grid.push(format!("{cell}: {allowed}"));
+            }
+        }
+    }
+    assert_eq!(refused_grid, expected_grid);
+
+    // Players manage no one, whatever their organisation role.
+    let target = user_id(&db, "referee-member@example.org").await;
+    let pending = db
+        .count("SELECT MAX(id) FROM invitations")
+        .await
+        .to_string();
+    for ((kind, role), v) in &people {
+        if *kind != "player" {
+            continue;
+        }
+        for (path, fields) in [
+            (
+                "/api/fn/change_role",
+                vec![("user_id", target.as_str()), ("role", "admin")],
+            ),
+            ("/api/fn/remove_member", vec![("user_id", target.as_str())]),
+            (
+                "/api/fn/revoke_invitation",
+                vec![("invitation_id", pending.as_str())],
+            ),
+        ] {
+            let (status, body) = v.call(path, &fields).await;
+            assert_eq!(status, 403, "a player {role}: {path} {body}");
+        }
+    }
+    let page = members(&people[0].1).await;
+    assert_eq!(member_emails(&page).len(), 6, "nobody was removed");
+    // A referee admin may still promote a member (not to owner).
+    let (status, body) = people[1]
+        .1
+        .call(
+            "/api/fn/change_role",
+            &[("user_id", &target), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
 }

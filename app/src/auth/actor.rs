@@ -27,7 +27,10 @@ pub struct Actor {
 pub enum Permission {
     /// See the current organisation's members and invitations.
     ViewMembers,
-    /// Invite, remove members and change roles.
+    /// Invite, remove members and change roles: an owner or admin; in the
+    /// platform organisation, only a referee (players never bring in or
+    /// promote staff: a player could otherwise invite a referee of their
+    /// own choosing, who then reads partners' data).
     ManageMembers,
     /// Create and edit the organisation's listings: any member of a partner
     /// organisation, or a platform player (first-party listings).
@@ -49,7 +52,10 @@ impl Actor {
         let m = self.membership.as_ref().ok_or(AppError::Forbidden)?;
         let allowed = match permission {
             Permission::ViewMembers => true,
-            Permission::ManageMembers => matches!(m.role, Role::Owner | Role::Admin),
+            Permission::ManageMembers => {
+                matches!(m.role, Role::Owner | Role::Admin)
+                    && (m.kind != OrgKind::Platform || m.staff_role == Some(StaffRole::Referee))
+            }
             Permission::EditListings => match m.kind {
                 OrgKind::Partner => true,
                 OrgKind::Platform => m.staff_role == Some(StaffRole::Player),

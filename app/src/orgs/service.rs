@@ -183,6 +183,14 @@ pub async fn invite(email: &str, role: &str, staff_role: &str) -> Result<String,
         ));
     }
     let staff_role = staff_role_for(m.kind, staff_role)?;
+    // Referees read partners' data and decide cases: only a referee who
+    // owns the platform organisation makes another.
+    if staff_role == Some(StaffRole::Referee) && m.role != Role::Owner {
+        return Err(AppError::field(
+            "staff_role",
+            "Only an owner who is a referee can grant the referee role.",
+        ));
+    }
     let (token, hash) = new_token();
     let link = format!("{}/invitations/{token}", site_url(&state));
     let now = state.clock.now_ms();
