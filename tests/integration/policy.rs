@@ -9,6 +9,7 @@ crate::on_both_backends!(
     only_referees_change_the_policy_and_every_change_is_public_and_audited,
     the_audit_chain_is_checked_exported_and_its_head_published,
     reads_of_partner_data_are_recorded_and_shown_to_that_partner_only,
+    a_link_from_another_site_records_a_players_attempt_but_opens_no_case,
 );
 
 fn fields<'a>(
@@ -305,4 +306,83 @@ async fn reads_of_partner_data_are_recorded_and_shown_to_that_partner_only(backe
             .count(),
         1
     );
+}
+
+/// A link on another site makes a signed-in player's browser ask for a
+/// partner's draft (a GET; the session cookie is `SameSite=Lax`). The try is
+/// refused and recorded for the partner, but no case is opened against the
+/// player; the same page opened from this site's own pages still opens one.
+async fn a_link_from_another_site_records_a_players_attempt_but_opens_no_case(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    ready_draft(&m.alice, "Secret Scribe", &m.models[0]).await;
+    let cookie = m.player.cookie().expect("signed in");
+    let page = "/listings/secret-scribe";
+    let open_as_player = |headers: Vec<(&'static str, String)>| {
+        let mut req = app
+            .client
+            .get(app.url(page))
+            .header(reqwest::header::COOKIE, cookie.clone());
+        for (name, value) in headers {
+            req = req.header(name, value);
+        }
+        async move { req.send().await.expect("get").status().as_u16() }
+    };
+    let cases = || async {
+        db.count("SELECT COUNT(*) FROM conflict_cases WHERE kind = 'player_data_access'")
+            .await
+    };
+    let refused_tries = || async {
+        access_log(&m.alice)
+            .await
+            .iter()
+            .filter(|r| r["refused"] == true)
+            .count()
+    };
+
+    // From elsewhere: a cross-site navigation, an older browser's foreign
+    // Referer, and a request that says nothing of where it came from.
+    for headers in [
+        vec![("sec-fetch-site", "cross-site".to_string())],
+        vec![("sec-fetch-site", "same-site".to_string())],
+        vec![("referer", "https://elsewhere.example/page".to_string())],
+        vec![],
+    ] {
+        assert_eq!(open_as_player(headers.clone()).await, 404, "{headers:?}");
+    }
+    assert_eq!(cases().await, 0, "no case from a link elsewhere");
+    assert_eq!(
+        refused_tries().await,
+        4,
+        "every try is on the partner's record"
+    );
+    let elsewhere = db
+        .count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'partner_data.refused' \
+             AND details LIKE '%from_another_site%'",
+        )
+        .await;
+    assert_eq!(elsewhere, 4);
+
+    // From this site's own pages: the case opens, as before.
+    assert_eq!(
+        open_as_player(vec![("sec-fetch-site", "same-origin".to_string())]).await,
+        404
+    );
+    assert_eq!(cases().await, 1);
+    assert_eq!(
+        open_as_player(vec![("referer", app.url("/catalogue"))]).await,
+        404
+    );
+    assert_eq!(cases().await, 2);
+    // And a script on the site calling the server function (a POST that
+    // passed the same-origin check).
+    let (status, _) = m
+        .player
+        .call("/api/fn/listing_page", &[("slug", "secret-scribe")])
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(cases().await, 3);
+    assert_eq!(refused_tries().await, 7);
 }

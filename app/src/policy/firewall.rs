@@ -3,6 +3,12 @@
 //! attempt) is written — with its audit entry, in one transaction — before
 //! the data is returned, and listed on the partner's "Who accessed our data"
 //! page.
+//!
+//! A player's refused attempt opens a conflict case against them only when
+//! the request came from this site's own pages. Following a link is a GET,
+//! and a link on another site is enough to make a signed-in player's
+//! browser send one (the session cookie is `SameSite=Lax`): such an attempt
+//! is recorded, refused, and not held against the person.
 
 use super::DataAccess;
 use crate::audit::db::{append, NewEntry};
@@ -51,6 +57,7 @@ pub async fn record_all(
     }
     let now = state.clock.now_ms();
     let actor_org = actor.membership.as_ref().map(|m| m.org_id);
+    let from_own_pages = request_from_own_pages(state);
     let mut tx = state.db.begin_write().await?;
     for (partner_org, what, outcome) in reads {
         sqlx::query(
@@ -65,10 +72,15 @@ pub async fn record_all(
         .bind(now)
         .execute(&mut **tx)
         .await?;
+        let mut details = serde_json::json!({ "what": what });
         let action = match &outcome {
             Outcome::Read => "partner_data.read",
-            Outcome::Refused(case) => {
+            Outcome::Refused(case) if from_own_pages => {
                 crate::cases::db::open(&mut tx, case, now).await?;
+                "partner_data.refused"
+            }
+            Outcome::Refused(_) => {
+                details["from_another_site"] = serde_json::json!(true);
                 "partner_data.refused"
             }
         };
@@ -79,7 +91,7 @@ pub async fn record_all(
                 Some(actor.user_id),
                 actor_org,
                 format!("org:{partner_org}"),
-                serde_json::json!({ "what": what }),
+                details,
             ),
             now,
         )
@@ -87,6 +99,45 @@ pub async fn record_all(
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Whether the request being served was sent by one of this site's own
+/// pages. Anything but GET and HEAD has passed the same-origin check before
+/// it got here. A GET counts when the browser says it came from this site
+/// (`Sec-Fetch-Site: same-origin`), or, from a browser that does not send
+/// that header, when its `Referer` is a page of this site (the public URL's
+/// host when one is set, else the request's own). A GET with neither (a
+/// link from elsewhere, a bookmark, a script) does not.
+fn request_from_own_pages(state: &AppState) -> bool {
+    let Some(parts) = leptos::prelude::use_context::<http::request::Parts>() else {
+        return false;
+    };
+    if !matches!(parts.method, http::Method::GET | http::Method::HEAD) {
+        return true;
+    }
+    let header = |name: http::header::HeaderName| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    if let Some(site) = header(http::header::HeaderName::from_static("sec-fetch-site")) {
+        return site == "same-origin";
+    }
+    let authority = |url: &str| {
+        url.split_once("://")
+            .and_then(|(_, rest)| rest.split('/').next())
+            .map(str::to_ascii_lowercase)
+    };
+    let site = match &state.public_url {
+        Some(url) => authority(url),
+        None => header(http::header::HOST).map(|h| h.to_ascii_lowercase()),
+    };
+    match (header(http::header::REFERER), site) {
+        (Some(referer), Some(site)) => authority(&referer).as_deref() == Some(site.as_str()),
+        _ => false,
+    }
 }
 
 /// The organisation's access log, newest first.
