@@ -158,6 +158,11 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(i64, i64
 
 /// "2026-11-28T10:00:00Z" / "…T10:00:00.123+01:00" → ms since the epoch.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    // An RFC 3339 date-time is ASCII; refusing anything else up front also
+    // keeps every byte offset below on a character boundary.
+    if !s.is_ascii() {
+        return None;
+    }
     let b = s.as_bytes();
     if b.len() < 20
         || b[4] != b'-'
@@ -538,6 +543,58 @@ async fn ingest(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every character of valid date-times replaced by, and every gap
+    /// filled with, characters of one to four bytes and the separators: the
+    /// parser answers (None, or a time) and never panics. Before the ASCII
+    /// check, "…T10:00:00+1é:0" split a character and panicked the handler.
+    #[test]
+    fn rfc3339_parser_never_panics_on_mangled_input() {
+        let samples = [
+            "2026-11-23T01:00:00.5+01:00",
+            "2026-11-22T23:30:00-00:30",
+            "2026-11-23T00:00:00Z",
+            "2026-11-23T00:00:00+1\u{e9}:0",
+        ];
+        let fillers = [
+            '\u{e9}',
+            '\u{20ac}',
+            '\u{1d11e}',
+            '\0',
+            'Z',
+            '+',
+            '-',
+            ':',
+            '.',
+            '9',
+            'T',
+        ];
+        let mut tried = 0;
+        for sample in samples {
+            let chars: Vec<char> = sample.chars().collect();
+            for i in 0..=chars.len() {
+                for f in fillers {
+                    let mut replaced = chars.clone();
+                    if i < replaced.len() {
+                        replaced[i] = f;
+                    }
+                    let mut inserted = chars.clone();
+                    inserted.insert(i, f);
+                    for candidate in [replaced, inserted] {
+                        let text: String = candidate.into_iter().collect();
+                        let _ = parse_rfc3339(&text);
+                        // And every shorter prefix of it.
+                        for (cut, _) in text.char_indices() {
+                            let _ = parse_rfc3339(&text[..cut]);
+                        }
+                        tried += 1;
+                    }
+                }
+            }
+        }
+        assert!(tried > 1_000, "{tried}");
+        assert_eq!(parse_rfc3339("2026-11-23T00:00:00+1\u{e9}:0"), None);
+    }
 
     #[test]
     fn rfc3339_times_parse_to_milliseconds() {
