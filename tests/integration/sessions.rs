@@ -83,30 +83,13 @@ impl InProcess {
 
     async fn sign_up(&self) -> String {
         let body = "email=ada%40example.org&display_name=Ada&password=tangerine+orbit+cathedral+93";
-        let res = self
-            .send(
-                Request::post("/api/fn/sign_up")
-                    .header(header::HOST, HOST)
-                    .header(header::ORIGIN, format!("http://{HOST}"))
-                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .header(header::ACCEPT, "application/json")
-                    .body(Body::from(body))
-                    .expect("request"),
-            )
-            .await;
+        let res = self.post("/api/fn/sign_up", None, body).await;
         assert!(
             res.status().is_success() || res.status().is_redirection(),
             "{}",
             res.status()
         );
-        res.headers()
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("fg_session="))
-            .and_then(|c| c.split(';').next())
-            .expect("session cookie")
-            .to_string()
+        session_cookie_of(&res).expect("session cookie")
     }
 
     fn clock(&self) -> Clock {
