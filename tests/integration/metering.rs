@@ -16,9 +16,10 @@ crate::on_both_backends!(
     statements_split_usage_at_the_take_rate_in_force,
     the_same_batch_sent_ten_times_at_once_is_counted_once,
     a_key_over_its_request_limit_is_told_to_wait_and_nothing_is_stored,
+    quantities_are_bounded_and_the_largest_break_no_page,
 );
 
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock")
@@ -726,4 +727,66 @@ async fn a_key_over_its_request_limit_is_told_to_wait_and_nothing_is_stored(back
     let (status, body) = post_usage(&app, Some(&key), &resend).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["accepted"], 3, "{body}");
+}
+
+/// A record may carry at most 1,000,000,000: `i64::MAX` (which used to be
+/// stored and then overflowed every sum) is rejected with its own reason,
+/// and many records at the maximum leave every page and export that sums
+/// usage answering, with the exact figures.
+async fn quantities_are_bounded_and_the_largest_break_no_page(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let (m, sub, key) = metered(&app, &db).await;
+    let now = now_ms();
+    let max = app::metering::MAX_QUANTITY;
+    assert_eq!(max, 1_000_000_000);
+    let mut records = vec![
+        record("huge", &sub, i64::MAX, now),
+        record("over", &sub, max + 1, now),
+    ];
+    records.extend((0..20).map(|i| record(&format!("max-{i}"), &sub, max, now)));
+    let (status, body) = post_usage(&app, Some(&key), &json!({ "records": records })).await;
+    assert_eq!(status, 200, "{body}");
+    let got = statuses(&body);
+    assert_eq!(
+        &got[..2],
+        ["rejected:quantity_too_large", "rejected:quantity_too_large"],
+        "{body}"
+    );
+    assert!(got[2..].iter().all(|s| s == "accepted"), "{body}");
+    assert_eq!(
+        body["results"][0]["message"],
+        "quantity must be at most 1,000,000,000 per record."
+    );
+    // 20 billion calls: 1,000 included, EUR 2.50 per 1,000 more.
+    let page = call_ok(&m.carol, "/api/fn/subscription_detail", &[("id", &sub)]).await;
+    let i = &page["invoices"][0];
+    assert_eq!(i["calls"], 20_000_000_000i64, "{i}");
+    assert_eq!(i["overage_minor"], 4_999_999_750i64, "{i}");
+    let id = sub.as_str();
+    // The list of subscriptions shows no usage; it must answer all the same.
+    assert_eq!(m.carol.get("/subscriptions").await.status(), 200);
+    for (v, path) in [
+        (&m.carol, format!("/subscriptions/{id}")),
+        (&m.carol, "/exports/invoices.csv".to_string()),
+        (&m.alice, "/revenue".to_string()),
+        (&m.alice, "/exports/statements.csv".to_string()),
+        (&m.referee, "/marketplace-totals".to_string()),
+    ] {
+        let res = v.get(&path).await;
+        assert_eq!(res.status(), 200, "{path}");
+        let text = res.text().await.expect("body");
+        // The calls, or the total they bill (49.00 + 49,999,997.50).
+        assert!(
+            [
+                "20,000,000,000",
+                "20000000000",
+                "50,000,046.50",
+                "50000046.50"
+            ]
+            .iter()
+            .any(|f| text.contains(f)),
+            "{path} shows the figures: {text}"
+        );
+    }
 }

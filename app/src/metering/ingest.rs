@@ -48,8 +48,8 @@ pub struct UsageRecord {
     /// What was measured; `calls` is the one billed dimension.
     #[schema(example = "calls")]
     pub dimension: String,
-    /// How many, 1 or more.
-    #[schema(example = 120)]
+    /// How many: 1 to 1,000,000,000 per record.
+    #[schema(minimum = 1, maximum = 1_000_000_000, example = 120)]
     pub quantity: i64,
     /// When it happened (RFC 3339): at most 6 hours before arrival and 5
     /// minutes after.
@@ -73,8 +73,8 @@ pub struct RecordResult {
     pub idempotency_key: String,
     pub status: Outcome,
     /// For a rejected record: unknown_subscription, not_active, too_old,
-    /// in_future, non_positive_quantity, key_reused, unknown_dimension or
-    /// invalid_key.
+    /// in_future, non_positive_quantity, quantity_too_large, key_reused,
+    /// unknown_dimension or invalid_key.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -383,6 +383,9 @@ fn judge(r: &Checked, org: i64, now: i64, subs: &HashMap<i64, db::Metered>) -> O
     }
     if r.quantity <= 0 {
         return Some(Reason::NonPositiveQuantity);
+    }
+    if r.quantity > super::MAX_QUANTITY {
+        return Some(Reason::QuantityTooLarge);
     }
     if r.occurred_at < now - MAX_AGE_MS {
         return Some(Reason::TooOld);

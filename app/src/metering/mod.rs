@@ -25,6 +25,11 @@ pub const MAX_AHEAD_MS: i64 = 5 * 60_000;
 pub const DIMENSIONS: [&str; 1] = ["calls"];
 /// Longest idempotency key.
 pub const MAX_KEY_LEN: usize = 128;
+/// The largest quantity one record may carry (one billion). It keeps every
+/// sum a page or export computes far inside a 64-bit integer: a day of one
+/// subscription would need more than nine billion records at this maximum
+/// to reach the limit.
+pub const MAX_QUANTITY: i64 = 1_000_000_000;
 
 /// Why a record was rejected: a stable code and what it means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +45,8 @@ pub enum Reason {
     InFuture,
     /// `quantity` is zero or negative.
     NonPositiveQuantity,
+    /// `quantity` is above [`MAX_QUANTITY`].
+    QuantityTooLarge,
     /// The idempotency key was used before for a different record.
     KeyReused,
     /// `dimension` is not one of the known ones.
@@ -49,12 +56,13 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub const ALL: [Reason; 8] = [
+    pub const ALL: [Reason; 9] = [
         Reason::UnknownSubscription,
         Reason::NotActive,
         Reason::TooOld,
         Reason::InFuture,
         Reason::NonPositiveQuantity,
+        Reason::QuantityTooLarge,
         Reason::KeyReused,
         Reason::UnknownDimension,
         Reason::InvalidKey,
@@ -67,6 +75,7 @@ impl Reason {
             Reason::TooOld => "too_old",
             Reason::InFuture => "in_future",
             Reason::NonPositiveQuantity => "non_positive_quantity",
+            Reason::QuantityTooLarge => "quantity_too_large",
             Reason::KeyReused => "key_reused",
             Reason::UnknownDimension => "unknown_dimension",
             Reason::InvalidKey => "invalid_key",
@@ -80,6 +89,7 @@ impl Reason {
             Reason::TooOld => "occurred_at is more than 6 hours before the record arrived.",
             Reason::InFuture => "occurred_at is more than 5 minutes after the record arrived.",
             Reason::NonPositiveQuantity => "quantity must be 1 or more.",
+            Reason::QuantityTooLarge => "quantity must be at most 1,000,000,000 per record.",
             Reason::KeyReused => "This idempotency_key was used before for a different record.",
             Reason::UnknownDimension => "dimension must be one of: calls.",
             Reason::InvalidKey => "idempotency_key must have 1 to 128 characters.",

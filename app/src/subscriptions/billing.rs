@@ -17,7 +17,7 @@ pub fn round_div(n: i128, d: i128) -> i64 {
 
 /// Calls above the plan's included ones, priced per 1,000 (pro rata, then rounded).
 pub fn overage_minor(calls: i64, included: i64, per_1000_minor: i64) -> i64 {
-    let over = (calls - included).max(0) as i128;
+    let over = (calls as i128 - included as i128).max(0);
     round_div(over * per_1000_minor as i128, 1000)
 }
 
@@ -43,7 +43,9 @@ pub fn bill(
     take_rate_bp: i64,
 ) -> Bill {
     let overage = overage_minor(calls, included, per_1000_minor);
-    let total = plan_fee + overage;
+    // Saturating: no stored usage can make a statement panic; quantities
+    // are bounded at ingest, so the ceiling is never reached in practice.
+    let total = plan_fee.saturating_add(overage);
     let platform_fee = round_div(total as i128 * take_rate_bp as i128, 10_000);
     Bill {
         plan_fee,
@@ -51,7 +53,7 @@ pub fn bill(
         total,
         take_rate_bp,
         platform_fee,
-        payout: total - platform_fee,
+        payout: total.saturating_sub(platform_fee),
     }
 }
 
@@ -122,6 +124,23 @@ mod tests {
         // 12.5 % of 999 = 124.875 → 125.
         let b = bill(999, 0, 0, 0, 1250);
         assert_eq!((b.platform_fee, b.payout), (125, 874));
+    }
+
+    /// Usage far beyond anything ingest accepts still gives a statement
+    /// whose parts add up, instead of an overflow.
+    #[test]
+    fn extreme_usage_saturates_instead_of_overflowing() {
+        for (fee, calls, included) in [
+            (i64::MAX, i64::MAX, 0),
+            (1_000_000, i64::MAX, 0),
+            (0, i64::MAX, i64::MAX),
+            (5, 0, i64::MAX),
+        ] {
+            let b = bill(fee, calls, included, 1_000_000_000, 10_000);
+            assert_eq!(b.platform_fee.saturating_add(b.payout), b.total, "{b:?}");
+            assert!(b.total >= fee && b.payout >= 0, "{b:?}");
+        }
+        assert_eq!(overage_minor(i64::MAX, -1, 1000), i64::MAX);
     }
 
     /// Property: over random plans, usage and take rates, the parts add up

@@ -396,7 +396,8 @@ pub fn daily_series(rows: &[(i64, i64, i64)], today: i64, days: i64) -> Vec<DayU
     let mut calls = vec![0i64; days.max(0) as usize];
     for (_, day, n) in rows {
         if (first..=today).contains(day) {
-            calls[(day - first) as usize] += n;
+            let c = &mut calls[(day - first) as usize];
+            *c = c.saturating_add(*n);
         }
     }
     calls

@@ -386,7 +386,8 @@ pub fn statements(
 ) -> Vec<StatementView> {
     let mut calls: HashMap<(i64, (i64, u32)), i64> = HashMap::new();
     for (sub, day, n) in usage {
-        *calls.entry((*sub, month_of(day * 86_400_000))).or_default() += n;
+        let c = calls.entry((*sub, month_of(day * 86_400_000))).or_default();
+        *c = c.saturating_add(*n);
     }
     let mut out = Vec::new();
     for p in subs {
@@ -529,11 +530,11 @@ pub async fn totals() -> Result<Vec<TotalsRow>, AppError> {
                 first_party_total_minor: 0,
             });
         r.subscriptions += 1;
-        r.total_minor += s.total_minor;
-        r.platform_fee_minor += s.platform_fee_minor;
-        r.payout_minor += s.payout_minor;
+        r.total_minor = r.total_minor.saturating_add(s.total_minor);
+        r.platform_fee_minor = r.platform_fee_minor.saturating_add(s.platform_fee_minor);
+        r.payout_minor = r.payout_minor.saturating_add(s.payout_minor);
         if s.platform_owned {
-            r.first_party_total_minor += s.total_minor;
+            r.first_party_total_minor = r.first_party_total_minor.saturating_add(s.total_minor);
         }
     }
     let mut out: Vec<TotalsRow> = rows.into_values().collect();

@@ -27,7 +27,7 @@ pub fn usage_chart(usage: &[DayUsage]) -> impl IntoView {
     } else {
         W / usage.len() as f64
     };
-    let total: i64 = usage.iter().map(|d| d.calls).sum();
+    let total = usage.iter().fold(0i64, |t, d| t.saturating_add(d.calls));
     let first = usage.first().map(|d| date(d.day)).unwrap_or_default();
     let last = usage.last().map(|d| date(d.day)).unwrap_or_default();
     let label = format!(
