@@ -7,8 +7,20 @@
 //! the tally to `exposure_daily` every few seconds and at shutdown.
 
 use crate::db::Db;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
+
+/// Who opened a page, for counting detail views once: the signed-in
+/// person, else the peer address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Visitor {
+    User(i64),
+    Address(String),
+}
+
+/// Visitor/listing pairs remembered per node and day, at most; past it the
+/// day's memory starts afresh (views are counted again rather than lost).
+pub const MAX_REMEMBERED_VIEWS: usize = 200_000;
 
 /// Listings one response showed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,9 +58,38 @@ impl Shown {
 #[derive(Debug, Default)]
 pub struct Tally {
     counts: Mutex<HashMap<(i64, i64), (i64, i64)>>,
+    /// The day and the (visitor, listing) pairs whose view it counted.
+    viewed: Mutex<(i64, HashSet<(Visitor, i64)>)>,
 }
 
 impl Tally {
+    /// Adds what one visitor's request showed: every impression, but a
+    /// listing's detail view only the first time this visitor opens it
+    /// this day (reloading a page does not make it more viewed).
+    pub fn add_from(&self, day: i64, visitor: &Visitor, seen: &Seen) {
+        if seen.views.is_empty() {
+            return self.add(day, seen);
+        }
+        let views = {
+            let mut viewed = self.viewed.lock().unwrap_or_else(PoisonError::into_inner);
+            if viewed.0 != day || viewed.1.len() >= MAX_REMEMBERED_VIEWS {
+                *viewed = (day, HashSet::new());
+            }
+            seen.views
+                .iter()
+                .copied()
+                .filter(|id| viewed.1.insert((visitor.clone(), *id)))
+                .collect()
+        };
+        self.add(
+            day,
+            &Seen {
+                impressions: seen.impressions.clone(),
+                views,
+            },
+        );
+    }
+
     pub fn add(&self, day: i64, seen: &Seen) {
         if seen.is_empty() {
             return;
@@ -128,6 +169,34 @@ pub fn note(seen: Seen) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_visitor_views_a_listing_once_a_day() {
+        let tally = Tally::default();
+        let page = Seen {
+            impressions: vec![],
+            views: vec![7],
+        };
+        let ann = Visitor::User(1);
+        let ip = Visitor::Address("192.0.2.1".into());
+        for _ in 0..5 {
+            tally.add_from(10, &ann, &page);
+            tally.add_from(10, &ip, &page);
+        }
+        tally.add_from(11, &ann, &page);
+        tally.add_from(
+            10,
+            &ann,
+            &Seen {
+                impressions: vec![7, 7],
+                views: vec![8],
+            },
+        );
+        let counts = tally.counts.lock().unwrap();
+        assert_eq!(counts[&(10, 7)], (2, 2), "one view each for two visitors");
+        assert_eq!(counts[&(11, 7)], (0, 1), "a new day counts again");
+        assert_eq!(counts[&(10, 8)], (0, 1));
+    }
 
     #[test]
     fn counts_add_up_per_day_and_listing() {

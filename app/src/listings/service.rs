@@ -562,6 +562,24 @@ async fn open_own(
     Ok(status)
 }
 
+/// As [`open_own`], for a change of plans or deployments: refused while a
+/// referee reviews the listing, since the referee decides on what was
+/// submitted (the details are frozen then too).
+async fn open_offer(
+    tx: &mut Transaction<'_, Any>,
+    m: &Membership,
+    id: i64,
+) -> Result<ListingStatus, AppError> {
+    let status = open_own(tx, m, id).await?;
+    if status == Submitted {
+        return Err(AppError::Conflict(
+            "The listing is being reviewed; its plans and deployments can be changed again once a referee has decided."
+                .into(),
+        ));
+    }
+    Ok(status)
+}
+
 /// Records a price or deployment change of a public listing and tells the
 /// catalogue.
 async fn public_change(
@@ -612,7 +630,7 @@ pub async fn add_deployment(
     };
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
-    let listing_status = open_own(&mut tx, &m, listing_id).await?;
+    let listing_status = open_offer(&mut tx, &m, listing_id).await?;
     if base_model_id > 0 && !active_base_model(&mut tx, base_model_id).await? {
         f.fail(
             "base_model_id",
@@ -696,7 +714,7 @@ pub async fn set_default_deployment(listing_id: i64, deployment_id: i64) -> Resu
     let (state, actor, m) = editor().await?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
-    let status = open_own(&mut tx, &m, listing_id).await?;
+    let status = open_offer(&mut tx, &m, listing_id).await?;
     let (base_model_id, label, is_default) = db::deployment_in(&mut tx, listing_id, deployment_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -736,7 +754,7 @@ pub async fn remove_deployment(listing_id: i64, deployment_id: i64) -> Result<()
     let (state, actor, m) = editor().await?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
-    let status = open_own(&mut tx, &m, listing_id).await?;
+    let status = open_offer(&mut tx, &m, listing_id).await?;
     let (_, label, is_default) = db::deployment_in(&mut tx, listing_id, deployment_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -812,7 +830,7 @@ pub async fn add_plan(
     let (fee, overage) = (fee.unwrap_or(0), overage.unwrap_or(0));
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
-    let status = open_own(&mut tx, &m, listing_id).await?;
+    let status = open_offer(&mut tx, &m, listing_id).await?;
     let plan = NewPlan {
         name: &name,
         monthly_fee_minor: fee,
@@ -856,7 +874,7 @@ pub async fn deactivate_plan(listing_id: i64, plan_id: i64) -> Result<(), AppErr
     let (state, actor, m) = editor().await?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
-    let status = open_own(&mut tx, &m, listing_id).await?;
+    let status = open_offer(&mut tx, &m, listing_id).await?;
     let name = db::deactivate_plan(&mut tx, listing_id, plan_id)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -30,6 +30,23 @@ pub async fn ensure_org(
     row.try_get("id")
 }
 
+/// Every organisation's name, read in a write transaction that new names
+/// wait on: on PostgreSQL a transaction-scoped advisory lock makes two
+/// sign-ups with look-alike names take turns (SQLite writers already do).
+pub async fn names_for_new_org(
+    tx: &mut Transaction<'_, Any>,
+    backend: crate::db::Backend,
+) -> Result<Vec<String>, sqlx::Error> {
+    if backend == crate::db::Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(7061726) AS locked")
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query_scalar("SELECT name FROM organisations")
+        .fetch_all(&mut **tx)
+        .await
+}
+
 /// The platform organisation's id, if it has been created.
 pub async fn platform_org_id(tx: &mut Transaction<'_, Any>) -> Result<Option<i64>, sqlx::Error> {
     let row = sqlx::query("SELECT id FROM organisations WHERE kind = 'platform'")

@@ -5,6 +5,8 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod names;
+#[cfg(feature = "ssr")]
 pub mod service;
 pub mod views;
 
