@@ -51,6 +51,14 @@ pub enum AdminCommand {
         #[arg(long, default_value = "Fairground")]
         name: String,
     },
+    /// Print the messages waiting in the outbox (invitations, address
+    /// confirmations, notices), oldest first: until mail delivery is set
+    /// up, this is how an operator hands them on.
+    Outbox {
+        /// Only the messages to this address.
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// Issue a metering API key for a publisher organisation (by its slug)
     /// and print it; it is shown only this once.
     ApiKey {
@@ -221,6 +229,35 @@ pub struct Config {
         global = true
     )]
     pub shutdown_timeout_secs: u64,
+
+    /// Seconds a connection may take to send a request's headers, and may
+    /// stay open waiting for its next request; then it is closed.
+    #[arg(
+        long,
+        env = "FAIRGROUND_HEADER_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a request's body may take to arrive; then 408.
+    #[arg(
+        long,
+        env = "FAIRGROUND_BODY_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub body_timeout_secs: u64,
+
+    /// Open connections served at once per process; one more is closed as
+    /// soon as it is accepted (and logged).
+    #[arg(
+        long,
+        env = "FAIRGROUND_MAX_CONNECTIONS",
+        default_value_t = 4096,
+        global = true
+    )]
+    pub max_connections: usize,
 }
 
 impl Config {
@@ -250,5 +287,13 @@ impl Config {
 
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs(self.shutdown_timeout_secs)
+    }
+
+    pub fn connection_limits(&self) -> crate::serve::ConnectionLimits {
+        crate::serve::ConnectionLimits {
+            header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
+            body_timeout: Duration::from_secs(self.body_timeout_secs.max(1)),
+            max_connections: self.max_connections.max(1),
+        }
     }
 }

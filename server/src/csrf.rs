@@ -40,7 +40,7 @@ impl SiteOrigin {
         }
     }
 
-    fn allows(&self, origin: &str, host: Option<&str>) -> bool {
+    pub fn allows(&self, origin: &str, host: Option<&str>) -> bool {
         let origin = origin.to_ascii_lowercase();
         match self {
             SiteOrigin::Fixed(o) => origin == *o,
@@ -53,7 +53,7 @@ impl SiteOrigin {
 }
 
 /// `scheme://authority` of a URL, or None when it has no such prefix.
-fn origin_of(url: &str) -> Option<&str> {
+pub fn origin_of(url: &str) -> Option<&str> {
     let (scheme, rest) = url.split_once("://")?;
     if scheme.is_empty()
         || !scheme

@@ -37,3 +37,27 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// The deployment's secret for `purpose`: made (32 random bytes) by the
+/// first node to ask, then read by every node from the shared database.
+pub async fn site_key(db: &Db, purpose: &str, now_ms: i64) -> anyhow::Result<Vec<u8>> {
+    use rand::RngCore as _;
+    let mut fresh = [0u8; 32];
+    rand::rng().fill_bytes(&mut fresh);
+    sqlx::query(
+        "INSERT INTO site_keys (name, secret, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(purpose)
+    .bind(hex::encode(fresh))
+    .bind(now_ms)
+    .execute(db.pool())
+    .await
+    .with_context(|| format!("storing the {purpose} key"))?;
+    let secret: String = sqlx::query_scalar("SELECT secret FROM site_keys WHERE name = $1")
+        .bind(purpose)
+        .fetch_one(db.pool())
+        .await
+        .with_context(|| format!("reading the {purpose} key"))?;
+    hex::decode(secret).with_context(|| format!("the {purpose} key is not hex"))
+}

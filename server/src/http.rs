@@ -2,7 +2,7 @@
 
 use crate::csrf::{same_origin_only, SiteOrigin};
 use app::auth::session_store::DbSessionStore;
-use app::exposure::tally::Shown;
+use app::exposure::tally::{Shown, Visitor};
 use app::state::AppState;
 use app::{shell, App, CspNonce, REQUEST_ID_HEADER};
 use axum::extract::{MatchedPath, Request, State};
@@ -78,8 +78,29 @@ fn session_layer(state: &AppState, secure: bool) -> SessionManagerLayer<DbSessio
         .with_expiry(Expiry::OnInactivity(idle))
 }
 
-pub fn router(state: AppState, site: SiteOrigin, secure_cookies: bool) -> Router {
+/// How the HTTP surface is set up, besides the application's state.
+pub struct Surface {
+    /// Which origins count as this site.
+    pub site: SiteOrigin,
+    /// Secure, `__Host-` session cookies.
+    pub secure_cookies: bool,
+    /// Signs the error links of forms posted without JavaScript (see
+    /// `form_errors`); every node of a deployment must have the same key
+    /// (`db::site_key`).
+    pub form_error_key: Vec<u8>,
+    /// How long a request body may take to arrive.
+    pub body_timeout: Duration,
+}
+
+pub fn router(state: AppState, surface: Surface) -> Router {
+    let Surface {
+        site,
+        secure_cookies,
+        form_error_key,
+        body_timeout,
+    } = surface;
     let sessions = session_layer(&state, secure_cookies);
+    let links = crate::form_errors::FormErrorLinks::new(form_error_key, site.clone());
     let hsts = site.is_https();
     let state_for_cache = state.clone();
     let state_for_exposure = state.clone();
@@ -122,6 +143,10 @@ pub fn router(state: AppState, site: SiteOrigin, secure_cookies: bool) -> Router
         .layer(
             ServiceBuilder::new()
                 .layer(middleware::from_fn_with_state(
+                    links,
+                    crate::form_errors::signed_error_links,
+                ))
+                .layer(middleware::from_fn_with_state(
                     Arc::new(site),
                     same_origin_only,
                 ))
@@ -159,7 +184,11 @@ pub fn router(state: AppState, site: SiteOrigin, secure_cookies: bool) -> Router
                     .quality(CompressionLevel::Fastest)
                     .compress_when(DefaultPredicate::new().and(is_dynamic)),
             )
-            .layer(middleware::from_fn_with_state(hsts, security_headers)),
+            .layer(middleware::from_fn_with_state(hsts, security_headers))
+            .layer(middleware::from_fn_with_state(
+                crate::edge::BodyDeadline(body_timeout),
+                crate::edge::refuse_control_characters,
+            )),
     )
 }
 
@@ -205,10 +234,29 @@ async fn malformed_calls_are_400(req: Request, next: Next) -> Response {
 async fn count_exposure(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let shown = Shown::default();
     req.extensions_mut().insert(shown.clone());
+    let session = req.extensions().get::<tower_sessions::Session>().cloned();
+    let address = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
     let res = next.run(req).await;
     if res.status().is_success() {
+        let seen = shown.snapshot();
+        if seen.is_empty() {
+            return res;
+        }
+        let user = match (&session, seen.views.is_empty()) {
+            (Some(s), false) => s
+                .get::<i64>(app::auth::session_store::USER_ID_KEY)
+                .await
+                .ok()
+                .flatten(),
+            _ => None,
+        };
+        let visitor = user.map_or(Visitor::Address(address), Visitor::User);
         let day = app::exposure::day_of(state.clock.now_ms());
-        state.exposure.add(day, &shown.snapshot());
+        state.exposure.add_from(day, &visitor, &seen);
     }
     res
 }

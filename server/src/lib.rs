@@ -5,9 +5,12 @@
 pub mod config;
 pub mod csrf;
 pub mod db;
+pub mod edge;
+pub mod form_errors;
 pub mod http;
 pub mod page_cache;
 pub mod seed;
+pub mod serve;
 
 use anyhow::Context;
 use app::auth::session_store::DbSessionStore;
@@ -15,7 +18,6 @@ use app::db::Clock;
 use app::state::{AppState, RateLimits};
 use config::Config;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -85,6 +87,7 @@ pub async fn serve(
         }
     });
     let exposure = state.exposure.clone();
+    let form_error_key = db::site_key(&db, "form_errors", state.clock.now_ms()).await?;
     let listener = TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("binding {}", config.addr))?;
@@ -105,16 +108,21 @@ pub async fn serve(
         tracing::info!("shutdown requested: finishing in-flight requests");
         let _ = stop_tx.send(true);
     });
-    let server = axum::serve(
-        listener,
-        http::router(state, site, config.cookie_secure())
-            .into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(graceful);
+    let limits = config.connection_limits();
+    let router = http::router(
+        state,
+        http::Surface {
+            site,
+            secure_cookies: config.cookie_secure(),
+            form_error_key,
+            body_timeout: limits.body_timeout,
+        },
+    );
+    let server = serve::serve(listener, router, limits, graceful);
     let grace = config.shutdown_timeout();
     let mut rx = stop_rx;
     tokio::select! {
-        res = server => res.context("serving HTTP")?,
+        () = server => {},
         _ = async move {
             let _ = rx.wait_for(|stop| *stop).await;
             tokio::time::sleep(grace).await;

@@ -1,7 +1,13 @@
 //! Cross-site request protection on every state-changing route (the
 //! key-authenticated metering API aside: no cookie acts on it).
 
-use crate::helpers::{run_ok, App, Backend, TestDb};
+use crate::helpers::{form_post, run_ok, App, Backend, TestDb};
+use base64::Engine as _;
+use reqwest::header::{LOCATION, REFERER};
+
+crate::on_both_backends!(
+    error_links_of_plain_forms_stay_on_this_site_and_carry_only_the_servers_words,
+);
 
 /// The routes `fairground routes` reports, as (method, path).
 async fn routes(db: &TestDb) -> Vec<(String, String)> {
@@ -163,4 +169,107 @@ async fn a_malformed_public_url_stops_start_up() {
         stderr.contains("FAIRGROUND_PUBLIC_URL must look like https://host[:port]"),
         "{stderr}"
     );
+}
+
+fn location(res: &reqwest::Response) -> String {
+    res.headers()[LOCATION].to_str().expect("ascii").to_string()
+}
+
+/// A form posted without JavaScript comes back to its page with the error
+/// the server wrote, signed; a link carrying an error written by anyone
+/// else (or a signed one changed) is sent to the page without it; and a
+/// Referer naming another site never becomes the redirect's target.
+async fn error_links_of_plain_forms_stay_on_this_site_and_carry_only_the_servers_words(
+    backend: Backend,
+) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let wrong = [
+        ("email", "nobody@example.org"),
+        ("password", "not the password 1"),
+    ];
+    let res = form_post(
+        &app,
+        "/api/fn/sign_in",
+        "/sign-in?next=%2Forgs",
+        None,
+        &wrong,
+    )
+    .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let back = location(&res);
+    assert!(back.contains("__err=") && back.contains("__sig="), "{back}");
+    assert!(
+        back.contains("next=%2Forgs"),
+        "the page's own query is kept: {back}"
+    );
+    let path = back.strip_prefix(&app.base_url).unwrap_or(&back);
+    let (status, page) = app.get_text(path).await;
+    assert_eq!(status, 200, "{path}");
+    assert!(
+        page.contains("That email and password do not match an account."),
+        "{page}"
+    );
+
+    // Someone else's words in the site's voice: refused, whether unsigned,
+    // signed for another error, or signed with a made-up signature.
+    let forged = base64::engine::general_purpose::URL_SAFE
+        .encode(br#"{"Conflict":"Your account is locked: call +1 555 0100 now."}"#);
+    let sig = back.split("__sig=").nth(1).unwrap_or("").to_string();
+    for link in [
+        format!("/sign-in?__path=/api/fn/sign_in&__err={forged}"),
+        format!("/sign-in?__path=/api/fn/sign_in&__err={forged}&__sig={sig}"),
+        format!(
+            "/sign-in?__path=/api/fn/sign_in&__err={forged}&__sig={}",
+            "ab".repeat(32)
+        ),
+        format!("/sign-in?a=1&__err={forged}&__path=/api/fn/sign_in&b=2"),
+    ] {
+        let res = app.client.get(app.url(&link)).send().await.expect("get");
+        assert_eq!(res.status(), 303, "{link}");
+        let to = location(&res);
+        assert!(
+            to == "/sign-in" || to == "/sign-in?a=1&b=2",
+            "{link} -> {to}"
+        );
+        let (status, page) = app.get_text(&to).await;
+        assert_eq!(status, 200);
+        assert!(!page.contains("555 0100"), "{to}");
+    }
+
+    // Nor does stripping an error lead off the site.
+    let res = app
+        .client
+        .get(app.url(&format!(
+            "//elsewhere.example/x?__path=/api/fn/sign_in&__err={forged}"
+        )))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/");
+
+    // A Referer on another host (the Origin being this site's) is not
+    // where the browser is sent, with or without an error.
+    let unreadable = [("email", "x"), ("password", "y")];
+    for (referer, fields) in [
+        ("https://elsewhere.example/phish?x=1", &wrong[..]),
+        ("https://elsewhere.example/phish?x=1", &unreadable[..]),
+        ("//elsewhere.example/phish", &wrong[..]),
+    ] {
+        let res = app
+            .client
+            .post(app.url("/api/fn/sign_in"))
+            .header("origin", &app.base_url)
+            .header(REFERER, referer)
+            .header(reqwest::header::ACCEPT, "text/html")
+            .form(fields)
+            .send()
+            .await
+            .expect("post");
+        assert!(res.status().is_redirection(), "{}", res.status());
+        let to = location(&res);
+        assert!(!to.contains("elsewhere"), "{referer}: {to}");
+        assert!(to.starts_with('/') && !to.starts_with("//"), "{to}");
+    }
 }

@@ -17,6 +17,8 @@ crate::on_both_backends!(
     responses_are_compressed_when_the_client_accepts_it,
     demo_seed_is_idempotent,
     sigterm_lets_in_flight_requests_finish,
+    slow_and_idle_connections_are_cut_off_while_the_site_answers,
+    connections_over_the_cap_are_closed_at_once,
 );
 
 const TABLES: &[&str] = &["organisations", "base_models", "industries", "listings"];
@@ -667,5 +669,156 @@ async fn shutdown_gives_up_on_stuck_requests_after_the_timeout() {
         app.stderr().contains("did not finish in time"),
         "{}",
         app.stderr()
+    );
+}
+
+/// Whether the server closed `sock` within `within` (a read returns end of
+/// file or an error); anything it sent before closing is returned.
+async fn closed_within(sock: &mut tokio::net::TcpStream, within: Duration) -> Option<String> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, sock.read(&mut buf)).await {
+            Err(_) => return None,
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(String::from_utf8_lossy(&got).into_owned()),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// With a 2-second header and body timeout: sockets that send nothing,
+/// that trickle a request line byte by byte, or that trickle a body are
+/// closed (the body one answered 408) within a few seconds, and all the
+/// while `/healthz` answers as usual.
+async fn slow_and_idle_connections_are_cut_off_while_the_site_answers(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn_with(
+        &db,
+        &[
+            ("FAIRGROUND_HEADER_TIMEOUT_SECS", "2"),
+            ("FAIRGROUND_BODY_TIMEOUT_SECS", "2"),
+        ],
+    )
+    .await;
+    let addr = app.base_url.trim_start_matches("http://").to_string();
+    let connect = || async {
+        tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connect")
+    };
+    let mut idle = Vec::new();
+    for _ in 0..50 {
+        idle.push(connect().await);
+    }
+    let mut trickling = Vec::new();
+    for _ in 0..10 {
+        let mut s = connect().await;
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .expect("write");
+        trickling.push(s);
+    }
+    let mut slow_body = connect().await;
+    slow_body
+        .write_all(
+            b"POST /api/fn/sign_in HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nemail=",
+        )
+        .await
+        .expect("write");
+    // Keep trickling (one header byte, one body byte, every 300 ms) while
+    // the site is asked for /healthz.
+    let started = tokio::time::Instant::now();
+    let mut answered = 0;
+    while started.elapsed() < Duration::from_secs(6) {
+        for s in trickling.iter_mut() {
+            let _ = s.write_all(b"X").await;
+        }
+        let _ = slow_body.write_all(b"a").await;
+        let asked = tokio::time::Instant::now();
+        let res = app
+            .client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .expect("healthz");
+        assert_eq!(res.status(), 200);
+        assert!(
+            asked.elapsed() < Duration::from_secs(2),
+            "healthz stayed quick"
+        );
+        answered += 1;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(answered >= 10, "{answered}");
+    for (i, s) in idle.iter_mut().enumerate() {
+        let got = closed_within(s, Duration::from_secs(1)).await;
+        assert_eq!(
+            got.as_deref(),
+            Some(""),
+            "idle socket {i} was closed, silently"
+        );
+    }
+    for (i, s) in trickling.iter_mut().enumerate() {
+        assert!(
+            closed_within(s, Duration::from_secs(1)).await.is_some(),
+            "trickling socket {i} was closed"
+        );
+    }
+    let answer = closed_within(&mut slow_body, Duration::from_secs(1))
+        .await
+        .unwrap_or_else(|| "(still open)".into());
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+}
+
+/// At most FAIRGROUND_MAX_CONNECTIONS connections are served at once: one
+/// more is closed at once, and when one of the open ones goes, a new one
+/// is served again.
+async fn connections_over_the_cap_are_closed_at_once(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn_with(&db, &[("FAIRGROUND_MAX_CONNECTIONS", "4")]).await;
+    let addr = app.base_url.trim_start_matches("http://").to_string();
+    let mut open = Vec::new();
+    for _ in 0..4 {
+        open.push(
+            tokio::net::TcpStream::connect(&addr)
+                .await
+                .expect("connect"),
+        );
+    }
+    // Let the server accept the four before the fifth arrives.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut fifth = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let _ = fifth
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    let got = closed_within(&mut fifth, Duration::from_secs(3)).await;
+    assert_eq!(got.as_deref(), Some(""), "the fifth was closed unanswered");
+    // The four are served.
+    let s = &mut open[0];
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let answer = closed_within(s, Duration::from_secs(3))
+        .await
+        .expect("answered");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(open.remove(0));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut again = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    again
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let answer = closed_within(&mut again, Duration::from_secs(3))
+        .await
+        .expect("answered");
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "a freed place is used again: {answer}"
     );
 }

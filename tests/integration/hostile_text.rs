@@ -4,8 +4,13 @@
 
 use crate::helpers::{App, Backend, TestDb, Visitor};
 use crate::listings::{call_ok, market};
+use crate::metering::{new_key, now_ms, post_usage, record};
+use serde_json::json;
 
-crate::on_both_backends!(markup_a_publisher_types_is_shown_as_text_on_every_page);
+crate::on_both_backends!(
+    markup_a_publisher_types_is_shown_as_text_on_every_page,
+    control_characters_are_refused_at_the_edge_and_nothing_is_written,
+);
 
 /// A name that would end the `<title>` and send every visitor elsewhere.
 const NAME: &str = r#"</title><meta http-equiv="refresh" content="0;url=/x"><form action="/x">"#;
@@ -135,4 +140,107 @@ async fn markup_a_publisher_types_is_shown_as_text_on_every_page(backend: Backen
     for path in ["/my/listings", &editor, page] {
         assert_inert(path, &m.alice.page(path).await);
     }
+}
+
+/// A NUL (or another control character) anywhere a person can put text —
+/// a path, a query, a form field, a JSON string of the metering API — is
+/// answered 400 with the same message on both backends (PostgreSQL cannot
+/// store NUL and answered 500), and nothing is written. Line breaks and
+/// tabs in multi-line text still pass.
+async fn control_characters_are_refused_at_the_edge_and_nothing_is_written(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let says = "control characters";
+    for path in [
+        "/listings/%00",
+        "/catalogue?q=a%00b",
+        "/listings/a%1Bb",
+        "/catalogue?q=%C2%85",
+    ] {
+        let (status, body) = app.get_text(path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body.contains(says), "{path}: {body}");
+    }
+    let tables = "SELECT (SELECT COUNT(*) FROM organisations) + (SELECT COUNT(*) FROM api_keys) \
+                  + (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM audit_log)";
+    let before = db.count(tables).await;
+    let newcomer = Visitor::new(&app);
+    for (v, path, fields) in [
+        (
+            &m.alice,
+            "/api/fn/create_org",
+            vec![("name", "Acme\0 Labs"), ("kind", "partner")],
+        ),
+        (
+            &m.alice,
+            "/api/fn/create_api_key",
+            vec![("name", "key\u{1}")],
+        ),
+        (
+            &m.alice,
+            "/api/fn/create_api_key",
+            vec![("name", "key\u{7f}")],
+        ),
+        (
+            &newcomer,
+            "/api/fn/sign_up",
+            vec![
+                ("email", "nul\0@example.org"),
+                ("display_name", "Nul"),
+                ("password", "a long enough passphrase 42"),
+            ],
+        ),
+    ] {
+        let (status, body) = v.call(path, &fields).await;
+        assert_eq!(status, 400, "{path} {fields:?}: {body}");
+        assert!(body.to_string().contains(says), "{path}: {body}");
+    }
+    assert_eq!(db.count(tables).await, before, "nothing written");
+
+    // The metering API: a NUL in an idempotency key refuses the batch (it
+    // used to fail the whole batch with a 500 on PostgreSQL), in the API's
+    // own error shape; the same batch without it is accepted.
+    let key = new_key(&m.alice, "metering").await;
+    let o = crate::subscriptions::offer(&m).await;
+    let sub = crate::subscriptions::carol_subscribes(&m, &o).await;
+    let now = now_ms();
+    let bad = json!({"records": [record("ok", &sub, 1, now), record("a\u{0}b", &sub, 1, now)]});
+    let (status, body) = post_usage(&app, Some(&key), &bad).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_request", "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|t| t.contains(says)),
+        "{body}"
+    );
+    assert_eq!(db.count("SELECT COUNT(*) FROM usage_records").await, 0);
+    let good = json!({"records": [record("ok", &sub, 1, now), record("a-b", &sub, 1, now)]});
+    let (status, body) = post_usage(&app, Some(&key), &good).await;
+    assert_eq!(
+        (status, body["accepted"].as_i64()),
+        (200, Some(2)),
+        "{body}"
+    );
+
+    // Multi-line text keeps its line breaks and tabs.
+    let id = crate::listings::ready_draft(&m.bob, "Line Breaks", &m.models[0]).await;
+    call_ok(
+        &m.bob,
+        "/api/fn/update_listing",
+        &[
+            ("id", &id),
+            ("name", "Line Breaks"),
+            ("slug", "line-breaks"),
+            ("tagline", "A model for testing."),
+            ("description", "First line\r\nSecond\tline"),
+            ("industry", "healthcare"),
+        ],
+    )
+    .await;
+    let stored = db
+        .count(&format!(
+            "SELECT COUNT(*) FROM listings WHERE id = {id} AND description LIKE '%Second%'"
+        ))
+        .await;
+    assert_eq!(stored, 1);
 }

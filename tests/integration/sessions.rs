@@ -65,7 +65,18 @@ impl InProcess {
             catalogue: Default::default(),
             exposure: Default::default(),
         };
-        let router = fairground::http::router(state, SiteOrigin::SameHost, false);
+        let key = fairground::db::site_key(&db, "form_errors", 0)
+            .await
+            .expect("key");
+        let router = fairground::http::router(
+            state,
+            fairground::http::Surface {
+                site: SiteOrigin::SameHost,
+                secure_cookies: false,
+                form_error_key: key,
+                body_timeout: Duration::from_secs(30),
+            },
+        );
         InProcess { router, now, db }
     }
 
