@@ -21,6 +21,8 @@ work=$(mktemp -d)
 export DATABASE_URL="sqlite://$work/e2e.db"
 export FAIRGROUND_ADDR=127.0.0.1:0
 export FAIRGROUND_SITE_ROOT=target/site
+# The tests read the outbox (address-confirmation links) with this binary.
+export FAIRGROUND_E2E_BIN="$PWD/$bin"
 "$bin" seed --demo
 # The platform's referee for the review flow: the browser tests sign up with
 # this address and accept the link.

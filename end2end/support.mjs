@@ -2,6 +2,7 @@
 // browser context with JavaScript on or off) that records console errors
 // and page errors.
 import { after } from 'node:test';
+import { confirmationLink } from './outbox.mjs';
 import { chromium } from 'playwright-core';
 
 export const BASE = process.env.FAIRGROUND_E2E_URL;
@@ -129,12 +130,21 @@ export async function invite(ref, email, role) {
   return (await notice.locator('code').innerText()).trim();
 }
 
-/// A new person who signs up and joins the platform as a player through
-/// the referee's invitation.
+/// The person opens the confirmation link sent to `email` and confirms.
+export async function confirmEmail(who, email) {
+  await who.page.goto(BASE + new URL(confirmationLink(email)).pathname);
+  await who.hydrated();
+  await who.page.getByRole('button', { name: 'Confirm my address' }).click();
+  await who.page.getByText('Your email address is confirmed.').waitFor();
+}
+
+/// A new person who signs up, confirms their address and joins the
+/// platform as a player through the referee's invitation.
 export async function newPlayer(ref, js, email) {
   const link = await invite(ref, email, 'player');
   const player = await person(js);
   await signUp(player, email, 'Pat Player');
+  await confirmEmail(player, email);
   await player.page.goto(link);
   await player.hydrated();
   await player.page.getByRole('button', { name: 'Accept invitation' }).click();

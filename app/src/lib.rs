@@ -131,6 +131,7 @@ fn Shell() -> impl IntoView {
                     <Route path=StaticSegment("orgs") view=orgs::views::OrgsPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("org"), StaticSegment("members")) view=orgs::views::MembersPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("invitations"), ParamSegment("token")) view=orgs::views::InvitationPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("verify-email"), ParamSegment("token")) view=auth::views::VerifyEmailPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <Footer/>

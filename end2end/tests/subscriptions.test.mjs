@@ -22,15 +22,19 @@ for (const js of [true, false]) {
     await newOrg(partner, `Meter Works ${tag}`, /Partner/);
     const listing = `Meter Reader ${tag}`;
     await draftAndSubmit(partner, listing, 'Energy');
-    // A second base model.
+    const editor = partner.page.url();
+    const ref = await referee(js);
+    await approve(ref, listing);
+    await ref.page.getByRole('button', { name: `Suspend ${listing}` }).waitFor();
+    // A second base model, once published (deployments are frozen while
+    // the referee reviews).
     const { page } = partner;
+    await page.goto(editor);
+    await partner.hydrated();
     await page.getByLabel('Base model', { exact: true }).selectOption({ label: 'Lumen 3 2026-09 (Lumen AI)' });
     await page.getByLabel('Adapter or revision label').fill('grid-lora');
     await page.getByRole('button', { name: 'Add deployment' }).click();
     await page.getByRole('button', { name: /Remove Lumen 3 .*grid-lora/ }).waitFor();
-    const ref = await referee(js);
-    await approve(ref, listing);
-    await ref.page.getByRole('button', { name: `Suspend ${listing}` }).waitFor();
 
     // The client subscribes from the listing page, on Lumen.
     const client = await person(js);

@@ -87,7 +87,7 @@ const anonymous = () => [
   `/compare?l=${FIRST_PARTY}&l=${at.partnerListing.split('/').pop()}`,
   `/listings/${FIRST_PARTY}`, at.partnerListing,
   '/how-ranking-works', '/base-models', '/policy', '/exposure', '/api',
-  '/sign-in', '/sign-up', at.invitation,
+  '/sign-in', '/sign-up', at.invitation, '/verify-email/a-link-token',
 ];
 
 test('every public page comes alive in the browser', async () => {
@@ -104,7 +104,7 @@ test("every referee's page comes alive in the browser", async () => {
 
 test("every partner's page comes alive in the browser", async () => {
   for (const path of ['/my/listings', at.editor, '/org/api-keys', '/org/data-access', '/revenue',
-    '/cases', '/notifications', '/org/members', at.partnerListing]) {
+    '/cases', '/notifications', '/org/members', at.partnerListing, '/account']) {
     await walk(people.partner, path);
   }
 });

@@ -71,6 +71,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Admin(AdminCommand::Outbox { to }) => {
+            let db = fairground::db::open(&config).await?;
+            let to = to.map(|t| t.trim().to_lowercase());
+            let rows = sqlx::query(
+                "SELECT to_email, subject, body, created_at FROM outbox \
+                 WHERE ($1 = '' OR to_email = $1) ORDER BY id",
+            )
+            .bind(to.unwrap_or_default())
+            .fetch_all(db.pool())
+            .await?;
+            db.close().await;
+            for r in rows {
+                use sqlx::Row as _;
+                let to: String = r.try_get("to_email")?;
+                let subject: String = r.try_get("subject")?;
+                let body: String = r.try_get("body")?;
+                let at: i64 = r.try_get("created_at")?;
+                println!(
+                    "To: {to}\nSubject: {subject}\nDate: {}\n\n{body}\n---",
+                    app::calendar::rfc3339(at)
+                );
+            }
+            Ok(())
+        }
         Command::Admin(AdminCommand::ApiKey { org, name }) => {
             let db = fairground::db::open(&config).await?;
             let found = sqlx::query_scalar::<_, i64>(

@@ -19,6 +19,7 @@ crate::on_both_backends!(
     changing_the_password_signs_out_every_other_session,
     a_128_character_password_with_spaces_is_kept_exactly,
     display_name_can_be_changed_by_its_owner_only,
+    people_see_their_own_sessions_and_end_any_of_them,
 );
 
 async fn account_page(app: &App, cookie: Option<&str>) -> (u16, String) {
@@ -589,4 +590,129 @@ async fn a_128_character_password_with_spaces_is_kept_exactly(backend: Backend) 
             .contains("__err="),
         "never truncated"
     );
+}
+
+/// Signs in from a browser that calls itself `agent`; the session cookie.
+async fn sign_in_from(app: &App, email: &str, agent: &str) -> String {
+    let res = app
+        .client
+        .post(app.url("/api/fn/sign_in"))
+        .header("origin", &app.base_url)
+        .header(reqwest::header::USER_AGENT, agent)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .form(&[("email", email), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("sign in");
+    assert!(
+        res.status().is_success() || res.status().is_redirection(),
+        "{}",
+        res.status()
+    );
+    session_cookie(res.headers()).expect("a session")
+}
+
+/// The account page lists where one is signed in — only one's own
+/// sessions, the current one marked, each browser as it named itself
+/// (shown as text) — and any of them can be ended: that browser is signed
+/// out at once; ending the current one signs out here. Nobody can end
+/// another person's session.
+async fn people_see_their_own_sessions_and_end_any_of_them(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    sign_up(&app, "ada@example.org", "Ada").await;
+    sign_up(&app, "bob@example.org", "Bob").await;
+    let hostile = r#"Phone</td><form action="/x"><script>alert(1)</script>"#;
+    let laptop = sign_in_from(&app, "ada@example.org", "Laptop Browser 1.0").await;
+    let phone = sign_in_from(&app, "ada@example.org", hostile).await;
+    let bob = sign_in_from(&app, "bob@example.org", "Bob's Browser").await;
+
+    let (status, list, _) = api_post_as(&app, "/api/fn/my_sessions", Some(&laptop), &[]).await;
+    assert_eq!(status, 200, "{list}");
+    let list = list.as_array().expect("sessions").clone();
+    // Ada's three: the sign-up's and the two sign-ins; none of Bob's.
+    assert_eq!(list.len(), 3, "{list:?}");
+    assert!(
+        list.iter().all(|s| s["device"] != "Bob's Browser"),
+        "{list:?}"
+    );
+    assert_eq!(list[0]["current"], true, "the current one first: {list:?}");
+    assert_eq!(list[0]["device"], "Laptop Browser 1.0");
+    assert_eq!(list.iter().filter(|s| s["current"] == true).count(), 1);
+    let phone_handle = list
+        .iter()
+        .find(|s| s["device"] == hostile)
+        .and_then(|s| s["handle"].as_str())
+        .expect("the phone's session")
+        .to_string();
+    // The page shows the list, the hostile name as text.
+    let (status, page) = account_page(&app, Some(&laptop)).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Where you are signed in"), "{page}");
+    assert!(page.contains("Laptop Browser 1.0"));
+    assert!(!page.contains("<script>alert(1)"), "escaped: {page}");
+    assert!(!page.contains(r#"<form action="/x">"#), "escaped");
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "shown as text"
+    );
+
+    // Bob cannot end Ada's session, nor can nobody.
+    let (status, _, _) = api_post_as(
+        &app,
+        "/api/fn/end_session",
+        Some(&bob),
+        &[("handle", &phone_handle)],
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _, _) = api_post(&app, "/api/fn/end_session", &[("handle", &phone_handle)]).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        account_page(&app, Some(&phone)).await.0,
+        200,
+        "still signed in"
+    );
+
+    // Ada ends the phone's from the laptop, with a plain form.
+    let res = form_post(
+        &app,
+        "/api/fn/end_session",
+        "/account",
+        Some(&laptop),
+        &[("handle", &phone_handle)],
+    )
+    .await;
+    assert_eq!(res.headers()[LOCATION], "/account?updated=session");
+    assert_eq!(
+        account_page(&app, Some(&phone)).await.0,
+        401,
+        "the phone is signed out"
+    );
+    assert_eq!(
+        account_page(&app, Some(&laptop)).await.0,
+        200,
+        "the laptop is not"
+    );
+    assert!(audit_actions(&db)
+        .await
+        .iter()
+        .any(|a| a == "user.session_ended"));
+
+    // Ending the current one signs out here.
+    let (_, list, _) = api_post_as(&app, "/api/fn/my_sessions", Some(&laptop), &[]).await;
+    assert_eq!(list.as_array().map(Vec::len), Some(2), "{list}");
+    let own = list[0]["handle"].as_str().expect("handle").to_string();
+    let res = form_post(
+        &app,
+        "/api/fn/end_session",
+        "/account",
+        Some(&laptop),
+        &[("handle", &own)],
+    )
+    .await;
+    assert_eq!(res.headers()[LOCATION], "/sign-in");
+    assert_eq!(account_page(&app, Some(&laptop)).await.0, 401);
+    let (status, _, _) = api_post_as(&app, "/api/fn/my_sessions", Some(&bob), &[]).await;
+    assert_eq!(status, 200, "Bob's own session is untouched");
 }

@@ -278,6 +278,15 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
             "/api/fn/catalogue_search" | "/api/fn/base_models" | "/api/fn/compare_listings",
         ) => 200,
         ("GET", "/account" | "/orgs" | "/org/members") => signed_in(200),
+        // Opening a confirmation link shows a button; the token here is not
+        // a confirmation token, so pressing it is refused for everyone.
+        ("GET", "/verify-email/{token}") => 200,
+        ("POST", "/api/fn/verify_email") => 409,
+        // Every fixture person has confirmed their address already.
+        ("POST", "/api/fn/resend_verification") => signed_in(409),
+        ("POST", "/api/fn/my_sessions") => signed_in(200),
+        // No session has this handle (one's own are in `accounts`).
+        ("POST", "/api/fn/end_session") => signed_in(404),
         ("POST", "/api/fn/home_listings" | "/api/fn/current_user" | "/api/fn/invitation_offer") => {
             200
         }
@@ -428,9 +437,10 @@ fn request(
             ("staff_role", "player".into()),
         ]),
         "/api/fn/revoke_invitation" => f(&[("invitation_id", org.invitation_id.to_string())]),
-        "/api/fn/invitation_offer" | "/api/fn/accept_invitation" => {
+        "/api/fn/invitation_offer" | "/api/fn/accept_invitation" | "/api/fn/verify_email" => {
             f(&[("token", org.token.clone())])
         }
+        "/api/fn/end_session" => f(&[("handle", "0".repeat(64))]),
         "/api/fn/change_role" => f(&[
             ("user_id", org.target_user.to_string()),
             ("role", "admin".into()),
@@ -551,6 +561,7 @@ async fn org_with(
     members: &[(&str, &str, &str)],
 ) -> OrgFixture {
     let mut cookie = sign_up(app, owner, "Owner").await;
+    app.confirm_email(owner).await;
     let (status, body, headers) = api_post_as(
         app,
         "/api/fn/create_org",
@@ -583,6 +594,7 @@ async fn add_members(app: &App, inviter: &str, members: &[(&str, &str, &str)]) {
             .expect("token")
             .to_string();
         let joiner = sign_up(app, email, "Member").await;
+        app.confirm_email(email).await;
         let (status, body, _) = api_post_as(
             app,
             "/api/fn/accept_invitation",
@@ -844,6 +856,7 @@ async fn every_route_answers_every_actor_as_expected(backend: Backend) {
     .await;
     let token = out.trim().rsplit('/').next().expect("token").to_string();
     let referee = sign_up(&app, "referee@example.org", "Referee").await;
+    app.confirm_email("referee@example.org").await;
     let (status, _, headers) = api_post_as(
         &app,
         "/api/fn/accept_invitation",

@@ -154,6 +154,8 @@ fn pg_url_for(db: &str) -> String {
 pub struct App {
     pub child: Child,
     pub base_url: String,
+    /// The database it serves, for reading what it sent (the outbox).
+    db_url: String,
     stderr: Arc<Mutex<String>>,
     pub client: reqwest::Client,
 }
@@ -198,6 +200,10 @@ impl App {
         App {
             child,
             base_url,
+            db_url: match db.backend {
+                Backend::Sqlite => format!("{}?mode=rwc", db.url),
+                Backend::Postgres => db.url.clone(),
+            },
             stderr,
             client: client(),
         }
@@ -205,6 +211,34 @@ impl App {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
+    }
+
+    /// The token of the newest address-confirmation link sent to `email`
+    /// (read from the outbox, as a mailbox would receive it).
+    pub async fn confirmation_token(&self, email: &str) -> String {
+        sqlx::any::install_default_drivers();
+        let mut conn = AnyConnection::connect(&self.db_url).await.expect("connect");
+        let bodies: Vec<String> =
+            sqlx::query_scalar("SELECT body FROM outbox WHERE to_email = $1 ORDER BY id DESC")
+                .bind(email.trim().to_lowercase())
+                .fetch_all(&mut conn)
+                .await
+                .expect("outbox");
+        let _ = conn.close().await;
+        bodies
+            .iter()
+            .find_map(|b| b.split("/verify-email/").nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no confirmation link was sent to {email}"))
+            .to_string()
+    }
+
+    /// Confirms `email` the way its owner would: the newest link sent to
+    /// it, used through the page's button.
+    pub async fn confirm_email(&self, email: &str) {
+        let token = self.confirmation_token(email).await;
+        let (status, body, _) = api_post(self, "/api/fn/verify_email", &[("token", &token)]).await;
+        assert_eq!(status, 200, "confirming {email}: {body}");
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -12,6 +12,7 @@ crate::on_both_backends!(
     deprecating_a_base_model_notifies_every_organisation_deploying_on_it,
     markdown_descriptions_render_inert,
     bad_listing_input_is_refused_with_field_errors_and_nothing_is_written,
+    plans_and_deployments_are_frozen_while_under_review,
 );
 
 /// A marketplace: the platform (a referee and a player), two partners, a
@@ -48,6 +49,7 @@ pub async fn market<'a>(app: &'a App, db: &TestDb) -> Market<'a> {
     .await;
     let token = out.trim().rsplit('/').next().expect("token").to_string();
     let referee = Visitor::signed_up(app, "referee@example.org", "Rita Referee").await;
+    app.confirm_email("referee@example.org").await;
     join(&referee, &token).await;
     let link = call_ok(
         &referee,
@@ -67,6 +69,7 @@ pub async fn market<'a>(app: &'a App, db: &TestDb) -> Market<'a> {
         .expect("token")
         .to_string();
     let player = Visitor::signed_up(app, "player@example.org", "Pat Player").await;
+    app.confirm_email("player@example.org").await;
     join(&player, &token).await;
     let mut orgs = Vec::new();
     for (email, name, org, kind) in [
@@ -154,6 +157,21 @@ pub async fn ready_draft(v: &Visitor<'_>, name: &str, model: &str) -> String {
     )
     .await;
     id
+}
+
+/// Adds an active deployment of `listing` on `model`.
+async fn add_active_deployment(v: &Visitor<'_>, listing: &str, model: &str, revision: &str) {
+    call_ok(
+        v,
+        "/api/fn/add_deployment",
+        &[
+            ("listing_id", listing),
+            ("base_model_id", model),
+            ("revision", revision),
+            ("status", "active"),
+        ],
+    )
+    .await;
 }
 
 pub fn slug_of(name: &str) -> String {
@@ -720,17 +738,7 @@ async fn deprecating_a_base_model_notifies_every_organisation_deploying_on_it(ba
     let a = ready_draft(&m.alice, "Outage Desk", &m.models[0]).await;
     let b = ready_draft(&m.bob, "Fraud Signals", &m.models[1]).await;
     // Bob also runs on model 0, as a second deployment.
-    call_ok(
-        &m.bob,
-        "/api/fn/add_deployment",
-        &[
-            ("listing_id", &b),
-            ("base_model_id", &m.models[0]),
-            ("revision", "v2"),
-            ("status", "active"),
-        ],
-    )
-    .await;
+    add_active_deployment(&m.bob, &b, &m.models[0], "v2").await;
     let _ = a;
     let (status, _) = m
         .alice
@@ -1012,4 +1020,90 @@ async fn bad_listing_input_is_refused_with_field_errors_and_nothing_is_written(b
         msg.contains("active plan") && msg.contains("description"),
         "{msg}"
     );
+}
+
+/// The referee decides on what was submitted: while a listing is under
+/// review its publisher can change neither plans nor deployments (nor its
+/// details), and nothing of a refused try is written; after the decision
+/// they can again.
+async fn plans_and_deployments_are_frozen_while_under_review(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let id = ready_draft(&m.alice, "Frozen Notes", &m.models[0]).await;
+    add_active_deployment(&m.alice, &id, &m.models[1], "r2").await;
+    let deps =
+        |extra: &str| format!("SELECT COUNT(*) FROM deployments WHERE listing_id = {id}{extra}");
+    let second = db
+        .count(&format!(
+            "SELECT MAX(id) FROM deployments WHERE listing_id = {id}"
+        ))
+        .await
+        .to_string();
+    let plan = db
+        .count(&format!("SELECT id FROM plans WHERE listing_id = {id}"))
+        .await
+        .to_string();
+    call_ok(&m.alice, "/api/fn/submit_listing", &[("id", &id)]).await;
+    let plans = format!("SELECT COUNT(*) FROM plans WHERE listing_id = {id} AND active = 1");
+    let before = (
+        db.count(&plans).await,
+        db.count(&deps("")).await,
+        db.count("SELECT COUNT(*) FROM audit_log").await,
+    );
+    let add_plan = [
+        ("listing_id", id.as_str()),
+        ("plan_name", "Pro"),
+        ("monthly_fee", "99"),
+        ("currency", "EUR"),
+        ("included_calls", "5000"),
+        ("overage_per_1000", "2"),
+    ];
+    let add_deployment = [
+        ("listing_id", id.as_str()),
+        ("base_model_id", m.models[1].as_str()),
+        ("revision", "r3"),
+        ("status", "active"),
+    ];
+    let tries: [(&str, &[(&str, &str)]); 5] = [
+        ("/api/fn/add_plan", &add_plan),
+        (
+            "/api/fn/deactivate_plan",
+            &[("listing_id", &id), ("plan_id", &plan)],
+        ),
+        ("/api/fn/add_deployment", &add_deployment),
+        (
+            "/api/fn/set_default_deployment",
+            &[("listing_id", &id), ("deployment_id", &second)],
+        ),
+        (
+            "/api/fn/remove_deployment",
+            &[("listing_id", &id), ("deployment_id", &second)],
+        ),
+    ];
+    for (path, fields) in tries {
+        let (status, body) = m.alice.call(path, fields).await;
+        assert_eq!(status, 409, "{path}: {body}");
+        assert!(
+            body.to_string().contains("being reviewed"),
+            "{path} says why: {body}"
+        );
+    }
+    let after = (
+        db.count(&plans).await,
+        db.count(&deps("")).await,
+        db.count("SELECT COUNT(*) FROM audit_log").await,
+    );
+    assert_eq!(before, after, "nothing written while frozen");
+    assert_eq!(db.count(&deps(" AND revision = 'r3'")).await, 0);
+    // Rejected: the publisher may change the offer again.
+    call_ok(
+        &m.referee,
+        "/api/fn/reject_listing",
+        &[("id", &id), ("reason", "Price the heavier use.")],
+    )
+    .await;
+    call_ok(&m.alice, "/api/fn/add_plan", &add_plan).await;
+    call_ok(&m.alice, "/api/fn/add_deployment", &add_deployment).await;
+    assert_eq!(db.count(&plans).await, before.0 + 1);
 }

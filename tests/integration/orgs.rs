@@ -1,7 +1,7 @@
 //! Organisations, members, roles and invitations; the platform's referee /
 //! player split; and tenant isolation between organisations.
 
-use crate::helpers::{api_post_as, audit_actions, run_ok, App, Backend, TestDb, Visitor};
+use crate::helpers::{api_post_as, audit_actions, run_cli, run_ok, App, Backend, TestDb, Visitor};
 use reqwest::header::LOCATION;
 
 crate::on_both_backends!(
@@ -13,6 +13,7 @@ crate::on_both_backends!(
     the_platform_is_bootstrapped_and_nobody_is_both_referee_and_player,
     the_database_refuses_a_second_staff_role_and_staff_roles_outside_the_platform,
     only_referees_manage_platform_staff_and_only_referee_owners_make_referees,
+    addresses_are_proven_by_a_single_use_link_and_staff_need_a_proven_one,
 );
 
 async fn create_org(v: &Visitor<'_>, name: &str, kind: &str) -> i64 {
@@ -86,13 +87,36 @@ async fn creating_an_organisation_makes_its_creator_owner(backend: Backend) {
     assert_eq!(page["org_name"], "Meridian Health AI");
     assert_eq!(page["can_manage"], true);
     assert_eq!(member_emails(&page), ["ada@example.org"]);
-    // Same name again: a new organisation with its own slug.
-    create_org(&ada, "Meridian Health AI", "client").await;
+    // A different name that slugs alike: a new organisation, its own slug.
+    create_org(&ada, "Meridian Health A.I. Labs", "client").await;
     assert_eq!(
         db.count("SELECT COUNT(DISTINCT slug) FROM organisations")
             .await,
         2
     );
+    // Names that read as another organisation's, or as the platform's, or
+    // that hide characters, are refused next to the field; nothing written.
+    let before = db.count("SELECT COUNT(*) FROM organisations").await;
+    for (name, says) in [
+        ("Meridian Health AI", "already exists"),
+        ("meridian health a1", "already exists"),
+        ("Meridiаn Health AI", "already exists"), // Cyrillic a
+        ("Fairground", "platform"),
+        ("Fairgr0und Health Partners", "platform"),
+        ("Ｆａｉｒｇｒｏｕｎｄ", "platform"),
+        ("Acme\u{202E}latot", "invisible"),
+        ("Ac\u{200B}me", "invisible"),
+    ] {
+        let (status, body) = ada
+            .call("/api/fn/create_org", &[("name", name), ("kind", "partner")])
+            .await;
+        assert_eq!(status, 422, "{name:?}: {body}");
+        let message = body["Validation"]["fields"]["name"][0]
+            .as_str()
+            .unwrap_or("");
+        assert!(message.contains(says), "{name:?}: {body}");
+    }
+    assert_eq!(db.count("SELECT COUNT(*) FROM organisations").await, before);
     let actions = audit_actions(&db).await;
     assert_eq!(actions.iter().filter(|a| *a == "org.created").count(), 2);
     // Without JavaScript: the form redirects to the members page.
@@ -115,10 +139,12 @@ async fn an_invitation_is_single_use_for_the_invited_email_and_expires(backend: 
     let token = invite(&ada, "Bob@Example.org", "admin", "").await;
     // The link is in the outbox, addressed to the normalised email.
     let mut conn = db.connect().await;
-    let (to, body): (String, String) = sqlx::query_as("SELECT to_email, body FROM outbox")
-        .fetch_one(&mut conn)
-        .await
-        .expect("outbox");
+    let (to, body): (String, String) = sqlx::query_as(
+        "SELECT to_email, body FROM outbox WHERE subject <> 'Confirm your email address'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("outbox");
     assert_eq!(to, "bob@example.org");
     assert!(body.contains(&token));
     // Only a hash of the token is stored with the invitation.
@@ -466,6 +492,7 @@ async fn the_platform_is_bootstrapped_and_nobody_is_both_referee_and_player(back
     assert!(out.contains("ref@example.org has no account yet"), "{out}");
     let token = out.trim().rsplit('/').next().expect("token").to_string();
     let referee = Visitor::signed_up(&app, "ref@example.org", "Rita Referee").await;
+    app.confirm_email("ref@example.org").await;
     let (status, body) = referee
         .call("/api/fn/accept_invitation", &[("token", &token)])
         .await;
@@ -500,6 +527,7 @@ async fn the_platform_is_bootstrapped_and_nobody_is_both_referee_and_player(back
     let as_player = invite(&referee, "pat@example.org", "member", "player").await;
     let as_referee = invite(&referee, "pat@example.org", "member", "referee").await;
     let pat = Visitor::signed_up(&app, "pat@example.org", "Pat Player").await;
+    app.confirm_email("pat@example.org").await;
     assert_eq!(
         pat.call("/api/fn/accept_invitation", &[("token", &as_player)])
             .await
@@ -533,6 +561,7 @@ async fn the_database_refuses_a_second_staff_role_and_staff_roles_outside_the_pl
     let db = TestDb::new(backend).await;
     let app = App::spawn(&db).await;
     Visitor::signed_up(&app, "pat@example.org", "Pat").await;
+    app.confirm_email("pat@example.org").await;
     run_ok(&db, &["admin", "bootstrap", "--email", "pat@example.org"]).await;
     run_ok(&db, &["seed", "--demo"]).await;
     let mut conn = db.connect().await;
@@ -602,6 +631,7 @@ async fn only_referees_manage_platform_staff_and_only_referee_owners_make_refere
     let out = run_ok(&db, &["admin", "bootstrap", "--email", "root@example.org"]).await;
     let token = out.trim().rsplit('/').next().expect("token").to_string();
     let root = Visitor::signed_up(&app, "root@example.org", "Rita Root").await;
+    app.confirm_email("root@example.org").await;
     let (status, body) = root
         .call("/api/fn/accept_invitation", &[("token", &token)])
         .await;
@@ -618,6 +648,7 @@ async fn only_referees_manage_platform_staff_and_only_referee_owners_make_refere
         let email = format!("{kind}-{role}@example.org");
         let token = invite(&people[0].1, &email, role, kind).await;
         let v = Visitor::signed_up(&app, &email, "Staff").await;
+        app.confirm_email(&email).await;
         let (status, body) = v
             .call("/api/fn/accept_invitation", &[("token", &token)])
             .await;
@@ -698,4 +729,116 @@ async fn only_referees_manage_platform_staff_and_only_referee_owners_make_refere
         )
         .await;
     assert_eq!(status, 200, "{body}");
+}
+
+/// Sign-up sends a single-use, expiring link to the address (the outbox);
+/// opening it changes nothing until its button is pressed. The platform's
+/// first referee and every staff member must have proven their address:
+/// someone who signed up in advance with another person's address can
+/// neither be bootstrapped as referee nor accept a staff invitation.
+async fn addresses_are_proven_by_a_single_use_link_and_staff_need_a_proven_one(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let ada = Visitor::signed_up(&app, "ada@example.org", "Ada").await;
+    assert_eq!(verified(&ada).await, false);
+    assert!(ada.page("/account").await.contains("not confirmed yet"));
+    let token = app.confirmation_token("ada@example.org").await;
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM outbox WHERE to_email = 'ada@example.org' AND subject = 'Confirm your email address'")
+            .await,
+        1
+    );
+    // Opening the link is not confirming.
+    let page = ada.page(&format!("/verify-email/{token}")).await;
+    assert!(page.contains("Confirm my address"), "{page}");
+    assert_eq!(verified(&ada).await, false, "a GET changes nothing");
+    let (status, body) = ada
+        .call("/api/fn/verify_email", &[("token", "not-a-token")])
+        .await;
+    assert_eq!(status, 409, "{body}");
+    // The button, signed out even: the link is the proof.
+    let (status, body) = Visitor::new(&app)
+        .call("/api/fn/verify_email", &[("token", &token)])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(verified(&ada).await, true);
+    assert!(ada.page("/account").await.contains("(confirmed)"));
+    assert!(audit_actions(&db)
+        .await
+        .iter()
+        .any(|a| a == "user.email_verified"));
+    let (status, body) = ada.call("/api/fn/verify_email", &[("token", &token)]).await;
+    assert_eq!(status, 409, "single use: {body}");
+    let (status, _) = ada.call("/api/fn/resend_verification", &[]).await;
+    assert_eq!(status, 409, "nothing to confirm");
+
+    // An account with the future referee's address, not proven: it may be
+    // someone who signed up with another person's address in advance.
+    let boss = Visitor::signed_up(&app, "boss@example.org", "Not The Boss").await;
+    let out = run_cli(&db, &["admin", "bootstrap", "--email", "boss@example.org"]).await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("has not confirmed its address"), "{err}");
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM organisations WHERE kind = 'platform'")
+            .await,
+        0
+    );
+    assert_eq!(db.count("SELECT COUNT(*) FROM memberships").await, 0);
+    // An expired link does not prove it either; a new one is sent at most
+    // once a minute.
+    sqlx::query("UPDATE email_verifications SET expires_at = 0")
+        .execute(&mut db.connect().await)
+        .await
+        .expect("expire");
+    let stale = app.confirmation_token("boss@example.org").await;
+    let (status, _) = boss
+        .call("/api/fn/verify_email", &[("token", &stale)])
+        .await;
+    assert_eq!(status, 409, "expired");
+    let (status, _) = boss.call("/api/fn/resend_verification", &[]).await;
+    assert_eq!(status, 429, "a link was sent less than a minute ago");
+    sqlx::query("UPDATE email_verifications SET created_at = created_at - 120000")
+        .execute(&mut db.connect().await)
+        .await
+        .expect("age");
+    let (status, body) = boss.call("/api/fn/resend_verification", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let fresh = app.confirmation_token("boss@example.org").await;
+    assert_ne!(fresh, stale);
+    // Once the mailbox's holder has confirmed it, bootstrap proceeds.
+    app.confirm_email("boss@example.org").await;
+    let out = run_ok(&db, &["admin", "bootstrap", "--email", "boss@example.org"]).await;
+    assert!(out.contains("is now owner and referee"), "{out}");
+
+    // A staff invitation needs a proven address too.
+    let token = invite(&boss, "pat@example.org", "member", "player").await;
+    let pat = Visitor::signed_up(&app, "pat@example.org", "Pat").await;
+    let (status, body) = pat
+        .call("/api/fn/accept_invitation", &[("token", &token)])
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body.to_string()
+            .contains("Confirm your email address first"),
+        "{body}"
+    );
+    assert_eq!(db.count("SELECT COUNT(*) FROM memberships").await, 1);
+    app.confirm_email("pat@example.org").await;
+    let (status, body) = pat
+        .call("/api/fn/accept_invitation", &[("token", &token)])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Partner and client invitations do not ask for it.
+    create_org(&ada, "Ledgerline Partners", "partner").await;
+    let token = invite(&ada, "dan@example.org", "member", "").await;
+    let dan = Visitor::signed_up(&app, "dan@example.org", "Dan").await;
+    let (status, body) = dan
+        .call("/api/fn/accept_invitation", &[("token", &token)])
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+async fn verified(v: &Visitor<'_>) -> serde_json::Value {
+    v.call("/api/fn/current_user", &[]).await.1["email_verified"].clone()
 }

@@ -16,6 +16,8 @@ pub struct Actor {
     pub user_id: i64,
     pub email: String,
     pub display_name: String,
+    /// The address was proven by a link sent to it.
+    pub email_verified: bool,
     /// The current organisation; None for someone who belongs to none.
     pub membership: Option<Membership>,
     /// Every organisation the person belongs to.
@@ -109,6 +111,7 @@ pub async fn resolve_in(state: &AppState, session: &Session) -> Result<Option<Ac
         .cloned();
     Ok(Some(Actor {
         user_id,
+        email_verified: user.email_verified_at.is_some(),
         email: user.email,
         display_name: user.display_name,
         membership,

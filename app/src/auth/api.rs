@@ -10,6 +10,8 @@ pub struct SignedInUser {
     pub id: i64,
     pub email: String,
     pub display_name: String,
+    /// Their address was proven by a link sent to it.
+    pub email_verified: bool,
     /// The current organisation lets them draft listings (menu link).
     pub edits_listings: bool,
     /// They are a platform referee working in the platform (menu link).
@@ -35,6 +37,7 @@ pub async fn current_user() -> Result<Option<SignedInUser>, AppError> {
                     .membership
                     .as_ref()
                     .is_some_and(|m| m.kind == crate::orgs::OrgKind::Client),
+                email_verified: a.email_verified,
                 email: a.email,
                 display_name: a.display_name,
             }))
@@ -86,4 +89,56 @@ pub async fn change_display_name(display_name: String) -> Result<(), AppError> {
         super::service::change_display_name(&display_name).await,
         "/account?updated=name",
     )
+}
+
+/// One of the signed-in person's sessions (a browser or device).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    /// Names the session for ending it (a hash of its id; not the cookie).
+    pub handle: String,
+    pub signed_in_at: i64,
+    pub last_seen_at: i64,
+    /// The browser it was signed in from, as that browser described itself.
+    pub device: String,
+    /// The session this page was asked for on.
+    pub current: bool,
+}
+
+/// The signed-in person's sessions, most recently used first.
+#[server(prefix = "/api/fn", endpoint = "my_sessions")]
+pub async fn my_sessions() -> Result<Vec<SessionView>, AppError> {
+    crate::state::respond(super::service::my_sessions().await)
+}
+
+/// Ends one of one's own sessions (signing that browser out); ending the
+/// current one signs out here.
+#[server(prefix = "/api/fn", endpoint = "end_session")]
+pub async fn end_session(handle: String) -> Result<(), AppError> {
+    match super::service::end_session(&handle).await {
+        Ok(true) => crate::state::respond_then(Ok(()), "/sign-in"),
+        Ok(false) => crate::state::respond_then(Ok(()), "/account?updated=session"),
+        Err(e) => crate::state::respond(Err(e)),
+    }
+}
+
+/// Uses an email verification link (the button on its page: opening the
+/// link changes nothing by itself).
+#[server(prefix = "/api/fn", endpoint = "verify_email")]
+pub async fn verify_email(token: String) -> Result<(), AppError> {
+    crate::state::respond_then(
+        super::verification::confirm(&token).await,
+        "/account?updated=email",
+    )
+}
+
+/// Sends the signed-in person a new verification link.
+#[server(prefix = "/api/fn", endpoint = "resend_verification")]
+pub async fn resend_verification() -> Result<(), AppError> {
+    let out = async {
+        let state = crate::state::app_state()?;
+        let site = crate::orgs::service::site_url(&state);
+        super::verification::resend(&state, &site).await
+    }
+    .await;
+    crate::state::respond_then(out, "/account?updated=link")
 }

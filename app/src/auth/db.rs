@@ -11,6 +11,8 @@ pub struct UserRow {
     pub email: String,
     pub display_name: String,
     pub password_hash: String,
+    /// When the current address was proven by a link sent to it.
+    pub email_verified_at: Option<i64>,
 }
 
 fn user_from(row: &sqlx::any::AnyRow) -> Result<UserRow, sqlx::Error> {
@@ -19,6 +21,7 @@ fn user_from(row: &sqlx::any::AnyRow) -> Result<UserRow, sqlx::Error> {
         email: row.try_get("email")?,
         display_name: row.try_get("display_name")?,
         password_hash: row.try_get("password_hash")?,
+        email_verified_at: row.try_get("email_verified_at")?,
     })
 }
 
@@ -84,7 +87,7 @@ pub fn violates_unique(e: &sqlx::Error, pg_constraint: &str, sqlite_column: &str
 
 pub async fn user_by_email(db: &Db, email: &str) -> Result<Option<UserRow>, AppError> {
     let row =
-        sqlx::query("SELECT id, email, display_name, password_hash FROM users WHERE email = $1")
+        sqlx::query("SELECT id, email, display_name, password_hash, email_verified_at FROM users WHERE email = $1")
             .bind(email)
             .fetch_optional(db.pool())
             .await?;
@@ -92,10 +95,12 @@ pub async fn user_by_email(db: &Db, email: &str) -> Result<Option<UserRow>, AppE
 }
 
 pub async fn user_by_id(db: &Db, id: i64) -> Result<Option<UserRow>, AppError> {
-    let row = sqlx::query("SELECT id, email, display_name, password_hash FROM users WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
+    let row = sqlx::query(
+        "SELECT id, email, display_name, password_hash, email_verified_at FROM users WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
     Ok(row.as_ref().map(user_from).transpose()?)
 }
 
@@ -139,4 +144,47 @@ pub async fn delete_sessions_of(
         .execute(&mut **tx)
         .await?
         .rows_affected())
+}
+
+/// A user's live sessions: (stored id, data, created_at), newest first.
+pub async fn sessions_of(
+    db: &Db,
+    user_id: i64,
+    now_ms: i64,
+) -> Result<Vec<(String, String, i64)>, AppError> {
+    let rows = sqlx::query(
+        "SELECT id, data, created_at FROM sessions WHERE user_id = $1 AND expires_at > $2 \
+         ORDER BY created_at DESC, id",
+    )
+    .bind(user_id)
+    .bind(now_ms)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            Ok::<_, sqlx::Error>((
+                r.try_get("id")?,
+                r.try_get("data")?,
+                r.try_get("created_at")?,
+            ))
+        })
+        .collect::<Result<_, _>>()?)
+}
+
+/// Deletes one of the user's sessions by its stored id; whether it was one.
+pub async fn delete_session_of(
+    tx: &mut Transaction<'_, Any>,
+    user_id: i64,
+    stored_id: &str,
+) -> Result<bool, AppError> {
+    Ok(
+        sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+            .bind(stored_id)
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+            == 1,
+    )
 }

@@ -15,6 +15,8 @@ pub mod service;
 pub mod session;
 #[cfg(feature = "ssr")]
 pub mod session_store;
+#[cfg(feature = "ssr")]
+pub mod verification;
 
 pub use password::Email;
 #[cfg(feature = "ssr")]

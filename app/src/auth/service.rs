@@ -85,6 +85,8 @@ pub async fn sign_up(email: &str, name: &str, password: &str) -> Result<(), AppE
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     let user_id = db::insert_user(&mut tx, email.as_str(), &name, &hash, now).await?;
+    let site = crate::orgs::service::site_url(&state);
+    super::verification::send_link(&mut tx, &site, user_id, email.as_str(), now).await?;
     append(
         &mut tx,
         &entry(
@@ -181,7 +183,7 @@ pub async fn sign_in(email: &str, password: &str) -> Result<(), AppError> {
 }
 
 /// The signed-in user, or Unauthorized.
-async fn require_user(
+pub(crate) async fn require_user(
     state: &crate::state::AppState,
 ) -> Result<(db::UserRow, tower_sessions::Session), AppError> {
     let session = session::from_request().await?;
@@ -267,4 +269,66 @@ pub async fn sign_out() -> Result<(), AppError> {
         tx.commit().await?;
     }
     session::end(&session).await
+}
+
+/// The signed-in person's live sessions, the current one marked.
+pub async fn my_sessions() -> Result<Vec<super::api::SessionView>, AppError> {
+    let state = app_state()?;
+    let (user, session) = require_user(&state).await?;
+    let current = session.id().map(|id| super::session_store::key(&id));
+    let rows = db::sessions_of(&state.db, user.id, state.clock.now_ms()).await?;
+    let mut out: Vec<super::api::SessionView> = rows
+        .into_iter()
+        .map(|(id, data, created_at)| {
+            let data: serde_json::Value = serde_json::from_str(&data).unwrap_or_default();
+            let at = |k: &str| data.get(k).and_then(serde_json::Value::as_i64);
+            super::api::SessionView {
+                current: current.as_deref() == Some(id.as_str()),
+                handle: id,
+                signed_in_at: at(session::SIGNED_IN_AT_KEY).unwrap_or(created_at),
+                last_seen_at: at(session::LAST_SEEN_KEY).unwrap_or(created_at),
+                device: data
+                    .get(session::DEVICE_KEY)
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.current
+            .cmp(&a.current)
+            .then(b.last_seen_at.cmp(&a.last_seen_at))
+    });
+    Ok(out)
+}
+
+/// Ends one of the signed-in person's sessions; true when it was the
+/// current one (then this browser is signed out too). Another person's
+/// session, or none, is NotFound.
+pub async fn end_session(handle: &str) -> Result<bool, AppError> {
+    let state = app_state()?;
+    let (user, session) = require_user(&state).await?;
+    let user_id = user.id;
+    let current = session.id().map(|id| super::session_store::key(&id));
+    let handle = handle.trim();
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    if !db::delete_session_of(&mut tx, user_id, handle).await? {
+        return Err(AppError::NotFound);
+    }
+    let mut e = entry(
+        "user.session_ended",
+        Some(user_id),
+        format!("user:{user_id}"),
+        &client_ip(),
+    );
+    let is_current = current.as_deref() == Some(handle);
+    e.details = serde_json::json!({ "current": is_current });
+    append(&mut tx, &e, now).await?;
+    tx.commit().await?;
+    if is_current {
+        session::end(&session).await?;
+    }
+    Ok(is_current)
 }

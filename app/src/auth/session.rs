@@ -6,9 +6,11 @@ use crate::state::AppState;
 use tower_sessions::Session;
 
 /// When the current sign-in started (ms since the epoch, UTC).
-const SIGNED_IN_AT_KEY: &str = "signed_in_at";
+pub const SIGNED_IN_AT_KEY: &str = "signed_in_at";
 /// Last request seen on this sign-in (ms since the epoch, UTC).
-const LAST_SEEN_KEY: &str = "last_seen";
+pub const LAST_SEEN_KEY: &str = "last_seen";
+/// The browser signed in with, as its User-Agent described it (shortened).
+pub const DEVICE_KEY: &str = "device";
 /// Activity is recorded at most this often: recording it writes the
 /// session (and renews its expiry), and a write on every signed-in request
 /// would cost a database write per page.
@@ -76,7 +78,24 @@ pub async fn start(state: &AppState, session: &Session, user_id: i64) -> Result<
         .insert(LAST_SEEN_KEY, now)
         .await
         .map_err(store_err)?;
+    session
+        .insert(DEVICE_KEY, device())
+        .await
+        .map_err(store_err)?;
     Ok(())
+}
+
+/// The request's User-Agent, without control characters, at most 160
+/// characters: enough to tell one's browsers apart on the sessions list.
+fn device() -> String {
+    leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|p| {
+            p.headers
+                .get(http::header::USER_AGENT)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        })
+        .map(|ua| ua.chars().filter(|c| !c.is_control()).take(160).collect())
+        .unwrap_or_default()
 }
 
 /// Ends the sign-in and deletes the session from the store.

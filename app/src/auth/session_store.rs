@@ -48,7 +48,8 @@ impl DbSessionStore {
     }
 }
 
-fn key(id: &Id) -> String {
+/// The stored form of a session id (its SHA-256, hex).
+pub fn key(id: &Id) -> String {
     hex::encode(Sha256::digest(id.to_string().as_bytes()))
 }
 

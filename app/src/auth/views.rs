@@ -4,7 +4,8 @@
 //! when it is on.
 
 use super::api::{
-    current_user, ChangeDisplayName, ChangePassword, SignIn, SignOut, SignUp, SignedInUser,
+    current_user, my_sessions, ChangeDisplayName, ChangePassword, EndSession, ResendVerification,
+    SignIn, SignOut, SignUp, SignedInUser, VerifyEmail,
 };
 use crate::components::set_status;
 use crate::error::AppError;
@@ -235,6 +236,9 @@ pub fn AccountPage() -> impl IntoView {
     let notice = move || match query.read().get("updated").as_deref() {
         Some("password") => Some("Your password was changed. Your other sessions were signed out."),
         Some("name") => Some("Your name was saved."),
+        Some("session") => Some("That session was signed out."),
+        Some("email") => Some("Your email address is confirmed."),
+        Some("link") => Some("A new confirmation link is on its way to your address."),
         _ => None,
     };
     view! {
@@ -252,8 +256,13 @@ pub fn AccountPage() -> impl IntoView {
                                 <dt>"Name"</dt>
                                 <dd>{user.display_name.clone()}</dd>
                                 <dt>"Email"</dt>
-                                <dd>{user.email}</dd>
+                                <dd>
+                                    <span>{user.email}</span>
+                                    " "
+                                    <span class="muted">{if user.email_verified { "(confirmed)" } else { "(not confirmed yet)" }}</span>
+                                </dd>
                             </dl>
+                            {(!user.email_verified).then(|| view! { <ConfirmAddress/> })}
                             <h2>"Change your name"</h2>
                             <FormAlert error=rename_error fields=&["display_name"]/>
                             <ActionForm action=rename>
@@ -288,6 +297,7 @@ pub fn AccountPage() -> impl IntoView {
                                 />
                                 <button type="submit">"Change password"</button>
                             </ActionForm>
+                            <SessionsList/>
                         </section>
                     }.into_any(),
                     Ok(None) => {
@@ -295,6 +305,9 @@ pub fn AccountPage() -> impl IntoView {
                         view! {
                             <section class="account">
                                 <h1>"Your account"</h1>
+                                <Show when=move || notice().is_some()>
+                                    <p class="notice" role="status">{notice}</p>
+                                </Show>
                                 <p>"You are not signed in. " <a href="/sign-in">"Sign in"</a></p>
                             </section>
                         }.into_any()
@@ -303,5 +316,100 @@ pub fn AccountPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// "2026-11-30 09:41 UTC".
+fn minute(ms: i64) -> String {
+    let t = crate::calendar::rfc3339(ms);
+    format!("{} UTC", t.get(..16).unwrap_or(&t).replace('T', " "))
+}
+
+/// Where the person is signed in, each session with a button that signs
+/// it out.
+#[component]
+fn SessionsList() -> impl IntoView {
+    let end = page_action::<EndSession>();
+    let end_error = Signal::derive(move || end.value().get().and_then(Result::err));
+    let sessions = Resource::new(move || end.version().get(), |_| my_sessions());
+    view! {
+        <h2 id="sessions">"Where you are signed in"</h2>
+        <p class="hint">"Sign out any browser you do not recognise, then change your password."</p>
+        <FormAlert error=end_error fields=&[]/>
+        <Suspense fallback=|| view! { <p>"Loading sessions…"</p> }>
+            {move || Suspend::new(async move {
+                match sessions.await {
+                    Ok(list) => view! {
+                        <table class="sessions">
+                            <caption class="visually-hidden">"Your sessions"</caption>
+                            <thead>
+                                <tr><th scope="col">"Browser"</th><th scope="col">"Signed in"</th><th scope="col">"Last active"</th><th scope="col"></th></tr>
+                            </thead>
+                            <tbody>
+                                {list.into_iter().map(|s| {
+                                    let device = if s.device.is_empty() { "Unknown browser".to_string() } else { s.device.clone() };
+                                    let label = if s.current { "Sign out here".to_string() } else { format!("Sign out session of {}", minute(s.signed_in_at)) };
+                                    view! {
+                                        <tr>
+                                            <td>
+                                                {device}
+                                                {s.current.then(|| view! { <strong class="badge">" This browser"</strong> })}
+                                            </td>
+                                            <td>{minute(s.signed_in_at)}</td>
+                                            <td>{minute(s.last_seen_at)}</td>
+                                            <td>
+                                                <ActionForm action=end>
+                                                    <input type="hidden" name="handle" value=s.handle/>
+                                                    <button type="submit" aria-label=label.clone()>{if s.current { "Sign out here" } else { "Sign out" }}</button>
+                                                </ActionForm>
+                                            </td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(err) => view! { <p class="form-alert" role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// For an address not yet proven: why it matters, and a new link.
+#[component]
+fn ConfirmAddress() -> impl IntoView {
+    let resend = page_action::<ResendVerification>();
+    let error = Signal::derive(move || resend.value().get().and_then(Result::err));
+    view! {
+        <p class="hint">
+            "We sent a confirmation link to this address when you signed up. Joining the platform's staff needs a confirmed address."
+        </p>
+        <FormAlert error fields=&[]/>
+        <ActionForm action=resend>
+            <button type="submit">"Send a new confirmation link"</button>
+        </ActionForm>
+    }
+}
+
+/// `/verify-email/{token}`: opening the link changes nothing; the button
+/// confirms the address.
+#[component]
+pub fn VerifyEmailPage() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let verify = page_action::<VerifyEmail>();
+    let error = Signal::derive(move || verify.value().get().and_then(Result::err));
+    view! {
+        <Title text="Confirm your email address · Fairground"/>
+        <section class="auth-form">
+            <h1>"Confirm your email address"</h1>
+            <p>"Confirm that the address this link was sent to is yours."</p>
+            <FormAlert error fields=&[]/>
+            <ActionForm action=verify>
+                <input type="hidden" name="token" value=token/>
+                <button type="submit">"Confirm my address"</button>
+            </ActionForm>
+        </section>
     }
 }

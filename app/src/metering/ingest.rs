@@ -94,7 +94,7 @@ pub struct BatchResult {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ApiError {
     /// unauthorized, unsupported_media_type, payload_too_large, malformed_json,
-    /// invalid_request, rate_limited or internal.
+    /// invalid_request, request_timeout, rate_limited or internal.
     pub error: String,
     pub message: String,
 }
@@ -298,7 +298,8 @@ fn check_shape(body: &Value) -> Result<Vec<Checked>, String> {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "Every record's outcome; accepted records are stored before this answer", body = BatchResult),
-        (status = 400, description = "The body is not JSON", body = ApiError),
+        (status = 400, description = "The body is not JSON, or a string in it holds a control character such as NUL (nothing is stored)", body = ApiError),
+        (status = 408, description = "The body did not arrive whole within the server's body timeout", body = ApiError),
         (status = 401, description = "No live API key", body = ApiError),
         (status = 413, description = "The body is larger than 1 MiB", body = ApiError),
         (status = 415, description = "The body is not application/json", body = ApiError),

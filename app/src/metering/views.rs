@@ -133,8 +133,9 @@ pub fn ApiReferencePage() -> impl IntoView {
             <h3>"Requests refused as a whole"</h3>
             <p>"Nothing is stored, and the answer is " <code>"{\"error\": …, \"message\": …}"</code>":"</p>
             <ul>
-                <li>"400 — the body is not JSON;"</li>
+                <li>"400 — the body is not JSON, or a string in it holds a control character such as NUL (nothing is stored);"</li>
                 <li>"401 — no live API key;"</li>
+                <li>"408 — the body did not arrive whole in time (30 s by default);"</li>
                 <li>"413 — the body is larger than 1 MiB;"</li>
                 <li>"415 — the body is not application/json;"</li>
                 <li>"422 — a field is missing or of the wrong type (the message names it, e.g. records[3].quantity), or the batch has no record or more than 1,000;"</li>

@@ -26,11 +26,8 @@ fn org_name(input: &str) -> Result<String, AppError> {
         Err(AppError::field("name", "Enter the organisation's name."))
     } else if name.chars().count() > 100 {
         Err(AppError::field("name", "Use at most 100 characters."))
-    } else if name.chars().any(char::is_control) {
-        Err(AppError::field(
-            "name",
-            "Use letters, digits, spaces and punctuation only.",
-        ))
+    } else if let Some(why) = super::names::refusal(name, []) {
+        Err(AppError::field("name", why))
     } else {
         Ok(name.to_string())
     }
@@ -67,6 +64,10 @@ pub async fn create_org(name: &str, kind: &str) -> Result<i64, AppError> {
     };
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
+    let existing = db::names_for_new_org(&mut tx, state.db.backend()).await?;
+    if let Some(why) = super::names::refusal(&name, existing.iter().map(String::as_str)) {
+        return Err(AppError::field("name", why));
+    }
     let org_id = db::create_org(&mut tx, &name, kind, now).await?;
     db::add_member(&mut tx, org_id, kind, actor.user_id, Role::Owner, None, now).await?;
     let details = serde_json::json!({ "name": name, "kind": kind.as_str() });
@@ -136,7 +137,7 @@ fn token_hash(token: &str) -> String {
 
 /// The site's own URL for links: the configured public URL, or the host the
 /// request was sent to.
-fn site_url(state: &AppState) -> String {
+pub(crate) fn site_url(state: &AppState) -> String {
     if let Some(u) = &state.public_url {
         return u.trim_end_matches('/').to_string();
     }
@@ -307,6 +308,14 @@ pub async fn accept(token: &str) -> Result<(), AppError> {
         return Err(AppError::Forbidden);
     }
     if inv.org_kind == OrgKind::Platform {
+        // Staff read partners' data and decide cases: whoever joins must
+        // have proven the invited address is theirs, not merely typed it.
+        if !actor.email_verified {
+            return Err(AppError::Conflict(
+                "Confirm your email address first (open the link sent to it, or ask for a new one on your account page), then accept this invitation."
+                    .into(),
+            ));
+        }
         refuse_second_staff_role(&actor, inv.org_id, inv.staff_role)?;
     }
     let now = state.clock.now_ms();
@@ -511,6 +520,14 @@ pub async fn bootstrap(
     let outcome = match user {
         Some(u) if db::membership(database, u.id, org_id).await?.is_some() => {
             BootstrapOutcome::AlreadyMember
+        }
+        Some(u) if u.email_verified_at.is_none() => {
+            return Err(AppError::Conflict(format!(
+                "An account with {} exists but has not confirmed its address. Its owner must open the \
+                 confirmation link sent to it (or ask for a new one on the account page) before becoming \
+                 the platform's referee; nothing was changed.",
+                email.as_str()
+            )));
         }
         Some(u) => {
             db::add_member(
