@@ -13,6 +13,7 @@ crate::on_both_backends!(
     markdown_descriptions_render_inert,
     bad_listing_input_is_refused_with_field_errors_and_nothing_is_written,
     plans_and_deployments_are_frozen_while_under_review,
+    only_the_platform_names_a_listing_after_itself,
 );
 
 /// A marketplace: the platform (a referee and a player), two partners, a
@@ -1106,4 +1107,64 @@ async fn plans_and_deployments_are_frozen_while_under_review(backend: Backend) {
     call_ok(&m.alice, "/api/fn/add_plan", &add_plan).await;
     call_ok(&m.alice, "/api/fn/add_deployment", &add_deployment).await;
     assert_eq!(db.count(&plans).await, before.0 + 1);
+}
+
+/// A partner cannot make its listing read as the platform's ("Fairgr0und
+/// Triage") nor hide characters in its name, on creation or rename; the
+/// platform's own listings may carry its name.
+async fn only_the_platform_names_a_listing_after_itself(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let before = db.count("SELECT COUNT(*) FROM listings").await;
+    for (name, says) in [
+        ("Fairground Triage", "platform's own listings"),
+        ("Fairgr0und Triage", "platform's own listings"),
+        ("FAIR GROUND triage", "platform's own listings"),
+        ("Triage\u{202E}seton", "invisible"),
+    ] {
+        let (status, body) = m
+            .alice
+            .call(
+                "/api/fn/create_listing",
+                &[
+                    ("name", name),
+                    ("tagline", "A model for testing."),
+                    ("industry", "healthcare"),
+                    ("base_model_id", &m.models[0]),
+                ],
+            )
+            .await;
+        assert_eq!(status, 422, "{name:?}: {body}");
+        let message = body["Validation"]["fields"]["name"][0]
+            .as_str()
+            .unwrap_or("");
+        assert!(message.contains(says), "{name:?}: {body}");
+    }
+    assert_eq!(db.count("SELECT COUNT(*) FROM listings").await, before);
+    // Nor by renaming a listing it has.
+    let id = ready_draft(&m.alice, "Triage Helper", &m.models[0]).await;
+    let (status, body) = m
+        .alice
+        .call(
+            "/api/fn/update_listing",
+            &[
+                ("id", &id),
+                ("name", "Fairground Triage"),
+                ("slug", "triage-helper"),
+                ("tagline", "A model for testing."),
+                ("industry", "healthcare"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        db.count(&format!(
+            "SELECT COUNT(*) FROM listings WHERE id = {id} AND name = 'Triage Helper'"
+        ))
+        .await,
+        1
+    );
+    // The platform's own listing may.
+    ready_draft(&m.player, "Fairground Triage", &m.models[0]).await;
 }

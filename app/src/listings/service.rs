@@ -230,6 +230,7 @@ pub async fn create(
     let (state, actor, m) = editor().await?;
     let mut f = Form::new();
     let name = f.text("name", name, 3, 80, false);
+    check_listing_name(&mut f, &m, &name);
     let slug = f.slug("slug", slug, &name);
     let tagline = f.text("tagline", tagline, 1, 140, false);
     let industry = industry.trim().to_string();
@@ -439,6 +440,7 @@ pub async fn update(
     let (state, actor, m) = editor().await?;
     let mut f = Form::new();
     let name = f.text("name", name, 3, 80, false);
+    check_listing_name(&mut f, &m, &name);
     let slug = f.slug("slug", slug, &name);
     let tagline = f.text("tagline", tagline, 1, 140, false);
     let description = f.text("description", description, 0, MAX_DESCRIPTION, true);
@@ -542,6 +544,24 @@ pub async fn update(
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// A listing name people cannot be fooled by: no invisible or
+/// direction-changing characters, and a name that reads as the platform's
+/// ("Fairground …", "Fairgr0und …") only on the platform's own listings.
+fn check_listing_name(f: &mut Form, m: &Membership, name: &str) {
+    use crate::orgs::names::{is_hidden, skeleton, PLATFORM_NAME};
+    if name.chars().any(is_hidden) {
+        f.fail(
+            "name",
+            "Use letters, digits, spaces and punctuation only: no invisible or direction-changing characters.",
+        );
+    } else if m.kind != OrgKind::Platform && skeleton(name).contains(&skeleton(PLATFORM_NAME)) {
+        f.fail(
+            "name",
+            format!("Only the platform's own listings may use a name that reads as \"{PLATFORM_NAME}\"."),
+        );
+    }
 }
 
 /// Opens a write on one of the organisation's listings that may still
