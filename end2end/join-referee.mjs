@@ -1,8 +1,10 @@
 // Run once by run.sh before the browser tests: creates the account of the
 // referee bootstrapped by `fairground admin bootstrap`, confirms its
-// address with the link in the outbox and accepts its invitation, through
-// the same server functions the pages use.
+// address with the link in the outbox, accepts its invitation and turns on
+// two-step sign-in, through the same server functions the pages use.
+// Prints the two-step secret on its last line.
 import { confirmationLink } from './outbox.mjs';
+import { freshCode } from './totp.mjs';
 
 const [base, email, password, token] = process.argv.slice(2);
 const headers = (cookie) => ({
@@ -34,4 +36,20 @@ const accept = await fetch(`${base}/api/fn/accept_invitation`, {
   redirect: 'manual',
 });
 if (accept.status >= 400) throw new Error(`accept: ${accept.status} ${await accept.text()}`);
-console.log(`${email} joined the platform as referee`);
+const call = async (cookie, fn, fields = {}) => {
+  const res = await fetch(`${base}/api/fn/${fn}`, {
+    method: 'POST',
+    headers: headers(cookie),
+    body: new URLSearchParams(fields),
+    redirect: 'manual',
+  });
+  if (res.status >= 400) throw new Error(`${fn}: ${res.status} ${await res.text()}`);
+  const set = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  return { body: await res.json(), cookie: set || cookie };
+};
+const { cookie: held } = await call(cookie, 'begin_two_step');
+const { body: view } = await call(held, 'two_step');
+const secret = view.setup.secret;
+await call(held, 'confirm_two_step', { code: await freshCode(secret) });
+console.log(`${email} joined the platform as referee, with two-step sign-in`);
+console.log(secret);

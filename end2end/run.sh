@@ -21,6 +21,10 @@ work=$(mktemp -d)
 export DATABASE_URL="sqlite://$work/e2e.db"
 export FAIRGROUND_ADDR=127.0.0.1:0
 export FAIRGROUND_SITE_ROOT=target/site
+# Every browser test comes from 127.0.0.1: sign-ups, sign-ins and codes of
+# all the test people count against one address's limit (20 a minute by
+# default, for real visitors each at their own address).
+export FAIRGROUND_AUTH_ATTEMPTS_PER_IP=600
 # The tests read the outbox (address-confirmation links) with this binary.
 export FAIRGROUND_E2E_BIN="$PWD/$bin"
 "$bin" seed --demo
@@ -34,7 +38,12 @@ cleanup() { stop_server; rm -rf "$work"; }
 trap cleanup EXIT
 start_server "$bin" "$work"
 cd end2end
-node join-referee.mjs "$url" "$FAIRGROUND_E2E_REFEREE_EMAIL" 'tangerine orbit cathedral 93' "${invite#invitations/}"
+# Codes of two-step sign-in are used once; the test files share this
+# record of the steps used.
+export FAIRGROUND_E2E_TOTP_STEPS="$work/totp-steps.json"
+joined=$(node join-referee.mjs "$url" "$FAIRGROUND_E2E_REFEREE_EMAIL" 'tangerine orbit cathedral 93' "${invite#invitations/}")
+echo "${joined%$'\n'*}"
+export FAIRGROUND_E2E_REFEREE_TOTP="${joined##*$'\n'}"
 # One test file at a time: they share the referee. Arguments, if any, name
 # the test files to run (default: all of them).
 if [ $# -gt 0 ]; then files=("$@"); else files=(tests/); fi

@@ -4,6 +4,7 @@
 import { after } from 'node:test';
 import { confirmationLink } from './outbox.mjs';
 import { chromium } from 'playwright-core';
+import { freshCode } from './totp.mjs';
 
 export const BASE = process.env.FAIRGROUND_E2E_URL;
 if (!BASE) throw new Error('FAIRGROUND_E2E_URL is not set (run end2end/run.sh)');
@@ -56,21 +57,51 @@ export async function signUp({ page, hydrated }, email, name) {
   await page.waitForURL(BASE + '/account');
 }
 
-/// Signs in through the sign-in page as an existing account.
-export async function signIn(js, email) {
+/// Signs in through the sign-in page as an existing account; with
+/// two-step sign-in on, through the code page too.
+export async function signIn(js, email, secret) {
   const who = await person(js);
   await who.page.goto(BASE + '/sign-in');
   await who.hydrated();
   await who.page.getByLabel('Email').fill(email);
   await who.page.getByLabel('Password').fill(PASSWORD);
   await who.page.getByRole('button', { name: 'Sign in' }).click();
+  if (secret) {
+    await who.page.waitForURL(BASE + '/sign-in/code');
+    await who.hydrated();
+    await who.page.getByLabel('Code').fill(await freshCode(secret));
+    await who.page.getByRole('button', { name: 'Continue' }).click();
+  }
   await who.page.waitForURL((u) => !u.pathname.startsWith('/sign-in'));
   return who;
 }
 
-/// The platform's referee (joined by run.sh before the tests).
+/// The platform's referee (joined by run.sh before the tests, with
+/// two-step sign-in on).
 export const REFEREE_EMAIL = process.env.FAIRGROUND_E2E_REFEREE_EMAIL;
-export const referee = (js) => signIn(js, REFEREE_EMAIL);
+const REFEREE_SECRET = process.env.FAIRGROUND_E2E_REFEREE_TOTP;
+export const referee = (js) => signIn(js, REFEREE_EMAIL, REFEREE_SECRET);
+
+/// Turns on two-step sign-in from the account page, as a person would
+/// with an authenticator app: reads the key, enters a code, puts the
+/// recovery codes away. Returns the key and the codes.
+export async function turnOnTwoStep({ page, hydrated }) {
+  await page.goto(BASE + '/account');
+  await hydrated();
+  await page.getByRole('button', { name: 'Set up two-step sign-in' }).click();
+  await page.getByRole('img', { name: 'QR code of the key' }).waitFor();
+  const secret = (await page.locator('code.totp-key').innerText()).trim();
+  await hydrated();
+  await page.getByLabel('Code from your app').fill(await freshCode(secret));
+  await page.getByRole('button', { name: 'Turn on two-step sign-in' }).click();
+  const codes = page.getByRole('list', { name: 'Recovery codes' }).locator('code');
+  await codes.first().waitFor();
+  const recovery = await codes.allInnerTexts();
+  await hydrated();
+  await page.getByRole('button', { name: 'I have saved these codes' }).click();
+  await page.getByText('of 10 recovery codes left').waitFor();
+  return { secret, recovery };
+}
 
 /// Drafts a ready-to-submit listing through the pages and submits it.
 export async function draftAndSubmit(who, name, industry) {
@@ -149,5 +180,7 @@ export async function newPlayer(ref, js, email) {
   await player.hydrated();
   await player.page.getByRole('button', { name: 'Accept invitation' }).click();
   await player.page.waitForURL(BASE + '/org/members');
+  // Staff act only after two-step sign-in.
+  await turnOnTwoStep(player);
   return player;
 }

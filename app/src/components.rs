@@ -89,12 +89,26 @@ fn SignInFirst() -> impl IntoView {
     view! { <p>"You are not signed in. " <a href="/sign-in">"Sign in"</a></p> }
 }
 
+/// For platform staff who have not passed two-step sign-in (status 403).
+#[component]
+fn TwoStepFirst() -> impl IntoView {
+    set_status(http::StatusCode::FORBIDDEN);
+    view! {
+        <p role="alert">
+            "Platform staff act only after two-step sign-in. "
+            <a href="/account#two-step">"Turn on two-step sign-in"</a>
+            " on your account page, or sign in again with your code."
+        </p>
+    }
+}
+
 /// What a page shows when its data could not be loaded: a sign-in prompt
 /// when nobody is signed in, else the error.
 pub(crate) fn failure(err: AppError) -> AnyView {
     match err {
         AppError::Unauthorized => view! { <SignInFirst/> }.into_any(),
         AppError::NotFound => view! { <NotFound/> }.into_any(),
+        AppError::SecondFactorRequired => view! { <TwoStepFirst/> }.into_any(),
         other => view! { <ErrorPage error=other/> }.into_any(),
     }
 }

@@ -17,6 +17,9 @@ pub enum AppError {
     Unauthorized,
     #[error("You do not have permission to do that.")]
     Forbidden,
+    /// Platform staff act only on a sign-in that passed two-step sign-in.
+    #[error("Platform staff act only after two-step sign-in: turn it on from your account page (or sign in again with your code).")]
+    SecondFactorRequired,
     #[error("We could not find what you were looking for.")]
     NotFound,
     #[error("Some fields need attention.")]
@@ -38,7 +41,7 @@ impl AppError {
         use http::StatusCode as S;
         match self {
             AppError::Unauthorized => S::UNAUTHORIZED,
-            AppError::Forbidden => S::FORBIDDEN,
+            AppError::Forbidden | AppError::SecondFactorRequired => S::FORBIDDEN,
             AppError::NotFound => S::NOT_FOUND,
             AppError::Validation { .. } => S::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => S::BAD_REQUEST,
@@ -154,6 +157,7 @@ impl From<&AppError> for ApiErrorBody {
         let code = match err {
             AppError::Unauthorized => "unauthorized",
             AppError::Forbidden => "forbidden",
+            AppError::SecondFactorRequired => "second_factor_required",
             AppError::NotFound => "not_found",
             AppError::Validation { .. } => "validation",
             AppError::BadRequest(_) => "bad_request",

@@ -127,6 +127,7 @@ fn Shell() -> impl IntoView {
                     <Route path=(StaticSegment("cases"), ParamSegment("id")) view=cases::views::CasePage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("sign-up") view=auth::views::SignUpPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("sign-in") view=auth::views::SignInPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("sign-in"), StaticSegment("code")) view=auth::two_step_views::SignInCodePage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("account") view=auth::views::AccountPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("orgs") view=orgs::views::OrgsPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("org"), StaticSegment("members")) view=orgs::views::MembersPage ssr=SsrMode::Async/>

@@ -2,7 +2,7 @@
 // forms, client-side navigation) and off (plain form posts and redirects).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, PASSWORD, person } from '../support.mjs';
+import { BASE, PASSWORD, person, signUp, turnOnTwoStep } from '../support.mjs';
 
 for (const js of [true, false]) {
   test(`sign up, sign out, sign in (JavaScript ${js ? 'on' : 'off'})`, async () => {
@@ -52,5 +52,40 @@ for (const js of [true, false]) {
     // Only the refused submissions' own responses may be reported as failed loads.
     assert.deepEqual(problems.filter((p) => !/status of 4(22|29)/.test(p)), []);
     await context.close();
+  });
+}
+
+for (const js of [true, false]) {
+  test(`two-step sign-in: turned on with an app code, signed in with a recovery code (JavaScript ${js ? 'on' : 'off'})`, async () => {
+    const who = await person(js);
+    const email = `tess-${js ? 'js' : 'nojs'}-${Date.now()}@example.org`;
+    await signUp(who, email, 'Tess Two');
+    const { recovery } = await turnOnTwoStep(who);
+    assert.equal(recovery.length, 10);
+    await who.page.getByText('On since').waitFor();
+
+    // The password alone leads to the code page, and a wrong code is refused there.
+    const again = await person(js);
+    await again.page.goto(BASE + '/sign-in');
+    await again.hydrated();
+    await again.page.getByLabel('Email').fill(email);
+    await again.page.getByLabel('Password').fill(PASSWORD);
+    await again.page.getByRole('button', { name: 'Sign in' }).click();
+    await again.page.waitForURL(BASE + '/sign-in/code');
+    await again.hydrated();
+    await again.page.getByLabel('Code').fill('abcd-efgh-jkmn');
+    await again.page.getByRole('button', { name: 'Continue' }).click();
+    await again.page.getByText('That code is not right.', { exact: false }).first().waitFor();
+    assert.equal(await again.page.getByLabel('Code').getAttribute('aria-invalid'), 'true');
+    await again.hydrated();
+    await again.page.getByLabel('Code').fill(recovery[0]);
+    await again.page.getByRole('button', { name: 'Continue' }).click();
+    await again.page.waitForURL(BASE + '/account');
+    await again.page.getByText('9 of 10 recovery codes left').waitFor();
+
+    assert.deepEqual(who.problems.filter((p) => !/status of 4(22|29)/.test(p)), []);
+    assert.deepEqual(again.problems.filter((p) => !/status of 4(22|29)/.test(p)), []);
+    await who.context.close();
+    await again.context.close();
   });
 }

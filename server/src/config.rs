@@ -59,6 +59,14 @@ pub enum AdminCommand {
         #[arg(long)]
         to: Option<String>,
     },
+    /// Turn two-step sign-in off for EMAIL, who lost both their
+    /// authenticator app and their recovery codes (after checking who they
+    /// are, outside Fairground); their sessions end. Audited.
+    ResetTwoStep {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+    },
     /// Issue a metering API key for a publisher organisation (by its slug)
     /// and print it; it is shown only this once.
     ApiKey {

@@ -95,6 +95,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Admin(AdminCommand::ResetTwoStep { email }) => {
+            let email = app::auth::Email::parse(&email)
+                .map(|e| e.as_str().to_string())
+                .map_err(|e| anyhow::anyhow!("--email: {}", e.messages_for("email").join(" ")))?;
+            let db = fairground::db::open(&config).await?;
+            let now = app::db::Clock::system().now_ms();
+            let reset = app::auth::two_step::reset(&db, &email, now).await;
+            db.close().await;
+            match reset {
+                Ok(true) => println!("two-step sign-in is off for {email}; their sessions ended"),
+                Ok(false) => println!("two-step sign-in was already off for {email}"),
+                Err(app::error::AppError::NotFound) => {
+                    anyhow::bail!("--email: no account has the address {email}")
+                }
+                Err(e) => anyhow::bail!("{e}"),
+            }
+            Ok(())
+        }
         Command::Admin(AdminCommand::ApiKey { org, name }) => {
             let db = fairground::db::open(&config).await?;
             let found = sqlx::query_scalar::<_, i64>(

@@ -5,7 +5,8 @@
 //! `fairground routes`: a route missing from `expected` fails the test.
 
 use crate::helpers::{
-    api_post_as, run_ok, session_cookie, sign_up, App, Backend, TestDb, PASSWORD,
+    api_post_as, run_ok, session_cookie, sign_up, totp_code, totp_step_now, App, Backend, TestDb,
+    Visitor, PASSWORD,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -285,6 +286,22 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
         // Every fixture person has confirmed their address already.
         ("POST", "/api/fn/resend_verification") => signed_in(409),
         ("POST", "/api/fn/my_sessions") => signed_in(200),
+        // Two-step sign-in: staff have it on, everyone else off.
+        ("GET", "/sign-in/code") => 200,
+        // No session here waits for a code.
+        ("POST", "/api/fn/sign_in_code") => 422,
+        ("POST", "/api/fn/two_step" | "/api/fn/dismiss_recovery_codes") => signed_in(200),
+        ("POST", "/api/fn/begin_two_step") => match actor {
+            Referee | Player => 409,
+            _ => signed_in(200),
+        },
+        // No set-up was begun on this session.
+        ("POST", "/api/fn/confirm_two_step") => signed_in(422),
+        ("POST", "/api/fn/replace_recovery_codes") => match actor {
+            Referee | Player => 422,
+            _ => signed_in(409),
+        },
+        ("POST", "/api/fn/turn_off_two_step") => signed_in(422),
         // No session has this handle (one's own are in `accounts`).
         ("POST", "/api/fn/end_session") => signed_in(404),
         ("POST", "/api/fn/home_listings" | "/api/fn/current_user" | "/api/fn/invitation_offer") => {
@@ -441,6 +458,10 @@ fn request(
             f(&[("token", org.token.clone())])
         }
         "/api/fn/end_session" => f(&[("handle", "0".repeat(64))]),
+        "/api/fn/sign_in_code" | "/api/fn/confirm_two_step" | "/api/fn/replace_recovery_codes" => {
+            f(&[("code", "000000".into())])
+        }
+        "/api/fn/turn_off_two_step" => f(&[("current_password", "not the current one".into())]),
         "/api/fn/change_role" => f(&[
             ("user_id", org.target_user.to_string()),
             ("role", "admin".into()),
@@ -538,8 +559,11 @@ fn request(
     (path.to_string(), fields)
 }
 
-async fn signed_in(app: &App, email: &str) -> String {
-    let (status, _, headers) = api_post_as(
+/// A session of `email`: the password, then (staff) a code of the
+/// account's two-step secret. `restore` forgets used codes, so the current
+/// step's code works in every cell.
+async fn signed_in(app: &App, email: &str, secrets: &BTreeMap<&str, String>) -> String {
+    let (status, body, headers) = api_post_as(
         app,
         "/api/fn/sign_in",
         None,
@@ -547,6 +571,19 @@ async fn signed_in(app: &App, email: &str) -> String {
     )
     .await;
     assert_eq!(status, 200, "sign in {email}");
+    let cookie = session_cookie(&headers).expect("cookie");
+    if body["second_step"] != true {
+        return cookie;
+    }
+    let code = totp_code(&secrets[email], totp_step_now());
+    let (status, body, headers) = api_post_as(
+        app,
+        "/api/fn/sign_in_code",
+        Some(&cookie),
+        &[("code", &code)],
+    )
+    .await;
+    assert_eq!(status, 200, "code of {email}: {body}");
     session_cookie(&headers).expect("cookie")
 }
 
@@ -773,6 +810,7 @@ async fn restore(db: &TestDb) {
          DELETE FROM invitations; INSERT INTO invitations {over} SELECT * FROM matrix_invitations; \
          UPDATE users SET display_name = 'Member' WHERE display_name = 'Renamed'; \
          DELETE FROM sessions; \
+         UPDATE users SET totp_last_step = NULL, totp_failures = 0, totp_failed_at = NULL; \
          DELETE FROM usage_records; DELETE FROM subscription_switches; DELETE FROM subscriptions; \
          UPDATE api_keys SET revoked_at = NULL; \
          DELETE FROM listing_changes; DELETE FROM listing_tags; DELETE FROM listing_certifications; \
@@ -865,7 +903,11 @@ async fn every_route_answers_every_actor_as_expected(backend: Backend) {
     )
     .await;
     assert_eq!(status, 200);
-    let referee = session_cookie(&headers).expect("cookie");
+    // Staff act only after two-step sign-in.
+    let visitor = Visitor::with_cookie(&app, &session_cookie(&headers).expect("cookie"));
+    let mut secrets = BTreeMap::new();
+    secrets.insert("referee@example.org", visitor.enable_two_step().await.0);
+    let referee = visitor.cookie().expect("cookie");
     add_members(
         &app,
         &referee,
@@ -875,6 +917,8 @@ async fn every_route_answers_every_actor_as_expected(backend: Backend) {
         ],
     )
     .await;
+    let player = Visitor::signed_in(&app, "player@example.org", None).await;
+    secrets.insert("player@example.org", player.enable_two_step().await.0);
     let platform_id = db
         .count("SELECT id FROM organisations WHERE kind = 'platform'")
         .await;
@@ -946,7 +990,7 @@ async fn every_route_answers_every_actor_as_expected(backend: Backend) {
                 let want = expected(method, path, actor, target);
                 restore(&db).await;
                 let cookie = match actor.email() {
-                    Some(email) => Some(signed_in(&app, email).await),
+                    Some(email) => Some(signed_in(&app, email, &secrets).await),
                     None => None,
                 };
                 let (url, fields) = request(&world, method, path, actor, target, cells);

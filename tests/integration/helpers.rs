@@ -559,3 +559,121 @@ impl<'a> Visitor<'a> {
         res
     }
 }
+
+/// The current 30-second step of two-step sign-in codes.
+pub fn totp_step_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+        / 30
+}
+
+/// The six-digit code of `secret` (base32, as the account page shows it)
+/// for `step`, computed here from RFC 6238 and RFC 4226 (HMAC-SHA1, dynamic
+/// truncation), independently of the server's implementation.
+pub fn totp_code(secret: &str, step: i64) -> String {
+    use hmac::Mac as _;
+    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut bits = 0u64;
+    let mut n = 0;
+    let mut key = Vec::new();
+    for c in secret.chars().filter(|c| *c != '=' && !c.is_whitespace()) {
+        let v = ALPHABET
+            .find(c.to_ascii_uppercase())
+            .expect("a base32 secret") as u64;
+        bits = (bits << 5) | v;
+        n += 5;
+        if n >= 8 {
+            n -= 8;
+            key.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(&key).expect("any key length");
+    mac.update(&(step as u64).to_be_bytes());
+    let h = mac.finalize().into_bytes();
+    let off = (h[19] & 0x0f) as usize;
+    let bin = u32::from_be_bytes([h[off] & 0x7f, h[off + 1], h[off + 2], h[off + 3]]);
+    format!("{:06}", bin % 1_000_000)
+}
+
+/// Steps already used per secret in this test process: a code is accepted
+/// once, so each use takes a later step (the server accepts one step ahead).
+static USED_STEPS: Mutex<Vec<(String, i64)>> = Mutex::new(Vec::new());
+
+/// A code of `secret` that has not been used yet, waiting for the next
+/// step when both the current and the next one are used.
+pub async fn fresh_totp_code(secret: &str) -> String {
+    loop {
+        let now = totp_step_now();
+        let step = {
+            let mut used = USED_STEPS.lock().unwrap_or_else(|e| e.into_inner());
+            let last = used
+                .iter()
+                .filter(|(s, _)| s == secret)
+                .map(|(_, n)| *n)
+                .max();
+            let step = match last {
+                Some(l) if l > now => None,
+                Some(l) if l >= now => Some(now + 1),
+                _ => Some(now),
+            };
+            if let Some(step) = step {
+                used.push((secret.to_string(), step));
+            }
+            step
+        };
+        match step {
+            Some(step) => return totp_code(secret, step),
+            None => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+}
+
+impl<'a> Visitor<'a> {
+    /// Turns on two-step sign-in from the account page's server functions;
+    /// the secret (for later codes) and the ten recovery codes.
+    pub async fn enable_two_step(&self) -> (String, Vec<String>) {
+        let (status, body) = self.call("/api/fn/begin_two_step", &[]).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, view) = self.call("/api/fn/two_step", &[]).await;
+        assert_eq!(status, 200, "{view}");
+        let secret = view["setup"]["secret"]
+            .as_str()
+            .expect("a secret to set up with")
+            .to_string();
+        let code = fresh_totp_code(&secret).await;
+        let (status, body) = self
+            .call("/api/fn/confirm_two_step", &[("code", &code)])
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let (_, view) = self.call("/api/fn/two_step", &[]).await;
+        let codes = view["new_codes"]
+            .as_array()
+            .expect("recovery codes")
+            .iter()
+            .map(|c| c.as_str().expect("code").to_string())
+            .collect();
+        (secret, codes)
+    }
+
+    /// A new browser signed in as `email` with the password and, when the
+    /// account asks for one, a fresh code of `secret`.
+    pub async fn signed_in(app: &'a App, email: &str, secret: Option<&str>) -> Visitor<'a> {
+        let v = Visitor::new(app);
+        let (status, body) = v
+            .call(
+                "/api/fn/sign_in",
+                &[("email", email), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(status, 200, "sign in {email}: {body}");
+        if body["second_step"] == true {
+            let code = fresh_totp_code(secret.expect("the account's two-step secret")).await;
+            let (status, body) = v.call("/api/fn/sign_in_code", &[("code", &code)]).await;
+            assert_eq!(status, 200, "code for {email}: {body}");
+        }
+        v
+    }
+}

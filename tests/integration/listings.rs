@@ -42,6 +42,22 @@ async fn join(v: &Visitor<'_>, token: &str) {
     call_ok(v, "/api/fn/accept_invitation", &[("token", token)]).await;
 }
 
+/// The referee invites `email` to the platform as a player; the token.
+pub async fn invite_player(referee: &Visitor<'_>, email: &str) -> String {
+    let link = call_ok(
+        referee,
+        "/api/fn/invite_member",
+        &[
+            ("email", email),
+            ("role", "member"),
+            ("staff_role", "player"),
+        ],
+    )
+    .await;
+    let link = link.as_str().expect("link");
+    link.rsplit('/').next().expect("token").to_string()
+}
+
 pub async fn market<'a>(app: &'a App, db: &TestDb) -> Market<'a> {
     let out = run_ok(
         db,
@@ -52,26 +68,13 @@ pub async fn market<'a>(app: &'a App, db: &TestDb) -> Market<'a> {
     let referee = Visitor::signed_up(app, "referee@example.org", "Rita Referee").await;
     app.confirm_email("referee@example.org").await;
     join(&referee, &token).await;
-    let link = call_ok(
-        &referee,
-        "/api/fn/invite_member",
-        &[
-            ("email", "player@example.org"),
-            ("role", "member"),
-            ("staff_role", "player"),
-        ],
-    )
-    .await;
-    let token = link
-        .as_str()
-        .expect("link")
-        .rsplit('/')
-        .next()
-        .expect("token")
-        .to_string();
+    // Staff act only on a sign-in that passed two-step sign-in.
+    referee.enable_two_step().await;
+    let token = invite_player(&referee, "player@example.org").await;
     let player = Visitor::signed_up(app, "player@example.org", "Pat Player").await;
     app.confirm_email("player@example.org").await;
     join(&player, &token).await;
+    player.enable_two_step().await;
     let mut orgs = Vec::new();
     for (email, name, org, kind) in [
         ("alice@example.org", "Alice", "Meridian Health", "partner"),
@@ -1164,6 +1167,50 @@ async fn only_the_platform_names_a_listing_after_itself(backend: Backend) {
         ))
         .await,
         1
+    );
+    // Nor through its address: a plain name with a slug that reads as the
+    // platform's, on creating and on editing.
+    for slug in ["fairground-triage", "triage-by-fa1rground"] {
+        let (status, body) = m
+            .alice
+            .call(
+                "/api/fn/create_listing",
+                &[
+                    ("name", "Triage Helper Two"),
+                    ("slug", slug),
+                    ("tagline", "A model for testing."),
+                    ("industry", "healthcare"),
+                    ("base_model_id", &m.models[0]),
+                ],
+            )
+            .await;
+        assert_eq!(status, 422, "{slug}: {body}");
+        let message = body["Validation"]["fields"]["slug"][0]
+            .as_str()
+            .unwrap_or("");
+        assert!(
+            message.contains("platform's own listings"),
+            "{slug}: {body}"
+        );
+        let (status, body) = m
+            .alice
+            .call(
+                "/api/fn/update_listing",
+                &[
+                    ("id", &id),
+                    ("name", "Triage Helper"),
+                    ("slug", slug),
+                    ("tagline", "A model for testing."),
+                    ("industry", "healthcare"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 422, "{slug}: {body}");
+    }
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM listings WHERE slug LIKE '%f%ground%'")
+            .await,
+        0
     );
     // The platform's own listing may.
     ready_draft(&m.player, "Fairground Triage", &m.models[0]).await;

@@ -20,3 +20,4 @@ mod orgs;
 mod policy;
 mod sessions;
 mod subscriptions;
+mod two_step;

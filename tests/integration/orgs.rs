@@ -497,6 +497,7 @@ async fn the_platform_is_bootstrapped_and_nobody_is_both_referee_and_player(back
         .call("/api/fn/accept_invitation", &[("token", &token)])
         .await;
     assert_eq!(status, 200, "{body}");
+    referee.enable_two_step().await;
     let (_, orgs) = referee.call("/api/fn/my_orgs", &[]).await;
     assert_eq!(orgs[0]["kind"], "platform");
     assert_eq!(orgs[0]["role"], "owner");
@@ -636,6 +637,7 @@ async fn only_referees_manage_platform_staff_and_only_referee_owners_make_refere
         .call("/api/fn/accept_invitation", &[("token", &token)])
         .await;
     assert_eq!(status, 200, "{body}");
+    root.enable_two_step().await;
     let staff = [
         ("referee", "admin"),
         ("referee", "member"),
@@ -653,6 +655,7 @@ async fn only_referees_manage_platform_staff_and_only_referee_owners_make_refere
             .call("/api/fn/accept_invitation", &[("token", &token)])
             .await;
         assert_eq!(status, 200, "{body}");
+        v.enable_two_step().await;
         people.push(((kind, role), v));
     }
 
@@ -810,6 +813,7 @@ async fn addresses_are_proven_by_a_single_use_link_and_staff_need_a_proven_one(b
     app.confirm_email("boss@example.org").await;
     let out = run_ok(&db, &["admin", "bootstrap", "--email", "boss@example.org"]).await;
     assert!(out.contains("is now owner and referee"), "{out}");
+    boss.enable_two_step().await;
 
     // A staff invitation needs a proven address too.
     let token = invite(&boss, "pat@example.org", "member", "player").await;

@@ -18,8 +18,14 @@ pub struct Actor {
     pub display_name: String,
     /// The address was proven by a link sent to it.
     pub email_verified: bool,
-    /// The current organisation; None for someone who belongs to none.
+    /// The current organisation; None for someone who belongs to none, and
+    /// for platform staff working in the platform without two-step sign-in
+    /// (then `staff_locked`): every path that reads the membership finds
+    /// none, so no staff power is reachable on a password alone.
     pub membership: Option<Membership>,
+    /// The current organisation is the platform, and this sign-in has not
+    /// passed two-step sign-in.
+    pub staff_locked: bool,
     /// Every organisation the person belongs to.
     pub memberships: Vec<Membership>,
 }
@@ -48,10 +54,35 @@ pub enum Permission {
 }
 
 impl Actor {
+    /// The platform membership the person works in, whether or not this
+    /// sign-in passed two-step sign-in. Only for putting a staff member's
+    /// refused attempts on the record; it grants nothing.
+    pub fn platform_staff(&self) -> Option<&Membership> {
+        match &self.membership {
+            Some(m) if m.kind == OrgKind::Platform => Some(m),
+            None if self.staff_locked => self
+                .memberships
+                .iter()
+                .find(|m| m.kind == OrgKind::Platform),
+            _ => None,
+        }
+    }
+
+    /// A platform player, locked or not (see `platform_staff`).
+    pub fn is_player(&self) -> bool {
+        self.platform_staff()
+            .is_some_and(|m| m.staff_role == Some(StaffRole::Player))
+    }
+
     /// The current membership, when it grants `permission`. Having no
-    /// current organisation, or too small a role, is Forbidden.
+    /// current organisation, or too small a role, is Forbidden; platform
+    /// staff without two-step sign-in are told to turn it on.
     pub fn require(&self, permission: Permission) -> Result<&Membership, AppError> {
-        let m = self.membership.as_ref().ok_or(AppError::Forbidden)?;
+        let m = self.membership.as_ref().ok_or(if self.staff_locked {
+            AppError::SecondFactorRequired
+        } else {
+            AppError::Forbidden
+        })?;
         let allowed = match permission {
             Permission::ViewMembers => true,
             Permission::ManageMembers => {
@@ -105,12 +136,23 @@ pub async fn resolve_in(state: &AppState, session: &Session) -> Result<Option<Ac
         .get::<i64>(CURRENT_ORG_KEY)
         .await
         .map_err(|e| AppError::internal("session store", e))?;
-    let membership = chosen
+    let mut membership = chosen
         .and_then(|id| memberships.iter().find(|m| m.org_id == id))
         .or_else(|| memberships.first())
         .cloned();
+    // Staff powers need a sign-in that passed two-step sign-in while it is
+    // on: both, since a session from before it was turned on never did.
+    let staff_locked = membership
+        .as_ref()
+        .is_some_and(|m| m.kind == OrgKind::Platform)
+        && !(user.totp_enabled_at.is_some()
+            && super::session::passed_second_factor(session).await?);
+    if staff_locked {
+        membership = None;
+    }
     Ok(Some(Actor {
         user_id,
+        staff_locked,
         email_verified: user.email_verified_at.is_some(),
         email: user.email,
         display_name: user.display_name,

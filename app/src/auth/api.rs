@@ -16,6 +16,9 @@ pub struct SignedInUser {
     pub edits_listings: bool,
     /// They are a platform referee working in the platform (menu link).
     pub referee: bool,
+    /// They work in the platform but this sign-in has not passed two-step
+    /// sign-in: staff powers wait for it.
+    pub staff_locked: bool,
     /// The current organisation is a client (subscriptions menu link).
     pub client: bool,
 }
@@ -33,6 +36,7 @@ pub async fn current_user() -> Result<Option<SignedInUser>, AppError> {
                 id: a.user_id,
                 edits_listings: a.require(Permission::EditListings).is_ok(),
                 referee: a.require(Permission::Referee).is_ok(),
+                staff_locked: a.staff_locked,
                 client: a
                     .membership
                     .as_ref()
@@ -59,10 +63,26 @@ pub async fn sign_up(
     )
 }
 
+/// What signing in with a password led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInOutcome {
+    /// The account has two-step sign-in: the code is asked for next, at
+    /// `/sign-in/code`, and nobody is signed in until it is given.
+    pub second_step: bool,
+}
+
 /// Signs in. Unknown email and wrong password answer alike.
 #[server(prefix = "/api/fn", endpoint = "sign_in")]
-pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
-    crate::state::respond_then(super::service::sign_in(&email, &password).await, "/account")
+pub async fn sign_in(email: String, password: String) -> Result<SignInOutcome, AppError> {
+    match super::service::sign_in(&email, &password).await {
+        Ok(true) => {
+            crate::state::respond_then(Ok(SignInOutcome { second_step: true }), "/sign-in/code")
+        }
+        other => crate::state::respond_then(
+            other.map(|_| SignInOutcome { second_step: false }),
+            "/account",
+        ),
+    }
 }
 
 /// Signs out: the session is deleted on the server, not just forgotten.

@@ -13,6 +13,8 @@ pub struct UserRow {
     pub password_hash: String,
     /// When the current address was proven by a link sent to it.
     pub email_verified_at: Option<i64>,
+    /// When two-step sign-in was turned on; None while it is off.
+    pub totp_enabled_at: Option<i64>,
 }
 
 fn user_from(row: &sqlx::any::AnyRow) -> Result<UserRow, sqlx::Error> {
@@ -22,6 +24,7 @@ fn user_from(row: &sqlx::any::AnyRow) -> Result<UserRow, sqlx::Error> {
         display_name: row.try_get("display_name")?,
         password_hash: row.try_get("password_hash")?,
         email_verified_at: row.try_get("email_verified_at")?,
+        totp_enabled_at: row.try_get("totp_enabled_at")?,
     })
 }
 
@@ -87,7 +90,7 @@ pub fn violates_unique(e: &sqlx::Error, pg_constraint: &str, sqlite_column: &str
 
 pub async fn user_by_email(db: &Db, email: &str) -> Result<Option<UserRow>, AppError> {
     let row =
-        sqlx::query("SELECT id, email, display_name, password_hash, email_verified_at FROM users WHERE email = $1")
+        sqlx::query("SELECT id, email, display_name, password_hash, email_verified_at, totp_enabled_at FROM users WHERE email = $1")
             .bind(email)
             .fetch_optional(db.pool())
             .await?;
@@ -96,7 +99,7 @@ pub async fn user_by_email(db: &Db, email: &str) -> Result<Option<UserRow>, AppE
 
 pub async fn user_by_id(db: &Db, id: i64) -> Result<Option<UserRow>, AppError> {
     let row = sqlx::query(
-        "SELECT id, email, display_name, password_hash, email_verified_at FROM users WHERE id = $1",
+        "SELECT id, email, display_name, password_hash, email_verified_at, totp_enabled_at FROM users WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(db.pool())

@@ -16,6 +16,10 @@ pub mod session;
 #[cfg(feature = "ssr")]
 pub mod session_store;
 #[cfg(feature = "ssr")]
+pub mod two_step;
+pub mod two_step_api;
+pub mod two_step_views;
+#[cfg(feature = "ssr")]
 pub mod verification;
 
 pub use password::Email;

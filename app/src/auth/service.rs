@@ -131,7 +131,10 @@ pub fn wrong_credentials() -> AppError {
     )
 }
 
-pub async fn sign_in(email: &str, password: &str) -> Result<(), AppError> {
+/// Signs in with email and password: true when the account has two-step
+/// sign-in and the session now waits for the code (nobody is signed in
+/// until it is given).
+pub async fn sign_in(email: &str, password: &str) -> Result<bool, AppError> {
     let state = app_state()?;
     let ip = client_ip();
     let normalised = email.trim().to_lowercase();
@@ -152,11 +155,20 @@ pub async fn sign_in(email: &str, password: &str) -> Result<(), AppError> {
     let matches = password::verify(password.to_string(), stored).await?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
+    let second_step = match (user_id, matches) {
+        (Some(id), true) => super::two_step::is_on(&state, id).await?,
+        _ => false,
+    };
     let outcome = match (user_id, matches) {
         (Some(id), true) => {
+            let action = if second_step {
+                "user.password_accepted"
+            } else {
+                "user.signed_in"
+            };
             append(
                 &mut tx,
-                &entry("user.signed_in", Some(id), format!("user:{id}"), &ip),
+                &entry(action, Some(id), format!("user:{id}"), &ip),
                 now,
             )
             .await?;
@@ -179,7 +191,12 @@ pub async fn sign_in(email: &str, password: &str) -> Result<(), AppError> {
     tx.commit().await?;
     let user_id = outcome?;
     let session = session::from_request().await?;
-    session::start(&state, &session, user_id).await
+    if second_step {
+        super::two_step::await_code(&state, &session, user_id).await?;
+    } else {
+        session::start(&state, &session, user_id).await?;
+    }
+    Ok(second_step)
 }
 
 /// The signed-in user, or Unauthorized.

@@ -11,6 +11,9 @@ pub const SIGNED_IN_AT_KEY: &str = "signed_in_at";
 pub const LAST_SEEN_KEY: &str = "last_seen";
 /// The browser signed in with, as its User-Agent described it (shortened).
 pub const DEVICE_KEY: &str = "device";
+/// When this sign-in passed two-step sign-in (a code after the password,
+/// or turning two-step sign-in on); absent otherwise.
+pub const SECOND_FACTOR_KEY: &str = "second_factor_at";
 /// Activity is recorded at most this often: recording it writes the
 /// session (and renews its expiry), and a write on every signed-in request
 /// would cost a database write per page.
@@ -96,6 +99,23 @@ fn device() -> String {
         })
         .map(|ua| ua.chars().filter(|c| !c.is_control()).take(160).collect())
         .unwrap_or_default()
+}
+
+/// Marks this sign-in as having passed two-step sign-in.
+pub async fn mark_second_factor(state: &AppState, session: &Session) -> Result<(), AppError> {
+    session
+        .insert(SECOND_FACTOR_KEY, state.clock.now_ms())
+        .await
+        .map_err(store_err)
+}
+
+/// Whether this sign-in passed two-step sign-in.
+pub async fn passed_second_factor(session: &Session) -> Result<bool, AppError> {
+    Ok(session
+        .get::<i64>(SECOND_FACTOR_KEY)
+        .await
+        .map_err(store_err)?
+        .is_some())
 }
 
 /// Ends the sign-in and deletes the session from the store.

@@ -239,6 +239,8 @@ pub fn AccountPage() -> impl IntoView {
         Some("session") => Some("That session was signed out."),
         Some("email") => Some("Your email address is confirmed."),
         Some("link") => Some("A new confirmation link is on its way to your address."),
+        Some("two-step") => Some("Two-step sign-in is on. Your other sessions were signed out."),
+        Some("two-step-off") => Some("Two-step sign-in is off."),
         _ => None,
     };
     view! {
@@ -263,6 +265,13 @@ pub fn AccountPage() -> impl IntoView {
                                 </dd>
                             </dl>
                             {(!user.email_verified).then(|| view! { <ConfirmAddress/> })}
+                            {user.staff_locked.then(|| view! {
+                                <p class="form-alert" role="alert">
+                                    "You are platform staff: you can act as staff only after two-step sign-in. "
+                                    <a href="#two-step">"Turn it on below"</a>
+                                    ", or sign out and in again with your code."
+                                </p>
+                            })}
                             <h2>"Change your name"</h2>
                             <FormAlert error=rename_error fields=&["display_name"]/>
                             <ActionForm action=rename>
@@ -297,6 +306,7 @@ pub fn AccountPage() -> impl IntoView {
                                 />
                                 <button type="submit">"Change password"</button>
                             </ActionForm>
+                            <super::two_step_views::TwoStepSection/>
                             <SessionsList/>
                         </section>
                     }.into_any(),

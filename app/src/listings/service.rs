@@ -230,8 +230,8 @@ pub async fn create(
     let (state, actor, m) = editor().await?;
     let mut f = Form::new();
     let name = f.text("name", name, 3, 80, false);
-    check_listing_name(&mut f, &m, &name);
     let slug = f.slug("slug", slug, &name);
+    check_listing_name(&mut f, &m, &name, &slug);
     let tagline = f.text("tagline", tagline, 1, 140, false);
     let industry = industry.trim().to_string();
     if !industry_exists(&state, &industry).await? {
@@ -364,11 +364,7 @@ pub async fn page(slug: &str) -> Result<ListingDetail, AppError> {
             Some(a) if is_referee => {
                 firewall::record(&state, a, row.org_id, &what, Outcome::Read).await?
             }
-            Some(a)
-                if a.membership
-                    .as_ref()
-                    .is_some_and(|m| m.kind == OrgKind::Platform) =>
-            {
+            Some(a) if a.is_player() => {
                 let case = cases::player_read(Some(row.id), row.org_id, &what, a.user_id);
                 firewall::record(&state, a, row.org_id, &what, Outcome::Refused(case)).await?;
                 return Err(AppError::NotFound);
@@ -440,8 +436,8 @@ pub async fn update(
     let (state, actor, m) = editor().await?;
     let mut f = Form::new();
     let name = f.text("name", name, 3, 80, false);
-    check_listing_name(&mut f, &m, &name);
     let slug = f.slug("slug", slug, &name);
+    check_listing_name(&mut f, &m, &name, &slug);
     let tagline = f.text("tagline", tagline, 1, 140, false);
     let description = f.text("description", description, 0, MAX_DESCRIPTION, true);
     let industry = industry.trim().to_string();
@@ -547,9 +543,10 @@ pub async fn update(
 }
 
 /// A listing name people cannot be fooled by: no invisible or
-/// direction-changing characters, and a name that reads as the platform's
-/// ("Fairground …", "Fairgr0und …") only on the platform's own listings.
-fn check_listing_name(f: &mut Form, m: &Membership, name: &str) {
+/// direction-changing characters, and a name or address (slug) that reads
+/// as the platform's ("Fairground …", "Fairgr0und …", `/listings/fairground-…`)
+/// only on the platform's own listings.
+fn check_listing_name(f: &mut Form, m: &Membership, name: &str, slug: &str) {
     use crate::orgs::names::{is_hidden, skeleton, PLATFORM_NAME};
     if name.chars().any(is_hidden) {
         f.fail(
@@ -560,6 +557,12 @@ fn check_listing_name(f: &mut Form, m: &Membership, name: &str) {
         f.fail(
             "name",
             format!("Only the platform's own listings may use a name that reads as \"{PLATFORM_NAME}\"."),
+        );
+    }
+    if m.kind != OrgKind::Platform && skeleton(slug).contains(&skeleton(PLATFORM_NAME)) {
+        f.fail(
+            "slug",
+            format!("Only the platform's own listings may use an address that reads as \"{PLATFORM_NAME}\"."),
         );
     }
 }

@@ -56,7 +56,11 @@ pub async fn record_all(
         return Ok(());
     }
     let now = state.clock.now_ms();
-    let actor_org = actor.membership.as_ref().map(|m| m.org_id);
+    let actor_org = actor
+        .membership
+        .as_ref()
+        .or(actor.platform_staff())
+        .map(|m| m.org_id);
     let from_own_pages = request_from_own_pages(state);
     let mut tx = state.db.begin_write().await?;
     for (partner_org, what, outcome) in reads {

@@ -309,6 +309,14 @@ async fn publisher_access(
     what: &str,
 ) -> Result<(), AppError> {
     let Some(m) = actor.membership.as_ref() else {
+        // A player without two-step sign-in: refused all the same, and on
+        // the record like any player.
+        if actor.is_player()
+            && crate::orgs::db::kind_of(&state.db, publisher_org).await? == Some(OrgKind::Partner)
+        {
+            let case = cases::player_read(None, publisher_org, what, actor.user_id);
+            firewall::record(state, actor, publisher_org, what, Outcome::Refused(case)).await?;
+        }
         return Err(AppError::NotFound);
     };
     if m.org_id == publisher_org {

@@ -1,0 +1,84 @@
+//! Server functions of two-step sign-in: the code after the password, and
+//! turning it on and off on the account page.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A secret offered for setting up two-step sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpSetup {
+    /// Base32, for typing into an authenticator app.
+    pub secret: String,
+    /// `otpauth://` link with the same secret (what the QR code holds).
+    pub uri: String,
+    /// The QR code: one SVG path over a square of `qr_size` modules.
+    pub qr_size: u32,
+    pub qr_path: String,
+}
+
+/// The account page's two-step section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoStepView {
+    /// When it was turned on; None while off.
+    pub enabled_at: Option<i64>,
+    /// Recovery codes not used yet.
+    pub codes_left: i64,
+    /// A set-up in progress on this session.
+    pub setup: Option<TotpSetup>,
+    /// Recovery codes just made, shown until put away.
+    pub new_codes: Vec<String>,
+    /// The person is platform staff: required for them.
+    pub staff: bool,
+}
+
+/// The second step of signing in: a code from the authenticator app or a
+/// recovery code.
+#[server(prefix = "/api/fn", endpoint = "sign_in_code")]
+pub async fn sign_in_code(code: String) -> Result<(), AppError> {
+    crate::state::respond_then(super::two_step::sign_in_code(&code).await, "/account")
+}
+
+#[server(prefix = "/api/fn", endpoint = "two_step")]
+pub async fn two_step() -> Result<TwoStepView, AppError> {
+    crate::state::respond(super::two_step::view().await)
+}
+
+/// Offers a secret to set up with; the page shows it as text and QR code.
+#[server(prefix = "/api/fn", endpoint = "begin_two_step")]
+pub async fn begin_two_step() -> Result<(), AppError> {
+    crate::state::respond_then(super::two_step::begin().await, "/account#two-step")
+}
+
+/// Turns two-step sign-in on with a code from the offered secret.
+#[server(prefix = "/api/fn", endpoint = "confirm_two_step")]
+pub async fn confirm_two_step(code: String) -> Result<(), AppError> {
+    crate::state::respond_then(
+        super::two_step::confirm(&code).await,
+        "/account?updated=two-step#two-step",
+    )
+}
+
+/// Replaces the recovery codes, for a current code from the app.
+#[server(prefix = "/api/fn", endpoint = "replace_recovery_codes")]
+pub async fn replace_recovery_codes(code: String) -> Result<(), AppError> {
+    crate::state::respond_then(
+        super::two_step::replace_recovery_codes(&code).await,
+        "/account#two-step",
+    )
+}
+
+/// Stops showing the new recovery codes.
+#[server(prefix = "/api/fn", endpoint = "dismiss_recovery_codes")]
+pub async fn dismiss_recovery_codes() -> Result<(), AppError> {
+    crate::state::respond_then(super::two_step::dismiss_codes().await, "/account#two-step")
+}
+
+/// Turns two-step sign-in off, for the current password.
+#[server(prefix = "/api/fn", endpoint = "turn_off_two_step")]
+pub async fn turn_off_two_step(current_password: String) -> Result<(), AppError> {
+    crate::state::respond_then(
+        super::two_step::turn_off(&current_password).await,
+        "/account?updated=two-step-off#two-step",
+    )
+}
