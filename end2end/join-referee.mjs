@@ -47,7 +47,9 @@ const call = async (cookie, fn, fields = {}) => {
   const set = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
   return { body: await res.json(), cookie: set || cookie };
 };
-const { cookie: held } = await call(cookie, 'begin_two_step');
+// Joining moved the session to a new id.
+const joined = accept.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ') || cookie;
+const { cookie: held } = await call(joined, 'begin_two_step');
 const { body: view } = await call(held, 'two_step');
 const secret = view.setup.secret;
 await call(held, 'confirm_two_step', { code: await freshCode(secret) });

@@ -179,8 +179,9 @@ export async function newPlayer(ref, js, email) {
   await player.page.goto(link);
   await player.hydrated();
   await player.page.getByRole('button', { name: 'Accept invitation' }).click();
-  await player.page.waitForURL(BASE + '/org/members');
-  // Staff act only after two-step sign-in.
+  // Staff act only after two-step sign-in: joining leads to turning it on.
+  await player.page.waitForURL((u) => u.pathname === '/account' && u.searchParams.get('updated') === 'staff');
+  await player.page.getByText("You joined the platform's staff.").waitFor();
   await turnOnTwoStep(player);
   return player;
 }

@@ -87,7 +87,7 @@ const anonymous = () => [
   `/compare?l=${FIRST_PARTY}&l=${at.partnerListing.split('/').pop()}`,
   `/listings/${FIRST_PARTY}`, at.partnerListing,
   '/how-ranking-works', '/base-models', '/policy', '/exposure', '/api',
-  '/sign-in', '/sign-up', at.invitation, '/verify-email/a-link-token',
+  '/sign-in', '/sign-in/code', '/sign-up', at.invitation, '/verify-email/a-link-token',
 ];
 
 test('every public page comes alive in the browser', async () => {

@@ -340,7 +340,16 @@ async fn staff_act_only_after_two_step_sign_in(backend: Backend) {
     let token = invite_player(&rita, "pat@example.org").await;
     let pat = Visitor::signed_up(&app, "pat@example.org", "Pat").await;
     app.confirm_email("pat@example.org").await;
-    call_ok(&pat, "/api/fn/accept_invitation", &[("token", &token)]).await;
+    // Joining leads a new staff member to turning it on.
+    let res = pat
+        .form(
+            "/api/fn/accept_invitation",
+            &format!("/invitations/{token}"),
+            &[("token", &token)],
+        )
+        .await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/account?updated=staff#two-step");
     let draft = [
         ("name", "Platform Scribe"),
         ("tagline", "Notes."),

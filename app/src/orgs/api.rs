@@ -51,7 +51,11 @@ pub async fn invitation_offer(token: String) -> Result<InvitationInfo, AppError>
 
 #[server(prefix = "/api/fn", endpoint = "accept_invitation")]
 pub async fn accept_invitation(token: String) -> Result<(), AppError> {
-    crate::state::respond_then(super::service::accept(&token).await, "/org/members")
+    match super::service::accept(&token).await {
+        // New staff turn on two-step sign-in before anything else.
+        Ok(true) => crate::state::respond_then(Ok(()), "/account?updated=staff#two-step"),
+        other => crate::state::respond_then(other.map(|_| ()), "/org/members"),
+    }
 }
 
 #[server(prefix = "/api/fn", endpoint = "change_role")]

@@ -298,7 +298,10 @@ pub async fn offer(token: &str) -> Result<InvitationInfo, AppError> {
 
 /// Accepts an invitation as the signed-in person, who must be the one
 /// invited; they then work in that organisation.
-pub async fn accept(token: &str) -> Result<(), AppError> {
+/// Joins the organisation of the invitation; true when it is the platform
+/// and this sign-in has not passed two-step sign-in, so the person must
+/// turn it on (or sign in with a code) before acting as staff.
+pub async fn accept(token: &str) -> Result<bool, AppError> {
     let state = app_state()?;
     let (actor, session) = resolve(&state).await?;
     let inv = db::invitation_by_token(&state.db, &token_hash(token))
@@ -348,7 +351,10 @@ pub async fn accept(token: &str) -> Result<(), AppError> {
     )
     .await?;
     tx.commit().await?;
-    set_current_org(&session, inv.org_id).await
+    set_current_org(&session, inv.org_id).await?;
+    Ok(inv.org_kind == OrgKind::Platform
+        && !(crate::auth::two_step::is_on(&state, actor.user_id).await?
+            && crate::auth::session::passed_second_factor(&session).await?))
 }
 
 /// A platform member already holds one staff role; the other is refused.
