@@ -181,7 +181,7 @@ export async function newPlayer(ref, js, email) {
   await player.page.getByRole('button', { name: 'Accept invitation' }).click();
   // Staff act only after two-step sign-in: joining leads to turning it on.
   await player.page.waitForURL((u) => u.pathname === '/account' && u.searchParams.get('updated') === 'staff');
-  await player.page.getByText("You joined the platform's staff.").waitFor();
+  await player.page.getByText("You joined the platform's staff: turn on two-step sign-in below.").waitFor();
   await turnOnTwoStep(player);
   return player;
 }

@@ -241,7 +241,7 @@ pub fn AccountPage() -> impl IntoView {
         Some("link") => Some("A new confirmation link is on its way to your address."),
         Some("two-step") => Some("Two-step sign-in is on. Your other sessions were signed out."),
         Some("two-step-off") => Some("Two-step sign-in is off."),
-        Some("staff") => Some("You joined the platform's staff. Turn on two-step sign-in below: staff act only after it."),
+        Some("staff") => Some("You joined the platform's staff: turn on two-step sign-in below."),
         _ => None,
     };
     view! {
