@@ -297,10 +297,9 @@ pub async fn offer(token: &str) -> Result<InvitationInfo, AppError> {
 }
 
 /// Accepts an invitation as the signed-in person, who must be the one
-/// invited; they then work in that organisation.
-/// Joins the organisation of the invitation; true when it is the platform
-/// and this sign-in has not passed two-step sign-in, so the person must
-/// turn it on (or sign in with a code) before acting as staff.
+/// invited; they then work in that organisation. True when it is the
+/// platform and this sign-in has not passed two-step sign-in, so the person
+/// must turn it on (or sign in with a code) before acting as staff.
 pub async fn accept(token: &str) -> Result<bool, AppError> {
     let state = app_state()?;
     let (actor, session) = resolve(&state).await?;
