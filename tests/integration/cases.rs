@@ -16,6 +16,7 @@ crate::on_both_backends!(
     featuring_follows_the_policy_and_never_reorders_results,
     every_surface_showing_a_listing_labels_the_first_party_one,
     a_published_listing_moved_to_another_industry_enters_it_anew,
+    a_refused_approval_leaves_nothing_behind,
 );
 
 /// The id of the newest case of `kind` the visitor can see.
@@ -453,6 +454,26 @@ async fn featuring_follows_the_policy_and_never_reorders_results(backend: Backen
         .call("/api/fn/feature_listing", &[("id", &partner)])
         .await;
     assert_eq!(status, 409, "{body}");
+    // The review page says why, without JavaScript too (its buttons for
+    // featuring used to fail silently).
+    for path in ["/api/fn/feature_listing", "/api/fn/unfeature_listing"] {
+        let res = m.referee.form(path, "/review", &[("id", &partner)]).await;
+        assert_eq!(res.status(), 302, "{path}");
+        let back = res.headers()["location"]
+            .to_str()
+            .expect("ascii")
+            .to_string();
+        let page = m
+            .referee
+            .page(back.strip_prefix(&app.base_url).unwrap_or(&back))
+            .await;
+        let said = if path.ends_with("/feature_listing") {
+            "Featured slots are switched off in the marketplace policy."
+        } else {
+            "We could not find what you were looking for."
+        };
+        assert!(page.contains(said), "{path}: {page}");
+    }
     policy(&m, "on", "on", "Open featured slots.").await;
     assert_eq!(
         m.alice
@@ -894,4 +915,37 @@ async fn a_published_listing_moved_to_another_industry_enters_it_anew(backend: B
     assert_eq!(detail["industry"], "finance");
     assert_eq!(detail["parties"], serde_json::json!(["Meridian Health"]));
     assert_eq!(industry_of(&app, "triage-notes").await, in_finance);
+}
+
+/// An approval the listing's status does not allow writes nothing: a
+/// first-party draft never submitted, in an industry a partner has entered
+/// since, gets no case, nobody is told, and no audit entry is made.
+async fn a_refused_approval_leaves_nothing_behind(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let fp = ready_draft(&m.player, "Platform Triage", &m.models[0]).await;
+    alice_publishes(&m).await;
+    let counts = || async {
+        (
+            db.count("SELECT COUNT(*) FROM conflict_cases").await,
+            db.count("SELECT COUNT(*) FROM notifications").await,
+            db.count("SELECT COUNT(*) FROM audit_log").await,
+        )
+    };
+    let before = counts().await;
+    let (status, body) = m
+        .referee
+        .call("/api/fn/approve_listing", &[("id", &fp)])
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("cannot be approved"), "{body}");
+    assert_eq!(counts().await, before, "nothing written");
+    assert_eq!(
+        db.count(&format!(
+            "SELECT COUNT(*) FROM listings WHERE id = {fp} AND status = 'draft'"
+        ))
+        .await,
+        1
+    );
 }

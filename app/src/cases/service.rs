@@ -192,23 +192,6 @@ pub async fn policy_flag_changed(
     .await
 }
 
-/// With the non-compete flag on, a first-party listing entering an industry
-/// with partner listings goes live only once a referee signed off its case.
-/// The case is opened (and kept) even when the answer is no.
-pub async fn require_sign_off(
-    database: &crate::db::Db,
-    listing_id: i64,
-    name: &str,
-    industry: &str,
-    actor: i64,
-    now: i64,
-) -> Result<(), AppError> {
-    let mut tx = database.begin_write().await?;
-    let missing = sign_off_missing(&mut tx, listing_id, name, industry, actor, now).await?;
-    tx.commit().await?;
-    missing.map_or(Ok(()), |case| Err(needs_sign_off(case)))
-}
-
 /// Opens (or finds) the case of a first-party listing entering `industry`:
 /// its id when partners publish there and no referee has signed it off.
 pub async fn sign_off_missing(

@@ -1055,18 +1055,31 @@ async fn review(
     let (org, kind, industry, name) = db::publisher_in(state.db.pool(), id)
         .await?
         .ok_or(AppError::NotFound)?;
-    // Approving a first-party listing into partners' industry needs the
-    // case signed off while the non-compete flag is on.
-    if to == Published && from.contains(&Submitted) && kind == OrgKind::Platform {
-        let policy = crate::policy::db::current(&state.db).await?;
-        if policy.non_compete {
-            cases::require_sign_off(&state.db, id, &name, &industry, actor.user_id, now).await?;
-        }
-    }
     let mut tx = state.db.begin_write().await?;
     let (status, _) = db::status_in(&mut tx, id, None)
         .await?
         .ok_or(AppError::NotFound)?;
+    // A decision the status does not allow writes nothing.
+    if !from.contains(&status) {
+        return Err(cannot(status, verb));
+    }
+    // Approving a first-party listing into partners' industry needs the
+    // case signed off while the non-compete flag is on (read in this
+    // transaction, so a change of the flag queues behind the decision).
+    if to == Published
+        && from.contains(&Submitted)
+        && kind == OrgKind::Platform
+        && crate::policy::db::current_in(&mut tx).await?.non_compete
+    {
+        if let Some(case) =
+            cases::sign_off_missing(&mut tx, id, &name, &industry, actor.user_id, now).await?
+        {
+            // The case is where a referee signs it off, so it is kept (the
+            // partners told, if it is new); the listing stays as it was.
+            tx.commit().await?;
+            return Err(cases::needs_sign_off(case));
+        }
+    }
     if !db::transition(&mut tx, id, from, to, reason.as_deref(), now).await? {
         return Err(cannot(status, verb));
     }
