@@ -711,12 +711,15 @@ pub fn ReviewPage() -> impl IntoView {
         },
         |_| review_queue(),
     );
+    // Every action's error, featuring included.
     let error = Signal::derive(move || {
         [
             approve.value().get(),
             reject.value().get(),
             suspend.value().get(),
             reinstate.value().get(),
+            feature.value().get(),
+            unfeature.value().get(),
         ]
         .into_iter()
         .flatten()
