@@ -56,14 +56,15 @@ struct Canonical<'a> {
     details: &'a str,
 }
 
-fn chain_hash(prev_hash: &str, c: &Canonical<'_>) -> String {
-    // Serialising a struct of plain fields cannot fail.
-    let content = serde_json::to_string(c).unwrap_or_default();
+/// SHA-256 of the previous hash and the entry's canonical JSON. A content
+/// that cannot be serialised fails the write (it is never hashed as empty).
+fn chain_hash(prev_hash: &str, c: &impl Serialize) -> Result<String, sqlx::Error> {
+    let content = serde_json::to_string(c).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let mut h = Sha256::new();
     h.update(prev_hash.as_bytes());
     h.update(b"\n");
     h.update(content.as_bytes());
-    hex::encode(h.finalize())
+    Ok(hex::encode(h.finalize()))
 }
 
 /// Appends `entry` as part of `tx`: it is recorded exactly when the action
@@ -94,7 +95,7 @@ pub async fn append(
         client_ip: &entry.client_ip,
         details: &details,
     };
-    let hash = chain_hash(&prev_hash, &canonical);
+    let hash = chain_hash(&prev_hash, &canonical)?;
     sqlx::query(
         "INSERT INTO audit_log (seq, occurred_at, actor_user_id, org_id, action, target, client_ip, \
                                 details, prev_hash, hash, created_at) \
@@ -224,7 +225,7 @@ fn check(row: &AnyRow, expected_seq: i64, prev: &str) -> Result<Option<String>, 
         details: &details,
     };
     let stored: String = row.try_get("hash")?;
-    if chain_hash(&prev_hash, &canonical) != stored {
+    if chain_hash(&prev_hash, &canonical)? != stored {
         return Ok(Some(format!(
             "entry {seq} was altered: its content does not match its hash"
         )));
@@ -285,4 +286,26 @@ pub enum ExportError {
     Db(#[from] sqlx::Error),
     #[error("writing the export: {0}")]
     Io(#[from] std::io::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chain_hash;
+
+    /// Content that refuses to serialise.
+    struct Unserialisable;
+
+    impl serde::Serialize for Unserialisable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("no canonical form"))
+        }
+    }
+
+    #[test]
+    fn content_that_cannot_be_serialised_fails_the_write_instead_of_hashing_nothing() {
+        assert!(chain_hash("prev", &Unserialisable).is_err());
+        let a = chain_hash("prev", &("a", 1)).expect("hash");
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, chain_hash("prev", &("a", 2)).expect("hash"));
+    }
 }
