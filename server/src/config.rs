@@ -266,6 +266,17 @@ pub struct Config {
         global = true
     )]
     pub max_connections: usize,
+
+    /// Reverse proxies whose `X-Forwarded-For` names the client (addresses
+    /// and CIDR ranges, comma-separated; default none). The client's address
+    /// is then used for rate limits, the audit log and exposure counts.
+    #[arg(
+        long,
+        env = "FAIRGROUND_TRUSTED_PROXIES",
+        default_value = "",
+        global = true
+    )]
+    pub trusted_proxies: String,
 }
 
 impl Config {
@@ -297,11 +308,14 @@ impl Config {
         Duration::from_secs(self.shutdown_timeout_secs)
     }
 
-    pub fn connection_limits(&self) -> crate::serve::ConnectionLimits {
-        crate::serve::ConnectionLimits {
+    pub fn connection_limits(&self) -> anyhow::Result<crate::serve::ConnectionLimits> {
+        let proxies = crate::proxy::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("FAIRGROUND_TRUSTED_PROXIES: {e}"))?;
+        Ok(crate::serve::ConnectionLimits {
             header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
             body_timeout: Duration::from_secs(self.body_timeout_secs.max(1)),
             max_connections: self.max_connections.max(1),
-        }
+            trusted_proxies: std::sync::Arc::new(proxies),
+        })
     }
 }

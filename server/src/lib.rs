@@ -9,6 +9,7 @@ pub mod edge;
 pub mod form_errors;
 pub mod http;
 pub mod page_cache;
+pub mod proxy;
 pub mod seed;
 pub mod serve;
 
@@ -45,6 +46,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let site = csrf::SiteOrigin::from_public_url(config.public_url.as_deref())
         .map_err(anyhow::Error::msg)?;
+    let limits = config.connection_limits()?;
     let db = db::open(&config).await?;
     let state = AppState {
         db: db.clone(),
@@ -108,7 +110,6 @@ pub async fn serve(
         tracing::info!("shutdown requested: finishing in-flight requests");
         let _ = stop_tx.send(true);
     });
-    let limits = config.connection_limits();
     let router = http::router(
         state,
         http::Surface {

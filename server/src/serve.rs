@@ -19,11 +19,13 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch, Semaphore};
 use tower::ServiceExt as _;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ConnectionLimits {
     pub header_timeout: Duration,
     pub body_timeout: Duration,
     pub max_connections: usize,
+    /// Whose `X-Forwarded-For` names the client (see `proxy`).
+    pub trusted_proxies: Arc<crate::proxy::TrustedProxies>,
 }
 
 /// Serves `router` on `listener` until `stop` resolves, then lets open
@@ -68,15 +70,26 @@ pub async fn serve(
         let router = router.clone();
         let mut closing = closing_rx.clone();
         let open = open_tx.clone();
+        let proxies = limits.trusted_proxies.clone();
+        let header_timeout = limits.header_timeout;
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(addr));
+                // The client's address: the peer, or whom a trusted proxy
+                // forwards; what every limit and record after this uses.
+                let forwarded: Vec<&str> = req
+                    .headers()
+                    .get_all("x-forwarded-for")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect();
+                let client = proxies.client(addr, &forwarded);
+                req.extensions_mut().insert(ConnectInfo(client));
                 router.clone().oneshot(req.map(Body::new))
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_timeout);
+                .header_read_timeout(header_timeout);
             let mut conn = pin!(builder
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades());

@@ -19,6 +19,7 @@ crate::on_both_backends!(
     sigterm_lets_in_flight_requests_finish,
     slow_and_idle_connections_are_cut_off_while_the_site_answers,
     connections_over_the_cap_are_closed_at_once,
+    behind_a_trusted_proxy_limits_and_the_audit_log_see_the_client,
 );
 
 const TABLES: &[&str] = &["organisations", "base_models", "industries", "listings"];
@@ -821,4 +822,93 @@ async fn connections_over_the_cap_are_closed_at_once(backend: Backend) {
         answer.starts_with("HTTP/1.1 200"),
         "a freed place is used again: {answer}"
     );
+}
+
+/// Failed sign-ins from `xff` (as a proxy would forward them), each with
+/// another unknown email so only the per-address limit can refuse; the
+/// statuses.
+async fn sign_ins_from(app: &App, xff: &str, n: usize, tag: &str) -> Vec<u16> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let res = app
+            .client
+            .post(app.url("/api/fn/sign_in"))
+            .header("origin", &app.base_url)
+            .header("accept", "application/json")
+            .header("x-forwarded-for", xff)
+            .form(&[
+                ("email", format!("{tag}-{i}@example.org")),
+                ("password", "not the password".to_string()),
+            ])
+            .send()
+            .await
+            .expect("post");
+        out.push(res.status().as_u16());
+    }
+    out
+}
+
+/// Behind a reverse proxy every visitor used to share the proxy's
+/// rate-limit bucket and be recorded as the proxy. With the proxy listed
+/// as trusted, the address it forwards counts; a forged address to the
+/// left of it does not; and with no trusted proxies (the default) the
+/// header is ignored.
+async fn behind_a_trusted_proxy_limits_and_the_audit_log_see_the_client(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let limits = [
+        ("FAIRGROUND_AUTH_ATTEMPTS_PER_IP", "3"),
+        ("FAIRGROUND_TRUSTED_PROXIES", "127.0.0.1, ::1"),
+    ];
+    let app = App::spawn_with(&db, &limits).await;
+    assert_eq!(
+        sign_ins_from(&app, "203.0.113.7", 4, "a").await,
+        [422, 422, 422, 429]
+    );
+    // Another client behind the same proxy has its own budget, even when
+    // it puts the first one's address in front of its own.
+    assert_eq!(
+        sign_ins_from(&app, "203.0.113.7, 198.51.100.8", 3, "b").await,
+        [422, 422, 422]
+    );
+    let mut conn = db.connect().await;
+    let ips: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT client_ip FROM audit_log WHERE action = 'user.sign_in_failed' ORDER BY client_ip",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("ips");
+    assert_eq!(ips, ["198.51.100.8", "203.0.113.7"]);
+    drop(app);
+
+    // Not trusted: the header changes nothing; everyone is the peer.
+    let other = TestDb::new(backend).await;
+    let app = App::spawn_with(&other, &limits[..1]).await;
+    assert_eq!(
+        sign_ins_from(&app, "203.0.113.7", 3, "c").await,
+        [422, 422, 422]
+    );
+    assert_eq!(sign_ins_from(&app, "198.51.100.8", 1, "d").await, [429]);
+    let mut conn = other.connect().await;
+    let ips: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT client_ip FROM audit_log WHERE action = 'user.sign_in_failed'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("ips");
+    assert_eq!(ips, ["127.0.0.1"]);
+
+    // A list that is not addresses stops the start with a message.
+    let out = run_cli_with_env(&db, &[("FAIRGROUND_TRUSTED_PROXIES", "proxy.local")]).await;
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("FAIRGROUND_TRUSTED_PROXIES"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `fairground serve` with extra environment, run to its end (it must fail
+/// to start).
+async fn run_cli_with_env(db: &TestDb, env: &[(&str, &str)]) -> std::process::Output {
+    crate::helpers::run_cli_with(db, &["serve"], env).await
 }
