@@ -16,15 +16,17 @@ crate::on_both_backends!(every_route_answers_every_actor_as_expected);
 enum Actor {
     Anonymous,
     ClientMember,
+    ClientAdmin,
     PartnerMember,
     PartnerAdmin,
     Referee,
     Player,
 }
 
-const ACTORS: [Actor; 6] = [
+const ACTORS: [Actor; 7] = [
     Actor::Anonymous,
     Actor::ClientMember,
+    Actor::ClientAdmin,
     Actor::PartnerMember,
     Actor::PartnerAdmin,
     Actor::Referee,
@@ -42,6 +44,7 @@ impl Actor {
         match self {
             Actor::Anonymous => None,
             Actor::ClientMember => Some("client-member@example.org"),
+            Actor::ClientAdmin => Some("client-admin@example.org"),
             Actor::PartnerMember => Some("partner-member@example.org"),
             Actor::PartnerAdmin => Some("partner-admin@example.org"),
             Actor::Referee => Some("referee@example.org"),
@@ -52,14 +55,17 @@ impl Actor {
     /// The organisation the actor works in ('C'lient, 'P'artner, 'F' platform).
     fn org(self) -> char {
         match self {
-            Actor::ClientMember => 'C',
+            Actor::ClientMember | Actor::ClientAdmin => 'C',
             Actor::PartnerMember | Actor::PartnerAdmin | Actor::Anonymous => 'P',
             Actor::Referee | Actor::Player => 'F',
         }
     }
 
     fn manages_members(self) -> bool {
-        matches!(self, Actor::PartnerAdmin | Actor::Referee)
+        matches!(
+            self,
+            Actor::ClientAdmin | Actor::PartnerAdmin | Actor::Referee
+        )
     }
 
     /// May create and edit its organisation's listings.
@@ -127,10 +133,15 @@ impl World {
     /// The subscription a target points at: one the actor's organisation
     /// is party to (as client or publisher), or another organisation's.
     fn subscription(&self, actor: Actor, target: Target) -> i64 {
+        self.subscriptions[&Self::subscription_key(actor, target)]
+    }
+
+    /// Whose listing that subscription is to (its key in `listings`).
+    fn subscription_key(actor: Actor, target: Target) -> char {
         match (target, actor.org()) {
-            (Target::OwnOrg, 'F') if actor != Actor::Anonymous => self.subscriptions[&'F'],
-            (Target::OwnOrg, _) if actor != Actor::Anonymous => self.subscriptions[&'P'],
-            _ => self.subscriptions[&'Q'],
+            (Target::OwnOrg, 'F') if actor != Actor::Anonymous => 'F',
+            (Target::OwnOrg, _) if actor != Actor::Anonymous => 'P',
+            _ => 'Q',
         }
     }
 
@@ -335,13 +346,26 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
         ("GET", "/subscriptions" | "/exports/invoices.csv")
         | ("POST", "/api/fn/my_subscriptions") => match actor {
             Anonymous => 401,
-            ClientMember => 200,
+            ClientMember | ClientAdmin => 200,
             _ => 403,
         },
-        (
-            "POST",
-            "/api/fn/subscribe" | "/api/fn/cancel_subscription" | "/api/fn/switch_deployment",
-        ) => signed_in(403),
+        // A client admin: its own organisation's subscription (to P's
+        // listing), never another's (Q's, which the tenant filter hides).
+        // The switch asks for the deployment it already runs on: refused
+        // after the filter.
+        ("POST", "/api/fn/cancel_subscription" | "/api/fn/switch_deployment") => {
+            match (actor, target) {
+                (ClientAdmin, Target::OwnOrg) if path.ends_with("cancel_subscription") => 200,
+                (ClientAdmin, Target::OwnOrg) => 422,
+                (ClientAdmin, Target::OtherOrg) => 404,
+                _ => signed_in(403),
+            }
+        }
+        // The fixture listings are drafts: nobody can subscribe to them.
+        ("POST", "/api/fn/subscribe") => match actor {
+            ClientAdmin => 404,
+            _ => signed_in(403),
+        },
         // The fixture listings are drafts: nobody can subscribe to them.
         ("POST", "/api/fn/subscribe_options") => 404,
         // The subscriber, the publisher, referees (on the record); players
@@ -362,8 +386,8 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
                 (Referee, Target::OtherOrg, "POST") => 200,
                 (PartnerMember | PartnerAdmin | Player, Target::OwnOrg, _)
                 | (PartnerMember | PartnerAdmin | Player, _, "GET") => 200,
-                (ClientMember | Referee, _, "GET")
-                | (ClientMember | Referee, Target::OwnOrg, _) => 403,
+                (ClientMember | ClientAdmin | Referee, _, "GET")
+                | (ClientMember | ClientAdmin | Referee, Target::OwnOrg, _) => 403,
                 _ => 404,
             }
         }
@@ -538,9 +562,16 @@ fn request(
         "/api/fn/cancel_subscription" | "/api/fn/subscription_detail" => {
             f(&[("id", world.subscription(actor, target).to_string())])
         }
+        // The deployment the subscription runs on (a deployment of the
+        // subscribed listing).
         "/api/fn/switch_deployment" => f(&[
             ("id", world.subscription(actor, target).to_string()),
-            ("deployment_id", dep),
+            (
+                "deployment_id",
+                world.listings[&World::subscription_key(actor, target)]
+                    .deployment
+                    .to_string(),
+            ),
         ]),
         "/api/fn/publisher_revenue" => f(&[(
             "org",
@@ -854,6 +885,7 @@ async fn every_route_answers_every_actor_as_expected(backend: Backend) {
             "client",
             &[
                 ("client-member@example.org", "member", ""),
+                ("client-admin@example.org", "admin", ""),
                 ("target-client-co@example.org", "member", ""),
             ],
         )

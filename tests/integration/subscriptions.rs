@@ -240,13 +240,35 @@ async fn a_client_subscribes_switches_base_model_cancels_and_resubscribes(backen
         )
         .await;
     assert_eq!(status, 422);
-    // Nobody else switches or cancels it.
+    // Nobody else switches or cancels it: partners may not act on
+    // subscriptions at all, and the owner of another client organisation
+    // (who may on its own) does not find this one.
     for v in [&m.alice, &m.bob] {
         assert_eq!(
             status_of(v, "/api/fn/cancel_subscription", &[("id", &id)]).await,
             403
         );
     }
+    let dora = Visitor::signed_up(m.carol.app, "dora@example.org", "Dora").await;
+    call_ok(
+        &dora,
+        "/api/fn/create_org",
+        &[("name", "Harbour Clinic"), ("kind", "client")],
+    )
+    .await;
+    assert_eq!(
+        status_of(&dora, "/api/fn/cancel_subscription", &[("id", &id)]).await,
+        404
+    );
+    assert_eq!(
+        status_of(
+            &dora,
+            "/api/fn/switch_deployment",
+            &[("id", &id), ("deployment_id", &o.deployments[0])],
+        )
+        .await,
+        404
+    );
     // The deployment it runs on cannot be removed from under it.
     let (status, body) = m
         .alice
