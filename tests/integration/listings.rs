@@ -14,6 +14,7 @@ crate::on_both_backends!(
     bad_listing_input_is_refused_with_field_errors_and_nothing_is_written,
     plans_and_deployments_are_frozen_while_under_review,
     only_the_platform_names_a_listing_after_itself,
+    selects_and_textareas_with_an_error_say_so_and_name_their_message,
 );
 
 /// A marketplace: the platform (a referee and a player), two partners, a
@@ -1214,4 +1215,82 @@ async fn only_the_platform_names_a_listing_after_itself(backend: Backend) {
     );
     // The platform's own listing may.
     ready_draft(&m.player, "Fairground Triage", &m.models[0]).await;
+}
+
+/// The attributes of the first element matching `css` in `html`.
+fn control(html: &str, css: &str) -> (String, String) {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(css).expect("selector");
+    let el = doc
+        .select(&sel)
+        .next()
+        .unwrap_or_else(|| panic!("{css} in the page"));
+    let attr = |a: &str| el.value().attr(a).unwrap_or("").to_string();
+    (attr("aria-invalid"), attr("aria-describedby"))
+}
+
+/// A refused form shown again without JavaScript: a select or textarea
+/// whose value was refused is marked invalid and points at its message,
+/// as inputs are; the others are not marked.
+async fn selects_and_textareas_with_an_error_say_so_and_name_their_message(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let follow = |res: reqwest::Response| {
+        let back = res.headers()["location"]
+            .to_str()
+            .expect("ascii")
+            .to_string();
+        back.strip_prefix(&app.base_url)
+            .unwrap_or(&back)
+            .to_string()
+    };
+    let res = m
+        .alice
+        .form(
+            "/api/fn/create_listing",
+            "/my/listings",
+            &[
+                ("name", "Triage Helper"),
+                ("slug", ""),
+                ("tagline", "A model for testing."),
+                ("industry", ""),
+                ("base_model_id", &m.models[0]),
+            ],
+        )
+        .await;
+    let page = m.alice.page(&follow(res)).await;
+    assert_eq!(
+        control(&page, "select#industry"),
+        ("true".into(), "industry-error".into())
+    );
+    assert!(
+        page.contains("Choose an industry from the list."),
+        "the message is shown"
+    );
+    assert_eq!(control(&page, "select#base_model_id").0, "false");
+
+    let id = ready_draft(&m.alice, "Triage Helper", &m.models[0]).await;
+    let long = "x".repeat(20_001);
+    let res = m
+        .alice
+        .form(
+            "/api/fn/update_listing",
+            &format!("/my/listings/{id}"),
+            &[
+                ("id", &id),
+                ("name", "Triage Helper"),
+                ("slug", "triage-helper"),
+                ("tagline", "A model for testing."),
+                ("description", &long),
+                ("industry", "healthcare"),
+            ],
+        )
+        .await;
+    let page = m.alice.page(&follow(res)).await;
+    assert_eq!(
+        control(&page, "textarea#description"),
+        ("true".into(), "description-error".into())
+    );
+    assert_eq!(control(&page, "select#industry").0, "false");
 }

@@ -6,8 +6,8 @@ use super::api::{case_page, cases_list, DecideCase, OpenComplaint};
 use super::{CaseDetail, STATUSES};
 use crate::auth::views::{page_action, FormAlert};
 use crate::components::failure;
-use crate::error::AppError;
 use crate::listings::views::{date, PlatformBadge};
+use crate::ui::fields::{field_error, invalid};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -83,10 +83,8 @@ pub fn CasesPage() -> impl IntoView {
                                         </div>
                                         <div class="field">
                                             <label for="text">"What happened"</label>
-                                            <textarea id="text" name="text" rows="4" required></textarea>
-                                            <p class="field-error" id="text-error">
-                                                {move || error.get().map(|e: AppError| e.messages_for("text").join(" ")).unwrap_or_default()}
-                                            </p>
+                                            <textarea id="text" name="text" rows="4" required aria-invalid=invalid(error, "text") aria-describedby="text-error"></textarea>
+                                            {field_error(error, "text")}
                                         </div>
                                         <button type="submit">"Open complaint"</button>
                                     </ActionForm>

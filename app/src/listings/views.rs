@@ -359,15 +359,7 @@ pub(crate) fn options(choices: Vec<Choice>, current: String) -> impl IntoView {
         .collect_view()
 }
 
-/// An error message for a field, placed under it.
-pub(crate) fn field_error(error: Signal<Option<AppError>>, name: &'static str) -> impl IntoView {
-    let id = format!("{name}-error");
-    view! {
-        <p class="field-error" id=id>
-            {move || error.get().map(|e| e.messages_for(name).join(" ")).unwrap_or_default()}
-        </p>
-    }
-}
+use crate::ui::fields::{field_error, invalid};
 
 #[component]
 pub fn MyListingsPage() -> impl IntoView {
@@ -418,7 +410,7 @@ pub fn MyListingsPage() -> impl IntoView {
                                 <Field label="Tagline" name="tagline" input_type="text" autocomplete="off" error/>
                                 <div class="field">
                                     <label for="industry">"Industry"</label>
-                                    <select id="industry" name="industry" required>
+                                    <select id="industry" name="industry" required aria-invalid=invalid(error, "industry") aria-describedby="industry-error">
                                         <option value="">"Choose…"</option>
                                         {options(d.industries, String::new())}
                                     </select>
@@ -426,7 +418,7 @@ pub fn MyListingsPage() -> impl IntoView {
                                 </div>
                                 <div class="field">
                                     <label for="base_model_id">"Base model"</label>
-                                    <select id="base_model_id" name="base_model_id" required>
+                                    <select id="base_model_id" name="base_model_id" required aria-invalid=invalid(error, "base_model_id") aria-describedby="base_model_id-error">
                                         <option value="">"Choose…"</option>
                                         {options(d.base_models, String::new())}
                                     </select>
@@ -571,12 +563,12 @@ fn editor_view(
                 <Field label="Tagline" name="tagline" input_type="text" autocomplete="off" error=update_error value=d.tagline.clone()/>
                 <div class="field">
                     <label for="description">"Description (Markdown)"</label>
-                    <textarea id="description" name="description" rows="10">{unescaped_slot(e.description.clone())}</textarea>
+                    <textarea id="description" name="description" rows="10" aria-invalid=invalid(update_error, "description") aria-describedby="description-error">{unescaped_slot(e.description.clone())}</textarea>
                     {field_error(update_error, "description")}
                 </div>
                 <div class="field">
                     <label for="industry">"Industry"</label>
-                    <select id="industry" name="industry">{options(e.industries.clone(), e.industry_slug.clone())}</select>
+                    <select id="industry" name="industry" aria-invalid=invalid(update_error, "industry") aria-describedby="industry-error">{options(e.industries.clone(), e.industry_slug.clone())}</select>
                     {field_error(update_error, "industry")}
                 </div>
                 <Field label="Capability tags (comma-separated)" name="tags" input_type="text" autocomplete="off" error=update_error optional=true value=d.tags.join(", ")/>
@@ -625,7 +617,7 @@ fn editor_view(
                 <input type="hidden" name="listing_id" value=id/>
                 <div class="field">
                     <label for="dep-base-model">"Base model"</label>
-                    <select id="dep-base-model" name="base_model_id" required>
+                    <select id="dep-base-model" name="base_model_id" required aria-invalid=invalid(dep_error, "base_model_id") aria-describedby="base_model_id-error">
                         <option value="">"Choose…"</option>
                         {options(e.base_models.clone(), String::new())}
                     </select>
@@ -634,7 +626,7 @@ fn editor_view(
                 <Field label="Adapter or revision label" name="revision" input_type="text" autocomplete="off" error=dep_error/>
                 <div class="field">
                     <label for="dep-status">"Deployment status"</label>
-                    <select id="dep-status" name="status">
+                    <select id="dep-status" name="status" aria-invalid=invalid(dep_error, "status") aria-describedby="status-error">
                         <option value="active" selected>"Active"</option>
                         <option value="preview">"Preview"</option>
                         <option value="paused">"Paused"</option>
@@ -678,7 +670,7 @@ fn editor_view(
                 <Field label="Monthly fee" name="monthly_fee" input_type="text" autocomplete="off" error=plan_error hint="e.g. 490 or 490.00; 0 for free"/>
                 <div class="field">
                     <label for="currency">"Currency"</label>
-                    <select id="currency" name="currency">
+                    <select id="currency" name="currency" aria-invalid=invalid(plan_error, "currency") aria-describedby="currency-error">
                         {CURRENCIES.into_iter().map(|c| view! { <option value=c>{c}</option> }).collect_view()}
                     </select>
                     {field_error(plan_error, "currency")}

@@ -9,9 +9,10 @@ use super::api::{
 use super::{DayUsage, StatementView, SubscriptionView};
 use crate::auth::views::{page_action, FormAlert};
 use crate::components::failure;
-use crate::listings::views::{date, field_error, options, PlatformBadge};
+use crate::listings::views::{date, options, PlatformBadge};
 use crate::listings::{format_money, group_digits};
 use crate::policy::format_rate;
+use crate::ui::fields::{field_error, invalid};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -181,7 +182,7 @@ pub fn SubscribeBox(listing_id: i64) -> impl IntoView {
                                     <input type="hidden" name="listing_id" value=listing_id.to_string()/>
                                     <div class="field">
                                         <label for="plan_id">"Plan"</label>
-                                        <select id="plan_id" name="plan_id" required>
+                                        <select id="plan_id" name="plan_id" required aria-invalid=invalid(error, "plan_id") aria-describedby="plan_id-error">
                                             <option value="">"Choose…"</option>
                                             {options(o.plans, String::new())}
                                         </select>
@@ -189,7 +190,7 @@ pub fn SubscribeBox(listing_id: i64) -> impl IntoView {
                                     </div>
                                     <div class="field">
                                         <label for="deployment_id">"Base model"</label>
-                                        <select id="deployment_id" name="deployment_id" required>
+                                        <select id="deployment_id" name="deployment_id" required aria-invalid=invalid(error, "deployment_id") aria-describedby="deployment_id-error">
                                             {options(o.deployments, String::new())}
                                         </select>
                                         {field_error(error, "deployment_id")}
@@ -301,7 +302,7 @@ pub fn SubscriptionPage() -> impl IntoView {
                                                 <input type="hidden" name="id" value=s.id.to_string()/>
                                                 <div class="field">
                                                     <label for="deployment_id">"Move to"</label>
-                                                    <select id="deployment_id" name="deployment_id" required>
+                                                    <select id="deployment_id" name="deployment_id" required aria-invalid=invalid(switch_error, "deployment_id") aria-describedby="deployment_id-error">
                                                         {options(d.deployments.clone(), String::new())}
                                                     </select>
                                                     {field_error(switch_error, "deployment_id")}
