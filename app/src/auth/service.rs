@@ -155,10 +155,8 @@ pub async fn sign_in(email: &str, password: &str) -> Result<bool, AppError> {
     let matches = password::verify(password.to_string(), stored).await?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
-    let second_step = match (user_id, matches) {
-        (Some(id), true) => super::two_step::is_on(&state, id).await?,
-        _ => false,
-    };
+    // Read with the user: no second query while the write is open.
+    let second_step = matches && user.as_ref().is_some_and(|u| u.totp_enabled_at.is_some());
     let outcome = match (user_id, matches) {
         (Some(id), true) => {
             let action = if second_step {

@@ -25,7 +25,7 @@ pub async fn from_request() -> Result<Session, AppError> {
         .map_err(|e| AppError::internal("session layer", e))
 }
 
-fn store_err(e: tower_sessions::session::Error) -> AppError {
+pub(crate) fn store_err(e: tower_sessions::session::Error) -> AppError {
     AppError::internal("session store", e)
 }
 

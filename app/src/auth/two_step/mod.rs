@@ -10,6 +10,7 @@
 
 mod codes;
 
+use super::session::store_err;
 use super::two_step_api::{TotpSetup, TwoStepView};
 use super::{db, password, session};
 use crate::audit::db::{append, NewEntry};
@@ -32,10 +33,6 @@ const PENDING_AT_KEY: &str = "pending_at";
 const SETUP_SECRET_KEY: &str = "totp_setup";
 /// New recovery codes, shown on the account page until put away.
 const NEW_CODES_KEY: &str = "new_recovery_codes";
-
-fn store_err(e: tower_sessions::session::Error) -> AppError {
-    AppError::internal("session store", e)
-}
 
 fn entry(action: &str, user_id: i64, details: serde_json::Value) -> NewEntry {
     NewEntry {
