@@ -8,28 +8,34 @@ pub mod auth;
 pub mod calendar;
 pub mod cases;
 pub mod catalogue;
-pub mod components;
+pub mod domain;
 pub mod error;
 pub mod exposure;
+pub mod layout;
 pub mod listings;
 pub mod metering;
+pub mod notifications;
 pub mod orgs;
 pub mod policy;
 pub mod subscriptions;
 pub mod ui;
 
+
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod form;
+#[cfg(feature = "ssr")]
 pub mod state;
 
-use components::{Footer, Header, NotFound};
+use layout::{Footer, Header};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     ParamSegment, SsrMode, StaticSegment,
 };
+use ui::status::NotFound;
 
 /// The header that carries a request's id (set by the server, echoed back).
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -103,12 +109,12 @@ fn Shell() -> impl IntoView {
                 // Async: pages are rendered whole before the first byte, so they
                 // are complete without JavaScript and carry the right status.
                 <Routes fallback=|| view! { <NotFound/> }>
-                    <Route path=StaticSegment("") view=listings::views::HomePage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("") view=catalogue::views::HomePage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("catalogue") view=catalogue::views::CataloguePage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("how-ranking-works") view=catalogue::views::HowRankingPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("base-models") view=catalogue::views::BaseModelsPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("notifications") view=catalogue::views::NotificationsPage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("listings"), ParamSegment("slug")) view=listings::views::ListingPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("notifications") view=notifications::views::NotificationsPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("listings"), ParamSegment("slug")) view=|| view! { <listings::views::ListingPage subscribe=Callback::new(|id| view! { <subscriptions::views::SubscribeBox listing_id=id/> }.into_any())/> } ssr=SsrMode::Async/>
                     <Route path=StaticSegment("compare") view=listings::views::ComparePage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("my"), StaticSegment("listings")) view=listings::views::MyListingsPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("my"), StaticSegment("listings"), ParamSegment("id")) view=listings::views::ListingEditorPage ssr=SsrMode::Async/>

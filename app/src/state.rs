@@ -19,7 +19,7 @@ pub struct AppState {
     /// The configured public URL (for links in invitations), if any.
     pub public_url: Option<String>,
     /// This node's catalogue search index.
-    pub catalogue: Arc<crate::catalogue::index::CatalogueCache>,
+    pub catalogue: Arc<crate::catalogue::cache::CatalogueCache>,
     /// This node's exposure counts not yet written.
     pub exposure: Arc<crate::exposure::tally::Tally>,
 }
@@ -43,6 +43,23 @@ impl axum::extract::FromRef<AppState> for LeptosOptions {
 pub fn app_state() -> Result<AppState, AppError> {
     leptos::prelude::use_context::<AppState>()
         .ok_or_else(|| AppError::internal("context", "AppState missing from context"))
+}
+
+/// The site's own URL for links: the configured public URL, or the host the
+/// request was sent to.
+pub fn site_url(state: &AppState) -> String {
+    if let Some(u) = &state.public_url {
+        return u.trim_end_matches('/').to_string();
+    }
+    let host = leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|p| {
+            p.headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "localhost".into());
+    format!("http://{host}")
 }
 
 /// The peer address of the current request (proxies are not trusted).

@@ -121,6 +121,24 @@ pub async fn resolve(state: &AppState) -> Result<(Actor, Session), AppError> {
     Ok((actor, session))
 }
 
+/// The state and the signed-in actor of the current request: a server
+/// function resolves them once and hands them to the service it calls, so
+/// services read nothing from the request themselves.
+pub async fn current() -> Result<(AppState, Actor), AppError> {
+    let state = crate::state::app_state()?;
+    let (actor, _) = resolve(&state).await?;
+    Ok((state, actor))
+}
+
+/// As [`current`], for what anyone may see: the actor only when someone is
+/// signed in.
+pub async fn viewer() -> Result<(AppState, Option<Actor>), AppError> {
+    let state = crate::state::app_state()?;
+    let session = super::session::from_request().await?;
+    let actor = resolve_in(&state, &session).await?;
+    Ok((state, actor))
+}
+
 /// The actor of `session`, or None when nobody is signed in. The current
 /// organisation is the one chosen in the session while the person still
 /// belongs to it, else their oldest membership.

@@ -1,27 +1,8 @@
 //! Server functions for signing up, in and out.
 
+use super::{SessionView, SignInOutcome, SignedInUser};
 use crate::error::AppError;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-/// The signed-in person, as pages see them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedInUser {
-    pub id: i64,
-    pub email: String,
-    pub display_name: String,
-    /// Their address was proven by a link sent to it.
-    pub email_verified: bool,
-    /// The current organisation lets them draft listings (menu link).
-    pub edits_listings: bool,
-    /// They are a platform referee working in the platform (menu link).
-    pub referee: bool,
-    /// They work in the platform but this sign-in has not passed two-step
-    /// sign-in: staff powers wait for it.
-    pub staff_locked: bool,
-    /// The current organisation is a client (subscriptions menu link).
-    pub client: bool,
-}
 
 /// Who is signed in on this session, if anyone.
 #[server(prefix = "/api/fn", endpoint = "current_user")]
@@ -61,14 +42,6 @@ pub async fn sign_up(
         super::service::sign_up(&email, &display_name, &password).await,
         "/account",
     )
-}
-
-/// What signing in with a password led to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignInOutcome {
-    /// The account has two-step sign-in: the code is asked for next, at
-    /// `/sign-in/code`, and nobody is signed in until it is given.
-    pub second_step: bool,
 }
 
 /// Signs in. Unknown email and wrong password answer alike.
@@ -111,19 +84,6 @@ pub async fn change_display_name(display_name: String) -> Result<(), AppError> {
     )
 }
 
-/// One of the signed-in person's sessions (a browser or device).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionView {
-    /// Names the session for ending it (a hash of its id; not the cookie).
-    pub handle: String,
-    pub signed_in_at: i64,
-    pub last_seen_at: i64,
-    /// The browser it was signed in from, as that browser described itself.
-    pub device: String,
-    /// The session this page was asked for on.
-    pub current: bool,
-}
-
 /// The signed-in person's sessions, most recently used first.
 #[server(prefix = "/api/fn", endpoint = "my_sessions")]
 pub async fn my_sessions() -> Result<Vec<SessionView>, AppError> {
@@ -156,7 +116,7 @@ pub async fn verify_email(token: String) -> Result<(), AppError> {
 pub async fn resend_verification() -> Result<(), AppError> {
     let out = async {
         let state = crate::state::app_state()?;
-        let site = crate::orgs::service::site_url(&state);
+        let site = crate::state::site_url(&state);
         super::verification::resend(&state, &site).await
     }
     .await;

@@ -85,7 +85,7 @@ pub async fn sign_up(email: &str, name: &str, password: &str) -> Result<(), AppE
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     let user_id = db::insert_user(&mut tx, email.as_str(), &name, &hash, now).await?;
-    let site = crate::orgs::service::site_url(&state);
+    let site = crate::state::site_url(&state);
     super::verification::send_link(&mut tx, &site, user_id, email.as_str(), now).await?;
     append(
         &mut tx,
@@ -197,26 +197,12 @@ pub async fn sign_in(email: &str, password: &str) -> Result<bool, AppError> {
     Ok(second_step)
 }
 
-/// The signed-in user, or Unauthorized.
-pub(crate) async fn require_user(
-    state: &crate::state::AppState,
-) -> Result<(db::UserRow, tower_sessions::Session), AppError> {
-    let session = session::from_request().await?;
-    let user_id = session::signed_in_user(state, &session)
-        .await?
-        .ok_or(AppError::Unauthorized)?;
-    let user = db::user_by_id(&state.db, user_id)
-        .await?
-        .ok_or(AppError::Unauthorized)?;
-    Ok((user, session))
-}
-
 /// Changes the password after checking the current one, and signs out every
 /// other session of the user; this one continues under a new id.
 pub async fn change_password(current: &str, new: &str) -> Result<(), AppError> {
     let state = app_state()?;
     let ip = client_ip();
-    let (user, session) = require_user(&state).await?;
+    let (user, session) = session::require_user(&state).await?;
     state.rate_limits.check(&ip, Some(&user.email))?;
     let new = NewPassword::parse("new_password", new, &[&user.email, &user.display_name])?;
     if !password::verify(current.to_string(), user.password_hash.clone()).await? {
@@ -244,7 +230,7 @@ pub async fn change_password(current: &str, new: &str) -> Result<(), AppError> {
 
 pub async fn change_display_name(name: &str) -> Result<(), AppError> {
     let state = app_state()?;
-    let (user, _) = require_user(&state).await?;
+    let (user, _) = session::require_user(&state).await?;
     let name = display_name(name)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
@@ -287,17 +273,17 @@ pub async fn sign_out() -> Result<(), AppError> {
 }
 
 /// The signed-in person's live sessions, the current one marked.
-pub async fn my_sessions() -> Result<Vec<super::api::SessionView>, AppError> {
+pub async fn my_sessions() -> Result<Vec<super::SessionView>, AppError> {
     let state = app_state()?;
-    let (user, session) = require_user(&state).await?;
+    let (user, session) = session::require_user(&state).await?;
     let current = session.id().map(|id| super::session_store::key(&id));
     let rows = db::sessions_of(&state.db, user.id, state.clock.now_ms()).await?;
-    let mut out: Vec<super::api::SessionView> = rows
+    let mut out: Vec<super::SessionView> = rows
         .into_iter()
         .map(|(id, data, created_at)| {
             let data: serde_json::Value = serde_json::from_str(&data).unwrap_or_default();
             let at = |k: &str| data.get(k).and_then(serde_json::Value::as_i64);
-            super::api::SessionView {
+            super::SessionView {
                 current: current.as_deref() == Some(id.as_str()),
                 handle: id,
                 signed_in_at: at(session::SIGNED_IN_AT_KEY).unwrap_or(created_at),
@@ -323,7 +309,7 @@ pub async fn my_sessions() -> Result<Vec<super::api::SessionView>, AppError> {
 /// session, or none, is NotFound.
 pub async fn end_session(handle: &str) -> Result<bool, AppError> {
     let state = app_state()?;
-    let (user, session) = require_user(&state).await?;
+    let (user, session) = session::require_user(&state).await?;
     let user_id = user.id;
     let current = session.id().map(|id| super::session_store::key(&id));
     let handle = handle.trim();

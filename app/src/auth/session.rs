@@ -122,3 +122,17 @@ pub async fn passed_second_factor(session: &Session) -> Result<bool, AppError> {
 pub async fn end(session: &Session) -> Result<(), AppError> {
     session.flush().await.map_err(store_err)
 }
+
+/// The signed-in user, or Unauthorized.
+pub(crate) async fn require_user(
+    state: &crate::state::AppState,
+) -> Result<(super::db::UserRow, tower_sessions::Session), AppError> {
+    let session = from_request().await?;
+    let user_id = signed_in_user(state, &session)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    let user = super::db::user_by_id(&state.db, user_id)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    Ok((user, session))
+}

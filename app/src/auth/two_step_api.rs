@@ -1,36 +1,9 @@
 //! Server functions of two-step sign-in: the code after the password, and
 //! turning it on and off on the account page.
 
+use super::TwoStepView;
 use crate::error::AppError;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-/// A secret offered for setting up two-step sign-in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TotpSetup {
-    /// Base32, for typing into an authenticator app.
-    pub secret: String,
-    /// `otpauth://` link with the same secret (what the QR code holds).
-    pub uri: String,
-    /// The QR code: one SVG path over a square of `qr_size` modules.
-    pub qr_size: u32,
-    pub qr_path: String,
-}
-
-/// The account page's two-step section.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TwoStepView {
-    /// When it was turned on; None while off.
-    pub enabled_at: Option<i64>,
-    /// Recovery codes not used yet.
-    pub codes_left: i64,
-    /// A set-up in progress on this session.
-    pub setup: Option<TotpSetup>,
-    /// Recovery codes just made, shown until put away.
-    pub new_codes: Vec<String>,
-    /// The person is platform staff: required for them.
-    pub staff: bool,
-}
 
 /// The second step of signing in: a code from the authenticator app or a
 /// recovery code.

@@ -4,9 +4,10 @@
 
 use super::two_step_api::{
     two_step, BeginTwoStep, ConfirmTwoStep, DismissRecoveryCodes, ReplaceRecoveryCodes, SignInCode,
-    TurnOffTwoStep, TwoStepView,
+    TurnOffTwoStep,
 };
-use super::views::{page_action, Field, FormAlert};
+use super::TwoStepView;
+use crate::ui::fields::{page_action, Field, FormAlert};
 use leptos::prelude::*;
 use leptos_meta::Title;
 

@@ -134,7 +134,7 @@ pub async fn confirm(token: &str) -> Result<(), AppError> {
 /// Sends the signed-in person a new link (once a minute at most); an
 /// address already proven needs none.
 pub async fn resend(state: &AppState, site: &str) -> Result<(), AppError> {
-    let (user, _) = super::service::require_user(state).await?;
+    let (user, _) = super::session::require_user(state).await?;
     let user_id = user.id;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;

@@ -5,10 +5,13 @@
 
 use super::api::{
     current_user, my_sessions, ChangeDisplayName, ChangePassword, EndSession, ResendVerification,
-    SignIn, SignOut, SignUp, SignedInUser, VerifyEmail,
+    SignIn, SignOut, SignUp, VerifyEmail,
 };
-use crate::components::set_status;
+use super::SignedInUser;
 use crate::error::AppError;
+use crate::ui::fields::{page_action, Field, FormAlert};
+use crate::ui::format::minute;
+use crate::ui::status::set_status;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -36,26 +39,8 @@ pub fn provide_auth() -> Auth {
         changed,
     };
     provide_context(auth);
+    provide_context(crate::ui::fields::ActionsDone(changed));
     auth
-}
-
-/// A page's own action: created inside the routes, where a JavaScript-free
-/// form post's error is read back from the redirect URL; when it completes
-/// the shared user is refreshed.
-pub(crate) fn page_action<S>() -> ServerAction<S>
-where
-    S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
-    S::Output: Send + Sync + 'static,
-    S::Error: Send + Sync + 'static + leptos::server_fn::error::FromServerFnError,
-{
-    let action = ServerAction::<S>::new();
-    let changed = auth().changed;
-    Effect::new(move |_| {
-        if action.version().get() > 0 {
-            changed.update(|n| *n += 1);
-        }
-    });
-    action
 }
 
 fn auth() -> Auth {
@@ -93,76 +78,6 @@ pub fn AccountMenu() -> impl IntoView {
                 }
             })}
         </Transition>
-    }
-}
-
-/// An error that belongs to no single field, shown above the form.
-#[component]
-pub(crate) fn FormAlert(
-    #[prop(into)] error: Signal<Option<AppError>>,
-    fields: &'static [&'static str],
-) -> impl IntoView {
-    let message = move || {
-        error.get().and_then(|e| match &e {
-            AppError::Validation { fields: f } => {
-                let other: Vec<String> = f
-                    .iter()
-                    .filter(|(k, _)| !fields.contains(&k.as_str()))
-                    .flat_map(|(_, v)| v.clone())
-                    .collect();
-                (!other.is_empty()).then(|| other.join(" "))
-            }
-            other => Some(other.to_string()),
-        })
-    };
-    view! {
-        <Show when=move || message().is_some()>
-            <p class="form-alert" role="alert">{message}</p>
-        </Show>
-    }
-}
-
-/// A labelled input with its error message next to it.
-#[component]
-pub(crate) fn Field(
-    label: &'static str,
-    name: &'static str,
-    input_type: &'static str,
-    autocomplete: &'static str,
-    #[prop(into)] error: Signal<Option<AppError>>,
-    #[prop(optional)] hint: &'static str,
-    /// Initial value (never used for passwords).
-    #[prop(optional, into)]
-    value: Option<String>,
-    /// The field may be left empty.
-    #[prop(optional)]
-    optional: bool,
-) -> impl IntoView {
-    let messages = move || {
-        error
-            .get()
-            .map(|e| e.messages_for(name).join(" "))
-            .unwrap_or_default()
-    };
-    let invalid = move || (!messages().is_empty()).to_string();
-    let error_id = format!("{name}-error");
-    let described = error_id.clone();
-    view! {
-        <div class="field">
-            <label for=name>{label}</label>
-            {(!hint.is_empty()).then(|| view! { <small class="hint">{hint}</small> })}
-            <input
-                id=name
-                name=name
-                type=input_type
-                autocomplete=autocomplete
-                required=!optional
-                aria-invalid=invalid
-                aria-describedby=described
-                value=value
-            />
-            <p class="field-error" id=error_id>{messages}</p>
-        </div>
     }
 }
 
@@ -323,17 +238,11 @@ pub fn AccountPage() -> impl IntoView {
                             </section>
                         }.into_any()
                     }
-                    Err(err) => view! { <crate::components::ErrorPage error=err/> }.into_any(),
+                    Err(err) => view! { <crate::ui::status::ErrorPage error=err/> }.into_any(),
                 }
             })}
         </Suspense>
     }
-}
-
-/// "2026-11-30 09:41 UTC".
-fn minute(ms: i64) -> String {
-    let t = crate::calendar::rfc3339(ms);
-    format!("{} UTC", t.get(..16).unwrap_or(&t).replace('T', " "))
 }
 
 /// Where the person is signed in, each session with a button that signs

@@ -4,10 +4,11 @@
 
 use super::api::{case_page, cases_list, DecideCase, OpenComplaint};
 use super::{CaseDetail, STATUSES};
-use crate::auth::views::{page_action, FormAlert};
-use crate::components::failure;
-use crate::listings::views::{date, PlatformBadge};
+use crate::ui::badge::PlatformBadge;
 use crate::ui::fields::{field_error, invalid};
+use crate::ui::fields::{page_action, FormAlert};
+use crate::ui::format::date;
+use crate::ui::status::failure;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};

@@ -1,8 +1,14 @@
-//! Server functions for the catalogue, base models and notifications.
+//! Server functions for the catalogue and base models.
 
-use super::{BaseModelsData, NotificationView, SearchResults};
+use super::{BaseModelsData, SearchResults};
 use crate::error::AppError;
 use leptos::prelude::*;
+#[cfg(feature = "ssr")]
+use {
+    super::service,
+    crate::auth::actor::{current, viewer},
+    crate::state::{respond, respond_then},
+};
 
 /// Cards the home page shows: the top of the default catalogue order.
 pub const HOME_PAGE_SIZE: usize = 12;
@@ -28,31 +34,36 @@ pub async fn catalogue_search(
         sort,
         page,
     };
-    crate::state::respond(shown(
-        super::service::search(&query, super::PAGE_SIZE).await,
-    ))
-}
-
-/// Counts the results a visitor is shown as impressions.
-#[cfg(feature = "ssr")]
-fn shown(results: Result<SearchResults, AppError>) -> Result<SearchResults, AppError> {
-    if let Ok(r) = &results {
-        crate::exposure::tally::impressions(r.hits.iter().map(|h| h.card.id));
-    }
-    results
+    respond(
+        async {
+            let state = crate::state::app_state()?;
+            service::search(&state, &query, super::PAGE_SIZE).await
+        }
+        .await,
+    )
 }
 
 /// The top of the catalogue for the home page.
 #[server(prefix = "/api/fn", endpoint = "home_listings")]
 pub async fn home_listings() -> Result<SearchResults, AppError> {
-    crate::state::respond(shown(
-        super::service::search(&super::CatalogueQuery::default(), HOME_PAGE_SIZE).await,
-    ))
+    respond(
+        async {
+            let state = crate::state::app_state()?;
+            service::search(&state, &super::CatalogueQuery::default(), HOME_PAGE_SIZE).await
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "base_models")]
 pub async fn base_models() -> Result<BaseModelsData, AppError> {
-    crate::state::respond(super::service::base_models_page().await)
+    respond(
+        async {
+            let (state, actor) = viewer().await?;
+            service::base_models_page(&state, actor.as_ref()).await
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "add_base_model")]
@@ -64,15 +75,19 @@ pub async fn add_base_model(
     context_length: String,
     licence: String,
 ) -> Result<i64, AppError> {
-    crate::state::respond_then(
-        super::service::add_base_model(
-            &provider,
-            &name,
-            &version,
-            &modality,
-            &context_length,
-            &licence,
-        )
+    let form = service::BaseModelForm {
+        provider,
+        name,
+        version,
+        modality,
+        context_length,
+        licence,
+    };
+    respond_then(
+        async {
+            let (state, actor) = current().await?;
+            service::add_base_model(&state, &actor, &form).await
+        }
         .await,
         "/base-models",
     )
@@ -80,21 +95,24 @@ pub async fn add_base_model(
 
 #[server(prefix = "/api/fn", endpoint = "deprecate_base_model")]
 pub async fn deprecate_base_model(id: i64) -> Result<(), AppError> {
-    crate::state::respond_then(
-        super::service::set_base_model_status(id, true).await,
+    respond_then(
+        async {
+            let (state, actor) = current().await?;
+            service::set_base_model_status(&state, &actor, id, true).await
+        }
+        .await,
         "/base-models",
     )
 }
 
 #[server(prefix = "/api/fn", endpoint = "reactivate_base_model")]
 pub async fn reactivate_base_model(id: i64) -> Result<(), AppError> {
-    crate::state::respond_then(
-        super::service::set_base_model_status(id, false).await,
+    respond_then(
+        async {
+            let (state, actor) = current().await?;
+            service::set_base_model_status(&state, &actor, id, false).await
+        }
+        .await,
         "/base-models",
     )
-}
-
-#[server(prefix = "/api/fn", endpoint = "notifications")]
-pub async fn notifications() -> Result<Vec<NotificationView>, AppError> {
-    crate::state::respond(super::service::notifications().await)
 }

@@ -1,11 +1,13 @@
-//! SQL for base models, industries, notifications and the catalogue index.
+//! SQL for base models, industries and the catalogue index.
 
 use super::index::{Entry, Facets};
-use super::{BaseModelView, NotificationView};
+use super::BaseModelView;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::listings::{format_money, Choice, ListingCard};
+use crate::listings::ListingCard;
 use crate::orgs::OrgKind;
+use crate::ui::fields::Choice;
+use crate::ui::format::format_money;
 use sqlx::{Any, Row, Transaction};
 use std::collections::HashMap;
 
@@ -17,42 +19,6 @@ pub struct NewBaseModel<'a> {
     pub modality: &'a str,
     pub context_length: i64,
     pub licence: &'a str,
-}
-
-/// Adds the base model unless its slug exists; returns its id either way.
-pub async fn ensure_base_model(
-    tx: &mut Transaction<'_, Any>,
-    m: &NewBaseModel<'_>,
-    now_ms: i64,
-) -> Result<i64, sqlx::Error> {
-    let existing = sqlx::query("SELECT id FROM base_models WHERE slug = $1")
-        .bind(m.slug)
-        .fetch_optional(&mut **tx)
-        .await?;
-    match existing {
-        Some(row) => row.try_get("id"),
-        None => insert_base_model(tx, m, now_ms).await,
-    }
-}
-
-/// Ids of the active base models, oldest first.
-pub async fn active_base_model_ids(tx: &mut Transaction<'_, Any>) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query("SELECT id FROM base_models WHERE status = 'active' ORDER BY id")
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| r.try_get("id"))
-        .collect()
-}
-
-/// Industry slugs, alphabetically.
-pub async fn industry_slugs(tx: &mut Transaction<'_, Any>) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query("SELECT slug FROM industries ORDER BY slug")
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| r.try_get("slug"))
-        .collect()
 }
 
 /// The catalogue version every node compares its index with.
@@ -378,47 +344,4 @@ pub async fn orgs_deploying_on(
         }
     }
     Ok(out)
-}
-
-pub async fn notify(
-    tx: &mut Transaction<'_, Any>,
-    org_id: i64,
-    kind: &str,
-    message: &str,
-    link: &str,
-    now_ms: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO notifications (org_id, kind, message, link, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(org_id)
-    .bind(kind)
-    .bind(message)
-    .bind(link)
-    .bind(now_ms)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// The organisation's notifications, newest first.
-pub async fn notifications(db: &Db, org_id: i64) -> Result<Vec<NotificationView>, AppError> {
-    Ok(sqlx::query(
-        "SELECT id, kind, message, link, created_at FROM notifications WHERE org_id = $1 \
-         ORDER BY created_at DESC, id DESC LIMIT 100",
-    )
-    .bind(org_id)
-    .fetch_all(db.pool())
-    .await?
-    .iter()
-    .map(|r| -> Result<NotificationView, sqlx::Error> {
-        Ok(NotificationView {
-            id: r.try_get("id")?,
-            kind: r.try_get("kind")?,
-            message: r.try_get("message")?,
-            link: r.try_get("link")?,
-            created_at: r.try_get("created_at")?,
-        })
-    })
-    .collect::<Result<_, _>>()?)
 }

@@ -8,11 +8,11 @@
 
 use super::ranking::{self, RankInput, ScoreBreakdown};
 use super::{CatalogueQuery, PriceBand, SearchHit, SearchResults, SortOrder};
-use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
-use crate::listings::{Choice, ListingCard};
+use crate::listings::ListingCard;
+use crate::ui::fields::Choice;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 /// Longest search text accepted.
 pub const MAX_QUERY_CHARS: usize = 200;
@@ -183,41 +183,6 @@ impl Index {
 /// makes both paths give bit-identical relevance.
 pub fn round_weight(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
-}
-
-/// The current index of this node, rebuilt when the catalogue version moves.
-#[derive(Default)]
-pub struct CatalogueCache {
-    current: RwLock<Option<Arc<Index>>>,
-    rebuild: tokio::sync::Mutex<()>,
-}
-
-impl CatalogueCache {
-    fn cached(&self) -> Option<Arc<Index>> {
-        self.current.read().ok().and_then(|g| g.clone())
-    }
-
-    /// The index for the database's current catalogue version.
-    pub async fn get(&self, db: &Db) -> Result<Arc<Index>, AppError> {
-        let version = super::db::catalogue_version(db).await?;
-        if let Some(ix) = self.cached().filter(|ix| ix.version == version) {
-            return Ok(ix);
-        }
-        // One rebuild at a time; whoever waited uses the fresh one.
-        let _one = self.rebuild.lock().await;
-        if let Some(ix) = self.cached().filter(|ix| ix.version >= version) {
-            return Ok(ix);
-        }
-        // The version is read before the rows: a change committed in between
-        // makes this index newer than its version says, and the next request
-        // rebuilds it again — never older.
-        let (entries, facets) = super::db::load_index(db).await?;
-        let ix = Arc::new(Index::new(version, entries, facets));
-        if let Ok(mut slot) = self.current.write() {
-            *slot = Some(ix.clone());
-        }
-        Ok(ix)
-    }
 }
 
 /// A query whose every field has been checked.

@@ -4,6 +4,8 @@
 
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod cache;
+#[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod index;
@@ -12,7 +14,8 @@ pub mod ranking;
 pub mod service;
 pub mod views;
 
-use crate::listings::{Choice, ListingCard};
+use crate::listings::ListingCard;
+use crate::ui::fields::Choice;
 use ranking::ScoreBreakdown;
 use serde::{Deserialize, Serialize};
 
@@ -169,14 +172,4 @@ pub struct BaseModelsData {
     pub models: Vec<BaseModelView>,
     /// The viewer is a referee and may add or deprecate base models.
     pub can_manage: bool,
-}
-
-/// An in-app notification to an organisation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NotificationView {
-    pub id: i64,
-    pub kind: String,
-    pub message: String,
-    pub link: String,
-    pub created_at: i64,
 }

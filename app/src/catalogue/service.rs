@@ -1,37 +1,38 @@
 //! Catalogue workflows: search, the base-model catalogue (referees add,
 //! deprecate and reactivate; a deprecation notifies every organisation with
-//! a listing deployed on the model) and reading notifications.
+//! a listing deployed on the model).
 
 use super::db::{self, NewBaseModel};
 use super::index::{parse_query, search as search_index};
-use super::{BaseModelsData, CatalogueQuery, NotificationView, SearchResults};
+use super::{BaseModelsData, CatalogueQuery, SearchResults};
 use crate::audit::db::{append, NewEntry};
-use crate::auth::actor::{resolve, resolve_in, Permission};
+use crate::auth::actor::{Actor, Permission};
 use crate::auth::db::violates_unique;
-use crate::auth::session::from_request;
-use crate::error::{AppError, FieldErrors};
-use crate::state::app_state;
+use crate::error::AppError;
+use crate::form::Form;
+use crate::state::AppState;
 
-/// Searches the published catalogue (public).
-pub async fn search(query: &CatalogueQuery, page_size: usize) -> Result<SearchResults, AppError> {
-    let state = app_state()?;
+/// Searches the published catalogue (public). The results shown count as
+/// impressions.
+pub async fn search(
+    state: &AppState,
+    query: &CatalogueQuery,
+    page_size: usize,
+) -> Result<SearchResults, AppError> {
     let parsed = parse_query(query)?;
     let index = state.catalogue.get(&state.db).await?;
-    Ok(search_index(
-        &index,
-        &parsed,
-        state.clock.now_ms(),
-        page_size,
-    ))
+    let results = search_index(&index, &parsed, state.clock.now_ms(), page_size);
+    crate::exposure::record::impressions(state, results.hits.iter().map(|h| h.card.id));
+    Ok(results)
 }
 
-pub async fn base_models_page() -> Result<BaseModelsData, AppError> {
-    let state = app_state()?;
-    // Public; referees additionally get the management forms.
-    let session = from_request().await?;
-    let can_manage = resolve_in(&state, &session)
-        .await?
-        .is_some_and(|a| a.require(Permission::Referee).is_ok());
+/// The base-model catalogue (public); referees additionally get the
+/// management forms.
+pub async fn base_models_page(
+    state: &AppState,
+    viewer: Option<&Actor>,
+) -> Result<BaseModelsData, AppError> {
+    let can_manage = viewer.is_some_and(|a| a.require(Permission::Referee).is_ok());
     let index = state.catalogue.get(&state.db).await?;
     let mut models = db::base_models(&state.db).await?;
     for m in &mut models {
@@ -40,67 +41,51 @@ pub async fn base_models_page() -> Result<BaseModelsData, AppError> {
     Ok(BaseModelsData { models, can_manage })
 }
 
-fn text_field(fields: &mut FieldErrors, name: &str, value: &str, max: usize, what: &str) -> String {
-    let v = value.trim();
-    let mut fail = |m: String| fields.entry(name.to_string()).or_default().push(m);
-    if v.is_empty() {
-        fail(format!("Enter the {what}."));
-    } else if v.chars().count() > max {
-        fail(format!("Use at most {max} characters."));
-    } else if v.chars().any(char::is_control) {
-        fail("Use letters, digits, spaces and punctuation only.".into());
-    }
-    v.to_string()
+/// A base model as a referee types it.
+#[derive(Debug, Clone, Default)]
+pub struct BaseModelForm {
+    pub provider: String,
+    pub name: String,
+    pub version: String,
+    pub modality: String,
+    pub context_length: String,
+    pub licence: String,
 }
 
-/// A URL-safe slug from free text: lower-case letters, digits and dashes.
-pub fn slugify(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.to_lowercase().chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
+/// Required text of at most `max` characters.
+fn required(f: &mut Form, field: &str, value: &str, max: usize, what: &str) -> String {
+    if value.trim().is_empty() {
+        f.fail(field, format!("Enter the {what}."));
+        return String::new();
     }
-    out.trim_end_matches('-')
-        .chars()
-        .take(60)
-        .collect::<String>()
-        .trim_end_matches('-')
-        .to_string()
+    f.text(field, value, 1, max, false)
 }
 
+/// Adds a base model to the catalogue (referees).
 pub async fn add_base_model(
-    provider: &str,
-    name: &str,
-    version: &str,
-    modality: &str,
-    context_length: &str,
-    licence: &str,
+    state: &AppState,
+    actor: &Actor,
+    form: &BaseModelForm,
 ) -> Result<i64, AppError> {
-    let state = app_state()?;
-    let (actor, _) = resolve(&state).await?;
     let m = actor.require(Permission::Referee)?;
-    let mut fields = FieldErrors::new();
-    let provider = text_field(&mut fields, "provider", provider, 60, "provider");
-    let name = text_field(&mut fields, "name", name, 80, "model name");
-    let version = text_field(&mut fields, "version", version, 40, "version or revision");
-    let modality = text_field(&mut fields, "modality", modality, 40, "modality");
-    let licence = text_field(&mut fields, "licence", licence, 80, "licence");
-    let context_length = match context_length.trim().parse::<i64>() {
+    let mut f = Form::new();
+    let provider = required(&mut f, "provider", &form.provider, 60, "provider");
+    let name = required(&mut f, "name", &form.name, 80, "model name");
+    let version = required(&mut f, "version", &form.version, 40, "version or revision");
+    let modality = required(&mut f, "modality", &form.modality, 40, "modality");
+    let licence = required(&mut f, "licence", &form.licence, 80, "licence");
+    let context_length = match form.context_length.trim().parse::<i64>() {
         Ok(n) if (1..=100_000_000).contains(&n) => n,
         _ => {
-            fields.entry("context_length".into()).or_default().push(
-                "Enter the context length in tokens, a whole number from 1 to 100,000,000.".into(),
+            f.fail(
+                "context_length",
+                "Enter the context length in tokens, a whole number from 1 to 100,000,000.",
             );
             0
         }
     };
-    if !fields.is_empty() {
-        return Err(AppError::Validation { fields });
-    }
-    let slug = slugify(&format!("{provider} {name} {version}"));
+    f.done()?;
+    let slug = crate::domain::slugify(&format!("{provider} {name} {version}"));
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     let new = NewBaseModel {
@@ -149,9 +134,12 @@ pub async fn add_base_model(
 /// Deprecates (`deprecated = true`) or reactivates a base model. A
 /// deprecation notifies, in the same transaction, every organisation with a
 /// listing deployed on it.
-pub async fn set_base_model_status(id: i64, deprecated: bool) -> Result<(), AppError> {
-    let state = app_state()?;
-    let (actor, _) = resolve(&state).await?;
+pub async fn set_base_model_status(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    deprecated: bool,
+) -> Result<(), AppError> {
     let m = actor.require(Permission::Referee)?;
     let status = if deprecated { "deprecated" } else { "active" };
     let now = state.clock.now_ms();
@@ -170,7 +158,7 @@ pub async fn set_base_model_status(id: i64, deprecated: bool) -> Result<(), AppE
                  Add a deployment on another base model and make it the default.",
                 names.join(", ")
             );
-            db::notify(
+            crate::notifications::db::notify(
                 &mut tx,
                 org,
                 "base_model.deprecated",
@@ -201,25 +189,4 @@ pub async fn set_base_model_status(id: i64, deprecated: bool) -> Result<(), AppE
     db::bump_version(&mut tx).await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// The current organisation's notifications.
-pub async fn notifications() -> Result<Vec<NotificationView>, AppError> {
-    let state = app_state()?;
-    let (actor, _) = resolve(&state).await?;
-    let m = actor.require(Permission::ViewMembers)?;
-    db::notifications(&state.db, m.org_id).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::slugify;
-
-    #[test]
-    fn slugs_are_url_safe() {
-        assert_eq!(slugify("  Chest X-Ray Triage!! "), "chest-x-ray-triage");
-        assert_eq!(slugify("Ünïcode — only"), "n-code-only");
-        assert_eq!(slugify("***"), "");
-        assert!(slugify(&"a".repeat(100)).len() <= 60);
-    }
 }

@@ -13,12 +13,14 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod record;
+#[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod tally;
 pub mod views;
 
-use crate::listings::Choice;
+use crate::ui::fields::Choice;
 use serde::{Deserialize, Serialize};
 
 /// Weeks the dashboard covers, the current one included.
@@ -140,7 +142,7 @@ mod tests {
     fn weeks_start_on_monday() {
         // 2026-11-23 was a Monday, 2026-11-29 a Sunday.
         let monday = day_of(1_795_392_000_000);
-        assert_eq!(crate::listings::views::date(monday * DAY_MS), "2026-11-23");
+        assert_eq!(crate::calendar::date(monday * DAY_MS), "2026-11-23");
         for d in monday..monday + 7 {
             assert_eq!(week_of(d), monday);
         }

@@ -130,42 +130,6 @@ impl Tally {
     }
 }
 
-/// Listings shown in catalogue results.
-pub fn impressions(ids: impl IntoIterator<Item = i64>) {
-    note(Seen {
-        impressions: ids.into_iter().collect(),
-        views: Vec::new(),
-    });
-}
-
-/// Listings opened (a listing page, a compare column).
-pub fn views(ids: impl IntoIterator<Item = i64>) {
-    note(Seen {
-        impressions: Vec::new(),
-        views: ids.into_iter().collect(),
-    });
-}
-
-/// Adds to the current request's collection; outside a request (or when
-/// the HTTP layer did not set one up) straight to the node's tally.
-pub fn note(seen: Seen) {
-    if seen.is_empty() {
-        return;
-    }
-    let shown = leptos::prelude::use_context::<http::request::Parts>()
-        .and_then(|p| p.extensions.get::<Shown>().cloned());
-    match shown {
-        Some(shown) => shown.add(&seen),
-        None => {
-            if let Ok(state) = crate::state::app_state() {
-                state
-                    .exposure
-                    .add(super::day_of(state.clock.now_ms()), &seen);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,8 +3,8 @@
 
 use super::api::exposure_report;
 use super::{format_share, plot_points, polylines, ExposureData, ExposureRow, Split};
-use crate::components::failure;
-use crate::listings::views::date;
+use crate::ui::format::date;
+use crate::ui::status::failure;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;

@@ -1,15 +1,30 @@
 //! Server functions for listings: the public listing and compare pages, the
 //! publisher's drafts, deployments and plans, and the referees' review.
+//! Each resolves the state and the acting person once and hands them, with
+//! the typed form, to the service.
 // A server function takes one argument per form field.
 #![allow(clippy::too_many_arguments)]
 
 use super::{EditorData, ListingDetail, MyListingsData, ReviewQueueData};
 use crate::error::AppError;
 use leptos::prelude::*;
+#[cfg(feature = "ssr")]
+use {
+    super::input::{DeploymentForm, DetailsForm, DraftForm, PlanForm},
+    super::service,
+    crate::auth::actor::{current, viewer},
+    crate::state::{respond, respond_then},
+};
 
 #[server(prefix = "/api/fn", endpoint = "listing_page")]
 pub async fn listing_page(slug: String) -> Result<ListingDetail, AppError> {
-    crate::state::respond(super::service::page(&slug).await)
+    respond(
+        async {
+            let (state, actor) = viewer().await?;
+            service::page(&state, actor.as_ref(), &slug).await
+        }
+        .await,
+    )
 }
 
 /// `slugs`: comma-separated listing slugs.
@@ -17,12 +32,24 @@ pub async fn listing_page(slug: String) -> Result<ListingDetail, AppError> {
 pub async fn compare_listings(
     #[server(default)] slugs: String,
 ) -> Result<Vec<ListingDetail>, AppError> {
-    crate::state::respond(super::service::compare(&slugs).await)
+    respond(
+        async {
+            let (state, actor) = viewer().await?;
+            service::compare(&state, actor.as_ref(), &slugs).await
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "my_listings")]
 pub async fn my_listings() -> Result<MyListingsData, AppError> {
-    crate::state::respond(super::service::my_listings().await)
+    respond(
+        async {
+            let (state, actor) = current().await?;
+            service::my_listings(&state, &actor).await
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "create_listing")]
@@ -33,17 +60,34 @@ pub async fn create_listing(
     industry: String,
     base_model_id: String,
 ) -> Result<i64, AppError> {
-    let result = super::service::create(&name, &slug, &tagline, &industry, &base_model_id).await;
+    let form = DraftForm {
+        name,
+        slug,
+        tagline,
+        industry,
+        base_model_id,
+    };
+    let result = async {
+        let (state, actor) = current().await?;
+        service::create(&state, &actor, &form).await
+    }
+    .await;
     let then = result
         .as_ref()
-        .map(|id| format!("/my/listings/{id}"))
+        .map(|id| editor_path(*id))
         .unwrap_or_default();
-    crate::state::respond_then(result, &then)
+    respond_then(result, &then)
 }
 
 #[server(prefix = "/api/fn", endpoint = "listing_editor")]
 pub async fn listing_editor(id: i64) -> Result<EditorData, AppError> {
-    crate::state::respond(super::service::editor_data(id).await)
+    respond(
+        async {
+            let (state, actor) = current().await?;
+            service::editor_data(&state, &actor, id).await
+        }
+        .await,
+    )
 }
 
 #[cfg(feature = "ssr")]
@@ -64,19 +108,22 @@ pub async fn update_listing(
     #[server(default)] certifications: String,
     #[server(default)] documentation_url: String,
 ) -> Result<(), AppError> {
-    crate::state::respond_then(
-        super::service::update(
-            id,
-            &name,
-            &slug,
-            &tagline,
-            &description,
-            &industry,
-            &tags,
-            &data_residency,
-            &certifications,
-            &documentation_url,
-        )
+    let form = DetailsForm {
+        name,
+        slug,
+        tagline,
+        description,
+        industry,
+        tags,
+        data_residency,
+        certifications,
+        documentation_url,
+    };
+    respond_then(
+        async {
+            let (state, actor) = current().await?;
+            service::update(&state, &actor, id, &form).await
+        }
         .await,
         &editor_path(id),
     )
@@ -91,15 +138,18 @@ pub async fn add_deployment(
     #[server(default)] eval_score: String,
     #[server(default)] make_default: Option<String>,
 ) -> Result<i64, AppError> {
-    crate::state::respond_then(
-        super::service::add_deployment(
-            listing_id,
-            &base_model_id,
-            &revision,
-            &status,
-            &eval_score,
-            make_default.is_some(),
-        )
+    let form = DeploymentForm {
+        base_model_id,
+        revision,
+        status,
+        eval_score,
+        make_default: make_default.is_some(),
+    };
+    respond_then(
+        async {
+            let (state, actor) = current().await?;
+            service::add_deployment(&state, &actor, listing_id, &form).await
+        }
         .await,
         &editor_path(listing_id),
     )
@@ -107,16 +157,24 @@ pub async fn add_deployment(
 
 #[server(prefix = "/api/fn", endpoint = "set_default_deployment")]
 pub async fn set_default_deployment(listing_id: i64, deployment_id: i64) -> Result<(), AppError> {
-    crate::state::respond_then(
-        super::service::set_default_deployment(listing_id, deployment_id).await,
+    respond_then(
+        async {
+            let (state, actor) = current().await?;
+            service::set_default_deployment(&state, &actor, listing_id, deployment_id).await
+        }
+        .await,
         &editor_path(listing_id),
     )
 }
 
 #[server(prefix = "/api/fn", endpoint = "remove_deployment")]
 pub async fn remove_deployment(listing_id: i64, deployment_id: i64) -> Result<(), AppError> {
-    crate::state::respond_then(
-        super::service::remove_deployment(listing_id, deployment_id).await,
+    respond_then(
+        async {
+            let (state, actor) = current().await?;
+            service::remove_deployment(&state, &actor, listing_id, deployment_id).await
+        }
+        .await,
         &editor_path(listing_id),
     )
 }
@@ -130,15 +188,18 @@ pub async fn add_plan(
     included_calls: String,
     overage_per_1000: String,
 ) -> Result<i64, AppError> {
-    crate::state::respond_then(
-        super::service::add_plan(
-            listing_id,
-            &plan_name,
-            &monthly_fee,
-            &currency,
-            &included_calls,
-            &overage_per_1000,
-        )
+    let form = PlanForm {
+        name: plan_name,
+        monthly_fee,
+        currency,
+        included_calls,
+        overage_per_1000,
+    };
+    respond_then(
+        async {
+            let (state, actor) = current().await?;
+            service::add_plan(&state, &actor, listing_id, &form).await
+        }
         .await,
         &editor_path(listing_id),
     )
@@ -146,43 +207,95 @@ pub async fn add_plan(
 
 #[server(prefix = "/api/fn", endpoint = "deactivate_plan")]
 pub async fn deactivate_plan(listing_id: i64, plan_id: i64) -> Result<(), AppError> {
-    crate::state::respond_then(
-        super::service::deactivate_plan(listing_id, plan_id).await,
+    respond_then(
+        async {
+            let (state, actor) = current().await?;
+            service::deactivate_plan(&state, &actor, listing_id, plan_id).await
+        }
+        .await,
         &editor_path(listing_id),
     )
 }
 
 #[server(prefix = "/api/fn", endpoint = "submit_listing")]
 pub async fn submit_listing(id: i64) -> Result<(), AppError> {
-    crate::state::respond_then(super::service::submit(id).await, &editor_path(id))
+    respond_then(
+        async {
+            let (state, actor) = current().await?;
+            service::submit(&state, &actor, id).await
+        }
+        .await,
+        &editor_path(id),
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "retire_listing")]
 pub async fn retire_listing(id: i64) -> Result<(), AppError> {
-    crate::state::respond_then(super::service::retire(id).await, "/my/listings")
+    respond_then(
+        async {
+            let (state, actor) = current().await?;
+            service::retire(&state, &actor, id).await
+        }
+        .await,
+        "/my/listings",
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "review_queue")]
 pub async fn review_queue() -> Result<ReviewQueueData, AppError> {
-    crate::state::respond(super::service::review_queue().await)
+    respond(
+        async {
+            let (state, actor) = current().await?;
+            service::review_queue(&state, &actor).await
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "approve_listing")]
 pub async fn approve_listing(id: i64) -> Result<(), AppError> {
-    crate::state::respond_then(super::service::approve(id).await, "/review")
+    respond_then(
+        async {
+            let (state, actor) = current().await?;
+            service::approve(&state, &actor, id).await
+        }
+        .await,
+        "/review",
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "reject_listing")]
 pub async fn reject_listing(id: i64, reason: String) -> Result<(), AppError> {
-    crate::state::respond_then(super::service::reject(id, &reason).await, "/review")
+    respond_then(
+        async {
+            let (state, actor) = current().await?;
+            service::reject(&state, &actor, id, &reason).await
+        }
+        .await,
+        "/review",
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "suspend_listing")]
 pub async fn suspend_listing(id: i64, reason: String) -> Result<(), AppError> {
-    crate::state::respond_then(super::service::suspend(id, &reason).await, "/review")
+    respond_then(
+        async {
+            let (state, actor) = current().await?;
+            service::suspend(&state, &actor, id, &reason).await
+        }
+        .await,
+        "/review",
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "reinstate_listing")]
 pub async fn reinstate_listing(id: i64) -> Result<(), AppError> {
-    crate::state::respond_then(super::service::reinstate(id).await, "/review")
+    respond_then(
+        async {
+            let (state, actor) = current().await?;
+            service::reinstate(&state, &actor, id).await
+        }
+        .await,
+        "/review",
+    )
 }

@@ -5,11 +5,14 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod input;
+#[cfg(feature = "ssr")]
 pub mod markdown;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod views;
 
+use crate::ui::fields::Choice;
 use serde::{Deserialize, Serialize};
 
 /// Where a listing is in its lifecycle. Only `Published` is public.
@@ -58,58 +61,6 @@ impl ListingStatus {
             ListingStatus::Retired => "Retired",
         }
     }
-}
-
-/// Currencies plans may be priced in; all have two decimal places.
-pub const CURRENCIES: [&str; 4] = ["EUR", "USD", "GBP", "CHF"];
-
-/// "EUR 1,234.50" from minor units.
-pub fn format_money(minor: i64, currency: &str) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let abs = minor.unsigned_abs();
-    format!(
-        "{currency} {sign}{}.{:02}",
-        group_digits(abs / 100),
-        abs % 100
-    )
-}
-
-/// "1,234,567".
-pub fn group_digits(n: u64) -> String {
-    let digits = n.to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    grouped
-}
-
-/// Parses "1234", "1234.5" or "1,234.50" into minor units; None when it is
-/// not a non-negative amount with at most two decimals (or is absurdly big).
-pub fn parse_money(input: &str) -> Option<i64> {
-    let s: String = input.trim().chars().filter(|c| *c != ',').collect();
-    let (whole, frac) = match s.split_once('.') {
-        Some((w, f)) => (w, f),
-        None => (s.as_str(), ""),
-    };
-    if whole.is_empty()
-        || whole.len() > 12
-        || frac.len() > 2
-        || !whole.chars().all(|c| c.is_ascii_digit())
-        || !frac.chars().all(|c| c.is_ascii_digit())
-    {
-        return None;
-    }
-    let whole: i64 = whole.parse().ok()?;
-    let frac: i64 = if frac.is_empty() {
-        0
-    } else {
-        format!("{frac:0<2}").parse().ok()?
-    };
-    whole.checked_mul(100)?.checked_add(frac)
 }
 
 /// A published listing as a catalogue card shows it.
@@ -203,13 +154,6 @@ pub struct MyListingRow {
     pub updated_at: i64,
 }
 
-/// A choice in a select box: value and label.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MyListingsData {
     pub org_name: String,
@@ -248,22 +192,4 @@ pub struct ReviewQueueData {
     pub submitted: Vec<ReviewRow>,
     pub published: Vec<ReviewRow>,
     pub suspended: Vec<ReviewRow>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn money_round_trips_and_rejects_nonsense() {
-        assert_eq!(parse_money("1,234.5"), Some(123_450));
-        assert_eq!(parse_money("0"), Some(0));
-        assert_eq!(parse_money(" 99.99 "), Some(9_999));
-        for bad in ["", "-1", "1.234", "abc", "1.2.3", "1e3", "9999999999999"] {
-            assert_eq!(parse_money(bad), None, "{bad}");
-        }
-        assert_eq!(format_money(123_450, "EUR"), "EUR 1,234.50");
-        assert_eq!(format_money(5, "USD"), "USD 0.05");
-        assert_eq!(format_money(100_000_000, "GBP"), "GBP 1,000,000.00");
-    }
 }

@@ -2,9 +2,9 @@
 
 use super::api::{api_keys, CreateApiKey, RevokeApiKey};
 use super::{Reason, DIMENSIONS, MAX_BATCH};
-use crate::auth::views::{page_action, Field, FormAlert};
-use crate::components::failure;
-use crate::listings::views::date;
+use crate::ui::fields::{page_action, Field, FormAlert};
+use crate::ui::format::date;
+use crate::ui::status::failure;
 use leptos::prelude::*;
 use leptos_meta::Title;
 

@@ -10,7 +10,7 @@ use crate::auth::session::from_request;
 use crate::auth::Email;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::state::{app_state, AppState};
+use crate::state::app_state;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
@@ -135,23 +135,6 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// The site's own URL for links: the configured public URL, or the host the
-/// request was sent to.
-pub(crate) fn site_url(state: &AppState) -> String {
-    if let Some(u) = &state.public_url {
-        return u.trim_end_matches('/').to_string();
-    }
-    let host = leptos::prelude::use_context::<http::request::Parts>()
-        .and_then(|p| {
-            p.headers
-                .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| "localhost".into());
-    format!("http://{host}")
-}
-
 /// The roles an actor may hand out: owners any, admins admin or member.
 fn may_grant(granter: Role, role: Role) -> bool {
     granter == Role::Owner || role != Role::Owner
@@ -193,7 +176,7 @@ pub async fn invite(email: &str, role: &str, staff_role: &str) -> Result<String,
         ));
     }
     let (token, hash) = new_token();
-    let link = format!("{}/invitations/{token}", site_url(&state));
+    let link = format!("{}/invitations/{token}", crate::state::site_url(&state));
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     let id = db::insert_invitation(

@@ -6,9 +6,9 @@ use super::api::{
     LeaveOrg, RemoveMember, RevokeInvitation, SwitchOrg,
 };
 use super::{MembersData, OrgKind, Role};
-use crate::auth::views::{page_action, Field, FormAlert};
-use crate::components::{failure, set_status};
 use crate::error::AppError;
+use crate::ui::fields::{page_action, Field, FormAlert};
+use crate::ui::status::{failure, set_status};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;

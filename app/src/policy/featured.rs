@@ -147,6 +147,6 @@ pub async fn strip() -> Result<Vec<FeaturedCard>, AppError> {
         }
     }
     // A place in the strip is exposure like any other: it is counted.
-    crate::exposure::tally::impressions(out.iter().map(|f| f.card.id));
+    crate::exposure::record::impressions(&state, out.iter().map(|f| f.card.id));
     Ok(out)
 }

@@ -4,10 +4,10 @@
 
 use super::api::{audit_check, data_access_log, marketplace_policy, UpdatePolicy};
 use super::{format_rate, PolicyChange};
-use crate::auth::views::{page_action, FormAlert};
-use crate::components::failure;
 use crate::error::AppError;
-use crate::listings::views::date;
+use crate::ui::fields::{page_action, FormAlert};
+use crate::ui::format::date;
+use crate::ui::status::failure;
 use leptos::prelude::*;
 use leptos_meta::Title;
 

@@ -1,13 +1,26 @@
-//! Server functions for subscriptions and statements.
+//! Server functions for subscriptions and statements. Each resolves the
+//! state and the acting person once and hands them to the service.
 
 use super::{ClientSubscriptions, PublisherData, SubscribeChoices, SubscriptionData, TotalsRow};
 use crate::error::AppError;
 use leptos::prelude::*;
+#[cfg(feature = "ssr")]
+use {
+    super::service::{self, SubscribeForm},
+    crate::auth::actor::{current, viewer},
+    crate::state::{respond, respond_then},
+};
 
 /// The subscribe box of a listing's page.
 #[server(prefix = "/api/fn", endpoint = "subscribe_options")]
 pub async fn subscribe_options(listing_id: i64) -> Result<SubscribeChoices, AppError> {
-    crate::state::respond(super::service::subscribe_box(listing_id).await)
+    respond(
+        async {
+            let (state, actor) = viewer().await?;
+            service::subscribe_box(&state, actor.as_ref(), listing_id).await
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "subscribe")]
@@ -16,18 +29,30 @@ pub async fn subscribe(
     #[server(default)] plan_id: String,
     #[server(default)] deployment_id: String,
 ) -> Result<i64, AppError> {
-    let result = super::service::subscribe(listing_id, &plan_id, &deployment_id).await;
+    let form = SubscribeForm {
+        plan_id,
+        deployment_id,
+    };
+    let result = async {
+        let (state, actor) = current().await?;
+        service::subscribe(&state, &actor, listing_id, &form).await
+    }
+    .await;
     let then = result
         .as_ref()
         .map(|id| format!("/subscriptions/{id}"))
         .unwrap_or_default();
-    crate::state::respond_then(result, &then)
+    respond_then(result, &then)
 }
 
 #[server(prefix = "/api/fn", endpoint = "cancel_subscription")]
 pub async fn cancel_subscription(id: i64) -> Result<(), AppError> {
-    crate::state::respond_then(
-        super::service::cancel(id).await,
+    respond_then(
+        async {
+            let (state, actor) = current().await?;
+            service::cancel(&state, &actor, id).await
+        }
+        .await,
         &format!("/subscriptions/{id}"),
     )
 }
@@ -37,30 +62,58 @@ pub async fn switch_deployment(
     id: i64,
     #[server(default)] deployment_id: String,
 ) -> Result<(), AppError> {
-    crate::state::respond_then(
-        super::service::switch(id, &deployment_id).await,
+    respond_then(
+        async {
+            let (state, actor) = current().await?;
+            service::switch(&state, &actor, id, &deployment_id).await
+        }
+        .await,
         &format!("/subscriptions/{id}"),
     )
 }
 
 #[server(prefix = "/api/fn", endpoint = "my_subscriptions")]
 pub async fn my_subscriptions() -> Result<ClientSubscriptions, AppError> {
-    crate::state::respond(super::service::client_page().await)
+    respond(
+        async {
+            let (state, actor) = current().await?;
+            service::client_page(&state, &actor).await
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "subscription_detail")]
 pub async fn subscription_detail(id: i64) -> Result<SubscriptionData, AppError> {
-    crate::state::respond(super::service::subscription_page(id).await)
+    respond(
+        async {
+            let (state, actor) = current().await?;
+            service::subscription_page(&state, &actor, id).await
+        }
+        .await,
+    )
 }
 
 /// A publisher's subscribers, usage and statements; `org` (referees only)
 /// names another organisation's.
 #[server(prefix = "/api/fn", endpoint = "publisher_revenue")]
 pub async fn publisher_revenue(#[server(default)] org: String) -> Result<PublisherData, AppError> {
-    crate::state::respond(super::service::publisher_page(&org).await)
+    respond(
+        async {
+            let (state, actor) = current().await?;
+            service::publisher_page(&state, &actor, &org).await
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "marketplace_totals")]
 pub async fn marketplace_totals() -> Result<Vec<TotalsRow>, AppError> {
-    crate::state::respond(super::service::totals().await)
+    respond(
+        async {
+            let (state, actor) = current().await?;
+            service::totals(&state, &actor).await
+        }
+        .await,
+    )
 }

@@ -172,8 +172,8 @@ mod tests {
     #[test]
     fn months_have_their_calendar_bounds() {
         let (s, e) = month_bounds(2026, 11);
-        assert_eq!(crate::listings::views::date(s), "2026-11-01");
-        assert_eq!(crate::listings::views::date(e), "2026-12-01");
+        assert_eq!(crate::calendar::date(s), "2026-11-01");
+        assert_eq!(crate::calendar::date(e), "2026-12-01");
         assert_eq!(month_of(s), (2026, 11));
         assert_eq!(month_of(e - 1), (2026, 11));
         assert_eq!(month_of(e), (2026, 12));
@@ -181,7 +181,7 @@ mod tests {
         assert_eq!((e - s) / 86_400_000, 29, "a leap February");
         let (s, _) = month_bounds(2026, 12);
         let (_, e) = month_bounds(2026, 12);
-        assert_eq!(crate::listings::views::date(e), "2027-01-01");
+        assert_eq!(crate::calendar::date(e), "2027-01-01");
         assert_eq!(month_of(s), (2026, 12));
         assert_eq!(previous_month(2026, 1), (2025, 12));
         assert_eq!(month_label(2026, 3), "2026-03");

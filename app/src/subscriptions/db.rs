@@ -3,8 +3,8 @@
 
 use super::{DayUsage, SubscriptionView, SwitchView};
 use crate::db::Db;
-use crate::listings::{format_money, group_digits};
 use crate::orgs::OrgKind;
+use crate::ui::format::{format_money, group_digits};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row, Transaction};
 

@@ -111,7 +111,11 @@ fn download(result: Result<Vec<StatementView>, AppError>, name: &'static str) ->
 /// `GET /exports/invoices.csv`: the client organisation's invoices.
 pub async fn invoices_csv(State(state): State<AppState>, req: Request) -> Response {
     download(
-        in_context(state, req, super::service::client_statements()).await,
+        in_context(state, req, async {
+            let (state, actor) = crate::auth::actor::current().await?;
+            super::service::client_statements(&state, &actor).await
+        })
+        .await,
         "invoices",
     )
 }
@@ -125,7 +129,8 @@ pub async fn statements_csv(State(state): State<AppState>, req: Request) -> Resp
         .unwrap_or_default();
     download(
         in_context(state, req, async move {
-            super::service::publisher_page(&org)
+            let (state, actor) = crate::auth::actor::current().await?;
+            super::service::publisher_page(&state, &actor, &org)
                 .await
                 .map(|d| d.statements)
         })

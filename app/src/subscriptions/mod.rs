@@ -14,7 +14,7 @@ pub mod export;
 pub mod service;
 pub mod views;
 
-use crate::listings::Choice;
+use crate::ui::fields::Choice;
 use serde::{Deserialize, Serialize};
 
 /// A deployment move of a subscription.

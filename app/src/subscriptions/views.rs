@@ -7,12 +7,14 @@ use super::api::{
     subscription_detail, CancelSubscription, Subscribe, SwitchDeployment,
 };
 use super::{DayUsage, StatementView, SubscriptionView};
-use crate::auth::views::{page_action, FormAlert};
-use crate::components::failure;
-use crate::listings::views::{date, options, PlatformBadge};
-use crate::listings::{format_money, group_digits};
 use crate::policy::format_rate;
+use crate::ui::badge::PlatformBadge;
+use crate::ui::fields::options;
 use crate::ui::fields::{field_error, invalid};
+use crate::ui::fields::{page_action, FormAlert};
+use crate::ui::format::date;
+use crate::ui::format::{format_money, group_digits};
+use crate::ui::status::failure;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};

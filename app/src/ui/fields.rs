@@ -1,10 +1,15 @@
-//! Error messages of form controls that are not plain inputs (selects and
-//! textareas), tied to their control: `aria-invalid` says the control is
-//! wrong and `aria-describedby` names the message, as `Field` does for
-//! inputs.
+//! Form pieces every page uses: a page's own action, labelled inputs and
+//! select boxes, and error messages tied to their control (`aria-invalid`
+//! says the control is wrong and `aria-describedby` names the message).
 
 use crate::error::AppError;
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever one of a page's own actions completes, so what shows the
+/// signed-in person (the header's menu) can follow without a reload.
+#[derive(Clone, Copy)]
+pub struct ActionsDone(pub RwSignal<u64>);
 
 /// The id of the message shown under `field`.
 pub fn error_id(field: &str) -> String {
@@ -33,4 +38,111 @@ pub fn field_error(error: Signal<Option<AppError>>, field: &'static str) -> impl
             {move || error.get().map(|e| e.messages_for(field).join(" ")).unwrap_or_default()}
         </p>
     }
+}
+
+/// A page's own action: created inside the routes, where a JavaScript-free
+/// form post's error is read back from the redirect URL; when it completes
+/// [`ActionsDone`] is bumped.
+pub fn page_action<S>() -> ServerAction<S>
+where
+    S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: Send + Sync + 'static + leptos::server_fn::error::FromServerFnError,
+{
+    let action = ServerAction::<S>::new();
+    let changed = use_context::<ActionsDone>().map(|d| d.0);
+    Effect::new(move |_| {
+        if let (true, Some(changed)) = (action.version().get() > 0, changed) {
+            changed.update(|n| *n += 1);
+        }
+    });
+    action
+}
+
+/// An error that belongs to no single field, shown above the form.
+#[component]
+pub fn FormAlert(
+    #[prop(into)] error: Signal<Option<AppError>>,
+    fields: &'static [&'static str],
+) -> impl IntoView {
+    let message = move || {
+        error.get().and_then(|e| match &e {
+            AppError::Validation { fields: f } => {
+                let other: Vec<String> = f
+                    .iter()
+                    .filter(|(k, _)| !fields.contains(&k.as_str()))
+                    .flat_map(|(_, v)| v.clone())
+                    .collect();
+                (!other.is_empty()).then(|| other.join(" "))
+            }
+            other => Some(other.to_string()),
+        })
+    };
+    view! {
+        <Show when=move || message().is_some()>
+            <p class="form-alert" role="alert">{message}</p>
+        </Show>
+    }
+}
+
+/// A labelled input with its error message next to it.
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    input_type: &'static str,
+    autocomplete: &'static str,
+    #[prop(into)] error: Signal<Option<AppError>>,
+    #[prop(optional)] hint: &'static str,
+    /// Initial value (never used for passwords).
+    #[prop(optional, into)]
+    value: Option<String>,
+    /// The field may be left empty.
+    #[prop(optional)]
+    optional: bool,
+) -> impl IntoView {
+    let messages = move || {
+        error
+            .get()
+            .map(|e| e.messages_for(name).join(" "))
+            .unwrap_or_default()
+    };
+    let invalid = move || (!messages().is_empty()).to_string();
+    let error_id = format!("{name}-error");
+    let described = error_id.clone();
+    view! {
+        <div class="field">
+            <label for=name>{label}</label>
+            {(!hint.is_empty()).then(|| view! { <small class="hint">{hint}</small> })}
+            <input
+                id=name
+                name=name
+                type=input_type
+                autocomplete=autocomplete
+                required=!optional
+                aria-invalid=invalid
+                aria-describedby=described
+                value=value
+            />
+            <p class="field-error" id=error_id>{messages}</p>
+        </div>
+    }
+}
+
+/// A choice in a select box: value and label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+/// The options of a select box, `current` selected.
+pub fn options(choices: Vec<Choice>, current: String) -> impl IntoView {
+    choices
+        .into_iter()
+        .map(|c| {
+            let selected = c.value == current;
+            view! { <option value=c.value selected=selected>{c.label}</option> }
+        })
+        .collect_view()
 }

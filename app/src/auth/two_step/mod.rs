@@ -11,8 +11,8 @@
 mod codes;
 
 use super::session::store_err;
-use super::two_step_api::{TotpSetup, TwoStepView};
 use super::{db, password, session};
+use super::{TotpSetup, TwoStepView};
 use crate::audit::db::{append, NewEntry};
 use crate::error::AppError;
 use crate::state::{app_state, client_ip, AppState};
@@ -256,7 +256,7 @@ pub async fn sign_in_code(code: &str) -> Result<(), AppError> {
 /// The account page's two-step section.
 pub async fn view() -> Result<TwoStepView, AppError> {
     let state = app_state()?;
-    let (user, s) = super::service::require_user(&state).await?;
+    let (user, s) = super::session::require_user(&state).await?;
     let f = factor(&state.db, user.id).await?;
     let setup = match s.get::<String>(SETUP_SECRET_KEY).await.map_err(store_err)? {
         Some(secret) if f.enabled_at.is_none() => {
@@ -295,7 +295,7 @@ fn already_on() -> AppError {
 /// The signed-in user about to give a code: each try counts against the
 /// address's and the account's limits.
 async fn user_giving_code(state: &AppState) -> Result<(db::UserRow, Session), AppError> {
-    let (user, s) = super::service::require_user(state).await?;
+    let (user, s) = super::session::require_user(state).await?;
     state
         .rate_limits
         .check(&client_ip(), Some(&format!("second-factor:{}", user.id)))?;
@@ -329,7 +329,7 @@ async fn clear_factor(
 /// Offers a new secret to set up with (kept in this session only).
 pub async fn begin() -> Result<(), AppError> {
     let state = app_state()?;
-    let (user, s) = super::service::require_user(&state).await?;
+    let (user, s) = super::session::require_user(&state).await?;
     if factor(&state.db, user.id).await?.enabled_at.is_some() {
         return Err(already_on());
     }
@@ -443,7 +443,7 @@ pub async fn replace_recovery_codes(code: &str) -> Result<(), AppError> {
 /// Stops showing new recovery codes (the person has put them away).
 pub async fn dismiss_codes() -> Result<(), AppError> {
     let state = app_state()?;
-    let (_, s) = super::service::require_user(&state).await?;
+    let (_, s) = super::session::require_user(&state).await?;
     s.remove::<Vec<String>>(NEW_CODES_KEY)
         .await
         .map_err(store_err)?;
@@ -455,7 +455,7 @@ pub async fn dismiss_codes() -> Result<(), AppError> {
 pub async fn turn_off(current_password: &str) -> Result<(), AppError> {
     let state = app_state()?;
     let ip = client_ip();
-    let (user, s) = super::service::require_user(&state).await?;
+    let (user, s) = super::session::require_user(&state).await?;
     state.rate_limits.check(&ip, Some(&user.email))?;
     if !password::verify(current_password.to_string(), user.password_hash.clone()).await? {
         return Err(AppError::field(

@@ -1,15 +1,23 @@
-//! Demo and benchmark data. Seeding goes through the capabilities' own db
-//! functions, in one transaction per command.
+//! Demo and benchmark data, kept out of the capabilities' code: the demo
+//! marketplace here, the benchmark catalogue in `bench`, and the rows
+//! both insert directly (published at once, no review) in `rows`. One
+//! transaction per command.
 
-use app::catalogue::db::{active_base_model_ids, ensure_base_model, industry_slugs, NewBaseModel};
+mod bench;
+mod rows;
+
+pub use bench::bulk_listings;
+
+use app::catalogue::db::NewBaseModel;
 use app::db::{Clock, Db};
-use app::listings::db::{ensure_published, insert_deployment, insert_published_bulk, SeedListing};
+use app::listings::db::insert_deployment;
 use app::orgs::db::{ensure_org, platform_org_id};
 use app::orgs::OrgKind;
+use rows::{ensure_base_model, ensure_published, SeedListing};
 use sqlx::Row;
 use std::collections::HashMap;
 
-const BASE_MODELS: &[NewBaseModel<'static>] = &[
+pub(crate) const BASE_MODELS: &[NewBaseModel<'static>] = &[
     NewBaseModel {
         slug: "aurora-2-70b",
         provider: "Aurora Labs",
@@ -230,7 +238,10 @@ const DEMO_LISTINGS: &[(&str, &str, &str, &str, &str, &str)] = &[
 ];
 
 /// The platform organisation: the one bootstrapped, or the demo's own.
-async fn platform(tx: &mut sqlx::Transaction<'_, sqlx::Any>, now: i64) -> anyhow::Result<i64> {
+pub(crate) async fn platform(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    now: i64,
+) -> anyhow::Result<i64> {
     Ok(match platform_org_id(tx).await? {
         Some(id) => id,
         None => ensure_org(tx, PLATFORM.0, PLATFORM.1, OrgKind::Platform, now).await?,
@@ -375,99 +386,4 @@ async fn demo_subscriptions(
         }
     }
     Ok(())
-}
-
-/// `n` more published listings for benchmarks, spread round-robin over every
-/// industry, active base model and ten benchmark partners; one in ten is
-/// first-party.
-pub async fn bulk_listings(db: &Db, clock: &Clock, n: u32) -> anyhow::Result<SeedReport> {
-    let now = clock.now_ms();
-    let run = uuid::Uuid::new_v4().simple().to_string();
-    let run = &run[..8];
-    let mut tx = db.begin_write().await?;
-    for m in BASE_MODELS {
-        ensure_base_model(&mut tx, m, now).await?;
-    }
-    let platform = platform(&mut tx, now).await?;
-    let mut partners = Vec::new();
-    for i in 1..=10 {
-        let slug = format!("bench-vendor-{i}");
-        partners.push(
-            ensure_org(
-                &mut tx,
-                &slug,
-                &format!("Bench Vendor {i}"),
-                OrgKind::Partner,
-                now,
-            )
-            .await?,
-        );
-    }
-    let industries = industry_slugs(&mut tx).await?;
-    let models = active_base_model_ids(&mut tx).await?;
-    if industries.is_empty() || models.is_empty() {
-        anyhow::bail!("benchmark listings need at least one industry and one active base model");
-    }
-    const WORDS: &[&str] = &[
-        "triage",
-        "claims",
-        "radiology",
-        "contracts",
-        "fraud",
-        "maintenance",
-        "tariffs",
-        "compliance",
-        "forecasting",
-        "summaries",
-        "coding",
-        "underwriting",
-        "procurement",
-        "logistics",
-        "tutoring",
-        "outage",
-    ];
-    let word = |i: usize, k: usize| WORDS[(i * (k + 3) + k * 7) % WORDS.len()];
-    let owned: Vec<(String, String, String, String)> = (0..n as usize)
-        .map(|i| {
-            (
-                format!("bench-{run}-{i}"),
-                format!("Bench {} {} #{i}", word(i, 0), word(i, 1)),
-                format!("Synthetic {} model {i} for load tests.", word(i, 2)),
-                format!(
-                    "A synthetic listing for load tests. It handles {} and {} workflows, \
-                     reports on {} and answers questions about {} with cited sources.",
-                    word(i, 3),
-                    word(i, 4),
-                    word(i, 5),
-                    word(i, 6)
-                ),
-            )
-        })
-        .collect();
-    let listings: Vec<SeedListing<'_>> = owned
-        .iter()
-        .enumerate()
-        .map(|(i, (slug, name, tagline, description))| SeedListing {
-            org_id: if i % 10 == 0 {
-                platform
-            } else {
-                partners[i % partners.len()]
-            },
-            slug,
-            name,
-            tagline,
-            description,
-            industry: &industries[i % industries.len()],
-            base_model_id: models[i % models.len()],
-            tags: &[],
-            certifications: &[],
-            monthly_fee_minor: 0,
-        })
-        .collect();
-    let added = insert_published_bulk(&mut tx, &listings, &format!("bench-{run}-"), now).await?;
-    app::catalogue::db::bump_version(&mut tx).await?;
-    tx.commit().await?;
-    Ok(SeedReport {
-        listings_added: added,
-    })
 }

@@ -1,45 +1,13 @@
-//! Layout pieces shared by every page: header, footer, 404 and error pages.
+//! What a page shows when it has no data to show: a loading block, the
+//! 404 and error pages, a sign-in prompt, each with its HTTP status.
 
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
-
-#[component]
-pub fn Header() -> impl IntoView {
-    view! {
-        <header class="site-header">
-            <a class="brand" href="/">"Fairground"</a>
-            <nav aria-label="Main">
-                <ul>
-                    <li><a href="/catalogue">"Catalogue"</a></li>
-                    <li><a href="/base-models">"Base models"</a></li>
-                    <li><a href="/policy">"Policy"</a></li>
-                    <crate::auth::views::AccountMenu/>
-                </ul>
-            </nav>
-        </header>
-    }
-}
-
-#[component]
-pub fn Footer() -> impl IntoView {
-    view! {
-        <footer class="site-footer">
-            <p>
-                "Fairground is a neutral marketplace: the operator's own listings are always "
-                "labelled as platform-owned and never placed ahead of partners' listings. "
-                <a href="/policy">"Marketplace policy"</a>
-                " · "
-                <a href="/exposure">"Exposure"</a>
-                " · "
-                <a href="/api">"Metering API"</a>
-            </p>
-        </footer>
-    }
-}
+use serde::{de::DeserializeOwned, Serialize};
 
 /// Sets the HTTP status of a server-rendered page (no-op in the browser).
-pub(crate) fn set_status(status: http::StatusCode) {
+pub fn set_status(status: http::StatusCode) {
     #[cfg(feature = "ssr")]
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
         res.set_status(status);
@@ -104,11 +72,36 @@ fn TwoStepFirst() -> impl IntoView {
 
 /// What a page shows when its data could not be loaded: a sign-in prompt
 /// when nobody is signed in, else the error.
-pub(crate) fn failure(err: AppError) -> AnyView {
+pub fn failure(err: AppError) -> AnyView {
     match err {
         AppError::Unauthorized => view! { <SignInFirst/> }.into_any(),
         AppError::NotFound => view! { <NotFound/> }.into_any(),
         AppError::SecondFactorRequired => view! { <TwoStepFirst/> }.into_any(),
         other => view! { <ErrorPage error=other/> }.into_any(),
+    }
+}
+
+/// The block every page loads its data in: nothing while it loads, then
+/// `show` with the data, or [`failure`] with the error.
+pub fn loaded<T, V>(
+    data: Resource<Result<T, AppError>>,
+    show: impl Fn(T) -> V + Clone + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let show = show.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Ok(d) => show(d).into_any(),
+                        Err(err) => failure(err),
+                    }
+                })
+            }}
+        </Suspense>
     }
 }

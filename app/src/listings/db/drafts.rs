@@ -1,0 +1,117 @@
+//! SQL for drafts and their details.
+
+use super::insert_deployment;
+use sqlx::{Any, Row, Transaction};
+
+pub struct NewDraft<'a> {
+    pub org_id: i64,
+    pub slug: &'a str,
+    pub name: &'a str,
+    pub tagline: &'a str,
+    pub industry: &'a str,
+    pub base_model_id: i64,
+}
+
+/// A new draft with its first (default) deployment. A taken slug is a
+/// unique violation on `listings_slug_key`.
+pub async fn insert_draft(
+    tx: &mut Transaction<'_, Any>,
+    d: &NewDraft<'_>,
+    now_ms: i64,
+) -> Result<i64, sqlx::Error> {
+    let id: i64 = sqlx::query(
+        "INSERT INTO listings (org_id, slug, name, tagline, industry, base_model_id, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7, $7) RETURNING id",
+    )
+    .bind(d.org_id)
+    .bind(d.slug)
+    .bind(d.name)
+    .bind(d.tagline)
+    .bind(d.industry)
+    .bind(d.base_model_id)
+    .bind(now_ms)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("id")?;
+    insert_deployment(tx, id, d.base_model_id, "v1", "active", None, true, now_ms).await?;
+    Ok(id)
+}
+
+pub struct Details<'a> {
+    pub slug: &'a str,
+    pub name: &'a str,
+    pub tagline: &'a str,
+    pub description: &'a str,
+    pub industry: &'a str,
+    pub data_residency: &'a str,
+    pub documentation_url: &'a str,
+    pub tags: &'a [String],
+    pub certifications: &'a [String],
+}
+
+pub async fn update_details(
+    tx: &mut Transaction<'_, Any>,
+    id: i64,
+    d: &Details<'_>,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE listings SET slug = $1, name = $2, tagline = $3, description = $4, industry = $5, \
+                data_residency = $6, documentation_url = $7, updated_at = $8 WHERE id = $9",
+    )
+    .bind(d.slug)
+    .bind(d.name)
+    .bind(d.tagline)
+    .bind(d.description)
+    .bind(d.industry)
+    .bind(d.data_residency)
+    .bind(d.documentation_url)
+    .bind(now_ms)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    let tags: Vec<&str> = d.tags.iter().map(String::as_str).collect();
+    let certifications: Vec<&str> = d.certifications.iter().map(String::as_str).collect();
+    set_labels(tx, Labels::Tags, id, &tags).await?;
+    set_labels(tx, Labels::Certifications, id, &certifications).await
+}
+
+/// The two label lists of a listing.
+#[derive(Clone, Copy)]
+pub enum Labels {
+    Tags,
+    Certifications,
+}
+
+impl Labels {
+    pub(super) fn table_column(self) -> (&'static str, &'static str) {
+        match self {
+            Labels::Tags => ("listing_tags", "tag"),
+            Labels::Certifications => ("listing_certifications", "certification"),
+        }
+    }
+}
+
+/// Replaces a listing's tags or certifications.
+pub async fn set_labels(
+    tx: &mut Transaction<'_, Any>,
+    which: Labels,
+    id: i64,
+    values: &[&str],
+) -> Result<(), sqlx::Error> {
+    let (table, column) = which.table_column();
+    sqlx::query(&format!("DELETE FROM {table} WHERE listing_id = $1"))
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    for v in values {
+        sqlx::query(&format!(
+            "INSERT INTO {table} (listing_id, {column}) VALUES ($1, $2)"
+        ))
+        .bind(id)
+        .bind(*v)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}

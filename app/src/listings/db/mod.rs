@@ -1,0 +1,347 @@
+//! SQL for listings: reads, the change history and the lifecycle here;
+//! drafts and the offer (deployments, plans) in their own files. Every
+//! function that reads one listing for a tenant takes the organisation it
+//! must belong to.
+
+mod drafts;
+mod offer;
+
+pub use drafts::*;
+pub use offer::*;
+
+use super::{ChangeView, DeploymentView, ListingStatus, MyListingRow, PlanView, ReviewRow};
+use crate::db::Db;
+use crate::error::AppError;
+use crate::orgs::OrgKind;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+/// A listing row with its publisher and industry.
+#[derive(Debug, Clone)]
+pub struct ListingRow {
+    pub id: i64,
+    pub org_id: i64,
+    pub slug: String,
+    pub name: String,
+    pub tagline: String,
+    pub description: String,
+    pub industry_slug: String,
+    pub industry: String,
+    pub data_residency: String,
+    pub documentation_url: String,
+    pub status: ListingStatus,
+    pub review_reason: String,
+    pub published_at: Option<i64>,
+    pub submitted_at: Option<i64>,
+    pub publisher: String,
+    pub publisher_kind: OrgKind,
+}
+
+const LISTING_SELECT: &str = "SELECT l.id, l.org_id, l.slug, l.name, l.tagline, l.description, \
+        l.industry AS industry_slug, i.name AS industry, l.data_residency, l.documentation_url, \
+        l.status, l.review_reason, l.published_at, l.submitted_at, \
+        o.name AS publisher, o.kind AS publisher_kind \
+     FROM listings l JOIN organisations o ON o.id = l.org_id JOIN industries i ON i.slug = l.industry";
+
+fn status_of(r: &AnyRow) -> Result<ListingStatus, AppError> {
+    let s: String = r.try_get("status")?;
+    ListingStatus::parse(&s).ok_or_else(|| AppError::internal("listing status", &s))
+}
+
+fn listing_from(r: &AnyRow) -> Result<ListingRow, AppError> {
+    let kind: String = r.try_get("publisher_kind")?;
+    Ok(ListingRow {
+        id: r.try_get("id")?,
+        org_id: r.try_get("org_id")?,
+        slug: r.try_get("slug")?,
+        name: r.try_get("name")?,
+        tagline: r.try_get("tagline")?,
+        description: r.try_get("description")?,
+        industry_slug: r.try_get("industry_slug")?,
+        industry: r.try_get("industry")?,
+        data_residency: r.try_get("data_residency")?,
+        documentation_url: r.try_get("documentation_url")?,
+        status: status_of(r)?,
+        review_reason: r.try_get("review_reason")?,
+        published_at: r.try_get("published_at")?,
+        submitted_at: r.try_get("submitted_at")?,
+        publisher: r.try_get("publisher")?,
+        publisher_kind: OrgKind::parse(&kind)
+            .ok_or_else(|| AppError::internal("org kind", &kind))?,
+    })
+}
+
+pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<ListingRow>, AppError> {
+    sqlx::query(&format!("{LISTING_SELECT} WHERE l.slug = $1"))
+        .bind(slug)
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(listing_from)
+        .transpose()
+}
+
+/// The listing, only if it belongs to `org_id`.
+pub async fn of_org(db: &Db, org_id: i64, id: i64) -> Result<Option<ListingRow>, AppError> {
+    sqlx::query(&format!(
+        "{LISTING_SELECT} WHERE l.id = $1 AND l.org_id = $2"
+    ))
+    .bind(id)
+    .bind(org_id)
+    .fetch_optional(db.pool())
+    .await?
+    .as_ref()
+    .map(listing_from)
+    .transpose()
+}
+
+/// The listing's status inside a write transaction, only if it belongs to
+/// `org_id` (None: any organisation).
+pub async fn status_in(
+    tx: &mut Transaction<'_, Any>,
+    id: i64,
+    org_id: Option<i64>,
+) -> Result<Option<(ListingStatus, String)>, AppError> {
+    let row =
+        sqlx::query("SELECT status, name FROM listings WHERE id = $1 AND ($2 = 0 OR org_id = $2)")
+            .bind(id)
+            .bind(org_id.unwrap_or(0))
+            .fetch_optional(&mut **tx)
+            .await?;
+    row.map(|r| -> Result<_, AppError> { Ok((status_of(&r)?, r.try_get("name")?)) })
+        .transpose()
+}
+
+/// (org id, org kind, industry, name) of a listing; through the pool or
+/// inside a transaction.
+pub async fn publisher_in<'e, E>(
+    ex: E,
+    id: i64,
+) -> Result<Option<(i64, OrgKind, String, String)>, AppError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let row = sqlx::query(
+        "SELECT l.org_id, o.kind, l.industry, l.name FROM listings l \
+         JOIN organisations o ON o.id = l.org_id WHERE l.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(ex)
+    .await?;
+    row.map(|r| -> Result<_, AppError> {
+        let kind: String = r.try_get("kind")?;
+        Ok((
+            r.try_get("org_id")?,
+            OrgKind::parse(&kind).ok_or_else(|| AppError::internal("org kind", &kind))?,
+            r.try_get("industry")?,
+            r.try_get("name")?,
+        ))
+    })
+    .transpose()
+}
+
+/// A listing's tags or certifications, alphabetically; through the pool or
+/// inside a transaction.
+pub async fn labels<'e, E>(ex: E, which: Labels, id: i64) -> Result<Vec<String>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let (table, column) = which.table_column();
+    sqlx::query(&format!(
+        "SELECT {column} AS label FROM {table} WHERE listing_id = $1 ORDER BY {column}"
+    ))
+    .bind(id)
+    .fetch_all(ex)
+    .await?
+    .iter()
+    .map(|r| r.try_get("label"))
+    .collect()
+}
+
+pub async fn deployments(db: &Db, id: i64) -> Result<Vec<DeploymentView>, AppError> {
+    Ok(sqlx::query(
+        "SELECT d.id, d.base_model_id, b.provider, b.name, b.version, b.status AS bm_status, \
+                d.revision, d.status, d.eval_score, d.is_default \
+         FROM deployments d JOIN base_models b ON b.id = d.base_model_id \
+         WHERE d.listing_id = $1 ORDER BY d.is_default DESC, b.provider, b.name, b.version, d.revision",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| -> Result<DeploymentView, sqlx::Error> {
+        let provider: String = r.try_get("provider")?;
+        let name: String = r.try_get("name")?;
+        let version: String = r.try_get("version")?;
+        let bm_status: String = r.try_get("bm_status")?;
+        let is_default: i64 = r.try_get("is_default")?;
+        Ok(DeploymentView {
+            id: r.try_get("id")?,
+            base_model_id: r.try_get("base_model_id")?,
+            base_model: format!("{name} {version} ({provider})"),
+            base_model_deprecated: bm_status == "deprecated",
+            revision: r.try_get("revision")?,
+            status: r.try_get("status")?,
+            eval_score: r.try_get("eval_score")?,
+            is_default: is_default == 1,
+        })
+    })
+    .collect::<Result<_, _>>()?)
+}
+
+pub async fn plans(db: &Db, id: i64) -> Result<Vec<PlanView>, AppError> {
+    Ok(sqlx::query(
+        "SELECT id, name, monthly_fee_minor, currency, included_calls, overage_per_1000_minor, active \
+         FROM plans WHERE listing_id = $1 ORDER BY active DESC, monthly_fee_minor, name",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| -> Result<PlanView, sqlx::Error> {
+        let active: i64 = r.try_get("active")?;
+        Ok(PlanView {
+            id: r.try_get("id")?,
+            name: r.try_get("name")?,
+            monthly_fee_minor: r.try_get("monthly_fee_minor")?,
+            currency: r.try_get("currency")?,
+            included_calls: r.try_get("included_calls")?,
+            overage_per_1000_minor: r.try_get("overage_per_1000_minor")?,
+            active: active == 1,
+        })
+    })
+    .collect::<Result<_, _>>()?)
+}
+
+pub async fn changes(db: &Db, id: i64) -> Result<Vec<ChangeView>, AppError> {
+    Ok(sqlx::query(
+        "SELECT at, kind, summary FROM listing_changes WHERE listing_id = $1 ORDER BY at DESC, id DESC",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| -> Result<ChangeView, sqlx::Error> {
+        Ok(ChangeView {
+            at: r.try_get("at")?,
+            kind: r.try_get("kind")?,
+            summary: r.try_get("summary")?,
+        })
+    })
+    .collect::<Result<_, _>>()?)
+}
+
+pub async fn add_change(
+    tx: &mut Transaction<'_, Any>,
+    listing_id: i64,
+    actor_user_id: i64,
+    kind: &str,
+    summary: &str,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO listing_changes (listing_id, actor_user_id, kind, summary, at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(listing_id)
+    .bind(actor_user_id)
+    .bind(kind)
+    .bind(summary)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Moves the listing from one of `from` to `to`, recording `reason` (the
+/// review reason, cleared when None). False when the listing was not in one
+/// of `from` — the state machine is enforced by the WHERE clause, so two
+/// racing transitions cannot both succeed.
+pub async fn transition(
+    tx: &mut Transaction<'_, Any>,
+    id: i64,
+    from: &[ListingStatus],
+    to: ListingStatus,
+    reason: Option<&str>,
+    now_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let allowed = from
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let stamp = match to {
+        ListingStatus::Submitted => ", submitted_at = $4",
+        ListingStatus::Published => ", published_at = COALESCE(published_at, $4)",
+        _ => "",
+    };
+    let done = sqlx::query(&format!(
+        "UPDATE listings SET status = $1, review_reason = $2, updated_at = $4{stamp} \
+         WHERE id = $3 AND status IN ({allowed})"
+    ))
+    .bind(to.as_str())
+    .bind(reason.unwrap_or(""))
+    .bind(id)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn touch(tx: &mut Transaction<'_, Any>, id: i64, now_ms: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE listings SET updated_at = $1 WHERE id = $2")
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn of_org_rows(db: &Db, org_id: i64) -> Result<Vec<MyListingRow>, AppError> {
+    sqlx::query(
+        "SELECT id, slug, name, status, review_reason, updated_at FROM listings \
+         WHERE org_id = $1 ORDER BY updated_at DESC, id DESC",
+    )
+    .bind(org_id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| -> Result<MyListingRow, AppError> {
+        let reason: String = r.try_get("review_reason")?;
+        Ok(MyListingRow {
+            id: r.try_get("id")?,
+            slug: r.try_get("slug")?,
+            name: r.try_get("name")?,
+            status: status_of(r)?,
+            review_reason: (!reason.is_empty()).then_some(reason),
+            updated_at: r.try_get("updated_at")?,
+        })
+    })
+    .collect()
+}
+
+/// Listings in a review state, oldest submission first.
+pub async fn review_rows(db: &Db, status: ListingStatus) -> Result<Vec<ReviewRow>, AppError> {
+    sqlx::query(
+        "SELECT l.id, l.org_id, l.slug, l.name, l.status, l.submitted_at, o.name AS publisher, o.kind \
+         FROM listings l JOIN organisations o ON o.id = l.org_id \
+         WHERE l.status = $1 ORDER BY l.submitted_at, l.id LIMIT 500",
+    )
+    .bind(status.as_str())
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| -> Result<ReviewRow, AppError> {
+        let kind: String = r.try_get("kind")?;
+        Ok(ReviewRow {
+            id: r.try_get("id")?,
+            org_id: r.try_get("org_id")?,
+            slug: r.try_get("slug")?,
+            name: r.try_get("name")?,
+            publisher: r.try_get("publisher")?,
+            platform_owned: OrgKind::parse(&kind) == Some(OrgKind::Platform),
+            status: status_of(r)?,
+            submitted_at: r.try_get("submitted_at")?,
+        })
+    })
+    .collect()
+}

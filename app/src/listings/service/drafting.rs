@@ -1,0 +1,192 @@
+//! Drafting: a publisher's listings, a new draft, the editor's data and
+//! saving a listing's details.
+
+use super::{active_base_model, audit_entry, detail, editor, industry_exists, own_listing};
+use crate::audit::db::append;
+use crate::auth::actor::Actor;
+use crate::auth::db::violates_unique;
+use crate::cases::service as cases;
+use crate::catalogue::db::{active_base_model_choices, bump_version, industry_choices};
+use crate::error::AppError;
+use crate::form::Form;
+use crate::listings::db::{self, Details, NewDraft};
+use crate::listings::input::{DetailsForm, DraftForm};
+use crate::listings::ListingStatus::*;
+use crate::listings::{EditorData, MyListingsData};
+use crate::orgs::OrgKind;
+use crate::state::AppState;
+
+/// The listings of the actor's organisation, with what a new draft needs.
+pub async fn my_listings(state: &AppState, actor: &Actor) -> Result<MyListingsData, AppError> {
+    let m = editor(actor)?;
+    Ok(MyListingsData {
+        org_name: m.org_name.clone(),
+        rows: db::of_org_rows(&state.db, m.org_id).await?,
+        industries: industry_choices(&state.db).await?,
+        base_models: active_base_model_choices(&state.db).await?,
+    })
+}
+
+/// The slug message every unique-slug violation answers.
+fn slug_taken(e: sqlx::Error) -> AppError {
+    if violates_unique(&e, "listings_slug_key", "listings.slug") {
+        AppError::field("slug", "This slug is taken. Choose another one.")
+    } else {
+        e.into()
+    }
+}
+
+/// A new draft in the actor's organisation, with its first deployment.
+pub async fn create(state: &AppState, actor: &Actor, form: &DraftForm) -> Result<i64, AppError> {
+    let m = editor(actor)?;
+    let mut f = Form::new();
+    let draft = form.check(m.kind, &mut f);
+    if !industry_exists(state, &draft.industry).await? {
+        f.fail("industry", "Choose an industry from the list.");
+    }
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    if draft.base_model_id > 0 && !active_base_model(&mut tx, draft.base_model_id).await? {
+        f.fail(
+            "base_model_id",
+            "Choose an active base model from the list.",
+        );
+    }
+    f.done()?;
+    let row = NewDraft {
+        org_id: m.org_id,
+        slug: draft.slug.as_str(),
+        name: &draft.name,
+        tagline: &draft.tagline,
+        industry: &draft.industry,
+        base_model_id: draft.base_model_id,
+    };
+    let id = db::insert_draft(&mut tx, &row, now)
+        .await
+        .map_err(slug_taken)?;
+    append(
+        &mut tx,
+        &audit_entry(
+            "listing.created",
+            actor,
+            m.org_id,
+            id,
+            serde_json::json!({ "name": draft.name, "slug": draft.slug.as_str() }),
+        ),
+        now,
+    )
+    .await?;
+    if m.kind == OrgKind::Platform {
+        cases::first_party_entered(
+            &mut tx,
+            id,
+            &draft.name,
+            &draft.industry,
+            Some(actor.user_id),
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The editor of one of the organisation's listings.
+pub async fn editor_data(state: &AppState, actor: &Actor, id: i64) -> Result<EditorData, AppError> {
+    let m = editor(actor)?;
+    let row = own_listing(state, m, id).await?;
+    Ok(EditorData {
+        detail: detail(state, &row, true, true).await?,
+        description: row.description.clone(),
+        industry_slug: row.industry_slug.clone(),
+        industries: industry_choices(&state.db).await?,
+        base_models: active_base_model_choices(&state.db).await?,
+    })
+}
+
+/// Saves a listing's details. A public (or suspended) listing moved to
+/// another industry enters it: the conflict rules of publishing there
+/// apply now.
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    form: &DetailsForm,
+) -> Result<(), AppError> {
+    let m = editor(actor)?;
+    let mut f = Form::new();
+    let d = form.check(m.kind, &mut f);
+    if !industry_exists(state, &d.industry).await? {
+        f.fail("industry", "Choose an industry from the list.");
+    }
+    f.done()?;
+    let now = state.clock.now_ms();
+    let non_compete = crate::policy::db::current(&state.db).await?.non_compete;
+    let mut tx = state.db.begin_write().await?;
+    let (status, _) = db::status_in(&mut tx, id, Some(m.org_id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (_, kind, was_in, _) = db::publisher_in(&mut **tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if matches!(status, Published | Suspended) && was_in != d.industry {
+        let user = actor.user_id;
+        if kind == OrgKind::Partner {
+            cases::partner_entered(&mut tx, id, m.org_id, &d.name, &d.industry, Some(user), now)
+                .await?;
+        } else if let Some(case) =
+            cases::sign_off_missing(&mut tx, id, &d.name, &d.industry, user, now).await?
+        {
+            if non_compete {
+                // The case stays open for the referees; the edit waits.
+                tx.commit().await?;
+                return Err(cases::needs_sign_off(case));
+            }
+        }
+    }
+    match status {
+        Submitted => {
+            return Err(AppError::Conflict(
+                "The listing is being reviewed; it can be edited again once a referee has decided."
+                    .into(),
+            ))
+        }
+        Retired => {
+            return Err(AppError::Conflict(
+                "A retired listing cannot be edited.".into(),
+            ))
+        }
+        _ => {}
+    }
+    let details = Details {
+        slug: d.slug.as_str(),
+        name: &d.name,
+        tagline: &d.tagline,
+        description: &d.description,
+        industry: &d.industry,
+        data_residency: &d.data_residency,
+        documentation_url: &d.documentation_url,
+        tags: &d.tags,
+        certifications: &d.certifications,
+    };
+    db::update_details(&mut tx, id, &details, now)
+        .await
+        .map_err(slug_taken)?;
+    append(
+        &mut tx,
+        &audit_entry(
+            "listing.updated",
+            actor,
+            m.org_id,
+            id,
+            serde_json::json!({ "name": d.name, "slug": d.slug.as_str() }),
+        ),
+        now,
+    )
+    .await?;
+    if status == Published {
+        bump_version(&mut tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

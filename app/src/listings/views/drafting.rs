@@ -1,0 +1,341 @@
+//! The publisher's pages: "my listings" (with a new draft) and the editor
+//! of one listing, its deployments and plans.
+
+use super::super::api::{
+    listing_editor, my_listings, AddDeployment, AddPlan, CreateListing, DeactivatePlan,
+    RemoveDeployment, RetireListing, SetDefaultDeployment, SubmitListing, UpdateListing,
+};
+use super::super::{EditorData, ListingStatus};
+use super::plan_price;
+use crate::domain::CURRENCIES;
+use crate::error::AppError;
+use crate::ui::badge::PlatformBadge;
+use crate::ui::fields::{field_error, invalid, options, page_action, Field, FormAlert};
+use crate::ui::format::{date, format_money};
+use crate::ui::status::failure;
+use crate::ui::text::unescaped_slot;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn MyListingsPage() -> impl IntoView {
+    let create = page_action::<CreateListing>();
+    let data = Resource::new(move || create.version().get(), |_| my_listings());
+    let error = Signal::derive(move || create.value().get().and_then(Result::err));
+    view! {
+        <Title text="My listings · Fairground"/>
+        <section class="panel">
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(d) => view! {
+                            <h1>{format!("Listings of {}", d.org_name)}</h1>
+                            <p>
+                                <a href="/org/data-access">"Who accessed our data"</a>
+                                " · " <a href="/cases">"Conflict cases and complaints"</a>
+                            </p>
+                            {if d.rows.is_empty() {
+                                view! { <p>"No listings yet. Create a draft below."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <table class="grid">
+                                        <caption class="visually-hidden">"Your listings"</caption>
+                                        <thead><tr><th scope="col">"Listing"</th><th scope="col">"Status"</th><th scope="col">"Referee's reason"</th><th scope="col">"Updated"</th></tr></thead>
+                                        <tbody>
+                                            {d.rows.into_iter().map(|r| {
+                                                let href = format!("/my/listings/{}", r.id);
+                                                view! {
+                                                    <tr>
+                                                        <th scope="row"><a href=href>{r.name}</a></th>
+                                                        <td>{r.status.label()}</td>
+                                                        <td>{r.review_reason.unwrap_or_default()}</td>
+                                                        <td>{date(r.updated_at)}</td>
+                                                    </tr>
+                                                }
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                }.into_any()
+                            }}
+                            <h2>"Create a draft"</h2>
+                            <FormAlert error fields=&["name", "slug", "tagline", "industry", "base_model_id"]/>
+                            <ActionForm action=create>
+                                <Field label="Name" name="name" input_type="text" autocomplete="off" error/>
+                                <Field label="Slug (web address)" name="slug" input_type="text" autocomplete="off" error optional=true
+                                    hint="Leave empty to derive it from the name."/>
+                                <Field label="Tagline" name="tagline" input_type="text" autocomplete="off" error/>
+                                <div class="field">
+                                    <label for="industry">"Industry"</label>
+                                    <select id="industry" name="industry" required aria-invalid=invalid(error, "industry") aria-describedby="industry-error">
+                                        <option value="">"Choose…"</option>
+                                        {options(d.industries, String::new())}
+                                    </select>
+                                    {field_error(error, "industry")}
+                                </div>
+                                <div class="field">
+                                    <label for="base_model_id">"Base model"</label>
+                                    <select id="base_model_id" name="base_model_id" required aria-invalid=invalid(error, "base_model_id") aria-describedby="base_model_id-error">
+                                        <option value="">"Choose…"</option>
+                                        {options(d.base_models, String::new())}
+                                    </select>
+                                    {field_error(error, "base_model_id")}
+                                </div>
+                                <button type="submit">"Create draft"</button>
+                            </ActionForm>
+                        }.into_any(),
+                        Err(err) => failure(err),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+pub fn ListingEditorPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .with(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()))
+            .unwrap_or(0)
+    };
+    let update = page_action::<UpdateListing>();
+    let add_dep = page_action::<AddDeployment>();
+    let set_default = page_action::<SetDefaultDeployment>();
+    let remove_dep = page_action::<RemoveDeployment>();
+    let add_plan = page_action::<AddPlan>();
+    let deactivate = page_action::<DeactivatePlan>();
+    let submit = page_action::<SubmitListing>();
+    let retire = page_action::<RetireListing>();
+    let data = Resource::new(
+        move || {
+            (
+                id(),
+                update.version().get(),
+                add_dep.version().get(),
+                set_default.version().get(),
+                remove_dep.version().get(),
+                add_plan.version().get(),
+                deactivate.version().get(),
+                submit.version().get(),
+            )
+        },
+        |(id, ..)| listing_editor(id),
+    );
+    let update_error = Signal::derive(move || update.value().get().and_then(Result::err));
+    let dep_error = Signal::derive(move || add_dep.value().get().and_then(Result::err));
+    let plan_error = Signal::derive(move || add_plan.value().get().and_then(Result::err));
+    let other_error = Signal::derive(move || {
+        [
+            set_default.value().get(),
+            remove_dep.value().get(),
+            deactivate.value().get(),
+            submit.value().get(),
+            retire.value().get(),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(Result::err)
+    });
+    let actions = EditorActions {
+        update,
+        add_dep,
+        set_default,
+        remove_dep,
+        add_plan,
+        deactivate,
+        submit,
+        retire,
+    };
+    view! {
+        <Title text="Edit listing · Fairground"/>
+        <FormAlert error=other_error fields=&[]/>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(e) => editor_view(e, actions, update_error, dep_error, plan_error).into_any(),
+                    Err(err) => failure(err),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[derive(Clone, Copy)]
+struct EditorActions {
+    update: ServerAction<UpdateListing>,
+    add_dep: ServerAction<AddDeployment>,
+    set_default: ServerAction<SetDefaultDeployment>,
+    remove_dep: ServerAction<RemoveDeployment>,
+    add_plan: ServerAction<AddPlan>,
+    deactivate: ServerAction<DeactivatePlan>,
+    submit: ServerAction<SubmitListing>,
+    retire: ServerAction<RetireListing>,
+}
+
+fn editor_view(
+    e: EditorData,
+    a: EditorActions,
+    update_error: Signal<Option<AppError>>,
+    dep_error: Signal<Option<AppError>>,
+    plan_error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let d = e.detail;
+    let id = d.id;
+    let status = d.status;
+    let public_href = format!("/listings/{}", d.slug);
+    let can_submit = matches!(status, ListingStatus::Draft | ListingStatus::Rejected);
+    let retired = status == ListingStatus::Retired;
+    let deps = d.deployments.clone();
+    let plans = d.plans.clone();
+    view! {
+        <section class="panel">
+            <h1>{format!("Edit “{}”", d.name)}</h1>
+            {d.platform_owned.then(|| view! { <PlatformBadge/> })}
+            <p role="status">
+                {format!("Status: {}.", status.label())}
+                {d.review_reason.clone().map(|r| format!(" Referee's reason: {r}"))}
+                " " <a href=public_href>"View the listing page"</a>
+            </p>
+            {can_submit.then(|| view! {
+                <ActionForm action=a.submit attr:class="inline-form">
+                    <input type="hidden" name="id" value=id/>
+                    <button type="submit">"Submit for review"</button>
+                </ActionForm>
+            })}
+            {(!retired).then(|| view! {
+                <ActionForm action=a.retire attr:class="inline-form">
+                    <input type="hidden" name="id" value=id/>
+                    <button type="submit" class="danger">"Retire listing"</button>
+                </ActionForm>
+            })}
+
+            <h2>"Details"</h2>
+            <FormAlert error=update_error fields=&["name", "slug", "tagline", "description", "industry", "tags", "data_residency", "certifications", "documentation_url"]/>
+            <ActionForm action=a.update>
+                <input type="hidden" name="id" value=id/>
+                <Field label="Name" name="name" input_type="text" autocomplete="off" error=update_error value=d.name.clone()/>
+                <Field label="Slug (web address)" name="slug" input_type="text" autocomplete="off" error=update_error value=d.slug.clone()/>
+                <Field label="Tagline" name="tagline" input_type="text" autocomplete="off" error=update_error value=d.tagline.clone()/>
+                <div class="field">
+                    <label for="description">"Description (Markdown)"</label>
+                    <textarea id="description" name="description" rows="10" aria-invalid=invalid(update_error, "description") aria-describedby="description-error">{unescaped_slot(e.description.clone())}</textarea>
+                    {field_error(update_error, "description")}
+                </div>
+                <div class="field">
+                    <label for="industry">"Industry"</label>
+                    <select id="industry" name="industry" aria-invalid=invalid(update_error, "industry") aria-describedby="industry-error">{options(e.industries.clone(), e.industry_slug.clone())}</select>
+                    {field_error(update_error, "industry")}
+                </div>
+                <Field label="Capability tags (comma-separated)" name="tags" input_type="text" autocomplete="off" error=update_error optional=true value=d.tags.join(", ")/>
+                <Field label="Data residency" name="data_residency" input_type="text" autocomplete="off" error=update_error optional=true value=d.data_residency.clone() hint="e.g. EU (Frankfurt)"/>
+                <Field label="Certifications (comma-separated)" name="certifications" input_type="text" autocomplete="off" error=update_error optional=true value=d.certifications.join(", ")/>
+                <Field label="Documentation URL" name="documentation_url" input_type="url" autocomplete="off" error=update_error optional=true value=d.documentation_url.clone()/>
+                <button type="submit">"Save details"</button>
+            </ActionForm>
+
+            <h2>"Deployments"</h2>
+            <p class="muted">"The base models this listing runs on. One is the default; clients may choose another."</p>
+            <ul class="deployment-list" aria-label="Deployments">
+                {deps.into_iter().map(|dep| {
+                    let label = format!("{} {}", dep.base_model, dep.revision);
+                    let make_default = format!("Make {label} the default");
+                    let remove = format!("Remove {label}");
+                    view! {
+                        <li>
+                            <strong>{dep.base_model.clone()}</strong>
+                            {format!(" · revision {} · {} · evaluation {}", dep.revision, dep.status,
+                                dep.eval_score.map(|s| s.to_string()).unwrap_or_else(|| "not reported".into()))}
+                            {dep.base_model_deprecated.then(|| view! { " " <span class="badge">"Base model deprecated"</span> })}
+                            {if dep.is_default {
+                                view! { " " <span class="badge">"Default"</span> }.into_any()
+                            } else {
+                                view! {
+                                    <ActionForm action=a.set_default attr:class="inline-form">
+                                        <input type="hidden" name="listing_id" value=id/>
+                                        <input type="hidden" name="deployment_id" value=dep.id/>
+                                        <button type="submit" class="small">{make_default}</button>
+                                    </ActionForm>
+                                    <ActionForm action=a.remove_dep attr:class="inline-form">
+                                        <input type="hidden" name="listing_id" value=id/>
+                                        <input type="hidden" name="deployment_id" value=dep.id/>
+                                        <button type="submit" class="small">{remove}</button>
+                                    </ActionForm>
+                                }.into_any()
+                            }}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <h3>"Add a deployment"</h3>
+            <FormAlert error=dep_error fields=&["base_model_id", "revision", "status", "eval_score"]/>
+            <ActionForm action=a.add_dep>
+                <input type="hidden" name="listing_id" value=id/>
+                <div class="field">
+                    <label for="dep-base-model">"Base model"</label>
+                    <select id="dep-base-model" name="base_model_id" required aria-invalid=invalid(dep_error, "base_model_id") aria-describedby="base_model_id-error">
+                        <option value="">"Choose…"</option>
+                        {options(e.base_models.clone(), String::new())}
+                    </select>
+                    {field_error(dep_error, "base_model_id")}
+                </div>
+                <Field label="Adapter or revision label" name="revision" input_type="text" autocomplete="off" error=dep_error/>
+                <div class="field">
+                    <label for="dep-status">"Deployment status"</label>
+                    <select id="dep-status" name="status" aria-invalid=invalid(dep_error, "status") aria-describedby="status-error">
+                        <option value="active" selected>"Active"</option>
+                        <option value="preview">"Preview"</option>
+                        <option value="paused">"Paused"</option>
+                    </select>
+                    {field_error(dep_error, "status")}
+                </div>
+                <Field label="Evaluation score (0–100)" name="eval_score" input_type="number" autocomplete="off" error=dep_error optional=true/>
+                <label class="check"><input type="checkbox" name="make_default" value="on"/>" Make this the default deployment"</label>
+                <button type="submit">"Add deployment"</button>
+            </ActionForm>
+
+            <h2>"Plans"</h2>
+            <ul class="plan-list" aria-label="Plans">
+                {plans.into_iter().map(|p| {
+                    let text = format!("{} · {} · {} calls included · {} per 1,000 more",
+                        p.name, plan_price(&p), p.included_calls, format_money(p.overage_per_1000_minor, &p.currency));
+                    let withdraw = format!("Withdraw plan {}", p.name);
+                    view! {
+                        <li>
+                            {text}
+                            {if p.active {
+                                view! {
+                                    <ActionForm action=a.deactivate attr:class="inline-form">
+                                        <input type="hidden" name="listing_id" value=id/>
+                                        <input type="hidden" name="plan_id" value=p.id/>
+                                        <button type="submit" class="small">{withdraw}</button>
+                                    </ActionForm>
+                                }.into_any()
+                            } else {
+                                view! { " " <span class="badge">"Withdrawn"</span> }.into_any()
+                            }}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <h3>"Add a plan"</h3>
+            <FormAlert error=plan_error fields=&["plan_name", "monthly_fee", "currency", "included_calls", "overage_per_1000"]/>
+            <ActionForm action=a.add_plan>
+                <input type="hidden" name="listing_id" value=id/>
+                <Field label="Plan name" name="plan_name" input_type="text" autocomplete="off" error=plan_error/>
+                <Field label="Monthly fee" name="monthly_fee" input_type="text" autocomplete="off" error=plan_error hint="e.g. 490 or 490.00; 0 for free"/>
+                <div class="field">
+                    <label for="currency">"Currency"</label>
+                    <select id="currency" name="currency" aria-invalid=invalid(plan_error, "currency") aria-describedby="currency-error">
+                        {CURRENCIES.into_iter().map(|c| view! { <option value=c>{c}</option> }).collect_view()}
+                    </select>
+                    {field_error(plan_error, "currency")}
+                </div>
+                <Field label="Included calls a month" name="included_calls" input_type="number" autocomplete="off" error=plan_error/>
+                <Field label="Price per 1,000 calls over that" name="overage_per_1000" input_type="text" autocomplete="off" error=plan_error/>
+                <button type="submit">"Add plan"</button>
+            </ActionForm>
+        </section>
+    }
+}

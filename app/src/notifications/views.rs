@@ -1,0 +1,34 @@
+//! The notifications page.
+
+use super::api::notifications;
+use super::NotificationView;
+use crate::ui::status::loaded;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn NotificationsPage() -> impl IntoView {
+    let list = Resource::new(|| (), |_| notifications());
+    view! {
+        <Title text="Notifications · Fairground"/>
+        <section class="panel">
+            <h1>"Notifications"</h1>
+            {loaded(list, |items: Vec<NotificationView>| {
+                if items.is_empty() {
+                    view! { <p>"No notifications."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="notifications" aria-label="Notifications">
+                            {items.into_iter().map(|n| view! {
+                                <li>
+                                    <p>{n.message}</p>
+                                    {(!n.link.is_empty()).then(|| view! { <a href=n.link.clone()>"Open"</a> })}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }
+            })}
+        </section>
+    }
+}
