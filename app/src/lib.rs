@@ -20,6 +20,9 @@ pub mod policy;
 pub mod subscriptions;
 pub mod ui;
 
+#[cfg(test)]
+mod layout_rules;
+
 
 #[cfg(feature = "ssr")]
 pub mod db;
