@@ -18,6 +18,8 @@ mod listings;
 mod metering;
 mod orgs;
 mod policy;
+mod schema_parity;
+mod services;
 mod sessions;
 mod subscriptions;
 mod two_step;
