@@ -23,7 +23,6 @@ pub mod ui;
 #[cfg(test)]
 mod layout_rules;
 
-
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
