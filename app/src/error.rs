@@ -4,6 +4,11 @@
 //! its HTTP status and what may be shown to a user; an internal cause is logged
 //! where it happens (with the request id) and only a reference reaches the
 //! browser.
+//!
+//! Every error a client receives as JSON has one shape, [`ApiErrorBody`]:
+//! `{"code", "message", "fields"}` (plus `retry_after_secs` when rate limited
+//! and `reference` for an internal error). Server functions, the same-origin
+//! layer, the metering API and the exports all answer with it.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -12,6 +17,7 @@ use std::collections::BTreeMap;
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(into = "ApiErrorBody", try_from = "ApiErrorBody")]
 pub enum AppError {
     #[error("Please sign in to continue.")]
     Unauthorized,
@@ -109,8 +115,14 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
         use leptos::server_fn::error::ServerFnErrorErr as E;
         match value {
+            // Fields that cannot be read are the caller's mistake: on the
+            // server the answer carries the error's own status (400), not the
+            // framework's 500.
             E::Args(msg) | E::Deserialization(msg) | E::MissingArg(msg) => {
-                AppError::BadRequest(msg)
+                let err = AppError::BadRequest(msg);
+                #[cfg(feature = "ssr")]
+                mark_status(&err);
+                err
             }
             E::Registration(_) => AppError::NotFound,
             // Transport and serialization failures: nothing the user can fix,
@@ -123,6 +135,31 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
                 AppError::Internal {
                     reference: "browser (see the console)".into(),
                 }
+            }
+        }
+    }
+}
+
+/// Gives the response of the server function being answered the status of
+/// `err` (and Retry-After when rate limited). A plain HTML form post is left
+/// alone: it is redirected back with the error in the URL, which only works
+/// with a 3xx status.
+#[cfg(feature = "ssr")]
+pub fn mark_status(err: &AppError) {
+    let parts = leptos::prelude::use_context::<http::request::Parts>();
+    let html_form = parts
+        .as_ref()
+        .and_then(|p| p.headers.get(http::header::ACCEPT))
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if let (false, Some(res)) = (
+        html_form,
+        leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        res.set_status(err.status());
+        if let AppError::RateLimited { retry_after_secs } = err {
+            if let Ok(v) = http::HeaderValue::from_str(&retry_after_secs.to_string()) {
+                res.insert_header(http::header::RETRY_AFTER, v);
             }
         }
     }
@@ -142,14 +179,39 @@ impl axum::response::IntoResponse for AppError {
     }
 }
 
-/// The JSON body of an API error: a stable code, a message for people, and
-/// per-field messages for validation errors.
+/// The JSON body of every error: a stable code, a message for people, and
+/// per-field messages (empty unless the code is `validation`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ApiErrorBody {
+    /// unauthorized, forbidden, second_factor_required, not_found,
+    /// validation, bad_request, conflict, rate_limited, internal; the
+    /// metering API adds unsupported_media_type, payload_too_large,
+    /// malformed_json, invalid_request and request_timeout.
     pub code: String,
     pub message: String,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Field name → messages, for errors shown next to form fields.
+    #[serde(default)]
     pub fields: FieldErrors,
+    /// Seconds to wait (`rate_limited` only; also the Retry-After header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+    /// The reference to quote to support (`internal` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+impl ApiErrorBody {
+    /// A body with no field messages.
+    pub fn new(code: &str, message: impl Into<String>) -> ApiErrorBody {
+        ApiErrorBody {
+            code: code.to_string(),
+            message: message.into(),
+            fields: FieldErrors::new(),
+            retry_after_secs: None,
+            reference: None,
+        }
+    }
 }
 
 impl From<&AppError> for ApiErrorBody {
@@ -165,15 +227,54 @@ impl From<&AppError> for ApiErrorBody {
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Internal { .. } => "internal",
         };
-        let fields = match err {
-            AppError::Validation { fields } => fields.clone(),
-            _ => FieldErrors::new(),
-        };
-        ApiErrorBody {
-            code: code.to_string(),
-            message: err.to_string(),
-            fields,
+        let mut body = ApiErrorBody::new(code, err.to_string());
+        match err {
+            AppError::Validation { fields } => body.fields = fields.clone(),
+            AppError::RateLimited { retry_after_secs } => {
+                body.retry_after_secs = Some(*retry_after_secs)
+            }
+            AppError::Internal { reference } => body.reference = Some(reference.clone()),
+            _ => {}
         }
+        body
+    }
+}
+
+impl From<AppError> for ApiErrorBody {
+    fn from(err: AppError) -> Self {
+        ApiErrorBody::from(&err)
+    }
+}
+
+/// The error a body describes (what a page reads back from a server
+/// function's answer or from a form's error link).
+impl TryFrom<ApiErrorBody> for AppError {
+    type Error = String;
+
+    fn try_from(body: ApiErrorBody) -> Result<Self, Self::Error> {
+        Ok(match body.code.as_str() {
+            "unauthorized" => AppError::Unauthorized,
+            "forbidden" => AppError::Forbidden,
+            "second_factor_required" => AppError::SecondFactorRequired,
+            "not_found" => AppError::NotFound,
+            "validation" => AppError::Validation {
+                fields: body.fields,
+            },
+            "bad_request" => AppError::BadRequest(
+                body.message
+                    .strip_prefix("The request could not be understood: ")
+                    .unwrap_or(&body.message)
+                    .to_string(),
+            ),
+            "conflict" => AppError::Conflict(body.message),
+            "rate_limited" => AppError::RateLimited {
+                retry_after_secs: body.retry_after_secs.unwrap_or(1),
+            },
+            "internal" => AppError::Internal {
+                reference: body.reference.unwrap_or_default(),
+            },
+            other => return Err(format!("unknown error code {other:?}")),
+        })
     }
 }
 
@@ -193,6 +294,47 @@ mod tests {
             "Something went wrong on our side. Reference: req-123."
         );
         assert_eq!(err.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn every_error_travels_as_code_message_and_fields_and_comes_back_whole() {
+        let errors = [
+            AppError::Unauthorized,
+            AppError::Forbidden,
+            AppError::SecondFactorRequired,
+            AppError::NotFound,
+            AppError::field("email", "Enter an email address."),
+            AppError::BadRequest("missing field `id`".into()),
+            AppError::Conflict("Already subscribed.".into()),
+            AppError::RateLimited {
+                retry_after_secs: 42,
+            },
+            AppError::Internal {
+                reference: "req-9".into(),
+            },
+        ];
+        for err in errors {
+            let json = serde_json::to_value(&err).expect("serialises");
+            let keys: Vec<&str> = json
+                .as_object()
+                .expect("an object")
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert!(
+                ["code", "fields", "message"]
+                    .iter()
+                    .all(|k| keys.contains(k)),
+                "{json}"
+            );
+            assert_eq!(json["message"], err.to_string());
+            let back: AppError = serde_json::from_value(json).expect("deserialises");
+            assert_eq!(back, err);
+        }
+        let v = serde_json::to_value(AppError::field("email", "Enter one.")).expect("json");
+        assert_eq!(v["code"], "validation");
+        assert_eq!(v["fields"]["email"][0], "Enter one.");
+        assert!(serde_json::from_str::<AppError>(r#"{"code":"nope","message":"x"}"#).is_err());
     }
 
     #[test]

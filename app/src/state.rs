@@ -79,23 +79,7 @@ pub fn client_ip() -> String {
 /// URL, which only works with a 3xx status.
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(err) = &result {
-        let parts = leptos::prelude::use_context::<http::request::Parts>();
-        let html_form = parts
-            .as_ref()
-            .and_then(|p| p.headers.get(http::header::ACCEPT))
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"));
-        if let (false, Some(res)) = (
-            html_form,
-            leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
-        ) {
-            res.set_status(err.status());
-            if let AppError::RateLimited { retry_after_secs } = err {
-                if let Ok(v) = http::HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    res.insert_header(http::header::RETRY_AFTER, v);
-                }
-            }
-        }
+        crate::error::mark_status(err);
     }
     result
 }

@@ -10,7 +10,7 @@
 //! alike, and nothing is written. Tab, line feed and carriage return stay
 //! allowed (multi-line text fields submit them).
 
-use app::error::AppError;
+use app::error::{ApiErrorBody, AppError};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::middleware::Next;
@@ -87,23 +87,16 @@ fn json_has_control(bytes: &[u8]) -> bool {
     false
 }
 
+/// A body refused at the edge, in the one error shape: the metering API's
+/// codes under `/api/v1/`, the application's elsewhere.
 fn refuse(path: &str, status: StatusCode, message: &str) -> Response {
-    if path.starts_with("/api/v1/") {
-        let code = match status {
-            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-            StatusCode::REQUEST_TIMEOUT => "request_timeout",
-            _ => "invalid_request",
-        };
-        (
-            status,
-            axum::Json(serde_json::json!({ "error": code, "message": message })),
-        )
-            .into_response()
-    } else if status != StatusCode::BAD_REQUEST {
-        (status, message.to_string()).into_response()
-    } else {
-        AppError::BadRequest(message.to_string()).into_response()
-    }
+    let code = match (path.starts_with("/api/v1/"), status) {
+        (_, StatusCode::PAYLOAD_TOO_LARGE) => "payload_too_large",
+        (_, StatusCode::REQUEST_TIMEOUT) => "request_timeout",
+        (true, _) => "invalid_request",
+        (false, _) => return AppError::BadRequest(message.to_string()).into_response(),
+    };
+    (status, axum::Json(ApiErrorBody::new(code, message))).into_response()
 }
 
 /// How long a request body may take to arrive, whole.

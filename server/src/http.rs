@@ -151,7 +151,6 @@ pub fn router(state: AppState, surface: Surface) -> Router {
                     same_origin_only,
                 ))
                 .layer(sessions)
-                .layer(middleware::from_fn(malformed_calls_are_400))
                 .layer(middleware::from_fn_with_state(
                     state_for_exposure,
                     count_exposure,
@@ -207,26 +206,6 @@ fn request_span(req: &Request) -> tracing::Span {
         .map(MatchedPath::as_str)
         .unwrap_or_else(|| req.uri().path());
     tracing::info_span!("request", method = %req.method(), path = %path, request_id = %id)
-}
-
-/// A server-function call whose fields cannot be read (missing, wrong type)
-/// is the caller's mistake: the framework answers it with a 500 carrying a
-/// `BadRequest` body, which is turned into the 400 it is.
-async fn malformed_calls_are_400(req: Request, next: Next) -> Response {
-    let res = next.run(req).await;
-    if res.status() != StatusCode::INTERNAL_SERVER_ERROR {
-        return res;
-    }
-    let (mut parts, body) = res.into_parts();
-    // Error bodies are small; a larger one is not this case.
-    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
-        parts.status = StatusCode::INTERNAL_SERVER_ERROR;
-        return Response::from_parts(parts, axum::body::Body::empty());
-    };
-    if bytes.starts_with(b"{\"BadRequest\"") {
-        parts.status = StatusCode::BAD_REQUEST;
-    }
-    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Collects the listings a request shows (see `app::exposure::tally`) and,

@@ -214,7 +214,7 @@ async fn error_links_of_plain_forms_stay_on_this_site_and_carry_only_the_servers
     // Someone else's words in the site's voice: refused, whether unsigned,
     // signed for another error, or signed with a made-up signature.
     let forged = base64::engine::general_purpose::URL_SAFE
-        .encode(br#"{"Conflict":"Your account is locked: call +1 555 0100 now."}"#);
+        .encode(br#"{"code":"conflict","message":"Your account is locked: call +1 555 0100 now.","fields":{}}"#);
     let sig = back.split("__sig=").nth(1).unwrap_or("").to_string();
     for link in [
         format!("/sign-in?__path=/api/fn/sign_in&__err={forged}"),

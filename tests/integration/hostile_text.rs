@@ -208,7 +208,7 @@ async fn control_characters_are_refused_at_the_edge_and_nothing_is_written(backe
     let bad = json!({"records": [record("ok", &sub, 1, now), record("a\u{0}b", &sub, 1, now)]});
     let (status, body) = post_usage(&app, Some(&key), &bad).await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(body["error"], "invalid_request", "{body}");
+    assert_eq!(body["code"], "invalid_request", "{body}");
     assert!(
         body["message"].as_str().is_some_and(|t| t.contains(says)),
         "{body}"

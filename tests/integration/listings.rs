@@ -888,10 +888,7 @@ async fn bad_listing_input_is_refused_with_field_errors_and_nothing_is_written(b
         .await;
     assert_eq!(status, 422, "{body}");
     for field in ["name", "slug", "tagline", "industry", "base_model_id"] {
-        assert!(
-            body["Validation"]["fields"][field].is_array(),
-            "{field}: {body}"
-        );
+        assert!(body["fields"][field].is_array(), "{field}: {body}");
     }
     assert_eq!(db.count("SELECT COUNT(*) FROM listings").await, 0);
     let id = ready_draft(&m.alice, "Loan Risk", &m.models[0]).await;
@@ -909,7 +906,7 @@ async fn bad_listing_input_is_refused_with_field_errors_and_nothing_is_written(b
         .await;
     assert_eq!(status, 422, "{body}");
     assert!(
-        body["Validation"]["fields"]["slug"][0]
+        body["fields"]["slug"][0]
             .as_str()
             .unwrap_or("")
             .contains("taken"),
@@ -936,10 +933,7 @@ async fn bad_listing_input_is_refused_with_field_errors_and_nothing_is_written(b
         "included_calls",
         "overage_per_1000",
     ] {
-        assert!(
-            body["Validation"]["fields"][field].is_array(),
-            "{field}: {body}"
-        );
+        assert!(body["fields"][field].is_array(), "{field}: {body}");
     }
     let (status, body) = m
         .alice
@@ -970,10 +964,7 @@ async fn bad_listing_input_is_refused_with_field_errors_and_nothing_is_written(b
         )
         .await;
     assert_eq!(status, 422, "{body}");
-    assert!(
-        body["Validation"]["fields"]["eval_score"].is_array(),
-        "{body}"
-    );
+    assert!(body["fields"]["eval_score"].is_array(), "{body}");
     let (status, body) = m
         .alice
         .call(
@@ -1140,9 +1131,7 @@ async fn only_the_platform_names_a_listing_after_itself(backend: Backend) {
             )
             .await;
         assert_eq!(status, 422, "{name:?}: {body}");
-        let message = body["Validation"]["fields"]["name"][0]
-            .as_str()
-            .unwrap_or("");
+        let message = body["fields"]["name"][0].as_str().unwrap_or("");
         assert!(message.contains(says), "{name:?}: {body}");
     }
     assert_eq!(db.count("SELECT COUNT(*) FROM listings").await, before);
@@ -1186,9 +1175,7 @@ async fn only_the_platform_names_a_listing_after_itself(backend: Backend) {
             )
             .await;
         assert_eq!(status, 422, "{slug}: {body}");
-        let message = body["Validation"]["fields"]["slug"][0]
-            .as_str()
-            .unwrap_or("");
+        let message = body["fields"]["slug"][0].as_str().unwrap_or("");
         assert!(
             message.contains("platform's own listings"),
             "{slug}: {body}"

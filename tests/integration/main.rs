@@ -11,6 +11,7 @@ mod cases;
 mod catalogue;
 mod cross_site;
 mod database;
+mod error_shape;
 mod exposure;
 mod foundation;
 mod hostile_text;

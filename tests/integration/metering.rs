@@ -184,7 +184,7 @@ async fn keys_are_shown_once_hashed_scoped_and_revocable(backend: Backend) {
     )
     .await;
     assert_eq!(status, 401, "{body}");
-    assert_eq!(body["error"], "unauthorized");
+    assert_eq!(body["code"], "unauthorized");
     // A key with the right prefix and a wrong secret is refused too.
     let forged = format!("{}{}", &key[..13], "A".repeat(key.len() - 13));
     let (status, _) = post_usage(&app, Some(&forged), &json!({"records": []})).await;
@@ -366,7 +366,7 @@ async fn whole_requests_are_refused_with_a_precise_status(backend: Backend) {
         .expect("post");
     assert_eq!(res.status(), 400);
     let body: Value = res.json().await.expect("json");
-    assert_eq!(body["error"], "malformed_json");
+    assert_eq!(body["code"], "malformed_json");
     let res = send("application/json", br#"{"records": [{"idempotency_key": "a", "subscription_id": 1, "dimension": "calls", "quantity": "many", "occurred_at": "2026-11-28T10:00:00Z"}]}"#.to_vec()).await.expect("post");
     assert_eq!(res.status(), 422);
     let body: Value = res.json().await.expect("json");
@@ -694,7 +694,7 @@ async fn a_key_over_its_request_limit_is_told_to_wait_and_nothing_is_stored(back
             }
             429 => {
                 refused.push(b);
-                assert_eq!(body["error"], "rate_limited", "{body}");
+                assert_eq!(body["code"], "rate_limited", "{body}");
                 let message = body["message"].as_str().unwrap_or("");
                 assert!(message.contains("5 requests a second"), "{message}");
                 assert_eq!(retry_after, Some(1), "Retry-After in whole seconds");

@@ -142,11 +142,8 @@ async fn a_client_subscribes_switches_base_model_cancels_and_resubscribes(backen
         )
         .await;
     assert_eq!(status, 422, "{body}");
-    assert!(body["Validation"]["fields"]["plan_id"].is_array(), "{body}");
-    assert!(
-        body["Validation"]["fields"]["deployment_id"].is_array(),
-        "{body}"
-    );
+    assert!(body["fields"]["plan_id"].is_array(), "{body}");
+    assert!(body["fields"]["deployment_id"].is_array(), "{body}");
     let (status, body) = m
         .carol
         .call(

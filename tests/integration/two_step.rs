@@ -313,8 +313,8 @@ async fn staff_act_only_after_two_step_sign_in(backend: Backend) {
     ];
     let (status, body) = rita.call("/api/fn/add_base_model", &base_model).await;
     assert_eq!(
-        (status, body.clone()),
-        (403, serde_json::json!("SecondFactorRequired"))
+        (status, body["code"].clone()),
+        (403, serde_json::json!("second_factor_required"))
     );
     let res = rita.get("/review").await;
     assert_eq!(res.status(), 403);
@@ -358,8 +358,8 @@ async fn staff_act_only_after_two_step_sign_in(backend: Backend) {
     ];
     let (status, body) = pat.call("/api/fn/create_listing", &draft).await;
     assert_eq!(
-        (status, body),
-        (403, serde_json::json!("SecondFactorRequired"))
+        (status, body["code"].clone()),
+        (403, serde_json::json!("second_factor_required"))
     );
     assert_eq!(
         db.count("SELECT COUNT(*) FROM listings").await,

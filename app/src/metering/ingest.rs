@@ -6,6 +6,7 @@
 use super::db::{self, Content, NewRecord};
 use super::{Reason, DIMENSIONS, MAX_AGE_MS, MAX_AHEAD_MS, MAX_BATCH, MAX_KEY_LEN};
 use crate::calendar::{days_from_civil, DAY_MS};
+use crate::error::ApiErrorBody;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::State;
@@ -90,24 +91,9 @@ pub struct BatchResult {
     pub results: Vec<RecordResult>,
 }
 
-/// A request refused as a whole.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ApiError {
-    /// unauthorized, unsupported_media_type, payload_too_large, malformed_json,
-    /// invalid_request, request_timeout, rate_limited or internal.
-    pub error: String,
-    pub message: String,
-}
-
-fn refuse(status: StatusCode, error: &str, message: impl Into<String>) -> Response {
-    (
-        status,
-        Json(ApiError {
-            error: error.into(),
-            message: message.into(),
-        }),
-    )
-        .into_response()
+/// A request refused as a whole, in the one error shape.
+fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (status, Json(ApiErrorBody::new(code, message))).into_response()
 }
 
 /// SHA-256 of a key, hex. Keys are 256 random bits, so a plain hash (not a
@@ -298,13 +284,13 @@ fn check_shape(body: &Value) -> Result<Vec<Checked>, String> {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "Every record's outcome; accepted records are stored before this answer", body = BatchResult),
-        (status = 400, description = "The body is not JSON, or a string in it holds a control character such as NUL (nothing is stored)", body = ApiError),
-        (status = 408, description = "The body did not arrive whole within the server's body timeout", body = ApiError),
-        (status = 401, description = "No live API key", body = ApiError),
-        (status = 413, description = "The body is larger than 1 MiB", body = ApiError),
-        (status = 415, description = "The body is not application/json", body = ApiError),
-        (status = 422, description = "A field is missing or of the wrong type, or the batch has no record or more than 1,000", body = ApiError),
-        (status = 429, description = "The key sent more requests this second than allowed; nothing was stored", body = ApiError,
+        (status = 400, description = "The body is not JSON, or a string in it holds a control character such as NUL (nothing is stored)", body = ApiErrorBody),
+        (status = 408, description = "The body did not arrive whole within the server's body timeout", body = ApiErrorBody),
+        (status = 401, description = "No live API key", body = ApiErrorBody),
+        (status = 413, description = "The body is larger than 1 MiB", body = ApiErrorBody),
+        (status = 415, description = "The body is not application/json", body = ApiErrorBody),
+        (status = 422, description = "A field is missing or of the wrong type, or the batch has no record or more than 1,000", body = ApiErrorBody),
+        (status = 429, description = "The key sent more requests this second than allowed; nothing was stored", body = ApiErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait before sending again"))),
     )
 )]

@@ -1,6 +1,7 @@
 //! The API's OpenAPI 3 description, generated from the handler and types.
 
-use super::ingest::{ApiError, BatchResult, Outcome, RecordResult, UsageBatch, UsageRecord};
+use super::ingest::{BatchResult, Outcome, RecordResult, UsageBatch, UsageRecord};
+use crate::error::ApiErrorBody;
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -34,7 +35,7 @@ impl Modify for BearerKey {
         description = "Publishers report their subscribers' usage; every record is accepted once, reported as a duplicate, or rejected with a reason."
     ),
     paths(super::ingest::usage),
-    components(schemas(UsageBatch, UsageRecord, BatchResult, RecordResult, Outcome, ApiError)),
+    components(schemas(UsageBatch, UsageRecord, BatchResult, RecordResult, Outcome, ApiErrorBody)),
     modifiers(&BearerKey),
     tags((name = "metering", description = "Usage reporting"))
 )]

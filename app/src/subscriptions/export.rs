@@ -104,7 +104,7 @@ fn download(result: Result<Vec<StatementView>, AppError>, name: &'static str) ->
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             res
         }
-        Err(err) => (err.status(), err.to_string()).into_response(),
+        Err(err) => err.into_response(),
     }
 }
 
