@@ -312,3 +312,52 @@ mod tests {
         assert_eq!(Backend::from_url("mysql://h/db"), None);
     }
 }
+
+/// A unique key of the schema as each backend names it in a violation:
+/// PostgreSQL names the constraint, SQLite the column (the last one of a
+/// composite key).
+#[derive(Debug, Clone, Copy)]
+pub struct UniqueKey {
+    pub pg_constraint: &'static str,
+    pub sqlite_column: &'static str,
+}
+
+impl UniqueKey {
+    pub const fn new(pg_constraint: &'static str, sqlite_column: &'static str) -> UniqueKey {
+        UniqueKey {
+            pg_constraint,
+            sqlite_column,
+        }
+    }
+
+    /// Whether `e` is a violation of this key.
+    pub fn violated_by(self, e: &sqlx::Error) -> bool {
+        let sqlx::Error::Database(d) = e else {
+            return false;
+        };
+        if d.kind() != sqlx::error::ErrorKind::UniqueViolation {
+            return false;
+        }
+        match d.constraint() {
+            Some(c) => c == self.pg_constraint,
+            // SQLite reports no constraint name; its message names the columns.
+            None => d.message().ends_with(self.sqlite_column),
+        }
+    }
+}
+
+/// Turns a violation of one of `keys` into `err` (a field error, usually)
+/// and any other database error into the usual `AppError`:
+/// `insert(…).await.map_err(on_unique(&[KEY], || AppError::field(…)))?`.
+pub fn on_unique(
+    keys: &'static [UniqueKey],
+    err: impl FnOnce() -> crate::error::AppError,
+) -> impl FnOnce(sqlx::Error) -> crate::error::AppError {
+    move |e| {
+        if keys.iter().any(|k| k.violated_by(&e)) {
+            err()
+        } else {
+            e.into()
+        }
+    }
+}

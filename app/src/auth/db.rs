@@ -1,6 +1,6 @@
 //! SQL for users and their sessions.
 
-use crate::db::Db;
+use crate::db::{on_unique, Db, UniqueKey};
 use crate::error::AppError;
 use sqlx::{Any, Row, Transaction};
 
@@ -37,7 +37,7 @@ pub async fn insert_user(
     password_hash: &str,
     now_ms: i64,
 ) -> Result<i64, AppError> {
-    let res = sqlx::query(
+    let row = sqlx::query(
         "INSERT INTO users (email, display_name, password_hash, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $4) RETURNING id",
     )
@@ -46,47 +46,17 @@ pub async fn insert_user(
     .bind(password_hash)
     .bind(now_ms)
     .fetch_one(&mut **tx)
-    .await;
-    match res {
-        Ok(row) => Ok(row.try_get("id")?),
-        Err(sqlx::Error::Database(e))
-            if is_unique_violation(e.as_ref(), "users_email_key", "users.email") =>
-        {
-            Err(AppError::field(
-                "email",
-                "An account with this email already exists. Sign in instead?",
-            ))
-        }
-        Err(e) => Err(e.into()),
-    }
+    .await
+    .map_err(on_unique(&[USERS_EMAIL], || {
+        AppError::field(
+            "email",
+            "An account with this email already exists. Sign in instead?",
+        )
+    }))?;
+    Ok(row.try_get("id")?)
 }
 
-/// Whether a database error is the violation of one unique constraint:
-/// PostgreSQL names the constraint; SQLite names the column.
-pub fn is_unique_violation(
-    e: &dyn sqlx::error::DatabaseError,
-    pg_constraint: &str,
-    sqlite_column: &str,
-) -> bool {
-    if e.kind() != sqlx::error::ErrorKind::UniqueViolation {
-        return false;
-    }
-    match e.constraint() {
-        Some(c) => c == pg_constraint,
-        // SQLite reports no constraint name; its message names the columns.
-        None => e.message().ends_with(sqlite_column),
-    }
-}
-
-/// `is_unique_violation` for any sqlx error (false unless it came from the
-/// database). For a composite constraint, SQLite's message ends with the
-/// constraint's last column.
-pub fn violates_unique(e: &sqlx::Error, pg_constraint: &str, sqlite_column: &str) -> bool {
-    match e {
-        sqlx::Error::Database(d) => is_unique_violation(d.as_ref(), pg_constraint, sqlite_column),
-        _ => false,
-    }
-}
+const USERS_EMAIL: UniqueKey = UniqueKey::new("users_email_key", "users.email");
 
 pub async fn user_by_email(db: &Db, email: &str) -> Result<Option<UserRow>, AppError> {
     let row =

@@ -7,10 +7,18 @@ use super::index::{parse_query, search as search_index};
 use super::{BaseModelsData, CatalogueQuery, SearchResults};
 use crate::audit::db::{append, NewEntry};
 use crate::auth::actor::{Actor, Permission};
-use crate::auth::db::violates_unique;
+use crate::db::{on_unique, UniqueKey};
 use crate::error::AppError;
 use crate::form::Form;
 use crate::state::AppState;
+
+const BASE_MODEL_KEYS: [UniqueKey; 2] = [
+    UniqueKey::new("base_models_slug_key", "base_models.slug"),
+    UniqueKey::new(
+        "base_models_provider_name_version_key",
+        "base_models.version",
+    ),
+];
 
 /// Searches the published catalogue (public). The results shown count as
 /// impressions.
@@ -97,23 +105,14 @@ pub async fn add_base_model(
         context_length,
         licence: &licence,
     };
-    let id = match db::insert_base_model(&mut tx, &new, now).await {
-        Ok(id) => id,
-        Err(e)
-            if violates_unique(&e, "base_models_slug_key", "base_models.slug")
-                || violates_unique(
-                    &e,
-                    "base_models_provider_name_version_key",
-                    "base_models.version",
-                ) =>
-        {
-            return Err(AppError::field(
+    let id = db::insert_base_model(&mut tx, &new, now)
+        .await
+        .map_err(on_unique(&BASE_MODEL_KEYS, || {
+            AppError::field(
                 "version",
                 "This provider, model and version is already in the catalogue.",
-            ))
-        }
-        Err(e) => return Err(e.into()),
-    };
+            )
+        }))?;
     append(
         &mut tx,
         &NewEntry::now(

@@ -6,13 +6,15 @@ use super::ingest::{hash_key, PREFIX_LEN};
 use super::{ApiKeysData, CreatedKey};
 use crate::audit::db::{append, NewEntry};
 use crate::auth::actor::{resolve, Actor, Permission};
-use crate::auth::db::violates_unique;
+use crate::db::UniqueKey;
 use crate::error::{AppError, FieldErrors};
 use crate::orgs::db::Membership;
 use crate::orgs::{OrgKind, StaffRole};
 use crate::state::app_state;
 use base64::Engine as _;
 use rand::RngCore as _;
+
+const KEY_PREFIX: UniqueKey = UniqueKey::new("api_keys_prefix_key", "api_keys.prefix");
 
 /// Publishers' members see their keys; who may also create and revoke them.
 fn publisher(actor: &Actor) -> Result<(&Membership, bool), AppError> {
@@ -114,7 +116,7 @@ pub async fn issue(
             .await
         {
             Ok(id) => id,
-            Err(e) if violates_unique(&e, "api_keys_prefix_key", "api_keys.prefix") => continue,
+            Err(e) if KEY_PREFIX.violated_by(&e) => continue,
             Err(e) => return Err(e.into()),
         };
         append(

@@ -56,7 +56,7 @@ pub async fn platform_org_id(tx: &mut Transaction<'_, Any>) -> Result<Option<i64
 }
 
 use super::{InvitationView, MemberView, OrgSummary, Role, StaffRole};
-use crate::db::Db;
+use crate::db::{on_unique, Db, UniqueKey};
 use crate::error::AppError;
 
 /// A person's membership of one organisation.
@@ -207,7 +207,7 @@ pub async fn add_member(
     staff_role: Option<StaffRole>,
     now_ms: i64,
 ) -> Result<(), AppError> {
-    let res = sqlx::query(
+    sqlx::query(
         "INSERT INTO memberships (org_id, org_kind, user_id, role, staff_role, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -218,23 +218,17 @@ pub async fn add_member(
     .bind(staff_role.map(StaffRole::as_str))
     .bind(now_ms)
     .execute(&mut **tx)
-    .await;
-    match res {
-        Ok(_) => Ok(()),
-        Err(sqlx::Error::Database(e))
-            if crate::auth::db::is_unique_violation(
-                e.as_ref(),
-                "memberships_org_user_key",
-                "memberships.org_id, memberships.user_id",
-            ) =>
-        {
-            Err(AppError::Conflict(
-                "This person is already a member of the organisation.".into(),
-            ))
-        }
-        Err(e) => Err(e.into()),
-    }
+    .await
+    .map_err(on_unique(&[MEMBERSHIP], || {
+        AppError::Conflict("This person is already a member of the organisation.".into())
+    }))?;
+    Ok(())
 }
+
+const MEMBERSHIP: UniqueKey = UniqueKey::new(
+    "memberships_org_user_key",
+    "memberships.org_id, memberships.user_id",
+);
 
 pub async fn members(db: &Db, org_id: i64) -> Result<Vec<MemberView>, AppError> {
     let rows = sqlx::query(

@@ -4,9 +4,9 @@
 use super::{active_base_model, audit_entry, detail, editor, industry_exists, own_listing};
 use crate::audit::db::append;
 use crate::auth::actor::Actor;
-use crate::auth::db::violates_unique;
 use crate::cases::service as cases;
 use crate::catalogue::db::{active_base_model_choices, bump_version, industry_choices};
+use crate::db::{on_unique, UniqueKey};
 use crate::error::AppError;
 use crate::form::Form;
 use crate::listings::db::{self, Details, NewDraft};
@@ -27,13 +27,13 @@ pub async fn my_listings(state: &AppState, actor: &Actor) -> Result<MyListingsDa
     })
 }
 
-/// The slug message every unique-slug violation answers.
+const LISTING_SLUG: UniqueKey = UniqueKey::new("listings_slug_key", "listings.slug");
+
+/// A taken slug is the slug field's problem.
 fn slug_taken(e: sqlx::Error) -> AppError {
-    if violates_unique(&e, "listings_slug_key", "listings.slug") {
+    on_unique(&[LISTING_SLUG], || {
         AppError::field("slug", "This slug is taken. Choose another one.")
-    } else {
-        e.into()
-    }
+    })(e)
 }
 
 /// A new draft in the actor's organisation, with its first deployment.

@@ -4,7 +4,7 @@
 use super::{active_base_model, audit_entry, editor, open_offer, public_change};
 use crate::audit::db::append;
 use crate::auth::actor::Actor;
-use crate::auth::db::violates_unique;
+use crate::db::{on_unique, UniqueKey};
 use crate::error::AppError;
 use crate::form::Form;
 use crate::listings::db::{self, NewPlan};
@@ -13,6 +13,12 @@ use crate::listings::ListingStatus::*;
 use crate::state::AppState;
 use crate::ui::format::format_money;
 use sqlx::Row;
+
+const DEPLOYMENT_REVISION: UniqueKey = UniqueKey::new(
+    "deployments_listing_model_revision_key",
+    "deployments.revision",
+);
+const PLAN_NAME: UniqueKey = UniqueKey::new("plans_listing_name_key", "plans.name");
 
 /// Adds a deployment of the listing on a base model.
 pub async fn add_deployment(
@@ -41,7 +47,7 @@ pub async fn add_deployment(
         );
     }
     f.done()?;
-    let id = match db::insert_deployment(
+    let id = db::insert_deployment(
         &mut tx,
         listing_id,
         base_model_id,
@@ -52,22 +58,12 @@ pub async fn add_deployment(
         now,
     )
     .await
-    {
-        Ok(id) => id,
-        Err(e)
-            if violates_unique(
-                &e,
-                "deployments_listing_model_revision_key",
-                "deployments.revision",
-            ) =>
-        {
-            return Err(AppError::field(
-                "revision",
-                "This listing already has this revision on this base model.",
-            ))
-        }
-        Err(e) => return Err(e.into()),
-    };
+    .map_err(on_unique(&[DEPLOYMENT_REVISION], || {
+        AppError::field(
+            "revision",
+            "This listing already has this revision on this base model.",
+        )
+    }))?;
     let label = sqlx::query("SELECT name, version FROM base_models WHERE id = $1")
         .bind(base_model_id)
         .fetch_one(&mut **tx)
@@ -242,16 +238,14 @@ pub async fn add_plan(
         included_calls: included,
         overage_per_1000_minor: overage,
     };
-    let id = match db::insert_plan(&mut tx, listing_id, &plan, now).await {
-        Ok(id) => id,
-        Err(e) if violates_unique(&e, "plans_listing_name_key", "plans.name") => {
-            return Err(AppError::field(
+    let id = db::insert_plan(&mut tx, listing_id, &plan, now)
+        .await
+        .map_err(on_unique(&[PLAN_NAME], || {
+            AppError::field(
                 "plan_name",
                 "This listing already has a plan with this name.",
-            ))
-        }
-        Err(e) => return Err(e.into()),
-    };
+            )
+        }))?;
     let summary = format!(
         "Plan added: {name}, {} a month, {included} calls included, {} per 1,000 more",
         format_money(fee, currency),

@@ -4,8 +4,8 @@
 use super::{entry, SubscribeForm};
 use crate::audit::db::append;
 use crate::auth::actor::{Actor, Permission};
-use crate::auth::db::violates_unique;
 use crate::catalogue::db::bump_version;
+use crate::db::UniqueKey;
 use crate::error::AppError;
 use crate::form::Form;
 use crate::orgs::OrgKind;
@@ -13,6 +13,9 @@ use crate::state::AppState;
 use crate::subscriptions::db::{self, NewSubscription};
 use crate::subscriptions::SubscribeChoices;
 use crate::ui::fields::Choice;
+
+const ONE_ACTIVE: UniqueKey =
+    UniqueKey::new("subscriptions_one_active", "subscriptions.listing_id");
 
 /// The subscribe box of a published listing's page.
 pub async fn subscribe_box(
@@ -112,7 +115,7 @@ pub async fn subscribe(
         Ok(id) => id,
         // Another request got there between our read and our write (on
         // PostgreSQL); its subscription stands.
-        Err(e) if violates_unique(&e, "subscriptions_one_active", "subscriptions.listing_id") => {
+        Err(e) if ONE_ACTIVE.violated_by(&e) => {
             drop(tx);
             return retry_as_duplicate(state, m.org_id, listing_id).await;
         }
