@@ -109,6 +109,7 @@ pub struct PlanView {
 
 /// One entry of a listing's public change history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct ChangeView {
     pub at: i64,
     pub kind: String,

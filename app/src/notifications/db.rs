@@ -3,7 +3,7 @@
 use super::NotificationView;
 use crate::db::Db;
 use crate::error::AppError;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 
 /// Adds a notification for every member of `org_id` to see.
 pub async fn notify(
@@ -29,22 +29,11 @@ pub async fn notify(
 
 /// The organisation's notifications, newest first.
 pub async fn notifications(db: &Db, org_id: i64) -> Result<Vec<NotificationView>, AppError> {
-    Ok(sqlx::query(
+    Ok(sqlx::query_as::<_, NotificationView>(
         "SELECT id, kind, message, link, created_at FROM notifications WHERE org_id = $1 \
          ORDER BY created_at DESC, id DESC LIMIT 100",
     )
     .bind(org_id)
     .fetch_all(db.pool())
-    .await?
-    .iter()
-    .map(|r| -> Result<NotificationView, sqlx::Error> {
-        Ok(NotificationView {
-            id: r.try_get("id")?,
-            kind: r.try_get("kind")?,
-            message: r.try_get("message")?,
-            link: r.try_get("link")?,
-            created_at: r.try_get("created_at")?,
-        })
-    })
-    .collect::<Result<_, _>>()?)
+    .await?)
 }

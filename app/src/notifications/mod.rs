@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// An in-app notification to an organisation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct NotificationView {
     pub id: i64,
     pub kind: String,

@@ -214,21 +214,12 @@ pub async fn plans(db: &Db, id: i64) -> Result<Vec<PlanView>, AppError> {
 }
 
 pub async fn changes(db: &Db, id: i64) -> Result<Vec<ChangeView>, AppError> {
-    Ok(sqlx::query(
+    Ok(sqlx::query_as::<_, ChangeView>(
         "SELECT at, kind, summary FROM listing_changes WHERE listing_id = $1 ORDER BY at DESC, id DESC",
     )
     .bind(id)
     .fetch_all(db.pool())
-    .await?
-    .iter()
-    .map(|r| -> Result<ChangeView, sqlx::Error> {
-        Ok(ChangeView {
-            at: r.try_get("at")?,
-            kind: r.try_get("kind")?,
-            summary: r.try_get("summary")?,
-        })
-    })
-    .collect::<Result<_, _>>()?)
+    .await?)
 }
 
 pub async fn add_change(
