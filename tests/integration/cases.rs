@@ -139,6 +139,62 @@ async fn a_first_party_listing_in_a_partners_industry_needs_a_signed_off_case(ba
         )
         .await;
     assert_eq!(status, 422, "a justification is required");
+    // Without JavaScript, the message comes back under the sign-off's own
+    // text box, marked invalid and named by it; the other boxes are not
+    // marked and the page's alert does not repeat it.
+    let res = m
+        .referee
+        .form(
+            "/api/fn/decide_case",
+            &format!("/cases/{case}"),
+            &[("id", &case), ("action", "sign_off"), ("words", "ok")],
+        )
+        .await;
+    let back = res.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    let page = m
+        .referee
+        .page(back.strip_prefix(&app.base_url).unwrap_or(&back))
+        .await;
+    let doc = scraper::Html::parse_document(&page);
+    let attrs = |css: &str| {
+        let sel = scraper::Selector::parse(css).expect("selector");
+        let el = doc
+            .select(&sel)
+            .next()
+            .unwrap_or_else(|| panic!("{css} in the page"));
+        (
+            el.value().attr("aria-invalid").unwrap_or("").to_string(),
+            el.value()
+                .attr("aria-describedby")
+                .unwrap_or("")
+                .to_string(),
+        )
+    };
+    assert_eq!(
+        attrs("textarea#justification"),
+        ("true".into(), "justification-error".into())
+    );
+    assert_eq!(attrs("textarea#outcome").0, "false");
+    assert_eq!(attrs("textarea#dismissal").0, "false");
+    let text_of = |css: &str| {
+        let sel = scraper::Selector::parse(css).expect("selector");
+        doc.select(&sel)
+            .map(|e| e.text().collect::<String>())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(
+        text_of("#justification-error"),
+        "Write the justification in 10 to 2,000 characters."
+    );
+    assert_eq!(text_of("#outcome-error").trim(), "");
+    assert!(
+        !text_of(".form-alert").contains("justification"),
+        "the alert does not repeat it"
+    );
     assert_eq!(
         m.player
             .call(

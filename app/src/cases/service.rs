@@ -316,11 +316,11 @@ pub async fn decide(id: i64, action: &str, words: &str) -> Result<(), AppError> 
             )
         }
         "resolve" => {
-            let n = text("note", words, "the outcome")?;
+            let n = text("outcome", words, "the outcome")?;
             ("resolved", Some(n.clone()), None, format!("Resolved: {n}"))
         }
         "dismiss" => {
-            let n = text("note", words, "why it is dismissed")?;
+            let n = text("dismissal", words, "why it is dismissed")?;
             (
                 "dismissed",
                 Some(n.clone()),

@@ -5,8 +5,7 @@
 use super::api::{case_page, cases_list, DecideCase, OpenComplaint};
 use super::{CaseDetail, STATUSES};
 use crate::ui::badge::PlatformBadge;
-use crate::ui::fields::{field_error, invalid};
-use crate::ui::fields::{page_action, FormAlert};
+use crate::ui::fields::{error_id, field_error, invalid, page_action, FormAlert};
 use crate::ui::format::date;
 use crate::ui::status::failure;
 use leptos::prelude::*;
@@ -100,24 +99,35 @@ pub fn CasesPage() -> impl IntoView {
     }
 }
 
+/// The fields a decision's words are checked as: each form shows its own
+/// message under its own text box (the page's alert shows the rest).
+const DECISION_FIELDS: &[&str] = &["justification", "outcome", "dismissal"];
+
+/// One decision form. `words`: the label of its text box and the field the
+/// service names in its error.
 fn decision(
     action: ServerAction<DecideCase>,
     id: i64,
     verb: &'static str,
     label: &'static str,
-    words: Option<&'static str>,
+    words: Option<(&'static str, &'static str)>,
 ) -> impl IntoView {
-    let field_id = format!("{verb}-words");
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
     view! {
         <ActionForm action attr:class="decision">
             <input type="hidden" name="id" value=id/>
             <input type="hidden" name="action" value=verb/>
-            {words.map(|w| {
-                let for_id = field_id.clone();
-                view! {
-                    <label for=for_id>{w}</label>
-                    <textarea id=field_id.clone() name="words" rows="2" required></textarea>
-                }
+            {words.map(|(text, field)| view! {
+                <label for=field>{text}</label>
+                <textarea
+                    id=field
+                    name="words"
+                    rows="2"
+                    required
+                    aria-invalid=invalid(error, field)
+                    aria-describedby=error_id(field)
+                ></textarea>
+                {field_error(error, field)}
             })}
             <button type="submit" class="small">{label}</button>
         </ActionForm>
@@ -164,9 +174,9 @@ fn case_view(c: CaseDetail, action: ServerAction<DecideCase>) -> impl IntoView {
         {(c.referee && open).then(|| view! {
             <h2>"Decide"</h2>
             {decision(action, id, "acknowledge", "Acknowledge", None)}
-            {decision(action, id, "sign_off", "Sign off", Some("Justification (shown to the parties)"))}
-            {decision(action, id, "resolve", "Resolve", Some("Outcome"))}
-            {decision(action, id, "dismiss", "Dismiss", Some("Why it is dismissed"))}
+            {decision(action, id, "sign_off", "Sign off", Some(("Justification (shown to the parties)", "justification")))}
+            {decision(action, id, "resolve", "Resolve", Some(("Outcome", "outcome")))}
+            {decision(action, id, "dismiss", "Dismiss", Some(("Why it is dismissed", "dismissal")))}
         })}
     }
 }
@@ -188,7 +198,7 @@ pub fn CasePage() -> impl IntoView {
     view! {
         <Title text="Conflict case · Fairground"/>
         <section class="panel">
-            <FormAlert error fields=&[]/>
+            <FormAlert error fields=DECISION_FIELDS/>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     match data.await {
