@@ -8,7 +8,7 @@ use app::{shell, App, CspNonce, REQUEST_ID_HEADER};
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use base64::Engine as _;
 use http::{header, HeaderName, HeaderValue, StatusCode};
@@ -29,18 +29,60 @@ use tracing::Level;
 /// How long `/readyz` waits for the database before answering 503.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Which stack a route outside Leptos sits behind.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Behind {
+    /// The machine API: an API key in a header a browser never sends on
+    /// its own, so no session and no same-origin layer (no cookie can act
+    /// on it).
+    ApiKey,
+    /// Sessions, the same-origin check and the rest, as pages.
+    Session,
+}
+
+/// The routes outside Leptos, written once: the router mounts exactly these
+/// and the route table lists exactly these.
+fn plain_routes() -> Vec<(http::Method, &'static str, Behind, MethodRouter<AppState>)> {
+    use http::Method;
+    vec![
+        (Method::GET, "/healthz", Behind::Session, get(healthz)),
+        (Method::GET, "/readyz", Behind::Session, get(readyz)),
+        (
+            Method::GET,
+            "/exports/invoices.csv",
+            Behind::Session,
+            get(app::subscriptions::export::invoices_csv),
+        ),
+        (
+            Method::GET,
+            "/exports/statements.csv",
+            Behind::Session,
+            get(app::subscriptions::export::statements_csv),
+        ),
+        (
+            Method::POST,
+            "/api/v1/usage",
+            Behind::ApiKey,
+            post(app::metering::ingest::usage),
+        ),
+        (
+            Method::GET,
+            "/api/v1/openapi.json",
+            Behind::ApiKey,
+            get(app::metering::openapi::document),
+        ),
+    ]
+}
+
 /// Every route the server answers, as (method, path), sorted: the pages,
-/// the probes and the server functions. `fairground routes` prints it, and
-/// the tests walk it so no route escapes the cross-site and permission checks.
+/// the probes and the server functions, from the same definitions the
+/// router is built from. `fairground routes` prints it, and the tests walk
+/// it so no route escapes the cross-site and permission checks.
 pub fn route_table() -> Vec<(String, String)> {
-    let mut table: Vec<(String, String)> = vec![
-        ("GET".into(), "/healthz".into()),
-        ("GET".into(), "/readyz".into()),
-        ("GET".into(), "/exports/invoices.csv".into()),
-        ("GET".into(), "/exports/statements.csv".into()),
-        ("POST".into(), "/api/v1/usage".into()),
-        ("GET".into(), "/api/v1/openapi.json".into()),
-    ];
+    let mut table: Vec<(String, String)> = plain_routes()
+        .into_iter()
+        .map(|(method, path, _, _)| (method.to_string(), path.to_string()))
+        .collect();
     for route in generate_route_list(App) {
         for method in route.methods() {
             table.push((
@@ -110,27 +152,15 @@ pub fn router(state: AppState, surface: Surface) -> Router {
         move || provide_context(state.clone())
     };
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
-    // The machine API: authenticated by API key in a header a browser never
-    // sends on its own, so it stands outside the session and same-origin
-    // layers (and no cookie can act on it).
-    let api = Router::new()
-        .route("/api/v1/usage", post(app::metering::ingest::usage))
-        .route(
-            "/api/v1/openapi.json",
-            get(app::metering::openapi::document),
-        )
-        .with_state(state.clone());
-    let pages = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route(
-            "/exports/invoices.csv",
-            get(app::subscriptions::export::invoices_csv),
-        )
-        .route(
-            "/exports/statements.csv",
-            get(app::subscriptions::export::statements_csv),
-        )
+    let (mut api, mut pages) = (Router::new(), Router::new());
+    for (_, path, behind, handler) in plain_routes() {
+        match behind {
+            Behind::ApiKey => api = api.route(path, handler),
+            Behind::Session => pages = pages.route(path, handler),
+        }
+    }
+    let api = api.with_state(state.clone());
+    let pages = pages
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
