@@ -10,6 +10,8 @@ pub mod ingest;
 #[cfg(feature = "ssr")]
 pub mod openapi;
 #[cfg(feature = "ssr")]
+pub mod records;
+#[cfg(feature = "ssr")]
 pub mod service;
 pub mod views;
 
