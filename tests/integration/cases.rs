@@ -3,9 +3,11 @@
 //! flag is on (and not when it is off); notifications; complaints; who sees
 //! which case.
 
+use crate::builders::{
+    alice_publishes, call_ok, carol_subscribes_to, case_of, market, platform_publishes,
+    ready_draft, Market,
+};
 use crate::helpers::{audit_actions, App, Backend, TestDb, Visitor};
-use crate::listings::{call_ok, market, ready_draft, Market};
-use crate::subscriptions::carol_subscribes_to;
 
 crate::on_both_backends!(
     a_first_party_listing_in_a_partners_industry_needs_a_signed_off_case,
@@ -18,18 +20,6 @@ crate::on_both_backends!(
     a_published_listing_moved_to_another_industry_enters_it_anew,
     a_refused_approval_leaves_nothing_behind,
 );
-
-/// The id of the newest case of `kind` the visitor can see.
-pub async fn case_of(v: &Visitor<'_>, kind: &str) -> String {
-    let list = call_ok(v, "/api/fn/cases_list", &[]).await;
-    list["cases"]
-        .as_array()
-        .expect("cases")
-        .iter()
-        .find(|c| c["kind"] == kind)
-        .map(|c| c["id"].as_i64().expect("id").to_string())
-        .unwrap_or_else(|| panic!("no {kind} case in {list}"))
-}
 
 async fn cases(v: &Visitor<'_>) -> Vec<serde_json::Value> {
     call_ok(v, "/api/fn/cases_list", &[]).await["cases"]
@@ -47,35 +37,6 @@ async fn notes(v: &Visitor<'_>) -> Vec<String> {
         .iter()
         .map(|n| n["message"].as_str().unwrap_or("").to_string())
         .collect()
-}
-
-/// The platform's player publishes "Platform Triage" beside Alice's
-/// listing: submitted, signed off by a referee, approved. Returns the
-/// listing's and its case's ids.
-pub async fn platform_publishes(m: &Market<'_>) -> (String, String) {
-    let fp = ready_draft(&m.player, "Platform Triage", &m.models[1]).await;
-    call_ok(&m.player, "/api/fn/submit_listing", &[("id", &fp)]).await;
-    let case = case_of(&m.referee, "first_party_overlap").await;
-    call_ok(
-        &m.referee,
-        "/api/fn/decide_case",
-        &[
-            ("id", &case),
-            ("action", "sign_off"),
-            ("words", "A different audience: triage nurses."),
-        ],
-    )
-    .await;
-    call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &fp)]).await;
-    (fp, case)
-}
-
-/// Alice publishes "Triage Notes" in healthcare.
-pub async fn alice_publishes(m: &Market<'_>) -> String {
-    let id = ready_draft(&m.alice, "Triage Notes", &m.models[0]).await;
-    call_ok(&m.alice, "/api/fn/submit_listing", &[("id", &id)]).await;
-    call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &id)]).await;
-    id
 }
 
 async fn a_first_party_listing_in_a_partners_industry_needs_a_signed_off_case(backend: Backend) {

@@ -2,8 +2,8 @@
 //! filter over the database, neutral ranking (who publishes never changes
 //! the order), stable ties, and refused queries.
 
+use crate::builders::call_ok;
 use crate::helpers::{run_ok, App, Backend, TestDb, Visitor};
-use crate::listings::call_ok;
 use app::catalogue::ranking::{relevance, terms, TextDoc};
 use app::catalogue::PriceBand;
 use sqlx::Row;

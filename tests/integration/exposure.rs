@@ -2,9 +2,8 @@
 //! publisher kind (pages served from the page cache included), public
 //! shares, referees' counts, and several nodes adding up.
 
-use crate::cases::{alice_publishes, platform_publishes};
+use crate::builders::{alice_publishes, call_ok, market, platform_publishes};
 use crate::helpers::{App, Backend, TestDb, Visitor};
-use crate::listings::{call_ok, market};
 use serde_json::Value;
 
 crate::on_both_backends!(

@@ -2,9 +2,8 @@
 //! `<title>`, in a `<textarea>`, in form fields' values, in the page body.
 //! (The Markdown description's own rendering is `listings::markdown_descriptions_render_inert`.)
 
+use crate::builders::{call_ok, market, new_key, now_ms, post_usage, record};
 use crate::helpers::{App, Backend, TestDb, Visitor};
-use crate::listings::{call_ok, market};
-use crate::metering::{new_key, now_ms, post_usage, record};
 use serde_json::json;
 
 crate::on_both_backends!(
@@ -202,8 +201,8 @@ async fn control_characters_are_refused_at_the_edge_and_nothing_is_written(backe
     // used to fail the whole batch with a 500 on PostgreSQL), in the API's
     // own error shape; the same batch without it is accepted.
     let key = new_key(&m.alice, "metering").await;
-    let o = crate::subscriptions::offer(&m).await;
-    let sub = crate::subscriptions::carol_subscribes(&m, &o).await;
+    let o = crate::builders::offer(&m).await;
+    let sub = crate::builders::carol_subscribes(&m, &o).await;
     let now = now_ms();
     let bad = json!({"records": [record("ok", &sub, 1, now), record("a\u{0}b", &sub, 1, now)]});
     let (status, body) = post_usage(&app, Some(&key), &bad).await;
@@ -223,7 +222,7 @@ async fn control_characters_are_refused_at_the_edge_and_nothing_is_written(backe
     );
 
     // Multi-line text keeps its line breaks and tabs.
-    let id = crate::listings::ready_draft(&m.bob, "Line Breaks", &m.models[0]).await;
+    let id = crate::builders::ready_draft(&m.bob, "Line Breaks", &m.models[0]).await;
     call_ok(
         &m.bob,
         "/api/fn/update_listing",

@@ -2,7 +2,8 @@
 //! tenant isolation, public change history, base-model deprecation notices
 //! and inert Markdown.
 
-use crate::helpers::{audit_actions, run_ok, App, Backend, TestDb, Visitor};
+use crate::builders::{call_ok, catalogue_slugs, market, ready_draft};
+use crate::helpers::{audit_actions, App, Backend, TestDb, Visitor};
 
 crate::on_both_backends!(
     a_listing_is_reviewed_and_only_published_listings_are_public,
@@ -17,153 +18,6 @@ crate::on_both_backends!(
     selects_and_textareas_with_an_error_say_so_and_name_their_message,
 );
 
-/// A marketplace: the platform (a referee and a player), two partners, a
-/// client, and two base models added by the referee.
-pub struct Market<'a> {
-    pub referee: Visitor<'a>,
-    pub player: Visitor<'a>,
-    pub alice: Visitor<'a>,
-    pub bob: Visitor<'a>,
-    pub carol: Visitor<'a>,
-    pub models: [String; 2],
-}
-
-pub async fn call_ok(v: &Visitor<'_>, path: &str, fields: &[(&str, &str)]) -> serde_json::Value {
-    let (status, body) = v.call(path, fields).await;
-    assert_eq!(status, 200, "{path} {fields:?}: {body}");
-    body
-}
-
-/// The status a server function answers `v` with.
-pub async fn status_of(v: &Visitor<'_>, path: &str, fields: &[(&str, &str)]) -> u16 {
-    v.call(path, fields).await.0
-}
-
-async fn join(v: &Visitor<'_>, token: &str) {
-    call_ok(v, "/api/fn/accept_invitation", &[("token", token)]).await;
-}
-
-/// The referee invites `email` to the platform as a player; the token.
-pub async fn invite_player(referee: &Visitor<'_>, email: &str) -> String {
-    let link = call_ok(
-        referee,
-        "/api/fn/invite_member",
-        &[
-            ("email", email),
-            ("role", "member"),
-            ("staff_role", "player"),
-        ],
-    )
-    .await;
-    let link = link.as_str().expect("link");
-    link.rsplit('/').next().expect("token").to_string()
-}
-
-pub async fn market<'a>(app: &'a App, db: &TestDb) -> Market<'a> {
-    let out = run_ok(
-        db,
-        &["admin", "bootstrap", "--email", "referee@example.org"],
-    )
-    .await;
-    let token = out.trim().rsplit('/').next().expect("token").to_string();
-    let referee = Visitor::signed_up(app, "referee@example.org", "Rita Referee").await;
-    app.confirm_email("referee@example.org").await;
-    join(&referee, &token).await;
-    // Staff act only on a sign-in that passed two-step sign-in.
-    referee.enable_two_step().await;
-    let token = invite_player(&referee, "player@example.org").await;
-    let player = Visitor::signed_up(app, "player@example.org", "Pat Player").await;
-    app.confirm_email("player@example.org").await;
-    join(&player, &token).await;
-    player.enable_two_step().await;
-    let mut orgs = Vec::new();
-    for (email, name, org, kind) in [
-        ("alice@example.org", "Alice", "Meridian Health", "partner"),
-        ("bob@example.org", "Bob", "Ledgerline", "partner"),
-        ("carol@example.org", "Carol", "St Brigid Hospital", "client"),
-    ] {
-        let v = Visitor::signed_up(app, email, name).await;
-        call_ok(&v, "/api/fn/create_org", &[("name", org), ("kind", kind)]).await;
-        orgs.push(v);
-    }
-    let mut models = Vec::new();
-    for (name, version) in [("Aurora", "2"), ("Lumen", "3")] {
-        let id = call_ok(
-            &referee,
-            "/api/fn/add_base_model",
-            &[
-                ("provider", "Labs"),
-                ("name", name),
-                ("version", version),
-                ("modality", "text"),
-                ("context_length", "128000"),
-                ("licence", "Commercial"),
-            ],
-        )
-        .await;
-        models.push(id.as_i64().expect("id").to_string());
-    }
-    let carol = orgs.pop().expect("client");
-    let bob = orgs.pop().expect("partner");
-    let alice = orgs.pop().expect("partner");
-    Market {
-        referee,
-        player,
-        alice,
-        bob,
-        carol,
-        models: [models[0].clone(), models[1].clone()],
-    }
-}
-
-/// A draft with a description and a plan, ready to submit; its id.
-pub async fn ready_draft(v: &Visitor<'_>, name: &str, model: &str) -> String {
-    let id = call_ok(
-        v,
-        "/api/fn/create_listing",
-        &[
-            ("name", name),
-            ("tagline", "A model for testing."),
-            ("industry", "healthcare"),
-            ("base_model_id", model),
-        ],
-    )
-    .await
-    .as_i64()
-    .expect("id")
-    .to_string();
-    let slug = slug_of(name);
-    call_ok(
-        v,
-        "/api/fn/update_listing",
-        &[
-            ("id", &id),
-            ("name", name),
-            ("slug", &slug),
-            ("tagline", "A model for testing."),
-            ("description", "Reads **notes**."),
-            ("industry", "healthcare"),
-            ("tags", "triage, notes"),
-            ("certifications", "ISO 27001"),
-        ],
-    )
-    .await;
-    call_ok(
-        v,
-        "/api/fn/add_plan",
-        &[
-            ("listing_id", &id),
-            ("plan_name", "Basic"),
-            ("monthly_fee", "49"),
-            ("currency", "EUR"),
-            ("included_calls", "1000"),
-            ("overage_per_1000", "2.50"),
-        ],
-    )
-    .await;
-    id
-}
-
 /// Adds an active deployment of `listing` on `model`.
 async fn add_active_deployment(v: &Visitor<'_>, listing: &str, model: &str, revision: &str) {
     call_ok(
@@ -177,21 +31,6 @@ async fn add_active_deployment(v: &Visitor<'_>, listing: &str, model: &str, revi
         ],
     )
     .await;
-}
-
-pub fn slug_of(name: &str) -> String {
-    name.to_lowercase().replace(' ', "-")
-}
-
-/// Slugs of every published listing the public catalogue finds for `q`.
-pub async fn catalogue_slugs(v: &Visitor<'_>, q: &str) -> Vec<String> {
-    let body = call_ok(v, "/api/fn/catalogue_search", &[("q", q)]).await;
-    body["hits"]
-        .as_array()
-        .expect("hits")
-        .iter()
-        .map(|h| h["card"]["slug"].as_str().unwrap_or("").to_string())
-        .collect()
 }
 
 async fn a_listing_is_reviewed_and_only_published_listings_are_public(backend: Backend) {
@@ -286,7 +125,7 @@ async fn a_listing_is_reviewed_and_only_published_listings_are_public(backend: B
         .call("/api/fn/approve_listing", &[("id", &fp)])
         .await;
     assert_eq!(status, 409);
-    let case = crate::cases::case_of(&m.referee, "first_party_overlap").await;
+    let case = crate::builders::case_of(&m.referee, "first_party_overlap").await;
     call_ok(
         &m.referee,
         "/api/fn/decide_case",

@@ -2,6 +2,7 @@
 //! a fresh database. Every backend-dependent test runs on SQLite and on
 //! PostgreSQL (modules `sqlite` and `postgres`).
 
+mod builders;
 mod helpers;
 
 mod accounts;

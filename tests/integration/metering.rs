@@ -2,11 +2,13 @@
 //! batches and restarts, whole-request refusals, durability under SIGKILL,
 //! and the statements the usage feeds.
 
+use crate::builders::{
+    call_ok, carol_subscribes, market, new_key, now_ms, offer, post_usage, record, status_of,
+    Market,
+};
 use crate::helpers::{App, Backend, TestDb, Visitor};
-use crate::listings::{call_ok, market, status_of, Market};
-use crate::subscriptions::{carol_subscribes, offer};
 use serde_json::{json, Value};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 crate::on_both_backends!(
     keys_are_shown_once_hashed_scoped_and_revocable,
@@ -19,31 +21,6 @@ crate::on_both_backends!(
     quantities_are_bounded_and_the_largest_break_no_page,
 );
 
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as i64
-}
-
-use app::calendar::rfc3339;
-
-pub fn record(key: &str, sub: &str, quantity: i64, at: i64) -> Value {
-    json!({
-        "idempotency_key": key,
-        "subscription_id": sub.parse::<i64>().expect("id"),
-        "dimension": "calls",
-        "quantity": quantity,
-        "occurred_at": rfc3339(at),
-    })
-}
-
-/// Makes a key as `v` (an owner or admin of a publisher) and returns it.
-pub async fn new_key(v: &Visitor<'_>, name: &str) -> String {
-    let k = call_ok(v, "/api/fn/create_api_key", &[("name", name)]).await;
-    k["key"].as_str().expect("key").to_string()
-}
-
 /// The market, Carol's subscription to Alice's listing, and a key of Alice's.
 async fn metered<'a>(app: &'a App, db: &TestDb) -> (Market<'a>, String, String) {
     let m = market(app, db).await;
@@ -51,17 +28,6 @@ async fn metered<'a>(app: &'a App, db: &TestDb) -> (Market<'a>, String, String) 
     let sub = carol_subscribes(&m, &o).await;
     let key = new_key(&m.alice, "alice").await;
     (m, sub, key)
-}
-
-/// Posts a batch: (status, body).
-pub async fn post_usage(app: &App, key: Option<&str>, body: &Value) -> (u16, Value) {
-    let mut req = app.client.post(app.url("/api/v1/usage")).json(body);
-    if let Some(k) = key {
-        req = req.bearer_auth(k);
-    }
-    let res = req.send().await.expect("post");
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
 }
 
 /// Posts a batch on its own task, so that several are in flight at once.
@@ -209,7 +175,7 @@ async fn every_record_is_accepted_once_duplicated_or_rejected_with_its_reason(ba
         record("d", &sub, 1, now + 10 * 60_000),            // more than 5 min ahead
         record("e", &sub, 0, now),
         record("f", &sub, -3, now),
-        {"idempotency_key": "g", "subscription_id": sub.parse::<i64>().unwrap(), "dimension": "tokens", "quantity": 1, "occurred_at": rfc3339(now)},
+        {"idempotency_key": "g", "subscription_id": sub.parse::<i64>().unwrap(), "dimension": "tokens", "quantity": 1, "occurred_at": app::calendar::rfc3339(now)},
         record("", &sub, 1, now),
         record(&"x".repeat(129), &sub, 1, now),
         record("h", &sub, 1, now - 3_600_000),              // before the subscription began

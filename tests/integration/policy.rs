@@ -2,8 +2,8 @@
 //! its before and after values and audited) and the audit chain's check,
 //! export and published head.
 
+use crate::builders::{call_ok, market, ready_draft};
 use crate::helpers::{audit_actions, run_cli, run_ok, App, Backend, TestDb, Visitor};
-use crate::listings::{call_ok, market, ready_draft};
 
 crate::on_both_backends!(
     only_referees_change_the_policy_and_every_change_is_public_and_audited,

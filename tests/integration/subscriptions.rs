@@ -2,99 +2,14 @@
 //! the concurrency), switch base model with history, cancel, resubscribe;
 //! the partner-data firewall over subscribers, usage and revenue.
 
-use crate::cases::alice_publishes;
+use crate::builders::{call_ok, carol_subscribes, market, offer, status_of};
 use crate::helpers::{audit_actions, App, Backend, TestDb, Visitor};
-use crate::listings::{call_ok, market, status_of, Market};
 
 crate::on_both_backends!(
     a_client_subscribes_switches_base_model_cancels_and_resubscribes,
     fifty_parallel_subscribes_make_one_subscription,
     subscribers_usage_and_revenue_are_behind_the_firewall,
 );
-
-/// Alice's "Triage Notes", published, on both base models; Carol's choices.
-pub struct Offer {
-    pub listing: String,
-    pub plan: String,
-    pub deployments: Vec<String>,
-}
-
-pub async fn offer(m: &Market<'_>) -> Offer {
-    let listing = alice_publishes(m).await;
-    call_ok(
-        &m.alice,
-        "/api/fn/add_deployment",
-        &[
-            ("listing_id", &listing),
-            ("base_model_id", &m.models[1]),
-            ("revision", "lora-2"),
-            ("status", "active"),
-            ("eval_score", "81"),
-        ],
-    )
-    .await;
-    let o = call_ok(
-        &m.carol,
-        "/api/fn/subscribe_options",
-        &[("listing_id", &listing)],
-    )
-    .await;
-    assert_eq!(o["can_subscribe"], true, "{o}");
-    let values = |k: &str| -> Vec<String> {
-        o[k].as_array()
-            .expect("choices")
-            .iter()
-            .map(|c| c["value"].as_str().expect("value").to_string())
-            .collect()
-    };
-    let deployments = values("deployments");
-    assert_eq!(deployments.len(), 2, "{o}");
-    Offer {
-        listing,
-        plan: values("plans")[0].clone(),
-        deployments,
-    }
-}
-
-/// Carol's client subscribes to a published listing with its first plan
-/// and first base model.
-pub async fn carol_subscribes_to(m: &Market<'_>, listing: &str) -> String {
-    let o = call_ok(
-        &m.carol,
-        "/api/fn/subscribe_options",
-        &[("listing_id", listing)],
-    )
-    .await;
-    let first = |k: &str| o[k][0]["value"].as_str().expect("choice").to_string();
-    call_ok(
-        &m.carol,
-        "/api/fn/subscribe",
-        &[
-            ("listing_id", listing),
-            ("plan_id", &first("plans")),
-            ("deployment_id", &first("deployments")),
-        ],
-    )
-    .await
-    .as_i64()
-    .expect("id")
-    .to_string()
-}
-
-/// Carol's client subscribes to the offer on its first base model.
-pub async fn carol_subscribes(m: &Market<'_>, o: &Offer) -> String {
-    let id = call_ok(
-        &m.carol,
-        "/api/fn/subscribe",
-        &[
-            ("listing_id", &o.listing),
-            ("plan_id", &o.plan),
-            ("deployment_id", &o.deployments[0]),
-        ],
-    )
-    .await;
-    id.as_i64().expect("id").to_string()
-}
 
 async fn a_client_subscribes_switches_base_model_cancels_and_resubscribes(backend: Backend) {
     let db = TestDb::new(backend).await;

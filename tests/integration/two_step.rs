@@ -3,11 +3,11 @@
 //! after wrong codes on every node; and platform staff who cannot act on a
 //! password alone.
 
+use crate::builders::{call_ok, invite_player};
 use crate::helpers::{
     audit_actions, form_post, fresh_totp_code, run_ok, totp_code, totp_step_now, App, Backend,
     TestDb, Visitor, PASSWORD,
 };
-use crate::listings::{call_ok, invite_player};
 
 crate::on_both_backends!(
     sign_in_asks_for_a_code_each_code_and_recovery_code_works_once,
