@@ -129,7 +129,7 @@ fn Shell() -> impl IntoView {
                     <Route path=StaticSegment("marketplace-totals") view=subscriptions::views::TotalsPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("org"), StaticSegment("api-keys")) view=metering::views::ApiKeysPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("api") view=metering::views::ApiReferencePage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("audit") view=policy::views::AuditPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("audit") view=audit::views::AuditPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("org"), StaticSegment("data-access")) view=policy::views::DataAccessPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("cases") view=cases::views::CasesPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("cases"), ParamSegment("id")) view=cases::views::CasePage ssr=SsrMode::Async/>

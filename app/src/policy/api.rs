@@ -1,6 +1,6 @@
-//! Server functions for the marketplace policy and the audit check.
+//! Server functions for the marketplace policy and the data-access log.
 
-use super::{AuditReport, DataAccess, FeaturedCard, PolicyData};
+use super::{DataAccess, FeaturedCard, PolicyData};
 use crate::error::AppError;
 use leptos::prelude::*;
 
@@ -23,11 +23,6 @@ pub async fn update_policy(
         super::service::update(&non_compete, &take_rate, &featured_slots, &reason).await,
         "/policy",
     )
-}
-
-#[server(prefix = "/api/fn", endpoint = "audit_check")]
-pub async fn audit_check() -> Result<AuditReport, AppError> {
-    crate::state::respond(super::service::audit_check().await)
 }
 
 /// Reads of the current organisation's non-public data by people outside it.

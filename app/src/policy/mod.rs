@@ -48,15 +48,6 @@ pub struct PolicyData {
     pub can_manage: bool,
 }
 
-/// The outcome of checking the audit log's hash chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditReport {
-    pub entries: i64,
-    pub head_hash: String,
-    /// (entry, reason) of the first entry that does not fit.
-    pub broken: Option<(i64, String)>,
-}
-
 /// One read (or refused attempt) of an organisation's non-public data by
 /// someone outside it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,9 +1,8 @@
 //! Policy workflows: the public page's data, a referee's change (each
-//! setting's before and after recorded, one audit entry, one transaction),
-//! and the referees' audit-chain check.
+//! setting's before and after recorded, one audit entry, one transaction).
 
-use super::{format_rate, parse_rate, AuditReport, Policy, PolicyChange, PolicyData};
-use crate::audit::db::{append, verify, NewEntry};
+use super::{format_rate, parse_rate, Policy, PolicyChange, PolicyData};
+use crate::audit::db::{append, NewEntry};
 use crate::auth::actor::{resolve, resolve_in, Permission};
 use crate::auth::session::from_request;
 use crate::error::{AppError, FieldErrors};
@@ -153,17 +152,4 @@ pub async fn data_access_log() -> Result<Vec<super::DataAccess>, AppError> {
     let (actor, _) = resolve(&state).await?;
     let m = actor.require(Permission::ViewMembers)?;
     super::firewall::log_of(&state.db, m.org_id).await
-}
-
-/// A referee checks the whole hash chain.
-pub async fn audit_check() -> Result<AuditReport, AppError> {
-    let state = app_state()?;
-    let (actor, _) = resolve(&state).await?;
-    actor.require(Permission::Referee)?;
-    let v = verify(&state.db).await?;
-    Ok(AuditReport {
-        entries: v.entries,
-        head_hash: v.head_hash,
-        broken: v.broken.map(|b| (b.seq, b.reason)),
-    })
 }

@@ -1,13 +1,12 @@
 //! The public "Marketplace policy" page (settings, their history, the
-//! audit chain's head; referees also get the form) and the referees' audit
-//! check page.
+//! audit chain's head; referees also get the form) and the data-access log.
 
-use super::api::{audit_check, data_access_log, marketplace_policy, UpdatePolicy};
+use super::api::{data_access_log, marketplace_policy, UpdatePolicy};
 use super::{format_rate, PolicyChange};
 use crate::error::AppError;
 use crate::ui::fields::{page_action, FormAlert};
 use crate::ui::format::date;
-use crate::ui::status::failure;
+use crate::ui::status::loaded;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -81,93 +80,56 @@ pub fn PolicyPage() -> impl IntoView {
         <Title text="Marketplace policy · Fairground"/>
         <section class="panel">
             <h1>"Marketplace policy"</h1>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(d) => {
-                            let p = d.policy;
-                            view! {
-                                <dl class="facts policy">
-                                    <dt>"Non-compete"</dt>
-                                    <dd>{if p.non_compete {
-                                        "On: the platform's own listings are always shown and labelled “Platform-owned”, and never placed ahead of partners' listings."
-                                    } else {
-                                        "Off: the platform may promote its own listings; every promotion is labelled and audited."
-                                    }}</dd>
-                                    <dt>"Take rate"</dt>
-                                    <dd>{format!("{} of each subscription's revenue goes to the platform; the rest to the partner.", format_rate(p.take_rate_bp))}</dd>
-                                    <dt>"Featured slots"</dt>
-                                    <dd>{if p.featured_slots { "Exist" } else { "None" }}</dd>
-                                </dl>
-                                <p>
-                                    "Whether the platform's own listings get more than their share of attention is measured on the "
-                                    <a href="/exposure">"exposure dashboard"</a>"."
-                                </p>
-                                {history(d.changes)}
-                                <h2>"Audit log"</h2>
-                                <p>
-                                    {format!("{} entries. Head of the hash chain: ", d.audit_entries)}
-                                    <code class="audit-head">{d.audit_head}</code>
-                                </p>
-                                <p class="muted">"Keep a copy of this head: if an earlier entry were ever rewritten, the chain would no longer lead to it."</p>
-                                {d.can_manage.then(|| view! {
-                                    <h2>"Change the policy"</h2>
-                                    <FormAlert error fields=&["non_compete", "take_rate", "featured_slots", "reason"]/>
-                                    <ActionForm action=update>
-                                        {switch("non_compete", "Non-compete", p.non_compete)}
-                                        <div class="field">
-                                            <label for="take_rate">"Take rate (%)"</label>
-                                            <input id="take_rate" name="take_rate" type="text" required
-                                                value=format_rate(p.take_rate_bp).trim_end_matches(" %").to_string()/>
-                                            <p class="field-error" id="take_rate-error">{message("take_rate")}</p>
-                                        </div>
-                                        {switch("featured_slots", "Featured slots", p.featured_slots)}
-                                        <div class="field">
-                                            <label for="reason">"Reason (published)"</label>
-                                            <input id="reason" name="reason" type="text" required/>
-                                            <p class="field-error" id="reason-error">{message("reason")}</p>
-                                        </div>
-                                        <button type="submit">"Change the policy"</button>
-                                    </ActionForm>
-                                })}
-                            }.into_any()
-                        }
-                        Err(err) => failure(err),
-                    }
-                })}
-            </Suspense>
-        </section>
-    }
-}
-
-#[component]
-pub fn AuditPage() -> impl IntoView {
-    let check = Resource::new(|| (), |_| audit_check());
-    view! {
-        <Title text="Audit log check · Fairground"/>
-        <section class="panel">
-            <h1>"Audit log check"</h1>
-            <Suspense fallback=|| view! { <p>"Checking the whole chain…"</p> }>
-                {move || Suspend::new(async move {
-                    match check.await {
-                        Ok(c) => match c.broken {
-                            None => view! {
-                                <p class="notice" role="status">
-                                    {format!("OK: all {} entries are intact and linked.", c.entries)}
-                                </p>
-                                <p>"Head: " <code>{c.head_hash}</code></p>
-                            }.into_any(),
-                            Some((seq, reason)) => view! {
-                                <p class="form-alert" role="alert">
-                                    {format!("BROKEN at entry {seq}: {reason}. The {} entries before it are sound.", c.entries)}
-                                </p>
-                            }.into_any(),
-                        },
-                        Err(err) => failure(err),
-                    }
-                })}
-            </Suspense>
-            <p class="muted">"From a shell: " <code>"fairground audit verify"</code> " and " <code>"fairground audit export --out audit.jsonl"</code></p>
+            {loaded(data, move |d| {
+                {
+                    let p = d.policy;
+                    view! {
+                        <dl class="facts policy">
+                            <dt>"Non-compete"</dt>
+                            <dd>{if p.non_compete {
+                                "On: the platform's own listings are always shown and labelled “Platform-owned”, and never placed ahead of partners' listings."
+                            } else {
+                                "Off: the platform may promote its own listings; every promotion is labelled and audited."
+                            }}</dd>
+                            <dt>"Take rate"</dt>
+                            <dd>{format!("{} of each subscription's revenue goes to the platform; the rest to the partner.", format_rate(p.take_rate_bp))}</dd>
+                            <dt>"Featured slots"</dt>
+                            <dd>{if p.featured_slots { "Exist" } else { "None" }}</dd>
+                        </dl>
+                        <p>
+                            "Whether the platform's own listings get more than their share of attention is measured on the "
+                            <a href="/exposure">"exposure dashboard"</a>"."
+                        </p>
+                        {history(d.changes)}
+                        <h2>"Audit log"</h2>
+                        <p>
+                            {format!("{} entries. Head of the hash chain: ", d.audit_entries)}
+                            <code class="audit-head">{d.audit_head}</code>
+                        </p>
+                        <p class="muted">"Keep a copy of this head: if an earlier entry were ever rewritten, the chain would no longer lead to it."</p>
+                        {d.can_manage.then(|| view! {
+                            <h2>"Change the policy"</h2>
+                            <FormAlert error fields=&["non_compete", "take_rate", "featured_slots", "reason"]/>
+                            <ActionForm action=update>
+                                {switch("non_compete", "Non-compete", p.non_compete)}
+                                <div class="field">
+                                    <label for="take_rate">"Take rate (%)"</label>
+                                    <input id="take_rate" name="take_rate" type="text" required
+                                        value=format_rate(p.take_rate_bp).trim_end_matches(" %").to_string()/>
+                                    <p class="field-error" id="take_rate-error">{message("take_rate")}</p>
+                                </div>
+                                {switch("featured_slots", "Featured slots", p.featured_slots)}
+                                <div class="field">
+                                    <label for="reason">"Reason (published)"</label>
+                                    <input id="reason" name="reason" type="text" required/>
+                                    <p class="field-error" id="reason-error">{message("reason")}</p>
+                                </div>
+                                <button type="submit">"Change the policy"</button>
+                            </ActionForm>
+                        })}
+                    }.into_any()
+                }
+            })}
         </section>
     }
 }
@@ -184,34 +146,29 @@ pub fn DataAccessPage() -> impl IntoView {
                 "or suspended), it is listed here and in the audit log. Only the platform's referees may; the platform's "
                 "own product staff are refused, and their attempts are listed too."
             </p>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match log.await {
-                        Ok(rows) if rows.is_empty() => view! { <p>"Nobody outside your organisation has read your non-public data."</p> }.into_any(),
-                        Ok(rows) => view! {
-                            <table class="grid">
-                                <caption class="visually-hidden">"Reads of your data"</caption>
-                                <thead><tr>
-                                    <th scope="col">"Date (UTC)"</th><th scope="col">"Who"</th>
-                                    <th scope="col">"Organisation"</th><th scope="col">"What"</th><th scope="col">"Outcome"</th>
-                                </tr></thead>
-                                <tbody>
-                                    {rows.into_iter().map(|r| view! {
-                                        <tr>
-                                            <td>{date(r.at)}</td>
-                                            <td>{r.who}</td>
-                                            <td>{r.their_org}</td>
-                                            <td>{r.what}</td>
-                                            <td>{if r.refused { "Refused" } else { "Read" }}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any(),
-                        Err(err) => failure(err),
-                    }
-                })}
-            </Suspense>
+            {loaded(log, move |data| match data {
+                rows if rows.is_empty() => view! { <p>"Nobody outside your organisation has read your non-public data."</p> }.into_any(),
+                rows => view! {
+                    <table class="grid">
+                        <caption class="visually-hidden">"Reads of your data"</caption>
+                        <thead><tr>
+                            <th scope="col">"Date (UTC)"</th><th scope="col">"Who"</th>
+                            <th scope="col">"Organisation"</th><th scope="col">"What"</th><th scope="col">"Outcome"</th>
+                        </tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|r| view! {
+                                <tr>
+                                    <td>{date(r.at)}</td>
+                                    <td>{r.who}</td>
+                                    <td>{r.their_org}</td>
+                                    <td>{r.what}</td>
+                                    <td>{if r.refused { "Refused" } else { "Read" }}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            })}
         </section>
     }
 }
