@@ -7,7 +7,7 @@ use super::{CaseDetail, STATUSES};
 use crate::ui::badge::PlatformBadge;
 use crate::ui::fields::{error_id, field_error, invalid, page_action, FormAlert};
 use crate::ui::format::date;
-use crate::ui::status::failure;
+use crate::ui::status::loaded;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -26,75 +26,70 @@ pub fn CasesPage() -> impl IntoView {
         <Title text="Conflict cases · Fairground"/>
         <section class="panel">
             <h1>"Conflict cases"</h1>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(d) => {
-                            let current = status();
+            {loaded(data, move |d| {
+                {
+                    let current = status();
+                    view! {
+                        {d.referee.then(|| view! {
+                            <form method="get" action="/cases" class="inline-search">
+                                <label for="status">"Status"</label>
+                                <select id="status" name="status">
+                                    <option value="" selected=current.is_empty()>"Any"</option>
+                                    {STATUSES.into_iter().map(|s| view! { <option value=s selected=current == s>{s}</option> }).collect_view()}
+                                </select>
+                                <button type="submit">"Filter"</button>
+                            </form>
+                        })}
+                        {if d.cases.is_empty() {
+                            view! { <p>"No cases."</p> }.into_any()
+                        } else {
                             view! {
-                                {d.referee.then(|| view! {
-                                    <form method="get" action="/cases" class="inline-search">
-                                        <label for="status">"Status"</label>
-                                        <select id="status" name="status">
-                                            <option value="" selected=current.is_empty()>"Any"</option>
-                                            {STATUSES.into_iter().map(|s| view! { <option value=s selected=current == s>{s}</option> }).collect_view()}
-                                        </select>
-                                        <button type="submit">"Filter"</button>
-                                    </form>
-                                })}
-                                {if d.cases.is_empty() {
-                                    view! { <p>"No cases."</p> }.into_any()
-                                } else {
-                                    view! {
-                                        <table class="grid">
-                                            <caption class="visually-hidden">"Cases"</caption>
-                                            <thead><tr>
-                                                <th scope="col">"Case"</th><th scope="col">"Kind"</th><th scope="col">"Severity"</th>
-                                                <th scope="col">"Status"</th><th scope="col">"Opened"</th>
-                                            </tr></thead>
-                                            <tbody>
-                                                {d.cases.into_iter().map(|c| {
-                                                    let href = format!("/cases/{}", c.id);
-                                                    view! {
-                                                        <tr>
-                                                            <th scope="row"><a href=href>{format!("#{} {}", c.id, c.title)}</a></th>
-                                                            <td>{c.kind.replace('_', " ")}</td>
-                                                            <td>{c.severity}</td>
-                                                            <td>{c.status}{c.signed_off.then_some(", signed off")}</td>
-                                                            <td>{date(c.opened_at)}</td>
-                                                        </tr>
-                                                    }
-                                                }).collect_view()}
-                                            </tbody>
-                                        </table>
-                                    }.into_any()
-                                }}
-                                {d.can_complain.then(|| view! {
-                                    <h2>"Open a complaint"</h2>
-                                    <FormAlert error fields=&[]/>
-                                    <ActionForm action=complain>
-                                        <div class="field">
-                                            <label for="about">"About"</label>
-                                            <select id="about" name="about">
-                                                <option value="listing">"A listing"</option>
-                                                <option value="ranking">"The ranking"</option>
-                                                <option value="data_use">"Use of our data"</option>
-                                            </select>
-                                        </div>
-                                        <div class="field">
-                                            <label for="text">"What happened"</label>
-                                            <textarea id="text" name="text" rows="4" required aria-invalid=invalid(error, "text") aria-describedby="text-error"></textarea>
-                                            {field_error(error, "text")}
-                                        </div>
-                                        <button type="submit">"Open complaint"</button>
-                                    </ActionForm>
-                                })}
+                                <table class="grid">
+                                    <caption class="visually-hidden">"Cases"</caption>
+                                    <thead><tr>
+                                        <th scope="col">"Case"</th><th scope="col">"Kind"</th><th scope="col">"Severity"</th>
+                                        <th scope="col">"Status"</th><th scope="col">"Opened"</th>
+                                    </tr></thead>
+                                    <tbody>
+                                        {d.cases.into_iter().map(|c| {
+                                            let href = format!("/cases/{}", c.id);
+                                            view! {
+                                                <tr>
+                                                    <th scope="row"><a href=href>{format!("#{} {}", c.id, c.title)}</a></th>
+                                                    <td>{c.kind.replace('_', " ")}</td>
+                                                    <td>{c.severity}</td>
+                                                    <td>{c.status}{c.signed_off.then_some(", signed off")}</td>
+                                                    <td>{date(c.opened_at)}</td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
                             }.into_any()
-                        }
-                        Err(err) => failure(err),
-                    }
-                })}
-            </Suspense>
+                        }}
+                        {d.can_complain.then(|| view! {
+                            <h2>"Open a complaint"</h2>
+                            <FormAlert error fields=&[]/>
+                            <ActionForm action=complain>
+                                <div class="field">
+                                    <label for="about">"About"</label>
+                                    <select id="about" name="about">
+                                        <option value="listing">"A listing"</option>
+                                        <option value="ranking">"The ranking"</option>
+                                        <option value="data_use">"Use of our data"</option>
+                                    </select>
+                                </div>
+                                <div class="field">
+                                    <label for="text">"What happened"</label>
+                                    <textarea id="text" name="text" rows="4" required aria-invalid=invalid(error, "text") aria-describedby="text-error"></textarea>
+                                    {field_error(error, "text")}
+                                </div>
+                                <button type="submit">"Open complaint"</button>
+                            </ActionForm>
+                        })}
+                    }.into_any()
+                }
+            })}
         </section>
     }
 }
@@ -199,14 +194,9 @@ pub fn CasePage() -> impl IntoView {
         <Title text="Conflict case · Fairground"/>
         <section class="panel">
             <FormAlert error fields=DECISION_FIELDS/>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(c) => case_view(c, decide).into_any(),
-                        Err(err) => failure(err),
-                    }
-                })}
-            </Suspense>
+            {loaded(data, move |c| {
+                case_view(c, decide).into_any()
+            })}
         </section>
     }
 }

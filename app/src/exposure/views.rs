@@ -4,7 +4,7 @@
 use super::api::exposure_report;
 use super::{format_share, plot_points, polylines, ExposureData, ExposureRow, Split};
 use crate::ui::format::date;
-use crate::ui::status::failure;
+use crate::ui::status::loaded_or;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -132,33 +132,28 @@ pub fn ExposurePage() -> impl IntoView {
                 "that went to the platform's own listings, per week (Monday to Sunday, UTC). Counts reach "
                 "this page within a few seconds."
             </p>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(d) => {
-                            let chosen = d.industry.clone();
-                            view! {
-                                <form method="get" action="/exposure" class="exposure-filter">
-                                    <label for="industry">"Industry"</label>
-                                    <select id="industry" name="industry">
-                                        <option value="" selected=chosen.is_empty()>"All industries"</option>
-                                        {d.industries.iter().map(|c| view! {
-                                            <option value=c.value.clone() selected=c.value == chosen>{c.label.clone()}</option>
-                                        }).collect_view()}
-                                    </select>
-                                    <button type="submit">"Show"</button>
-                                </form>
-                                {chart(&d)}
-                                {table(&d)}
-                                {(!d.detailed).then(|| view! {
-                                    <p class="muted">"Counts are shown to referees; this public summary gives the shares."</p>
-                                })}
-                            }.into_any()
-                        }
-                        Err(err) => failure(err),
-                    }
-                })}
-            </Suspense>
+            {loaded_or(data, "Loading…", move |d| {
+                {
+                    let chosen = d.industry.clone();
+                    view! {
+                        <form method="get" action="/exposure" class="exposure-filter">
+                            <label for="industry">"Industry"</label>
+                            <select id="industry" name="industry">
+                                <option value="" selected=chosen.is_empty()>"All industries"</option>
+                                {d.industries.iter().map(|c| view! {
+                                    <option value=c.value.clone() selected=c.value == chosen>{c.label.clone()}</option>
+                                }).collect_view()}
+                            </select>
+                            <button type="submit">"Show"</button>
+                        </form>
+                        {chart(&d)}
+                        {table(&d)}
+                        {(!d.detailed).then(|| view! {
+                            <p class="muted">"Counts are shown to referees; this public summary gives the shares."</p>
+                        })}
+                    }.into_any()
+                }
+            })}
         </section>
     }
 }

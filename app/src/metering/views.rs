@@ -4,7 +4,7 @@ use super::api::{api_keys, CreateApiKey, RevokeApiKey};
 use super::{Reason, DIMENSIONS, MAX_BATCH};
 use crate::ui::fields::{page_action, Field, FormAlert};
 use crate::ui::format::date;
-use crate::ui::status::failure;
+use crate::ui::status::loaded_or;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -27,67 +27,62 @@ pub fn ApiKeysPage() -> impl IntoView {
                 <a href="/api">"metering API"</a>
                 ". A key acts for this organisation only."
             </p>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(d) => view! {
-                            // With JavaScript the key comes in the action's answer;
-                            // without, the page gets it once from the server.
-                            {create.value().get_untracked().and_then(Result::ok).or(d.new_key).map(|k| view! {
-                                <div class="notice" role="status">
-                                    <p>{format!("Key “{}” created. Copy it now: it is shown only this once.", k.name)}</p>
-                                    <p><code class="new-key">{k.key}</code></p>
-                                </div>
-                            })}
-                            {if d.keys.is_empty() {
-                                view! { <p class="muted">"No keys yet."</p> }.into_any()
-                            } else {
-                                let can = d.can_manage;
-                                view! {
-                                    <table class="grid" aria-label="API keys">
-                                        <thead><tr>
-                                            <th scope="col">"Name"</th><th scope="col">"Starts with"</th>
-                                            <th scope="col">"Created"</th><th scope="col">"Last used"</th>
-                                            <th scope="col">"Status"</th>
-                                        </tr></thead>
-                                        <tbody>
-                                            {d.keys.into_iter().map(|k| view! {
-                                                <tr>
-                                                    <th scope="row">{k.name.clone()}</th>
-                                                    <td><code>{format!("{}…", k.prefix)}</code></td>
-                                                    <td>{format!("{} by {}", date(k.created_at), k.created_by)}</td>
-                                                    <td>{k.last_used_at.map(date).unwrap_or_else(|| "Never".into())}</td>
-                                                    <td>{match k.revoked_at {
-                                                        Some(at) => view! { {format!("Revoked {}", date(at))} }.into_any(),
-                                                        None if can => view! {
-                                                            "Live "
-                                                            <ActionForm action=revoke attr:class="inline-form">
-                                                                <input type="hidden" name="id" value=k.id.to_string()/>
-                                                                <button type="submit" class="link-button" aria-label=format!("Revoke {}", k.name)>"Revoke"</button>
-                                                            </ActionForm>
-                                                        }.into_any(),
-                                                        None => view! { "Live" }.into_any(),
-                                                    }}</td>
-                                                </tr>
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                }.into_any()
-                            }}
-                            <FormAlert error=revoke_error fields=&[]/>
-                            {d.can_manage.then(|| view! {
-                                <h2>"Create a key"</h2>
-                                <FormAlert error fields=&["name"]/>
-                                <ActionForm action=create>
-                                    <Field label="Key name" name="name" input_type="text" autocomplete="off" error hint="e.g. the system that will use it"/>
-                                    <button type="submit">"Create key"</button>
-                                </ActionForm>
-                            })}
-                        }.into_any(),
-                        Err(err) => failure(err),
-                    }
-                })}
-            </Suspense>
+            {loaded_or(data, "Loading…", move |d| {
+                view! {
+                    // With JavaScript the key comes in the action's answer;
+                    // without, the page gets it once from the server.
+                    {create.value().get_untracked().and_then(Result::ok).or(d.new_key).map(|k| view! {
+                        <div class="notice" role="status">
+                            <p>{format!("Key “{}” created. Copy it now: it is shown only this once.", k.name)}</p>
+                            <p><code class="new-key">{k.key}</code></p>
+                        </div>
+                    })}
+                    {if d.keys.is_empty() {
+                        view! { <p class="muted">"No keys yet."</p> }.into_any()
+                    } else {
+                        let can = d.can_manage;
+                        view! {
+                            <table class="grid" aria-label="API keys">
+                                <thead><tr>
+                                    <th scope="col">"Name"</th><th scope="col">"Starts with"</th>
+                                    <th scope="col">"Created"</th><th scope="col">"Last used"</th>
+                                    <th scope="col">"Status"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {d.keys.into_iter().map(|k| view! {
+                                        <tr>
+                                            <th scope="row">{k.name.clone()}</th>
+                                            <td><code>{format!("{}…", k.prefix)}</code></td>
+                                            <td>{format!("{} by {}", date(k.created_at), k.created_by)}</td>
+                                            <td>{k.last_used_at.map(date).unwrap_or_else(|| "Never".into())}</td>
+                                            <td>{match k.revoked_at {
+                                                Some(at) => view! { {format!("Revoked {}", date(at))} }.into_any(),
+                                                None if can => view! {
+                                                    "Live "
+                                                    <ActionForm action=revoke attr:class="inline-form">
+                                                        <input type="hidden" name="id" value=k.id.to_string()/>
+                                                        <button type="submit" class="link-button" aria-label=format!("Revoke {}", k.name)>"Revoke"</button>
+                                                    </ActionForm>
+                                                }.into_any(),
+                                                None => view! { "Live" }.into_any(),
+                                            }}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any()
+                    }}
+                    <FormAlert error=revoke_error fields=&[]/>
+                    {d.can_manage.then(|| view! {
+                        <h2>"Create a key"</h2>
+                        <FormAlert error fields=&["name"]/>
+                        <ActionForm action=create>
+                            <Field label="Key name" name="name" input_type="text" autocomplete="off" error hint="e.g. the system that will use it"/>
+                            <button type="submit">"Create key"</button>
+                        </ActionForm>
+                    })}
+                }.into_any()
+            })}
         </section>
     }
 }

@@ -8,7 +8,7 @@ use super::api::{
 use super::{MembersData, OrgKind, Role};
 use crate::error::AppError;
 use crate::ui::fields::{page_action, Field, FormAlert};
-use crate::ui::status::{failure, set_status};
+use crate::ui::status::{failure, loaded, set_status};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -28,43 +28,38 @@ pub fn OrgsPage() -> impl IntoView {
         <section class="panel">
             <h1>"Your organisations"</h1>
             <FormAlert error=switch_error fields=&[]/>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match orgs.await {
-                        Ok(list) if list.is_empty() => view! {
-                            <p>"You do not belong to an organisation yet. Create one below, or accept an invitation."</p>
-                        }.into_any(),
-                        Ok(list) => view! {
-                            <ul class="org-list" aria-label="Your organisations">
-                                {list.into_iter().map(|o| {
-                                    let label = format!("Switch to {}", o.name);
-                                    view! {
-                                        <li>
-                                            <strong>{o.name.clone()}</strong>
-                                            <span class="muted">
-                                                {format!(" · {} · {}", o.kind.label(), o.role.label())}
-                                                {o.staff_role.map(|s| format!(" · {}", s.label()))}
-                                            </span>
-                                            {if o.current {
-                                                view! { <span class="badge">"Current"</span> }.into_any()
-                                            } else {
-                                                view! {
-                                                    <ActionForm action=switch attr:class="inline-form">
-                                                        <input type="hidden" name="org_id" value=o.id/>
-                                                        <button type="submit" class="small">{label}</button>
-                                                    </ActionForm>
-                                                }.into_any()
-                                            }}
-                                        </li>
-                                    }
-                                }).collect_view()}
-                            </ul>
-                            <p><a href="/org/members">"Members of the current organisation"</a></p>
-                        }.into_any(),
-                        Err(err) => failure(err),
-                    }
-                })}
-            </Suspense>
+            {loaded(orgs, move |data| match data {
+                list if list.is_empty() => view! {
+                    <p>"You do not belong to an organisation yet. Create one below, or accept an invitation."</p>
+                }.into_any(),
+                list => view! {
+                    <ul class="org-list" aria-label="Your organisations">
+                        {list.into_iter().map(|o| {
+                            let label = format!("Switch to {}", o.name);
+                            view! {
+                                <li>
+                                    <strong>{o.name.clone()}</strong>
+                                    <span class="muted">
+                                        {format!(" · {} · {}", o.kind.label(), o.role.label())}
+                                        {o.staff_role.map(|s| format!(" · {}", s.label()))}
+                                    </span>
+                                    {if o.current {
+                                        view! { <span class="badge">"Current"</span> }.into_any()
+                                    } else {
+                                        view! {
+                                            <ActionForm action=switch attr:class="inline-form">
+                                                <input type="hidden" name="org_id" value=o.id/>
+                                                <button type="submit" class="small">{label}</button>
+                                            </ActionForm>
+                                        }.into_any()
+                                    }}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                    <p><a href="/org/members">"Members of the current organisation"</a></p>
+                }.into_any(),
+            })}
             <h2>"Create an organisation"</h2>
             <FormAlert error fields=&["name", "kind"]/>
             <ActionForm action=create>

@@ -14,7 +14,7 @@ use crate::ui::fields::{field_error, invalid};
 use crate::ui::fields::{page_action, FormAlert};
 use crate::ui::format::date;
 use crate::ui::format::{format_money, group_digits};
-use crate::ui::status::failure;
+use crate::ui::status::{loaded, loaded_or};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -170,45 +170,40 @@ pub fn SubscribeBox(listing_id: i64) -> impl IntoView {
     view! {
         <section class="subscribe" aria-labelledby="subscribe-heading">
             <h2 id="subscribe-heading">"Subscribe"</h2>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(o) => match (o.current, o.can_subscribe, o.reason) {
-                            (Some(id), _, _) => {
-                                let href = format!("/subscriptions/{id}");
-                                view! { <p>"Your organisation subscribes to this listing. " <a href=href>"See the subscription"</a></p> }.into_any()
-                            }
-                            (None, true, _) => view! {
-                                <FormAlert error fields=&["plan_id", "deployment_id"]/>
-                                <ActionForm action=subscribe>
-                                    <input type="hidden" name="listing_id" value=listing_id.to_string()/>
-                                    <div class="field">
-                                        <label for="plan_id">"Plan"</label>
-                                        <select id="plan_id" name="plan_id" required aria-invalid=invalid(error, "plan_id") aria-describedby="plan_id-error">
-                                            <option value="">"Choose…"</option>
-                                            {options(o.plans, String::new())}
-                                        </select>
-                                        {field_error(error, "plan_id")}
-                                    </div>
-                                    <div class="field">
-                                        <label for="deployment_id">"Base model"</label>
-                                        <select id="deployment_id" name="deployment_id" required aria-invalid=invalid(error, "deployment_id") aria-describedby="deployment_id-error">
-                                            {options(o.deployments, String::new())}
-                                        </select>
-                                        {field_error(error, "deployment_id")}
-                                    </div>
-                                    <button type="submit">"Subscribe"</button>
-                                </ActionForm>
-                            }.into_any(),
-                            (None, false, Some(reason)) => view! { <p class="muted">{reason}</p> }.into_any(),
-                            (None, false, None) => view! {
-                                <p><a href="/sign-in">"Sign in"</a>" with a client organisation to subscribe."</p>
-                            }.into_any(),
-                        },
-                        Err(err) => failure(err),
+            {loaded(data, move |o| {
+                match (o.current, o.can_subscribe, o.reason) {
+                    (Some(id), _, _) => {
+                        let href = format!("/subscriptions/{id}");
+                        view! { <p>"Your organisation subscribes to this listing. " <a href=href>"See the subscription"</a></p> }.into_any()
                     }
-                })}
-            </Suspense>
+                    (None, true, _) => view! {
+                        <FormAlert error fields=&["plan_id", "deployment_id"]/>
+                        <ActionForm action=subscribe>
+                            <input type="hidden" name="listing_id" value=listing_id.to_string()/>
+                            <div class="field">
+                                <label for="plan_id">"Plan"</label>
+                                <select id="plan_id" name="plan_id" required aria-invalid=invalid(error, "plan_id") aria-describedby="plan_id-error">
+                                    <option value="">"Choose…"</option>
+                                    {options(o.plans, String::new())}
+                                </select>
+                                {field_error(error, "plan_id")}
+                            </div>
+                            <div class="field">
+                                <label for="deployment_id">"Base model"</label>
+                                <select id="deployment_id" name="deployment_id" required aria-invalid=invalid(error, "deployment_id") aria-describedby="deployment_id-error">
+                                    {options(o.deployments, String::new())}
+                                </select>
+                                {field_error(error, "deployment_id")}
+                            </div>
+                            <button type="submit">"Subscribe"</button>
+                        </ActionForm>
+                    }.into_any(),
+                    (None, false, Some(reason)) => view! { <p class="muted">{reason}</p> }.into_any(),
+                    (None, false, None) => view! {
+                        <p><a href="/sign-in">"Sign in"</a>" with a client organisation to subscribe."</p>
+                    }.into_any(),
+                }
+            })}
         </section>
     }
 }
@@ -220,20 +215,15 @@ pub fn SubscriptionsPage() -> impl IntoView {
         <Title text="Subscriptions · Fairground"/>
         <section class="panel">
             <h1>"Subscriptions"</h1>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(d) => view! {
-                            {subscriptions_table(d.subscriptions, false)}
-                            <p><a href="/exports/invoices.csv" download>"Download all invoices (CSV)"</a></p>
-                            {(!d.can_manage).then(|| view! {
-                                <p class="muted">"Owners and admins of your organisation subscribe, switch and cancel."</p>
-                            })}
-                        }.into_any(),
-                        Err(err) => failure(err),
-                    }
-                })}
-            </Suspense>
+            {loaded_or(data, "Loading…", move |d| {
+                view! {
+                    {subscriptions_table(d.subscriptions, false)}
+                    <p><a href="/exports/invoices.csv" download>"Download all invoices (CSV)"</a></p>
+                    {(!d.can_manage).then(|| view! {
+                        <p class="muted">"Owners and admins of your organisation subscribe, switch and cancel."</p>
+                    })}
+                }.into_any()
+            })}
         </section>
     }
 }
@@ -257,77 +247,72 @@ pub fn SubscriptionPage() -> impl IntoView {
     let cancel_error = Signal::derive(move || cancel.value().get().and_then(Result::err));
     view! {
         <Title text="Subscription · Fairground"/>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(d) => {
-                        let s = d.subscription.clone();
-                        let listing_href = format!("/listings/{}", s.listing_slug);
-                        view! {
-                            <article class="panel">
-                                <h1>{s.listing_name.clone()} {s.platform_owned.then(|| view! { " " <PlatformBadge/> })}</h1>
-                                <dl class="facts">
-                                    <dt>"Client"</dt><dd>{s.client.clone()}</dd>
-                                    <dt>"Listing"</dt><dd><a href=listing_href>{s.listing_name.clone()}</a>" by "{s.publisher.clone()}</dd>
-                                    <dt>"Plan"</dt><dd>{format!("{}: {}", s.plan, s.terms)}</dd>
-                                    <dt>"Base model"</dt><dd class="current-base-model">{s.base_model.clone()}</dd>
-                                    <dt>"Started"</dt><dd>{date(s.started_at)}</dd>
-                                    <dt>"Status"</dt><dd>{match s.ended_at {
-                                        Some(at) => format!("Cancelled on {}", date(at)),
-                                        None => "Active".to_string(),
-                                    }}</dd>
-                                </dl>
-                                <h2>"Usage"</h2>
-                                {usage_chart(&d.usage)}
-                                <h2>"Invoices"</h2>
-                                {statements_table(d.invoices.clone(), "Monthly invoices", false)}
-                                <h2>"Base model history"</h2>
-                                {if d.switches.is_empty() {
-                                    view! { <p class="muted">"Not switched since it started."</p> }.into_any()
-                                } else {
-                                    view! {
-                                        <ul class="history switches">
-                                            {d.switches.iter().map(|w| view! {
-                                                <li><time>{date(w.at)}</time>{format!(" {} → {}, by {}", w.from, w.to, w.by)}</li>
-                                            }).collect_view()}
-                                        </ul>
-                                    }.into_any()
-                                }}
-                                {d.can_manage.then(|| view! {
-                                    <h2>"Switch base model"</h2>
-                                    {if d.deployments.is_empty() {
-                                        view! { <p class="muted">"This listing has no other base model to move to."</p> }.into_any()
-                                    } else {
-                                        view! {
-                                            <FormAlert error=switch_error fields=&["deployment_id"]/>
-                                            <ActionForm action=switch>
-                                                <input type="hidden" name="id" value=s.id.to_string()/>
-                                                <div class="field">
-                                                    <label for="deployment_id">"Move to"</label>
-                                                    <select id="deployment_id" name="deployment_id" required aria-invalid=invalid(switch_error, "deployment_id") aria-describedby="deployment_id-error">
-                                                        {options(d.deployments.clone(), String::new())}
-                                                    </select>
-                                                    {field_error(switch_error, "deployment_id")}
-                                                </div>
-                                                <button type="submit">"Switch base model"</button>
-                                            </ActionForm>
-                                        }.into_any()
-                                    }}
-                                    <h2>"Cancel"</h2>
-                                    <p class="muted">"Cancelling takes effect at once: usage after it is refused. This month's plan fee stays due."</p>
-                                    <FormAlert error=cancel_error fields=&[]/>
-                                    <ActionForm action=cancel>
+        {loaded_or(data, "Loading…", move |d| {
+            {
+                let s = d.subscription.clone();
+                let listing_href = format!("/listings/{}", s.listing_slug);
+                view! {
+                    <article class="panel">
+                        <h1>{s.listing_name.clone()} {s.platform_owned.then(|| view! { " " <PlatformBadge/> })}</h1>
+                        <dl class="facts">
+                            <dt>"Client"</dt><dd>{s.client.clone()}</dd>
+                            <dt>"Listing"</dt><dd><a href=listing_href>{s.listing_name.clone()}</a>" by "{s.publisher.clone()}</dd>
+                            <dt>"Plan"</dt><dd>{format!("{}: {}", s.plan, s.terms)}</dd>
+                            <dt>"Base model"</dt><dd class="current-base-model">{s.base_model.clone()}</dd>
+                            <dt>"Started"</dt><dd>{date(s.started_at)}</dd>
+                            <dt>"Status"</dt><dd>{match s.ended_at {
+                                Some(at) => format!("Cancelled on {}", date(at)),
+                                None => "Active".to_string(),
+                            }}</dd>
+                        </dl>
+                        <h2>"Usage"</h2>
+                        {usage_chart(&d.usage)}
+                        <h2>"Invoices"</h2>
+                        {statements_table(d.invoices.clone(), "Monthly invoices", false)}
+                        <h2>"Base model history"</h2>
+                        {if d.switches.is_empty() {
+                            view! { <p class="muted">"Not switched since it started."</p> }.into_any()
+                        } else {
+                            view! {
+                                <ul class="history switches">
+                                    {d.switches.iter().map(|w| view! {
+                                        <li><time>{date(w.at)}</time>{format!(" {} → {}, by {}", w.from, w.to, w.by)}</li>
+                                    }).collect_view()}
+                                </ul>
+                            }.into_any()
+                        }}
+                        {d.can_manage.then(|| view! {
+                            <h2>"Switch base model"</h2>
+                            {if d.deployments.is_empty() {
+                                view! { <p class="muted">"This listing has no other base model to move to."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <FormAlert error=switch_error fields=&["deployment_id"]/>
+                                    <ActionForm action=switch>
                                         <input type="hidden" name="id" value=s.id.to_string()/>
-                                        <button type="submit" class="danger">"Cancel the subscription"</button>
+                                        <div class="field">
+                                            <label for="deployment_id">"Move to"</label>
+                                            <select id="deployment_id" name="deployment_id" required aria-invalid=invalid(switch_error, "deployment_id") aria-describedby="deployment_id-error">
+                                                {options(d.deployments.clone(), String::new())}
+                                            </select>
+                                            {field_error(switch_error, "deployment_id")}
+                                        </div>
+                                        <button type="submit">"Switch base model"</button>
                                     </ActionForm>
-                                })}
-                            </article>
-                        }.into_any()
-                    }
-                    Err(err) => failure(err),
-                }
-            })}
-        </Suspense>
+                                }.into_any()
+                            }}
+                            <h2>"Cancel"</h2>
+                            <p class="muted">"Cancelling takes effect at once: usage after it is refused. This month's plan fee stays due."</p>
+                            <FormAlert error=cancel_error fields=&[]/>
+                            <ActionForm action=cancel>
+                                <input type="hidden" name="id" value=s.id.to_string()/>
+                                <button type="submit" class="danger">"Cancel the subscription"</button>
+                            </ActionForm>
+                        })}
+                    </article>
+                }.into_any()
+            }
+        })}
     }
 }
 
@@ -344,28 +329,23 @@ pub fn RevenuePage() -> impl IntoView {
                 "Usage reaches these figures through the "<a href="/api">"metering API"</a>
                 ", with one of your "<a href="/org/api-keys">"API keys"</a>"."
             </p>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(d) => {
-                            let csv = match org.get_untracked() {
-                                o if o.is_empty() => "/exports/statements.csv".to_string(),
-                                o => format!("/exports/statements.csv?org={o}"),
-                            };
-                            view! {
-                                <h2>"Subscribers"</h2>
-                                {subscriptions_table(d.subscribers, true)}
-                                <h2>"Usage"</h2>
-                                {usage_chart(&d.usage)}
-                                <h2>"Statements"</h2>
-                                {statements_table(d.statements, "Revenue statements per subscription and month", true)}
-                                <p><a href=csv download>"Download statements (CSV)"</a></p>
-                            }.into_any()
-                        }
-                        Err(err) => failure(err),
-                    }
-                })}
-            </Suspense>
+            {loaded_or(data, "Loading…", move |d| {
+                {
+                    let csv = match org.get_untracked() {
+                        o if o.is_empty() => "/exports/statements.csv".to_string(),
+                        o => format!("/exports/statements.csv?org={o}"),
+                    };
+                    view! {
+                        <h2>"Subscribers"</h2>
+                        {subscriptions_table(d.subscribers, true)}
+                        <h2>"Usage"</h2>
+                        {usage_chart(&d.usage)}
+                        <h2>"Statements"</h2>
+                        {statements_table(d.statements, "Revenue statements per subscription and month", true)}
+                        <p><a href=csv download>"Download statements (CSV)"</a></p>
+                    }.into_any()
+                }
+            })}
         </section>
     }
 }
@@ -377,38 +357,33 @@ pub fn TotalsPage() -> impl IntoView {
         <Title text="Marketplace totals · Fairground"/>
         <section class="panel">
             <h1>"Marketplace totals"</h1>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(rows) if rows.is_empty() => view! { <p class="muted">"No subscriptions yet."</p> }.into_any(),
-                        Ok(rows) => view! {
-                            <table class="grid">
-                                <caption>"Per month and industry (first-party statements are shadow statements at the same rate)"</caption>
-                                <thead><tr>
-                                    <th scope="col">"Month"</th><th scope="col">"Industry"</th>
-                                    <th scope="col">"Subscriptions"</th><th scope="col">"Total"</th>
-                                    <th scope="col">"Platform fees"</th><th scope="col">"Partner payouts"</th>
-                                    <th scope="col">"Of the total, first-party"</th>
-                                </tr></thead>
-                                <tbody>
-                                    {rows.into_iter().map(|r| view! {
-                                        <tr>
-                                            <td>{r.month.clone()}</td>
-                                            <th scope="row">{r.industry_name.clone()}</th>
-                                            <td>{r.subscriptions}</td>
-                                            <td>{format_money(r.total_minor, &r.currency)}</td>
-                                            <td>{format_money(r.platform_fee_minor, &r.currency)}</td>
-                                            <td>{format_money(r.payout_minor, &r.currency)}</td>
-                                            <td>{format_money(r.first_party_total_minor, &r.currency)}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any(),
-                        Err(err) => failure(err),
-                    }
-                })}
-            </Suspense>
+            {loaded_or(data, "Loading…", move |data| match data {
+                rows if rows.is_empty() => view! { <p class="muted">"No subscriptions yet."</p> }.into_any(),
+                rows => view! {
+                    <table class="grid">
+                        <caption>"Per month and industry (first-party statements are shadow statements at the same rate)"</caption>
+                        <thead><tr>
+                            <th scope="col">"Month"</th><th scope="col">"Industry"</th>
+                            <th scope="col">"Subscriptions"</th><th scope="col">"Total"</th>
+                            <th scope="col">"Platform fees"</th><th scope="col">"Partner payouts"</th>
+                            <th scope="col">"Of the total, first-party"</th>
+                        </tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|r| view! {
+                                <tr>
+                                    <td>{r.month.clone()}</td>
+                                    <th scope="row">{r.industry_name.clone()}</th>
+                                    <td>{r.subscriptions}</td>
+                                    <td>{format_money(r.total_minor, &r.currency)}</td>
+                                    <td>{format_money(r.platform_fee_minor, &r.currency)}</td>
+                                    <td>{format_money(r.payout_minor, &r.currency)}</td>
+                                    <td>{format_money(r.first_party_total_minor, &r.currency)}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            })}
         </section>
     }
 }

@@ -91,8 +91,22 @@ where
     T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
     V: IntoView + 'static,
 {
+    loaded_or(data, "", show)
+}
+
+/// As [`loaded`], saying `waiting` while the data loads (a navigation in
+/// the browser; a server-rendered page arrives whole).
+pub fn loaded_or<T, V>(
+    data: Resource<Result<T, AppError>>,
+    waiting: &'static str,
+    show: impl Fn(T) -> V + Clone + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    V: IntoView + 'static,
+{
     view! {
-        <Suspense fallback=|| ()>
+        <Suspense fallback=move || (!waiting.is_empty()).then(|| view! { <p>{waiting}</p> })>
             {move || {
                 let show = show.clone();
                 Suspend::new(async move {

@@ -2,7 +2,7 @@
 
 use super::super::api::{base_models, AddBaseModel, DeprecateBaseModel, ReactivateBaseModel};
 use crate::ui::fields::{page_action, Field, FormAlert};
-use crate::ui::status::failure;
+use crate::ui::status::loaded;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -34,72 +34,67 @@ pub fn BaseModelsPage() -> impl IntoView {
             <h1>"Base models"</h1>
             <p class="muted">"The foundation models industry listings can be deployed on."</p>
             <FormAlert error=other_error fields=&[]/>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(d) => {
-                            let manage = d.can_manage;
-                            view! {
-                                <table class="grid">
-                                    <caption class="visually-hidden">"Base models"</caption>
-                                    <thead><tr>
-                                        <th scope="col">"Model"</th><th scope="col">"Provider"</th>
-                                        <th scope="col">"Modality"</th><th scope="col">"Context"</th>
-                                        <th scope="col">"Licence"</th><th scope="col">"Status"</th>
-                                        <th scope="col">"Published listings"</th>
-                                        {manage.then(|| view! { <th scope="col">"Action"</th> })}
-                                    </tr></thead>
-                                    <tbody>
-                                        {d.models.into_iter().map(|m| {
-                                            let label = format!("{} {}", m.name, m.version);
-                                            view! {
-                                                <tr>
-                                                    <th scope="row">{label.clone()}</th>
-                                                    <td>{m.provider}</td>
-                                                    <td>{m.modality}</td>
-                                                    <td>{format!("{} tokens", m.context_length)}</td>
-                                                    <td>{m.licence}</td>
-                                                    <td>{if m.deprecated { "Deprecated" } else { "Active" }}</td>
-                                                    <td>{m.listings}</td>
-                                                    {manage.then(|| if m.deprecated {
-                                                        view! {
-                                                            <td><ActionForm action=reactivate attr:class="inline-form">
-                                                                <input type="hidden" name="id" value=m.id/>
-                                                                <button type="submit" class="small">{format!("Reactivate {label}")}</button>
-                                                            </ActionForm></td>
-                                                        }.into_any()
-                                                    } else {
-                                                        view! {
-                                                            <td><ActionForm action=deprecate attr:class="inline-form">
-                                                                <input type="hidden" name="id" value=m.id/>
-                                                                <button type="submit" class="small">{format!("Deprecate {label}")}</button>
-                                                            </ActionForm></td>
-                                                        }.into_any()
-                                                    })}
-                                                </tr>
-                                            }
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                                {manage.then(|| view! {
-                                    <h2>"Add a base model"</h2>
-                                    <FormAlert error=add_error fields=&["provider", "name", "version", "modality", "context_length", "licence"]/>
-                                    <ActionForm action=add>
-                                        <Field label="Provider" name="provider" input_type="text" autocomplete="off" error=add_error/>
-                                        <Field label="Model name" name="name" input_type="text" autocomplete="off" error=add_error/>
-                                        <Field label="Version or revision" name="version" input_type="text" autocomplete="off" error=add_error/>
-                                        <Field label="Modality" name="modality" input_type="text" autocomplete="off" error=add_error hint="e.g. text, text+image"/>
-                                        <Field label="Context length (tokens)" name="context_length" input_type="number" autocomplete="off" error=add_error/>
-                                        <Field label="Licence" name="licence" input_type="text" autocomplete="off" error=add_error/>
-                                        <button type="submit">"Add base model"</button>
-                                    </ActionForm>
-                                })}
-                            }.into_any()
-                        }
-                        Err(err) => failure(err),
-                    }
-                })}
-            </Suspense>
+            {loaded(data, move |d| {
+                {
+                    let manage = d.can_manage;
+                    view! {
+                        <table class="grid">
+                            <caption class="visually-hidden">"Base models"</caption>
+                            <thead><tr>
+                                <th scope="col">"Model"</th><th scope="col">"Provider"</th>
+                                <th scope="col">"Modality"</th><th scope="col">"Context"</th>
+                                <th scope="col">"Licence"</th><th scope="col">"Status"</th>
+                                <th scope="col">"Published listings"</th>
+                                {manage.then(|| view! { <th scope="col">"Action"</th> })}
+                            </tr></thead>
+                            <tbody>
+                                {d.models.into_iter().map(|m| {
+                                    let label = format!("{} {}", m.name, m.version);
+                                    view! {
+                                        <tr>
+                                            <th scope="row">{label.clone()}</th>
+                                            <td>{m.provider}</td>
+                                            <td>{m.modality}</td>
+                                            <td>{format!("{} tokens", m.context_length)}</td>
+                                            <td>{m.licence}</td>
+                                            <td>{if m.deprecated { "Deprecated" } else { "Active" }}</td>
+                                            <td>{m.listings}</td>
+                                            {manage.then(|| if m.deprecated {
+                                                view! {
+                                                    <td><ActionForm action=reactivate attr:class="inline-form">
+                                                        <input type="hidden" name="id" value=m.id/>
+                                                        <button type="submit" class="small">{format!("Reactivate {label}")}</button>
+                                                    </ActionForm></td>
+                                                }.into_any()
+                                            } else {
+                                                view! {
+                                                    <td><ActionForm action=deprecate attr:class="inline-form">
+                                                        <input type="hidden" name="id" value=m.id/>
+                                                        <button type="submit" class="small">{format!("Deprecate {label}")}</button>
+                                                    </ActionForm></td>
+                                                }.into_any()
+                                            })}
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        {manage.then(|| view! {
+                            <h2>"Add a base model"</h2>
+                            <FormAlert error=add_error fields=&["provider", "name", "version", "modality", "context_length", "licence"]/>
+                            <ActionForm action=add>
+                                <Field label="Provider" name="provider" input_type="text" autocomplete="off" error=add_error/>
+                                <Field label="Model name" name="name" input_type="text" autocomplete="off" error=add_error/>
+                                <Field label="Version or revision" name="version" input_type="text" autocomplete="off" error=add_error/>
+                                <Field label="Modality" name="modality" input_type="text" autocomplete="off" error=add_error hint="e.g. text, text+image"/>
+                                <Field label="Context length (tokens)" name="context_length" input_type="number" autocomplete="off" error=add_error/>
+                                <Field label="Licence" name="licence" input_type="text" autocomplete="off" error=add_error/>
+                                <button type="submit">"Add base model"</button>
+                            </ActionForm>
+                        })}
+                    }.into_any()
+                }
+            })}
         </section>
     }
 }

@@ -4,7 +4,7 @@ use super::super::api::home_listings;
 use super::ResultList;
 use crate::policy::api::featured_listings;
 use crate::ui::badge::PlatformBadge;
-use crate::ui::status::failure;
+use crate::ui::status::{loaded, loaded_or};
 use leptos::prelude::*;
 
 /// The featured strip: apart from the ranked results, each card labelled.
@@ -12,38 +12,33 @@ use leptos::prelude::*;
 fn FeaturedStrip() -> impl IntoView {
     let featured = Resource::new(|| (), |_| featured_listings());
     view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match featured.await {
-                    Ok(cards) if !cards.is_empty() => view! {
-                        <section aria-labelledby="featured-heading" class="featured">
-                            <h2 id="featured-heading">"Featured"</h2>
-                            <p class="muted">"Chosen by the marketplace's referees; shown apart from, and never reordering, the ranked results."</p>
-                            <ul class="cards" aria-label="Featured listings">
-                                {cards.into_iter().map(|f| {
-                                    let href = format!("/listings/{}", f.card.slug);
-                                    view! {
-                                        <li class="card">
-                                            <h3><a href=href>{f.card.name}</a></h3>
-                                            {if f.promoted {
-                                                view! { <span class="badge badge-platform">"Promoted by the platform"</span> }.into_any()
-                                            } else {
-                                                view! { <span class="badge">"Featured"</span> }.into_any()
-                                            }}
-                                            {f.card.platform_owned.then(|| view! { " " <PlatformBadge/> })}
-                                            <p class="tagline">{f.card.tagline}</p>
-                                            <p class="muted">{f.card.publisher}</p>
-                                        </li>
-                                    }
-                                }).collect_view()}
-                            </ul>
-                        </section>
-                    }.into_any(),
-                    Ok(_) => ().into_any(),
-                    Err(err) => failure(err),
-                }
-            })}
-        </Suspense>
+        {loaded(featured, move |data| match data {
+            cards if !cards.is_empty() => view! {
+                <section aria-labelledby="featured-heading" class="featured">
+                    <h2 id="featured-heading">"Featured"</h2>
+                    <p class="muted">"Chosen by the marketplace's referees; shown apart from, and never reordering, the ranked results."</p>
+                    <ul class="cards" aria-label="Featured listings">
+                        {cards.into_iter().map(|f| {
+                            let href = format!("/listings/{}", f.card.slug);
+                            view! {
+                                <li class="card">
+                                    <h3><a href=href>{f.card.name}</a></h3>
+                                    {if f.promoted {
+                                        view! { <span class="badge badge-platform">"Promoted by the platform"</span> }.into_any()
+                                    } else {
+                                        view! { <span class="badge">"Featured"</span> }.into_any()
+                                    }}
+                                    {f.card.platform_owned.then(|| view! { " " <PlatformBadge/> })}
+                                    <p class="tagline">{f.card.tagline}</p>
+                                    <p class="muted">{f.card.publisher}</p>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                </section>
+            }.into_any(),
+            _ => ().into_any(),
+        })}
     }
 }
 
@@ -64,31 +59,26 @@ pub fn HomePage() -> impl IntoView {
             </form>
         </section>
         <FeaturedStrip/>
-        <Suspense fallback=|| view! { <p>"Loading listings…"</p> }>
-            {move || Suspend::new(async move {
-                match listings.await {
-                    Ok(r) => {
-                        let shown = r.hits.len();
-                        let total = r.total;
-                        view! {
-                            <section aria-labelledby="published-heading">
-                                <h2 id="published-heading">"Published models"</h2>
-                                <p class="count">
-                                    {format!("Showing the top {shown} of {total} published listings. ")}
-                                    <a href="/catalogue">"Browse the whole catalogue"</a>
-                                    " · " <a href="/how-ranking-works">"How ranking works"</a>
-                                </p>
-                                {if r.hits.is_empty() {
-                                    view! { <p>"No listings have been published yet."</p> }.into_any()
-                                } else {
-                                    view! { <ResultList hits=r.hits compare=false label="Published listings"/> }.into_any()
-                                }}
-                            </section>
-                        }.into_any()
-                    }
-                    Err(err) => failure(err),
-                }
-            })}
-        </Suspense>
+        {loaded_or(listings, "Loading listings…", move |r| {
+            {
+                let shown = r.hits.len();
+                let total = r.total;
+                view! {
+                    <section aria-labelledby="published-heading">
+                        <h2 id="published-heading">"Published models"</h2>
+                        <p class="count">
+                            {format!("Showing the top {shown} of {total} published listings. ")}
+                            <a href="/catalogue">"Browse the whole catalogue"</a>
+                            " · " <a href="/how-ranking-works">"How ranking works"</a>
+                        </p>
+                        {if r.hits.is_empty() {
+                            view! { <p>"No listings have been published yet."</p> }.into_any()
+                        } else {
+                            view! { <ResultList hits=r.hits compare=false label="Published listings"/> }.into_any()
+                        }}
+                    </section>
+                }.into_any()
+            }
+        })}
     }
 }

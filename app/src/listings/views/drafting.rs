@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::ui::badge::PlatformBadge;
 use crate::ui::fields::{field_error, invalid, options, page_action, Field, FormAlert};
 use crate::ui::format::{date, format_money};
-use crate::ui::status::failure;
+use crate::ui::status::loaded;
 use crate::ui::text::unescaped_slot;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -26,68 +26,63 @@ pub fn MyListingsPage() -> impl IntoView {
     view! {
         <Title text="My listings · Fairground"/>
         <section class="panel">
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(d) => view! {
-                            <h1>{format!("Listings of {}", d.org_name)}</h1>
-                            <p>
-                                <a href="/org/data-access">"Who accessed our data"</a>
-                                " · " <a href="/cases">"Conflict cases and complaints"</a>
-                            </p>
-                            {if d.rows.is_empty() {
-                                view! { <p>"No listings yet. Create a draft below."</p> }.into_any()
-                            } else {
-                                view! {
-                                    <table class="grid">
-                                        <caption class="visually-hidden">"Your listings"</caption>
-                                        <thead><tr><th scope="col">"Listing"</th><th scope="col">"Status"</th><th scope="col">"Referee's reason"</th><th scope="col">"Updated"</th></tr></thead>
-                                        <tbody>
-                                            {d.rows.into_iter().map(|r| {
-                                                let href = format!("/my/listings/{}", r.id);
-                                                view! {
-                                                    <tr>
-                                                        <th scope="row"><a href=href>{r.name}</a></th>
-                                                        <td>{r.status.label()}</td>
-                                                        <td>{r.review_reason.unwrap_or_default()}</td>
-                                                        <td>{date(r.updated_at)}</td>
-                                                    </tr>
-                                                }
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                }.into_any()
-                            }}
-                            <h2>"Create a draft"</h2>
-                            <FormAlert error fields=&["name", "slug", "tagline", "industry", "base_model_id"]/>
-                            <ActionForm action=create>
-                                <Field label="Name" name="name" input_type="text" autocomplete="off" error/>
-                                <Field label="Slug (web address)" name="slug" input_type="text" autocomplete="off" error optional=true
-                                    hint="Leave empty to derive it from the name."/>
-                                <Field label="Tagline" name="tagline" input_type="text" autocomplete="off" error/>
-                                <div class="field">
-                                    <label for="industry">"Industry"</label>
-                                    <select id="industry" name="industry" required aria-invalid=invalid(error, "industry") aria-describedby="industry-error">
-                                        <option value="">"Choose…"</option>
-                                        {options(d.industries, String::new())}
-                                    </select>
-                                    {field_error(error, "industry")}
-                                </div>
-                                <div class="field">
-                                    <label for="base_model_id">"Base model"</label>
-                                    <select id="base_model_id" name="base_model_id" required aria-invalid=invalid(error, "base_model_id") aria-describedby="base_model_id-error">
-                                        <option value="">"Choose…"</option>
-                                        {options(d.base_models, String::new())}
-                                    </select>
-                                    {field_error(error, "base_model_id")}
-                                </div>
-                                <button type="submit">"Create draft"</button>
-                            </ActionForm>
-                        }.into_any(),
-                        Err(err) => failure(err),
-                    }
-                })}
-            </Suspense>
+            {loaded(data, move |d| {
+                view! {
+                    <h1>{format!("Listings of {}", d.org_name)}</h1>
+                    <p>
+                        <a href="/org/data-access">"Who accessed our data"</a>
+                        " · " <a href="/cases">"Conflict cases and complaints"</a>
+                    </p>
+                    {if d.rows.is_empty() {
+                        view! { <p>"No listings yet. Create a draft below."</p> }.into_any()
+                    } else {
+                        view! {
+                            <table class="grid">
+                                <caption class="visually-hidden">"Your listings"</caption>
+                                <thead><tr><th scope="col">"Listing"</th><th scope="col">"Status"</th><th scope="col">"Referee's reason"</th><th scope="col">"Updated"</th></tr></thead>
+                                <tbody>
+                                    {d.rows.into_iter().map(|r| {
+                                        let href = format!("/my/listings/{}", r.id);
+                                        view! {
+                                            <tr>
+                                                <th scope="row"><a href=href>{r.name}</a></th>
+                                                <td>{r.status.label()}</td>
+                                                <td>{r.review_reason.unwrap_or_default()}</td>
+                                                <td>{date(r.updated_at)}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any()
+                    }}
+                    <h2>"Create a draft"</h2>
+                    <FormAlert error fields=&["name", "slug", "tagline", "industry", "base_model_id"]/>
+                    <ActionForm action=create>
+                        <Field label="Name" name="name" input_type="text" autocomplete="off" error/>
+                        <Field label="Slug (web address)" name="slug" input_type="text" autocomplete="off" error optional=true
+                            hint="Leave empty to derive it from the name."/>
+                        <Field label="Tagline" name="tagline" input_type="text" autocomplete="off" error/>
+                        <div class="field">
+                            <label for="industry">"Industry"</label>
+                            <select id="industry" name="industry" required aria-invalid=invalid(error, "industry") aria-describedby="industry-error">
+                                <option value="">"Choose…"</option>
+                                {options(d.industries, String::new())}
+                            </select>
+                            {field_error(error, "industry")}
+                        </div>
+                        <div class="field">
+                            <label for="base_model_id">"Base model"</label>
+                            <select id="base_model_id" name="base_model_id" required aria-invalid=invalid(error, "base_model_id") aria-describedby="base_model_id-error">
+                                <option value="">"Choose…"</option>
+                                {options(d.base_models, String::new())}
+                            </select>
+                            {field_error(error, "base_model_id")}
+                        </div>
+                        <button type="submit">"Create draft"</button>
+                    </ActionForm>
+                }.into_any()
+            })}
         </section>
     }
 }
@@ -151,14 +146,9 @@ pub fn ListingEditorPage() -> impl IntoView {
     view! {
         <Title text="Edit listing · Fairground"/>
         <FormAlert error=other_error fields=&[]/>
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(e) => editor_view(e, actions, update_error, dep_error, plan_error).into_any(),
-                    Err(err) => failure(err),
-                }
-            })}
-        </Suspense>
+        {loaded(data, move |e| {
+            editor_view(e, actions, update_error, dep_error, plan_error).into_any()
+        })}
     }
 }
 

@@ -5,7 +5,7 @@ use super::super::{ListingDetail, ListingStatus};
 use super::{deployments_table, plan_price, plans_table};
 use crate::ui::badge::PlatformBadge;
 use crate::ui::format::date;
-use crate::ui::status::{failure, loaded};
+use crate::ui::status::loaded;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -93,17 +93,12 @@ pub fn ComparePage() -> impl IntoView {
     view! {
         <Title text="Compare listings · Fairground"/>
         <h1>"Compare listings"</h1>
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match columns.await {
-                    Ok(cols) if cols.is_empty() => view! {
-                        <p>"Tick up to four listings in the " <a href="/catalogue">"catalogue"</a> " and choose “Compare selected”."</p>
-                    }.into_any(),
-                    Ok(cols) => compare_table(cols).into_any(),
-                    Err(err) => failure(err),
-                }
-            })}
-        </Suspense>
+        {loaded(columns, move |data| match data {
+            cols if cols.is_empty() => view! {
+                <p>"Tick up to four listings in the " <a href="/catalogue">"catalogue"</a> " and choose “Compare selected”."</p>
+            }.into_any(),
+            cols => compare_table(cols).into_any(),
+        })}
     }
 }
 

@@ -10,7 +10,7 @@ use crate::policy::api::{FeatureListing, UnfeatureListing};
 use crate::ui::badge::PlatformBadge;
 use crate::ui::fields::page_action;
 use crate::ui::format::date;
-use crate::ui::status::failure;
+use crate::ui::status::loaded;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -61,62 +61,57 @@ pub fn ReviewPage() -> impl IntoView {
             <Show when=move || message().is_some()>
                 <p class="form-alert" role="alert">{message}</p>
             </Show>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match queue.await {
-                        Ok(q) => view! {
-                            <h2>"Submitted"</h2>
-                            {review_list(q.submitted, move |r| {
-                                let reason_id = format!("reject-reason-{}", r.id);
-                                let approve_label = format!("Approve {}", r.name);
-                                view! {
-                                    <ActionForm action=approve attr:class="inline-form">
-                                        <input type="hidden" name="id" value=r.id/>
-                                        <button type="submit" class="small">{approve_label}</button>
-                                    </ActionForm>
-                                    <ActionForm action=reject attr:class="inline-form">
-                                        <input type="hidden" name="id" value=r.id/>
-                                        <label for=reason_id.clone()>"Reason"</label>
-                                        <input id=reason_id name="reason" type="text" required/>
-                                        <button type="submit" class="small">{format!("Reject {}", r.name)}</button>
-                                    </ActionForm>
-                                }.into_any()
-                            })}
-                            <h2>"Suspended"</h2>
-                            {review_list(q.suspended, move |r| view! {
-                                <ActionForm action=reinstate attr:class="inline-form">
-                                    <input type="hidden" name="id" value=r.id/>
-                                    <button type="submit" class="small">{format!("Reinstate {}", r.name)}</button>
-                                </ActionForm>
-                            }.into_any())}
-                            <h2>"Published"</h2>
-                            {review_list(q.published, move |r| {
-                                let reason_id = format!("suspend-reason-{}", r.id);
-                                let suspend_label = format!("Suspend {}", r.name);
-                                let feature_label = format!("Feature {}", r.name);
-                                let unfeature_label = format!("Stop featuring {}", r.name);
-                                view! {
-                                    <ActionForm action=suspend attr:class="inline-form">
-                                        <input type="hidden" name="id" value=r.id/>
-                                        <label for=reason_id.clone()>"Reason"</label>
-                                        <input id=reason_id name="reason" type="text" required/>
-                                        <button type="submit" class="small">{suspend_label}</button>
-                                    </ActionForm>
-                                    <ActionForm action=feature attr:class="inline-form">
-                                        <input type="hidden" name="id" value=r.id/>
-                                        <button type="submit" class="small">{feature_label}</button>
-                                    </ActionForm>
-                                    <ActionForm action=unfeature attr:class="inline-form">
-                                        <input type="hidden" name="id" value=r.id/>
-                                        <button type="submit" class="small">{unfeature_label}</button>
-                                    </ActionForm>
-                                }.into_any()
-                            })}
-                        }.into_any(),
-                        Err(err) => failure(err),
-                    }
-                })}
-            </Suspense>
+            {loaded(queue, move |q| {
+                view! {
+                    <h2>"Submitted"</h2>
+                    {review_list(q.submitted, move |r| {
+                        let reason_id = format!("reject-reason-{}", r.id);
+                        let approve_label = format!("Approve {}", r.name);
+                        view! {
+                            <ActionForm action=approve attr:class="inline-form">
+                                <input type="hidden" name="id" value=r.id/>
+                                <button type="submit" class="small">{approve_label}</button>
+                            </ActionForm>
+                            <ActionForm action=reject attr:class="inline-form">
+                                <input type="hidden" name="id" value=r.id/>
+                                <label for=reason_id.clone()>"Reason"</label>
+                                <input id=reason_id name="reason" type="text" required/>
+                                <button type="submit" class="small">{format!("Reject {}", r.name)}</button>
+                            </ActionForm>
+                        }.into_any()
+                    })}
+                    <h2>"Suspended"</h2>
+                    {review_list(q.suspended, move |r| view! {
+                        <ActionForm action=reinstate attr:class="inline-form">
+                            <input type="hidden" name="id" value=r.id/>
+                            <button type="submit" class="small">{format!("Reinstate {}", r.name)}</button>
+                        </ActionForm>
+                    }.into_any())}
+                    <h2>"Published"</h2>
+                    {review_list(q.published, move |r| {
+                        let reason_id = format!("suspend-reason-{}", r.id);
+                        let suspend_label = format!("Suspend {}", r.name);
+                        let feature_label = format!("Feature {}", r.name);
+                        let unfeature_label = format!("Stop featuring {}", r.name);
+                        view! {
+                            <ActionForm action=suspend attr:class="inline-form">
+                                <input type="hidden" name="id" value=r.id/>
+                                <label for=reason_id.clone()>"Reason"</label>
+                                <input id=reason_id name="reason" type="text" required/>
+                                <button type="submit" class="small">{suspend_label}</button>
+                            </ActionForm>
+                            <ActionForm action=feature attr:class="inline-form">
+                                <input type="hidden" name="id" value=r.id/>
+                                <button type="submit" class="small">{feature_label}</button>
+                            </ActionForm>
+                            <ActionForm action=unfeature attr:class="inline-form">
+                                <input type="hidden" name="id" value=r.id/>
+                                <button type="submit" class="small">{unfeature_label}</button>
+                            </ActionForm>
+                        }.into_any()
+                    })}
+                }.into_any()
+            })}
         </section>
     }
 }
