@@ -5,12 +5,12 @@
 use super::db::{self, NewCase};
 use super::{CaseDetail, CasesData, STATUSES};
 use crate::audit::db::{append, NewEntry};
-use crate::auth::actor::{resolve, Actor, Permission};
+use crate::auth::actor::{Actor, Permission};
 use crate::error::AppError;
 use crate::notifications::db::notify;
 use crate::orgs::OrgKind;
 use crate::policy::firewall;
-use crate::state::app_state;
+use crate::state::AppState;
 use sqlx::{Any, Transaction};
 
 /// Severity from the overlap of capability tags (Jaccard index of the
@@ -232,10 +232,8 @@ fn viewer(actor: &Actor) -> Result<(bool, Option<i64>), AppError> {
     }
 }
 
-pub async fn list(status: &str) -> Result<CasesData, AppError> {
-    let state = app_state()?;
-    let (actor, _) = resolve(&state).await?;
-    let (referee, org) = viewer(&actor)?;
+pub async fn list(state: &AppState, actor: &Actor, status: &str) -> Result<CasesData, AppError> {
+    let (referee, org) = viewer(actor)?;
     let status = status.trim();
     if !status.is_empty() && !STATUSES.contains(&status) {
         return Err(AppError::field(
@@ -254,10 +252,8 @@ pub async fn list(status: &str) -> Result<CasesData, AppError> {
     })
 }
 
-pub async fn detail(id: i64) -> Result<CaseDetail, AppError> {
-    let state = app_state()?;
-    let (actor, _) = resolve(&state).await?;
-    let (referee, org) = viewer(&actor)?;
+pub async fn detail(state: &AppState, actor: &Actor, id: i64) -> Result<CaseDetail, AppError> {
+    let (referee, org) = viewer(actor)?;
     let record = db::get(&state.db, id).await?.ok_or(AppError::NotFound)?;
     if let Some(org) = org {
         if !db::is_party(&state.db, id, org).await? {
@@ -273,7 +269,7 @@ pub async fn detail(id: i64) -> Result<CaseDetail, AppError> {
             .into_iter()
             .map(|org| (org, what.clone(), firewall::Outcome::Read))
             .collect();
-        firewall::record_all(&state, &actor, reads).await?;
+        firewall::record_all(state, actor, reads).await?;
     }
     Ok(CaseDetail {
         industry: record.industry,
@@ -300,9 +296,13 @@ fn text(field: &str, value: &str, what: &str) -> Result<String, AppError> {
 
 /// A referee's decision on a case: acknowledge, sign off (with a written
 /// justification, shown to the parties), resolve or dismiss (with a note).
-pub async fn decide(id: i64, action: &str, words: &str) -> Result<(), AppError> {
-    let state = app_state()?;
-    let (actor, _) = resolve(&state).await?;
+pub async fn decide(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    action: &str,
+    words: &str,
+) -> Result<(), AppError> {
     let m = actor.require(Permission::Referee)?;
     let (status, note, sign_off, event) = match action {
         "acknowledge" => ("acknowledged", None, None, "Acknowledged".to_string()),
@@ -372,9 +372,12 @@ pub async fn decide(id: i64, action: &str, words: &str) -> Result<(), AppError> 
 }
 
 /// A partner's complaint about a listing, the ranking or data use.
-pub async fn complain(about: &str, text_in: &str) -> Result<i64, AppError> {
-    let state = app_state()?;
-    let (actor, _) = resolve(&state).await?;
+pub async fn complain(
+    state: &AppState,
+    actor: &Actor,
+    about: &str,
+    text_in: &str,
+) -> Result<i64, AppError> {
     let m = actor.require(Permission::ViewMembers)?;
     if m.kind != OrgKind::Partner {
         return Err(AppError::Forbidden);

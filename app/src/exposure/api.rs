@@ -9,5 +9,11 @@ use leptos::prelude::*;
 pub async fn exposure_report(
     #[server(default)] industry: String,
 ) -> Result<ExposureData, AppError> {
-    crate::state::respond(super::service::report(&industry).await)
+    crate::state::respond(
+        async {
+            let (state, actor) = crate::auth::actor::viewer().await?;
+            super::service::report(&state, actor.as_ref(), &industry).await
+        }
+        .await,
+    )
 }

@@ -2,11 +2,10 @@
 
 use super::db::{published_by_industry, totals_since, DayTotals};
 use super::{day_of, share_bp, week_of, ExposureData, ExposureRow, Split, DAY_MS, WEEKS};
-use crate::auth::actor::{resolve_in, Permission};
-use crate::auth::session::from_request;
+use crate::auth::actor::{Actor, Permission};
 use crate::catalogue::db::industry_choices;
 use crate::error::AppError;
-use crate::state::app_state;
+use crate::state::AppState;
 use std::collections::BTreeMap;
 
 /// (first-party, partner) impressions and views.
@@ -94,12 +93,12 @@ fn fold(
 
 /// The dashboard (public; referees also get counts). `industry`: a slug,
 /// or empty for all industries.
-pub async fn report(industry: &str) -> Result<ExposureData, AppError> {
-    let state = app_state()?;
-    let session = from_request().await?;
-    let detailed = resolve_in(&state, &session)
-        .await?
-        .is_some_and(|a| a.require(Permission::Referee).is_ok());
+pub async fn report(
+    state: &AppState,
+    viewer: Option<&Actor>,
+    industry: &str,
+) -> Result<ExposureData, AppError> {
+    let detailed = viewer.is_some_and(|a| a.require(Permission::Referee).is_ok());
     let industries = industry_choices(&state.db).await?;
     let industry = industry.trim();
     if !industry.is_empty() && !industries.iter().any(|c| c.value == industry) {

@@ -17,5 +17,12 @@ pub async fn create_api_key(#[server(default)] name: String) -> Result<CreatedKe
 
 #[server(prefix = "/api/fn", endpoint = "revoke_api_key")]
 pub async fn revoke_api_key(id: i64) -> Result<(), AppError> {
-    crate::state::respond_then(super::service::revoke(id).await, "/org/api-keys")
+    crate::state::respond_then(
+        async {
+            let (state, actor) = crate::auth::actor::current().await?;
+            super::service::revoke(&state, &actor, id).await
+        }
+        .await,
+        "/org/api-keys",
+    )
 }

@@ -10,7 +10,7 @@ use crate::db::UniqueKey;
 use crate::error::{AppError, FieldErrors};
 use crate::orgs::db::Membership;
 use crate::orgs::{OrgKind, StaffRole};
-use crate::state::app_state;
+use crate::state::{app_state, AppState};
 use base64::Engine as _;
 use rand::RngCore as _;
 
@@ -139,10 +139,8 @@ pub async fn issue(
     ))
 }
 
-pub async fn revoke(id: i64) -> Result<(), AppError> {
-    let state = app_state()?;
-    let (actor, _) = resolve(&state).await?;
-    let (m, can_manage) = publisher(&actor)?;
+pub async fn revoke(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppError> {
+    let (m, can_manage) = publisher(actor)?;
     if !can_manage {
         return Err(AppError::Forbidden);
     }

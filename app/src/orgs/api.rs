@@ -6,7 +6,13 @@ use leptos::prelude::*;
 
 #[server(prefix = "/api/fn", endpoint = "my_orgs")]
 pub async fn my_orgs() -> Result<Vec<OrgSummary>, AppError> {
-    crate::state::respond(super::service::my_orgs().await)
+    crate::state::respond(
+        async {
+            let (_, actor) = crate::auth::actor::current().await?;
+            Ok(super::service::my_orgs(&actor))
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "create_org")]
@@ -41,7 +47,14 @@ pub async fn invite_member(
 
 #[server(prefix = "/api/fn", endpoint = "revoke_invitation")]
 pub async fn revoke_invitation(invitation_id: i64) -> Result<(), AppError> {
-    crate::state::respond_then(super::service::revoke(invitation_id).await, "/org/members")
+    crate::state::respond_then(
+        async {
+            let (state, actor) = crate::auth::actor::current().await?;
+            super::service::revoke(&state, &actor, invitation_id).await
+        }
+        .await,
+        "/org/members",
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "invitation_offer")]
@@ -61,17 +74,35 @@ pub async fn accept_invitation(token: String) -> Result<(), AppError> {
 #[server(prefix = "/api/fn", endpoint = "change_role")]
 pub async fn change_role(user_id: i64, role: String) -> Result<(), AppError> {
     crate::state::respond_then(
-        super::service::change_role(user_id, &role).await,
+        async {
+            let (state, actor) = crate::auth::actor::current().await?;
+            super::service::change_role(&state, &actor, user_id, &role).await
+        }
+        .await,
         "/org/members",
     )
 }
 
 #[server(prefix = "/api/fn", endpoint = "remove_member")]
 pub async fn remove_member(user_id: i64) -> Result<(), AppError> {
-    crate::state::respond_then(super::service::remove_member(user_id).await, "/org/members")
+    crate::state::respond_then(
+        async {
+            let (state, actor) = crate::auth::actor::current().await?;
+            super::service::remove_member(&state, &actor, user_id).await
+        }
+        .await,
+        "/org/members",
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "leave_org")]
 pub async fn leave_org() -> Result<(), AppError> {
-    crate::state::respond_then(super::service::leave().await, "/orgs")
+    crate::state::respond_then(
+        async {
+            let (state, actor) = crate::auth::actor::current().await?;
+            super::service::leave(&state, &actor).await
+        }
+        .await,
+        "/orgs",
+    )
 }

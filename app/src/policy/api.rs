@@ -7,7 +7,13 @@ use leptos::prelude::*;
 /// The policy, its history and the audit chain's head (public).
 #[server(prefix = "/api/fn", endpoint = "marketplace_policy")]
 pub async fn marketplace_policy() -> Result<PolicyData, AppError> {
-    crate::state::respond(super::service::page().await)
+    crate::state::respond(
+        async {
+            let (state, actor) = crate::auth::actor::viewer().await?;
+            super::service::page(&state, actor.as_ref()).await
+        }
+        .await,
+    )
 }
 
 /// `non_compete` and `featured_slots` are "on" or "off", always both given:
@@ -20,7 +26,19 @@ pub async fn update_policy(
     reason: String,
 ) -> Result<(), AppError> {
     crate::state::respond_then(
-        super::service::update(&non_compete, &take_rate, &featured_slots, &reason).await,
+        async {
+            let (state, actor) = crate::auth::actor::current().await?;
+            super::service::update(
+                &state,
+                &actor,
+                &non_compete,
+                &take_rate,
+                &featured_slots,
+                &reason,
+            )
+            .await
+        }
+        .await,
         "/policy",
     )
 }
@@ -28,21 +46,47 @@ pub async fn update_policy(
 /// Reads of the current organisation's non-public data by people outside it.
 #[server(prefix = "/api/fn", endpoint = "data_access_log")]
 pub async fn data_access_log() -> Result<Vec<DataAccess>, AppError> {
-    crate::state::respond(super::service::data_access_log().await)
+    crate::state::respond(
+        async {
+            let (state, actor) = crate::auth::actor::current().await?;
+            super::service::data_access_log(&state, &actor).await
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "feature_listing")]
 pub async fn feature_listing(id: i64) -> Result<(), AppError> {
-    crate::state::respond_then(super::featured::feature(id).await, "/review")
+    crate::state::respond_then(
+        async {
+            let (state, actor) = crate::auth::actor::current().await?;
+            super::featured::feature(&state, &actor, id).await
+        }
+        .await,
+        "/review",
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "unfeature_listing")]
 pub async fn unfeature_listing(id: i64) -> Result<(), AppError> {
-    crate::state::respond_then(super::featured::unfeature(id).await, "/review")
+    crate::state::respond_then(
+        async {
+            let (state, actor) = crate::auth::actor::current().await?;
+            super::featured::unfeature(&state, &actor, id).await
+        }
+        .await,
+        "/review",
+    )
 }
 
 /// The featured strip (public); empty while featured slots are off.
 #[server(prefix = "/api/fn", endpoint = "featured_listings")]
 pub async fn featured_listings() -> Result<Vec<FeaturedCard>, AppError> {
-    crate::state::respond(super::featured::strip().await)
+    crate::state::respond(
+        async {
+            let state = crate::state::app_state()?;
+            super::featured::strip(&state).await
+        }
+        .await,
+    )
 }

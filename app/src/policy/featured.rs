@@ -6,18 +6,16 @@
 
 use super::FeaturedCard;
 use crate::audit::db::{append, NewEntry};
-use crate::auth::actor::{resolve, Permission};
+use crate::auth::actor::{Actor, Permission};
 use crate::cases::db::NewCase;
 use crate::catalogue::db::bump_version;
 use crate::error::AppError;
 use crate::listings::ListingStatus;
 use crate::orgs::OrgKind;
-use crate::state::app_state;
+use crate::state::AppState;
 use sqlx::Row;
 
-pub async fn feature(listing_id: i64) -> Result<(), AppError> {
-    let state = app_state()?;
-    let (actor, _) = resolve(&state).await?;
+pub async fn feature(state: &AppState, actor: &Actor, listing_id: i64) -> Result<(), AppError> {
     let m = actor.require(Permission::Referee)?;
     let policy = super::db::current(&state.db).await?;
     if !policy.featured_slots {
@@ -93,9 +91,7 @@ pub async fn feature(listing_id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-pub async fn unfeature(listing_id: i64) -> Result<(), AppError> {
-    let state = app_state()?;
-    let (actor, _) = resolve(&state).await?;
+pub async fn unfeature(state: &AppState, actor: &Actor, listing_id: i64) -> Result<(), AppError> {
     let m = actor.require(Permission::Referee)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
@@ -125,8 +121,7 @@ pub async fn unfeature(listing_id: i64) -> Result<(), AppError> {
 
 /// The featured strip: published listings in a slot, oldest slot first;
 /// empty while the policy has no featured slots.
-pub async fn strip() -> Result<Vec<FeaturedCard>, AppError> {
-    let state = app_state()?;
+pub async fn strip(state: &AppState) -> Result<Vec<FeaturedCard>, AppError> {
     if !super::db::current(&state.db).await?.featured_slots {
         return Ok(Vec::new());
     }
@@ -147,6 +142,6 @@ pub async fn strip() -> Result<Vec<FeaturedCard>, AppError> {
         }
     }
     // A place in the strip is exposure like any other: it is counted.
-    crate::exposure::record::impressions(&state, out.iter().map(|f| f.card.id));
+    crate::exposure::record::impressions(state, out.iter().map(|f| f.card.id));
     Ok(out)
 }

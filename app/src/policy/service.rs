@@ -3,17 +3,13 @@
 
 use super::{format_rate, parse_rate, Policy, PolicyChange, PolicyData};
 use crate::audit::db::{append, NewEntry};
-use crate::auth::actor::{resolve, resolve_in, Permission};
-use crate::auth::session::from_request;
+use crate::auth::actor::{Actor, Permission};
 use crate::error::{AppError, FieldErrors};
-use crate::state::app_state;
+use crate::state::AppState;
 
-pub async fn page() -> Result<PolicyData, AppError> {
-    let state = app_state()?;
-    let session = from_request().await?;
-    let can_manage = resolve_in(&state, &session)
-        .await?
-        .is_some_and(|a| a.require(Permission::Referee).is_ok());
+/// The public policy page; referees also get the form.
+pub async fn page(state: &AppState, viewer: Option<&Actor>) -> Result<PolicyData, AppError> {
+    let can_manage = viewer.is_some_and(|a| a.require(Permission::Referee).is_ok());
     let (audit_entries, audit_head) = super::db::audit_head(&state.db).await?;
     Ok(PolicyData {
         policy: super::db::current(&state.db).await?,
@@ -30,13 +26,13 @@ fn on_off(b: bool) -> String {
 
 /// A referee sets the policy; `reason` is published with the change.
 pub async fn update(
+    state: &AppState,
+    actor: &Actor,
     non_compete: &str,
     take_rate: &str,
     featured_slots: &str,
     reason: &str,
 ) -> Result<(), AppError> {
-    let state = app_state()?;
-    let (actor, _) = resolve(&state).await?;
     let m = actor.require(Permission::Referee)?;
     let mut fields = FieldErrors::new();
     let mut switch = |name: &str, value: &str| match value.trim() {
@@ -147,9 +143,10 @@ pub async fn update(
 }
 
 /// The current organisation's "Who accessed our data" log.
-pub async fn data_access_log() -> Result<Vec<super::DataAccess>, AppError> {
-    let state = app_state()?;
-    let (actor, _) = resolve(&state).await?;
+pub async fn data_access_log(
+    state: &AppState,
+    actor: &Actor,
+) -> Result<Vec<super::DataAccess>, AppError> {
     let m = actor.require(Permission::ViewMembers)?;
     super::firewall::log_of(&state.db, m.org_id).await
 }

@@ -7,11 +7,11 @@ use super::{
     INVITATION_DAYS, NEW_INVITE_KEY,
 };
 use crate::audit::db::{append, NewEntry};
-use crate::auth::actor::{resolve, resolve_in, set_current_org, Permission};
+use crate::auth::actor::{resolve, resolve_in, set_current_org, Actor, Permission};
 use crate::auth::session::from_request;
 use crate::auth::Email;
 use crate::error::AppError;
-use crate::state::app_state;
+use crate::state::{app_state, AppState};
 
 /// Invites someone by email with a role; returns the single-use link, which
 /// is also written to the outbox.
@@ -91,9 +91,7 @@ pub async fn invite(email: &str, role: &str, staff_role: &str) -> Result<String,
     Ok(link)
 }
 
-pub async fn revoke(invitation_id: i64) -> Result<(), AppError> {
-    let state = app_state()?;
-    let (actor, _) = resolve(&state).await?;
+pub async fn revoke(state: &AppState, actor: &Actor, invitation_id: i64) -> Result<(), AppError> {
     let m = actor.require(Permission::ManageMembers)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;

@@ -4,9 +4,9 @@ use super::super::db::{self, Membership};
 use super::super::Role;
 use super::may_grant;
 use crate::audit::db::{append, NewEntry};
-use crate::auth::actor::{resolve, Permission};
+use crate::auth::actor::{Actor, Permission};
 use crate::error::AppError;
-use crate::state::app_state;
+use crate::state::AppState;
 
 /// The target member's role, for a change by `m`'s holder.
 async fn target_role(
@@ -19,9 +19,12 @@ async fn target_role(
         .ok_or(AppError::NotFound)
 }
 
-pub async fn change_role(user_id: i64, role: &str) -> Result<(), AppError> {
-    let state = app_state()?;
-    let (actor, _) = resolve(&state).await?;
+pub async fn change_role(
+    state: &AppState,
+    actor: &Actor,
+    user_id: i64,
+    role: &str,
+) -> Result<(), AppError> {
     let m = actor.require(Permission::ManageMembers)?;
     let role = Role::parse(role)
         .ok_or_else(|| AppError::field("role", "Choose owner, admin or member."))?;
@@ -58,9 +61,7 @@ pub async fn change_role(user_id: i64, role: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-pub async fn remove_member(user_id: i64) -> Result<(), AppError> {
-    let state = app_state()?;
-    let (actor, _) = resolve(&state).await?;
+pub async fn remove_member(state: &AppState, actor: &Actor, user_id: i64) -> Result<(), AppError> {
     let m = actor.require(Permission::ManageMembers)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
@@ -91,9 +92,7 @@ pub async fn remove_member(user_id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-pub async fn leave() -> Result<(), AppError> {
-    let state = app_state()?;
-    let (actor, _) = resolve(&state).await?;
+pub async fn leave(state: &AppState, actor: &Actor) -> Result<(), AppError> {
     let m = actor.require(Permission::ViewMembers)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;

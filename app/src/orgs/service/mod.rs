@@ -39,11 +39,10 @@ pub(super) fn org_name(input: &str) -> Result<String, AppError> {
     }
 }
 
-pub async fn my_orgs() -> Result<Vec<OrgSummary>, AppError> {
-    let state = app_state()?;
-    let (actor, _) = resolve(&state).await?;
+/// The organisations the person belongs to, the current one marked.
+pub fn my_orgs(actor: &Actor) -> Vec<OrgSummary> {
     let current = actor.membership.as_ref().map(|m| m.org_id);
-    Ok(db::summaries(actor.memberships, current))
+    db::summaries(actor.memberships.clone(), current)
 }
 
 /// Creates a partner or client organisation; its creator is its first owner
