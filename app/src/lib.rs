@@ -28,6 +28,8 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod form;
 #[cfg(feature = "ssr")]
+pub mod request;
+#[cfg(feature = "ssr")]
 pub mod state;
 
 use layout::{Footer, Header};

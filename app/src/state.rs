@@ -45,34 +45,6 @@ pub fn app_state() -> Result<AppState, AppError> {
         .ok_or_else(|| AppError::internal("context", "AppState missing from context"))
 }
 
-/// The site's own URL for links: the configured public URL, or the host the
-/// request was sent to.
-pub fn site_url(state: &AppState) -> String {
-    if let Some(u) = &state.public_url {
-        return u.trim_end_matches('/').to_string();
-    }
-    let host = leptos::prelude::use_context::<http::request::Parts>()
-        .and_then(|p| {
-            p.headers
-                .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| "localhost".into());
-    format!("http://{host}")
-}
-
-/// The peer address of the current request (proxies are not trusted).
-pub fn client_ip() -> String {
-    leptos::prelude::use_context::<http::request::Parts>()
-        .and_then(|p| {
-            p.extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-        })
-        .unwrap_or_default()
-}
-
 /// Ends a server function: on an error, a script or API caller gets the
 /// error's own HTTP status (and Retry-After when rate limited). A plain
 /// HTML form post is left alone: it is redirected back with the error in the

@@ -5,6 +5,8 @@
 
 use crate::helpers::{Backend, TestDb};
 use app::auth::actor::Actor;
+use app::auth::session_store::DbSessionStore;
+use app::auth::visit::Visit;
 use app::catalogue::db::{insert_base_model, NewBaseModel};
 use app::db::{Clock, Db, DbOptions};
 use app::error::AppError;
@@ -13,6 +15,7 @@ use app::listings::service as listings;
 use app::listings::ListingStatus;
 use app::orgs::db::{ensure_org, Membership};
 use app::orgs::{OrgKind, Role, StaffRole};
+use app::request::Origin;
 use app::state::{AppState, RateLimits, SessionLimits};
 use app::subscriptions::service::{self as subscriptions, SubscribeForm};
 use std::sync::Arc;
@@ -21,6 +24,7 @@ use std::time::Duration;
 crate::on_both_backends!(
     a_listing_goes_from_draft_to_retired_through_the_service,
     the_subscription_rules_hold_in_the_service,
+    the_session_services_take_the_session_and_origin_as_arguments,
 );
 
 struct World {
@@ -78,6 +82,7 @@ async fn person(
         membership: Some(membership.clone()),
         staff_locked: false,
         memberships: vec![membership],
+        origin: Origin::default(),
     }
 }
 
@@ -421,4 +426,164 @@ async fn the_subscription_rules_hold_in_the_service(backend: Backend) {
         subscriptions::cancel(s, &w.client_admin, id).await,
         Err(AppError::Conflict("This subscription has ended.".into()))
     );
+}
+
+/// One browser's visit, built by hand: a session in the app's own store and
+/// the origin a server function would read from the request.
+fn visit(w: &World) -> Visit {
+    let store = DbSessionStore::new(
+        w.state.db.clone(),
+        w.state.clock.clone(),
+        Duration::from_secs(3600),
+    );
+    let session = tower_sessions::Session::new(None, Arc::new(store), None);
+    Visit::new(
+        w.state.clone(),
+        session,
+        Origin {
+            client_ip: "203.0.113.9".into(),
+            device: "Hand-built browser".into(),
+            plain_form: true,
+            from_own_pages: true,
+            site_url: "https://market.example".into(),
+        },
+    )
+}
+
+/// (action, actor, client address) of the audit entries, in order.
+async fn audit_of(db: &Db) -> Vec<(String, Option<i64>, String)> {
+    sqlx::query_as("SELECT action, actor_user_id, client_ip FROM audit_log ORDER BY seq")
+        .fetch_all(db.pool())
+        .await
+        .expect("audit")
+}
+
+/// Signing up, in and out, creating an organisation, inviting, and making
+/// an API key work the session: they get it, and the request's origin, as
+/// arguments. The audit log records the address given, the session holds
+/// what the services put there, and a link is built on the site URL given.
+async fn the_session_services_take_the_session_and_origin_as_arguments(backend: Backend) {
+    use app::auth::service as auth;
+    use app::metering::service as keys;
+    use app::orgs::service::{self as orgs, InviteForm, NewOrgForm};
+    let w = world(backend).await;
+    let v = visit(&w);
+    let db = &w.state.db;
+    let password = "a long and quiet harbour at dawn";
+    let taken = auth::sign_up(&v, "Pat@Acme.test", "Pat", password)
+        .await
+        .unwrap_err();
+    assert!(
+        !taken.messages_for("email").is_empty(),
+        "an address already in use is refused: {taken:?}"
+    );
+    assert!(v.viewer().await.expect("viewer").is_none());
+    auth::sign_up(&v, "dana@labs.test", "Dana", password)
+        .await
+        .expect("sign up");
+    let dana = v.actor().await.expect("signed in on the session given");
+    assert_eq!(dana.email, "dana@labs.test");
+    assert!(dana.membership.is_none());
+    assert_eq!(dana.origin.client_ip, "203.0.113.9");
+
+    let org = orgs::create_org(
+        &v,
+        &dana,
+        &NewOrgForm {
+            name: "Dana Labs".into(),
+            kind: "partner".into(),
+        },
+    )
+    .await
+    .expect("create org");
+    let dana = v.actor().await.expect("actor");
+    assert_eq!(
+        dana.membership.as_ref().map(|m| m.org_id),
+        Some(org),
+        "the new organisation is the session's current one"
+    );
+
+    let link = orgs::invite(
+        &v,
+        &dana,
+        &InviteForm {
+            email: "erin@labs.test".into(),
+            role: "member".into(),
+            staff_role: String::new(),
+        },
+    )
+    .await
+    .expect("invite");
+    assert!(
+        link.starts_with("https://market.example/invitations/"),
+        "{link}"
+    );
+    let page = orgs::members_page(&v, &dana).await.expect("members page");
+    assert_eq!(page.new_invite_link.as_deref(), Some(link.as_str()));
+    let again = orgs::members_page(&v, &dana).await.expect("members page");
+    assert_eq!(again.new_invite_link, None, "the link is shown once");
+
+    // A plain form post: the new key waits in the session for the page.
+    let key = keys::create(&v, &dana, "billing").await.expect("key");
+    let listed = keys::list(&v, &dana).await.expect("keys");
+    assert_eq!(listed.new_key.map(|k| k.key), Some(key.key.clone()));
+    assert!(keys::list(&v, &dana).await.expect("keys").new_key.is_none());
+    let script = Visit::new(
+        w.state.clone(),
+        v.session.clone(),
+        Origin {
+            plain_form: false,
+            ..v.origin.clone()
+        },
+    );
+    let scripted = script.actor().await.expect("actor");
+    keys::create(&script, &scripted, "ci").await.expect("key");
+    assert!(
+        keys::list(&script, &scripted)
+            .await
+            .expect("keys")
+            .new_key
+            .is_none(),
+        "a script gets the key in the answer; nothing waits in the session"
+    );
+
+    auth::sign_out(&v).await.expect("sign out");
+    assert!(v.viewer().await.expect("viewer").is_none());
+    assert_eq!(
+        auth::sign_in(&v, "dana@labs.test", "not the password").await,
+        Err(auth::wrong_credentials())
+    );
+    assert_eq!(
+        auth::sign_in(&v, "dana@labs.test", password).await,
+        Ok(false)
+    );
+    v.session.save().await.expect("save session");
+    let sessions = auth::my_sessions(&v).await.expect("sessions");
+    assert_eq!(sessions.len(), 1);
+    assert!(sessions[0].current);
+    assert_eq!(sessions[0].device, "Hand-built browser");
+
+    let audit = audit_of(db).await;
+    let actions: Vec<&str> = audit.iter().map(|(a, _, _)| a.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "user.signed_up",
+            "org.created",
+            "invitation.created",
+            "api_key.created",
+            "api_key.created",
+            "user.signed_out",
+            "user.sign_in_failed",
+            "user.signed_in",
+        ]
+    );
+    assert!(
+        audit.iter().all(|(_, _, ip)| ip == "203.0.113.9"),
+        "every entry has the address the visit came from: {audit:?}"
+    );
+    assert!(audit
+        .iter()
+        .filter(|(a, _, _)| a != "user.sign_in_failed")
+        .all(|(_, by, _)| *by == Some(dana.user_id)));
 }

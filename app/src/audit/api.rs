@@ -9,7 +9,7 @@ use leptos::prelude::*;
 pub async fn audit_check() -> Result<AuditReport, AppError> {
     crate::state::respond(
         async {
-            let (state, actor) = crate::auth::actor::current().await?;
+            let (state, actor) = crate::auth::visit::current().await?;
             actor.require(crate::auth::actor::Permission::Referee)?;
             let v = super::db::verify(&state.db).await?;
             Ok(AuditReport {

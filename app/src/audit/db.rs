@@ -23,21 +23,21 @@ pub struct NewEntry {
 }
 
 impl NewEntry {
-    /// An entry for the current request (its client IP is read from the
-    /// request in context).
-    pub fn now(
+    /// An entry for what `actor` did, from the address their request came
+    /// from.
+    pub fn by(
+        actor: &crate::auth::actor::Actor,
         action: &str,
-        actor: Option<i64>,
         org: Option<i64>,
         target: String,
         details: serde_json::Value,
     ) -> NewEntry {
         NewEntry {
-            actor_user_id: actor,
+            actor_user_id: Some(actor.user_id),
             org_id: org,
             action: action.into(),
             target,
-            client_ip: crate::state::client_ip(),
+            client_ip: actor.origin.client_ip.clone(),
             details,
         }
     }

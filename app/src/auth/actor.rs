@@ -5,6 +5,7 @@
 use crate::error::AppError;
 use crate::orgs::db::{memberships_of, Membership};
 use crate::orgs::{OrgKind, Role, StaffRole};
+use crate::request::Origin;
 use crate::state::AppState;
 use tower_sessions::Session;
 
@@ -28,6 +29,9 @@ pub struct Actor {
     pub staff_locked: bool,
     /// Every organisation the person belongs to.
     pub memberships: Vec<Membership>,
+    /// Where this request comes from (for limits, the audit log and the
+    /// data-access record).
+    pub origin: Origin,
 }
 
 /// What an actor may be asked for.
@@ -112,37 +116,14 @@ impl Actor {
     }
 }
 
-/// The signed-in actor, or Unauthorized.
-pub async fn resolve(state: &AppState) -> Result<(Actor, Session), AppError> {
-    let session = super::session::from_request().await?;
-    let actor = resolve_in(state, &session)
-        .await?
-        .ok_or(AppError::Unauthorized)?;
-    Ok((actor, session))
-}
-
-/// The state and the signed-in actor of the current request: a server
-/// function resolves them once and hands them to the service it calls, so
-/// services read nothing from the request themselves.
-pub async fn current() -> Result<(AppState, Actor), AppError> {
-    let state = crate::state::app_state()?;
-    let (actor, _) = resolve(&state).await?;
-    Ok((state, actor))
-}
-
-/// As [`current`], for what anyone may see: the actor only when someone is
-/// signed in.
-pub async fn viewer() -> Result<(AppState, Option<Actor>), AppError> {
-    let state = crate::state::app_state()?;
-    let session = super::session::from_request().await?;
-    let actor = resolve_in(&state, &session).await?;
-    Ok((state, actor))
-}
-
 /// The actor of `session`, or None when nobody is signed in. The current
 /// organisation is the one chosen in the session while the person still
 /// belongs to it, else their oldest membership.
-pub async fn resolve_in(state: &AppState, session: &Session) -> Result<Option<Actor>, AppError> {
+pub async fn resolve_in(
+    state: &AppState,
+    session: &Session,
+    origin: &Origin,
+) -> Result<Option<Actor>, AppError> {
     let Some(user_id) = super::session::signed_in_user(state, session).await? else {
         return Ok(None);
     };
@@ -176,6 +157,7 @@ pub async fn resolve_in(state: &AppState, session: &Session) -> Result<Option<Ac
         display_name: user.display_name,
         membership,
         memberships,
+        origin: origin.clone(),
     }))
 }
 

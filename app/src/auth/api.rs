@@ -1,6 +1,8 @@
 //! Server functions for signing up, in and out.
 
 use super::{SessionView, SignInOutcome, SignedInUser};
+#[cfg(feature = "ssr")]
+use crate::auth::visit::Visit;
 use crate::error::AppError;
 use leptos::prelude::*;
 
@@ -8,10 +10,10 @@ use leptos::prelude::*;
 #[server(prefix = "/api/fn", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<SignedInUser>, AppError> {
     let out = async {
-        let state = crate::state::app_state()?;
-        let session = super::session::from_request().await?;
         use super::actor::Permission;
-        Ok(super::actor::resolve_in(&state, &session)
+        Ok(Visit::current()
+            .await?
+            .viewer()
             .await?
             .map(|a| SignedInUser {
                 id: a.user_id,
@@ -39,7 +41,11 @@ pub async fn sign_up(
     password: String,
 ) -> Result<(), AppError> {
     crate::state::respond_then(
-        super::service::sign_up(&email, &display_name, &password).await,
+        async {
+            let visit = Visit::current().await?;
+            super::service::sign_up(&visit, &email, &display_name, &password).await
+        }
+        .await,
         "/account",
     )
 }
@@ -47,7 +53,12 @@ pub async fn sign_up(
 /// Signs in. Unknown email and wrong password answer alike.
 #[server(prefix = "/api/fn", endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<SignInOutcome, AppError> {
-    match super::service::sign_in(&email, &password).await {
+    let out = async {
+        let visit = Visit::current().await?;
+        super::service::sign_in(&visit, &email, &password).await
+    }
+    .await;
+    match out {
         Ok(true) => {
             crate::state::respond_then(Ok(SignInOutcome { second_step: true }), "/sign-in/code")
         }
@@ -61,7 +72,10 @@ pub async fn sign_in(email: String, password: String) -> Result<SignInOutcome, A
 /// Signs out: the session is deleted on the server, not just forgotten.
 #[server(prefix = "/api/fn", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    crate::state::respond_then(super::service::sign_out().await, "/")
+    crate::state::respond_then(
+        async { super::service::sign_out(&Visit::current().await?).await }.await,
+        "/",
+    )
 }
 
 /// Changes the password; every other session of the user is signed out.
@@ -71,7 +85,11 @@ pub async fn change_password(
     new_password: String,
 ) -> Result<(), AppError> {
     crate::state::respond_then(
-        super::service::change_password(&current_password, &new_password).await,
+        async {
+            let visit = Visit::current().await?;
+            super::service::change_password(&visit, &current_password, &new_password).await
+        }
+        .await,
         "/account?updated=password",
     )
 }
@@ -79,7 +97,11 @@ pub async fn change_password(
 #[server(prefix = "/api/fn", endpoint = "change_display_name")]
 pub async fn change_display_name(display_name: String) -> Result<(), AppError> {
     crate::state::respond_then(
-        super::service::change_display_name(&display_name).await,
+        async {
+            let visit = Visit::current().await?;
+            super::service::change_display_name(&visit, &display_name).await
+        }
+        .await,
         "/account?updated=name",
     )
 }
@@ -87,14 +109,21 @@ pub async fn change_display_name(display_name: String) -> Result<(), AppError> {
 /// The signed-in person's sessions, most recently used first.
 #[server(prefix = "/api/fn", endpoint = "my_sessions")]
 pub async fn my_sessions() -> Result<Vec<SessionView>, AppError> {
-    crate::state::respond(super::service::my_sessions().await)
+    crate::state::respond(
+        async { super::service::my_sessions(&Visit::current().await?).await }.await,
+    )
 }
 
 /// Ends one of one's own sessions (signing that browser out); ending the
 /// current one signs out here.
 #[server(prefix = "/api/fn", endpoint = "end_session")]
 pub async fn end_session(handle: String) -> Result<(), AppError> {
-    match super::service::end_session(&handle).await {
+    let out = async {
+        let visit = Visit::current().await?;
+        super::service::end_session(&visit, &handle).await
+    }
+    .await;
+    match out {
         Ok(true) => crate::state::respond_then(Ok(()), "/sign-in"),
         Ok(false) => crate::state::respond_then(Ok(()), "/account?updated=session"),
         Err(e) => crate::state::respond(Err(e)),
@@ -106,7 +135,7 @@ pub async fn end_session(handle: String) -> Result<(), AppError> {
 #[server(prefix = "/api/fn", endpoint = "verify_email")]
 pub async fn verify_email(token: String) -> Result<(), AppError> {
     crate::state::respond_then(
-        super::verification::confirm(&token).await,
+        async { super::verification::confirm(&Visit::current().await?, &token).await }.await,
         "/account?updated=email",
     )
 }
@@ -114,11 +143,6 @@ pub async fn verify_email(token: String) -> Result<(), AppError> {
 /// Sends the signed-in person a new verification link.
 #[server(prefix = "/api/fn", endpoint = "resend_verification")]
 pub async fn resend_verification() -> Result<(), AppError> {
-    let out = async {
-        let state = crate::state::app_state()?;
-        let site = crate::state::site_url(&state);
-        super::verification::resend(&state, &site).await
-    }
-    .await;
+    let out = async { super::verification::resend(&Visit::current().await?).await }.await;
     crate::state::respond_then(out, "/account?updated=link")
 }

@@ -21,6 +21,8 @@ pub mod two_step_api;
 pub mod two_step_views;
 #[cfg(feature = "ssr")]
 pub mod verification;
+#[cfg(feature = "ssr")]
+pub mod visit;
 
 pub use password::Email;
 #[cfg(feature = "ssr")]

@@ -4,8 +4,8 @@
 use super::password::{self, Email, NewPassword};
 use super::{db, session};
 use crate::audit::db::{append, NewEntry};
+use crate::auth::visit::Visit;
 use crate::error::{AppError, FieldErrors};
-use crate::state::{app_state, client_ip};
 use std::sync::OnceLock;
 
 const MAX_DISPLAY_NAME_CHARS: usize = 80;
@@ -64,10 +64,15 @@ fn entry(action: &str, actor: Option<i64>, target: String, ip: &str) -> NewEntry
     }
 }
 
-pub async fn sign_up(email: &str, name: &str, password: &str) -> Result<(), AppError> {
-    let state = app_state()?;
-    let ip = client_ip();
-    state.rate_limits.check(&ip, None)?;
+pub async fn sign_up(
+    visit: &Visit,
+    email: &str,
+    name: &str,
+    password: &str,
+) -> Result<(), AppError> {
+    let state = &visit.state;
+    let ip = &visit.origin.client_ip;
+    state.rate_limits.check(ip, None)?;
     let email_r = Email::parse(email);
     let name_r = display_name(name);
     let inputs: Vec<&str> = [email.trim(), name.trim()]
@@ -85,22 +90,27 @@ pub async fn sign_up(email: &str, name: &str, password: &str) -> Result<(), AppE
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     let user_id = db::insert_user(&mut tx, email.as_str(), &name, &hash, now).await?;
-    let site = crate::state::site_url(&state);
-    super::verification::send_link(&mut tx, &site, user_id, email.as_str(), now).await?;
+    super::verification::send_link(
+        &mut tx,
+        &visit.origin.site_url,
+        user_id,
+        email.as_str(),
+        now,
+    )
+    .await?;
     append(
         &mut tx,
         &entry(
             "user.signed_up",
             Some(user_id),
             format!("user:{user_id}"),
-            &ip,
+            ip,
         ),
         now,
     )
     .await?;
     tx.commit().await?;
-    let session = session::from_request().await?;
-    session::start(&state, &session, user_id).await
+    session::start(&visit.state, &visit.session, &visit.origin, user_id).await
 }
 
 /// A hash to verify against when the email is unknown, so that answer takes
@@ -134,11 +144,11 @@ pub fn wrong_credentials() -> AppError {
 /// Signs in with email and password: true when the account has two-step
 /// sign-in and the session now waits for the code (nobody is signed in
 /// until it is given).
-pub async fn sign_in(email: &str, password: &str) -> Result<bool, AppError> {
-    let state = app_state()?;
-    let ip = client_ip();
+pub async fn sign_in(visit: &Visit, email: &str, password: &str) -> Result<bool, AppError> {
+    let state = &visit.state;
+    let ip = &visit.origin.client_ip;
     let normalised = email.trim().to_lowercase();
-    state.rate_limits.check(&ip, Some(&normalised))?;
+    state.rate_limits.check(ip, Some(&normalised))?;
     let user = match Email::parse(email) {
         Ok(e) => db::user_by_email(&state.db, e.as_str()).await?,
         Err(_) => None,
@@ -166,7 +176,7 @@ pub async fn sign_in(email: &str, password: &str) -> Result<bool, AppError> {
             };
             append(
                 &mut tx,
-                &entry(action, Some(id), format!("user:{id}"), &ip),
+                &entry(action, Some(id), format!("user:{id}"), ip),
                 now,
             )
             .await?;
@@ -179,7 +189,7 @@ pub async fn sign_in(email: &str, password: &str) -> Result<bool, AppError> {
             };
             append(
                 &mut tx,
-                &entry("user.sign_in_failed", None, target, &ip),
+                &entry("user.sign_in_failed", None, target, ip),
                 now,
             )
             .await?;
@@ -188,22 +198,21 @@ pub async fn sign_in(email: &str, password: &str) -> Result<bool, AppError> {
     };
     tx.commit().await?;
     let user_id = outcome?;
-    let session = session::from_request().await?;
     if second_step {
-        super::two_step::await_code(&state, &session, user_id).await?;
+        super::two_step::await_code(state, &visit.session, user_id).await?;
     } else {
-        session::start(&state, &session, user_id).await?;
+        session::start(&visit.state, &visit.session, &visit.origin, user_id).await?;
     }
     Ok(second_step)
 }
 
 /// Changes the password after checking the current one, and signs out every
 /// other session of the user; this one continues under a new id.
-pub async fn change_password(current: &str, new: &str) -> Result<(), AppError> {
-    let state = app_state()?;
-    let ip = client_ip();
-    let (user, session) = session::require_user(&state).await?;
-    state.rate_limits.check(&ip, Some(&user.email))?;
+pub async fn change_password(visit: &Visit, current: &str, new: &str) -> Result<(), AppError> {
+    let state = &visit.state;
+    let ip = &visit.origin.client_ip;
+    let user = session::require_user(&visit.state, &visit.session).await?;
+    state.rate_limits.check(ip, Some(&user.email))?;
     let new = NewPassword::parse("new_password", new, &[&user.email, &user.display_name])?;
     if !password::verify(current.to_string(), user.password_hash.clone()).await? {
         return Err(AppError::field(
@@ -220,17 +229,17 @@ pub async fn change_password(current: &str, new: &str) -> Result<(), AppError> {
         "user.password_changed",
         Some(user.id),
         format!("user:{}", user.id),
-        &ip,
+        ip,
     );
     e.details = serde_json::json!({ "sessions_ended": ended });
     append(&mut tx, &e, now).await?;
     tx.commit().await?;
-    session::start(&state, &session, user.id).await
+    session::start(&visit.state, &visit.session, &visit.origin, user.id).await
 }
 
-pub async fn change_display_name(name: &str) -> Result<(), AppError> {
-    let state = app_state()?;
-    let (user, _) = session::require_user(&state).await?;
+pub async fn change_display_name(visit: &Visit, name: &str) -> Result<(), AppError> {
+    let state = &visit.state;
+    let user = session::require_user(&visit.state, &visit.session).await?;
     let name = display_name(name)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
@@ -241,7 +250,7 @@ pub async fn change_display_name(name: &str) -> Result<(), AppError> {
             "user.display_name_changed",
             Some(user.id),
             format!("user:{}", user.id),
-            &client_ip(),
+            &visit.origin.client_ip,
         ),
         now,
     )
@@ -250,10 +259,10 @@ pub async fn change_display_name(name: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-pub async fn sign_out() -> Result<(), AppError> {
-    let state = app_state()?;
-    let session = session::from_request().await?;
-    if let Some(user_id) = session::signed_in_user(&state, &session).await? {
+pub async fn sign_out(visit: &Visit) -> Result<(), AppError> {
+    let state = &visit.state;
+    let session = &visit.session;
+    if let Some(user_id) = session::signed_in_user(state, session).await? {
         let now = state.clock.now_ms();
         let mut tx = state.db.begin_write().await?;
         append(
@@ -262,21 +271,21 @@ pub async fn sign_out() -> Result<(), AppError> {
                 "user.signed_out",
                 Some(user_id),
                 format!("user:{user_id}"),
-                &client_ip(),
+                &visit.origin.client_ip,
             ),
             now,
         )
         .await?;
         tx.commit().await?;
     }
-    session::end(&session).await
+    session::end(session).await
 }
 
 /// The signed-in person's live sessions, the current one marked.
-pub async fn my_sessions() -> Result<Vec<super::SessionView>, AppError> {
-    let state = app_state()?;
-    let (user, session) = session::require_user(&state).await?;
-    let current = session.id().map(|id| super::session_store::key(&id));
+pub async fn my_sessions(visit: &Visit) -> Result<Vec<super::SessionView>, AppError> {
+    let state = &visit.state;
+    let user = session::require_user(&visit.state, &visit.session).await?;
+    let current = visit.session.id().map(|id| super::session_store::key(&id));
     let rows = db::sessions_of(&state.db, user.id, state.clock.now_ms()).await?;
     let mut out: Vec<super::SessionView> = rows
         .into_iter()
@@ -307,11 +316,11 @@ pub async fn my_sessions() -> Result<Vec<super::SessionView>, AppError> {
 /// Ends one of the signed-in person's sessions; true when it was the
 /// current one (then this browser is signed out too). Another person's
 /// session, or none, is NotFound.
-pub async fn end_session(handle: &str) -> Result<bool, AppError> {
-    let state = app_state()?;
-    let (user, session) = session::require_user(&state).await?;
+pub async fn end_session(visit: &Visit, handle: &str) -> Result<bool, AppError> {
+    let state = &visit.state;
+    let user = session::require_user(&visit.state, &visit.session).await?;
     let user_id = user.id;
-    let current = session.id().map(|id| super::session_store::key(&id));
+    let current = visit.session.id().map(|id| super::session_store::key(&id));
     let handle = handle.trim();
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
@@ -322,14 +331,14 @@ pub async fn end_session(handle: &str) -> Result<bool, AppError> {
         "user.session_ended",
         Some(user_id),
         format!("user:{user_id}"),
-        &client_ip(),
+        &visit.origin.client_ip,
     );
     let is_current = current.as_deref() == Some(handle);
     e.details = serde_json::json!({ "current": is_current });
     append(&mut tx, &e, now).await?;
     tx.commit().await?;
     if is_current {
-        session::end(&session).await?;
+        session::end(&visit.session).await?;
     }
     Ok(is_current)
 }

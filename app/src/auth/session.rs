@@ -2,6 +2,7 @@
 
 use super::session_store::USER_ID_KEY;
 use crate::error::AppError;
+use crate::request::Origin;
 use crate::state::AppState;
 use tower_sessions::Session;
 
@@ -66,7 +67,12 @@ pub async fn signed_in_user(state: &AppState, session: &Session) -> Result<Optio
 
 /// Makes `user_id` the signed-in user under a new session id, so a session
 /// id known before sign-in (fixation) is worth nothing after it.
-pub async fn start(state: &AppState, session: &Session, user_id: i64) -> Result<(), AppError> {
+pub async fn start(
+    state: &AppState,
+    session: &Session,
+    origin: &Origin,
+    user_id: i64,
+) -> Result<(), AppError> {
     let now = state.clock.now_ms();
     session.cycle_id().await.map_err(store_err)?;
     session
@@ -82,23 +88,10 @@ pub async fn start(state: &AppState, session: &Session, user_id: i64) -> Result<
         .await
         .map_err(store_err)?;
     session
-        .insert(DEVICE_KEY, device())
+        .insert(DEVICE_KEY, origin.device.clone())
         .await
         .map_err(store_err)?;
     Ok(())
-}
-
-/// The request's User-Agent, without control characters, at most 160
-/// characters: enough to tell one's browsers apart on the sessions list.
-fn device() -> String {
-    leptos::prelude::use_context::<http::request::Parts>()
-        .and_then(|p| {
-            p.headers
-                .get(http::header::USER_AGENT)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        })
-        .map(|ua| ua.chars().filter(|c| !c.is_control()).take(160).collect())
-        .unwrap_or_default()
 }
 
 /// Marks this sign-in as having passed two-step sign-in.
@@ -125,14 +118,13 @@ pub async fn end(session: &Session) -> Result<(), AppError> {
 
 /// The signed-in user, or Unauthorized.
 pub(crate) async fn require_user(
-    state: &crate::state::AppState,
-) -> Result<(super::db::UserRow, tower_sessions::Session), AppError> {
-    let session = from_request().await?;
-    let user_id = signed_in_user(state, &session)
+    state: &AppState,
+    session: &Session,
+) -> Result<super::db::UserRow, AppError> {
+    let user_id = signed_in_user(state, session)
         .await?
         .ok_or(AppError::Unauthorized)?;
-    let user = super::db::user_by_id(&state.db, user_id)
+    super::db::user_by_id(&state.db, user_id)
         .await?
-        .ok_or(AppError::Unauthorized)?;
-    Ok((user, session))
+        .ok_or(AppError::Unauthorized)
 }

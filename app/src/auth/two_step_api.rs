@@ -2,6 +2,8 @@
 //! turning it on and off on the account page.
 
 use super::TwoStepView;
+#[cfg(feature = "ssr")]
+use crate::auth::visit::Visit;
 use crate::error::AppError;
 use leptos::prelude::*;
 
@@ -9,25 +11,31 @@ use leptos::prelude::*;
 /// recovery code.
 #[server(prefix = "/api/fn", endpoint = "sign_in_code")]
 pub async fn sign_in_code(code: String) -> Result<(), AppError> {
-    crate::state::respond_then(super::two_step::sign_in_code(&code).await, "/account")
+    crate::state::respond_then(
+        async { super::two_step::sign_in_code(&Visit::current().await?, &code).await }.await,
+        "/account",
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "two_step")]
 pub async fn two_step() -> Result<TwoStepView, AppError> {
-    crate::state::respond(super::two_step::view().await)
+    crate::state::respond(async { super::two_step::view(&Visit::current().await?).await }.await)
 }
 
 /// Offers a secret to set up with; the page shows it as text and QR code.
 #[server(prefix = "/api/fn", endpoint = "begin_two_step")]
 pub async fn begin_two_step() -> Result<(), AppError> {
-    crate::state::respond_then(super::two_step::begin().await, "/account#two-step")
+    crate::state::respond_then(
+        async { super::two_step::begin(&Visit::current().await?).await }.await,
+        "/account#two-step",
+    )
 }
 
 /// Turns two-step sign-in on with a code from the offered secret.
 #[server(prefix = "/api/fn", endpoint = "confirm_two_step")]
 pub async fn confirm_two_step(code: String) -> Result<(), AppError> {
     crate::state::respond_then(
-        super::two_step::confirm(&code).await,
+        async { super::two_step::confirm(&Visit::current().await?, &code).await }.await,
         "/account?updated=two-step#two-step",
     )
 }
@@ -36,7 +44,8 @@ pub async fn confirm_two_step(code: String) -> Result<(), AppError> {
 #[server(prefix = "/api/fn", endpoint = "replace_recovery_codes")]
 pub async fn replace_recovery_codes(code: String) -> Result<(), AppError> {
     crate::state::respond_then(
-        super::two_step::replace_recovery_codes(&code).await,
+        async { super::two_step::replace_recovery_codes(&Visit::current().await?, &code).await }
+            .await,
         "/account#two-step",
     )
 }
@@ -44,14 +53,18 @@ pub async fn replace_recovery_codes(code: String) -> Result<(), AppError> {
 /// Stops showing the new recovery codes.
 #[server(prefix = "/api/fn", endpoint = "dismiss_recovery_codes")]
 pub async fn dismiss_recovery_codes() -> Result<(), AppError> {
-    crate::state::respond_then(super::two_step::dismiss_codes().await, "/account#two-step")
+    crate::state::respond_then(
+        async { super::two_step::dismiss_codes(&Visit::current().await?).await }.await,
+        "/account#two-step",
+    )
 }
 
 /// Turns two-step sign-in off, for the current password.
 #[server(prefix = "/api/fn", endpoint = "turn_off_two_step")]
 pub async fn turn_off_two_step(current_password: String) -> Result<(), AppError> {
     crate::state::respond_then(
-        super::two_step::turn_off(&current_password).await,
+        async { super::two_step::turn_off(&Visit::current().await?, &current_password).await }
+            .await,
         "/account?updated=two-step-off#two-step",
     )
 }

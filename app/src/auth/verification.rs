@@ -4,8 +4,8 @@
 //! made a referee in their place.
 
 use crate::audit::db::{append, NewEntry};
+use crate::auth::visit::Visit;
 use crate::error::AppError;
-use crate::state::{app_state, client_ip, AppState};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use sqlx::{Any, Row, Transaction};
@@ -70,8 +70,8 @@ pub async fn verified_at(
 
 /// Uses a link: the address it was sent to is proven, if it is still the
 /// account's address. Works once, before it expires, signed in or not.
-pub async fn confirm(token: &str) -> Result<(), AppError> {
-    let state = app_state()?;
+pub async fn confirm(visit: &Visit, token: &str) -> Result<(), AppError> {
+    let state = &visit.state;
     let now = state.clock.now_ms();
     let spent = || {
         AppError::Conflict(
@@ -120,7 +120,7 @@ pub async fn confirm(token: &str) -> Result<(), AppError> {
                 org_id: None,
                 action: "user.email_verified".into(),
                 target: format!("user:{user_id}"),
-                client_ip: client_ip(),
+                client_ip: visit.origin.client_ip.clone(),
                 details: serde_json::json!({}),
             },
             now,
@@ -133,8 +133,10 @@ pub async fn confirm(token: &str) -> Result<(), AppError> {
 
 /// Sends the signed-in person a new link (once a minute at most); an
 /// address already proven needs none.
-pub async fn resend(state: &AppState, site: &str) -> Result<(), AppError> {
-    let (user, _) = super::session::require_user(state).await?;
+pub async fn resend(visit: &Visit) -> Result<(), AppError> {
+    let state = &visit.state;
+    let site = &visit.origin.site_url;
+    let user = super::session::require_user(&visit.state, &visit.session).await?;
     let user_id = user.id;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;

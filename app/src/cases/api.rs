@@ -9,7 +9,7 @@ use leptos::prelude::*;
 pub async fn cases_list(#[server(default)] status: String) -> Result<CasesData, AppError> {
     crate::state::respond(
         async {
-            let (state, actor) = crate::auth::actor::current().await?;
+            let (state, actor) = crate::auth::visit::current().await?;
             super::service::list(&state, &actor, &status).await
         }
         .await,
@@ -20,7 +20,7 @@ pub async fn cases_list(#[server(default)] status: String) -> Result<CasesData, 
 pub async fn case_page(id: i64) -> Result<CaseDetail, AppError> {
     crate::state::respond(
         async {
-            let (state, actor) = crate::auth::actor::current().await?;
+            let (state, actor) = crate::auth::visit::current().await?;
             super::service::detail(&state, &actor, id).await
         }
         .await,
@@ -37,7 +37,7 @@ pub async fn decide_case(
 ) -> Result<(), AppError> {
     crate::state::respond_then(
         async {
-            let (state, actor) = crate::auth::actor::current().await?;
+            let (state, actor) = crate::auth::visit::current().await?;
             super::service::decide(&state, &actor, id, &action, &words).await
         }
         .await,
@@ -49,7 +49,7 @@ pub async fn decide_case(
 #[server(prefix = "/api/fn", endpoint = "open_complaint")]
 pub async fn open_complaint(about: String, text: String) -> Result<i64, AppError> {
     let result = async {
-        let (state, actor) = crate::auth::actor::current().await?;
+        let (state, actor) = crate::auth::visit::current().await?;
         super::service::complain(&state, &actor, &about, &text).await
     }
     .await;

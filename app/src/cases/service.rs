@@ -357,9 +357,9 @@ pub async fn decide(
     .await?;
     append(
         &mut tx,
-        &NewEntry::now(
+        &NewEntry::by(
+            actor,
             &format!("case.{action}"),
-            Some(actor.user_id),
             Some(m.org_id),
             format!("case:{id}"),
             serde_json::json!({ "from": before, "to": status, "words": words.trim() }),
@@ -421,9 +421,9 @@ pub async fn complain(
     .await?;
     append(
         &mut tx,
-        &NewEntry::now(
+        &NewEntry::by(
+            actor,
             "case.complaint",
-            Some(actor.user_id),
             Some(m.org_id),
             format!("case:{id}"),
             serde_json::json!({ "about": about }),

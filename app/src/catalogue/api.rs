@@ -6,7 +6,7 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
     super::service,
-    crate::auth::actor::{current, viewer},
+    crate::auth::visit::{current, viewer},
     crate::state::{respond, respond_then},
 };
 

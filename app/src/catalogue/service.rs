@@ -115,9 +115,9 @@ pub async fn add_base_model(
         }))?;
     append(
         &mut tx,
-        &NewEntry::now(
+        &NewEntry::by(
+            actor,
             "base_model.added",
-            Some(actor.user_id),
             Some(m.org_id),
             format!("base_model:{id}"),
             serde_json::json!({ "provider": provider, "name": name, "version": version }),
@@ -171,13 +171,13 @@ pub async fn set_base_model_status(
     }
     append(
         &mut tx,
-        &NewEntry::now(
+        &NewEntry::by(
+            actor,
             if deprecated {
                 "base_model.deprecated"
             } else {
                 "base_model.reactivated"
             },
-            Some(actor.user_id),
             Some(m.org_id),
             format!("base_model:{id}"),
             serde_json::json!({ "model": label, "organisations_notified": notified }),

@@ -11,7 +11,7 @@ pub async fn exposure_report(
 ) -> Result<ExposureData, AppError> {
     crate::state::respond(
         async {
-            let (state, actor) = crate::auth::actor::viewer().await?;
+            let (state, actor) = crate::auth::visit::viewer().await?;
             super::service::report(&state, actor.as_ref(), &industry).await
         }
         .await,

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use {
     super::input::{DeploymentForm, DetailsForm, DraftForm, PlanForm},
     super::service,
-    crate::auth::actor::{current, viewer},
+    crate::auth::visit::{current, viewer},
     crate::state::{respond, respond_then},
 };
 

@@ -5,12 +5,13 @@
 use super::ingest::{hash_key, PREFIX_LEN};
 use super::{ApiKeysData, CreatedKey};
 use crate::audit::db::{append, NewEntry};
-use crate::auth::actor::{resolve, Actor, Permission};
+use crate::auth::actor::{Actor, Permission};
+use crate::auth::visit::Visit;
 use crate::db::UniqueKey;
 use crate::error::{AppError, FieldErrors};
 use crate::orgs::db::Membership;
 use crate::orgs::{OrgKind, StaffRole};
-use crate::state::{app_state, AppState};
+use crate::state::AppState;
 use base64::Engine as _;
 use rand::RngCore as _;
 
@@ -29,11 +30,13 @@ fn publisher(actor: &Actor) -> Result<(&Membership, bool), AppError> {
 /// Session key holding the key just created, shown once on the keys page.
 const NEW_KEY: &str = "new_api_key";
 
-pub async fn list() -> Result<ApiKeysData, AppError> {
-    let state = app_state()?;
-    let (actor, session) = resolve(&state).await?;
-    let (m, can_manage) = publisher(&actor)?;
-    let new_key = session
+/// The organisation's keys, and the key just created by a plain form post
+/// (taken out of the session: it is shown once).
+pub async fn list(visit: &Visit, actor: &Actor) -> Result<ApiKeysData, AppError> {
+    let state = &visit.state;
+    let (m, can_manage) = publisher(actor)?;
+    let new_key = visit
+        .session
         .remove::<CreatedKey>(NEW_KEY)
         .await
         .map_err(|e| AppError::internal("session store", e))?;
@@ -54,10 +57,9 @@ fn new_key() -> String {
     format!("fgk_{}_{}", b64.encode(id), b64.encode(secret))
 }
 
-pub async fn create(name: &str) -> Result<CreatedKey, AppError> {
-    let state = app_state()?;
-    let (actor, session) = resolve(&state).await?;
-    let (m, can_manage) = publisher(&actor)?;
+pub async fn create(visit: &Visit, actor: &Actor, name: &str) -> Result<CreatedKey, AppError> {
+    let state = &visit.state;
+    let (m, can_manage) = publisher(actor)?;
     if !can_manage {
         return Err(AppError::Forbidden);
     }
@@ -72,7 +74,7 @@ pub async fn create(name: &str) -> Result<CreatedKey, AppError> {
     }
     let org = m.org_id;
     let now = state.clock.now_ms();
-    let (id, key) = issue(&state.db, org, name, Some(actor.user_id), now).await?;
+    let (id, key) = issue(&state.db, org, name, Some(actor), now).await?;
     let created = CreatedKey {
         id,
         name: name.to_string(),
@@ -82,8 +84,9 @@ pub async fn create(name: &str) -> Result<CreatedKey, AppError> {
     // plain form post is redirected back to the page, which can only show
     // the key if it is kept for it: then, and only then, it waits in the
     // session until that page is shown (at once).
-    if plain_form_post() {
-        session
+    if actor.origin.plain_form {
+        visit
+            .session
             .insert(NEW_KEY, created.clone())
             .await
             .map_err(|e| AppError::internal("session store", e))?;
@@ -91,46 +94,47 @@ pub async fn create(name: &str) -> Result<CreatedKey, AppError> {
     Ok(created)
 }
 
-/// The request is an HTML form posted without JavaScript.
-fn plain_form_post() -> bool {
-    leptos::prelude::use_context::<http::request::Parts>()
-        .and_then(|p| p.headers.get(http::header::ACCEPT).cloned())
-        .and_then(|v| v.to_str().ok().map(|v| v.contains("text/html")))
-        .unwrap_or(false)
-}
-
-/// Makes and stores a key for `org` (audited, by `by` or by the operator
-/// from the command line); returns its id and the key itself.
+/// Makes and stores a key for `org` (audited, by `by` or, with None, by the
+/// operator from the command line); returns its id and the key itself.
 pub async fn issue(
     db: &crate::db::Db,
     org: i64,
     name: &str,
-    by: Option<i64>,
+    by: Option<&Actor>,
     now: i64,
 ) -> Result<(i64, String), AppError> {
     for _ in 0..3 {
         let key = new_key();
         let prefix = &key[..PREFIX_LEN];
         let mut tx = db.begin_write().await?;
-        let id = match super::db::insert_key(&mut tx, org, name, prefix, &hash_key(&key), by, now)
-            .await
+        let id = match super::db::insert_key(
+            &mut tx,
+            org,
+            name,
+            prefix,
+            &hash_key(&key),
+            by.map(|a| a.user_id),
+            now,
+        )
+        .await
         {
             Ok(id) => id,
             Err(e) if KEY_PREFIX.violated_by(&e) => continue,
             Err(e) => return Err(e.into()),
         };
-        append(
-            &mut tx,
-            &NewEntry::now(
-                "api_key.created",
-                by,
-                Some(org),
-                format!("api_key:{id}"),
-                serde_json::json!({ "name": name, "prefix": prefix }),
-            ),
-            now,
-        )
-        .await?;
+        let details = serde_json::json!({ "name": name, "prefix": prefix });
+        let target = format!("api_key:{id}");
+        let entry = match by {
+            Some(actor) => NewEntry::by(actor, "api_key.created", Some(org), target, details),
+            None => NewEntry {
+                org_id: Some(org),
+                action: "api_key.created".into(),
+                target,
+                details,
+                ..NewEntry::default()
+            },
+        };
+        append(&mut tx, &entry, now).await?;
         tx.commit().await?;
         return Ok((id, key));
     }
@@ -152,9 +156,9 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppE
     }
     append(
         &mut tx,
-        &NewEntry::now(
+        &NewEntry::by(
+            actor,
             "api_key.revoked",
-            Some(actor.user_id),
             Some(org),
             format!("api_key:{id}"),
             serde_json::json!({}),

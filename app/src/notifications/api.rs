@@ -9,7 +9,7 @@ use leptos::prelude::*;
 pub async fn notifications() -> Result<Vec<NotificationView>, AppError> {
     crate::state::respond(
         async {
-            let (state, actor) = crate::auth::actor::current().await?;
+            let (state, actor) = crate::auth::visit::current().await?;
             let m = actor.require(crate::auth::actor::Permission::ViewMembers)?;
             super::db::notifications(&state.db, m.org_id).await
         }

@@ -1,6 +1,8 @@
 //! Server functions for organisations, members and invitations.
 
 use super::{InvitationInfo, MembersData, OrgSummary};
+#[cfg(feature = "ssr")]
+use crate::auth::visit::Visit;
 use crate::error::AppError;
 use leptos::prelude::*;
 
@@ -8,7 +10,7 @@ use leptos::prelude::*;
 pub async fn my_orgs() -> Result<Vec<OrgSummary>, AppError> {
     crate::state::respond(
         async {
-            let (_, actor) = crate::auth::actor::current().await?;
+            let (_, actor) = crate::auth::visit::current().await?;
             Ok(super::service::my_orgs(&actor))
         }
         .await,
@@ -18,19 +20,40 @@ pub async fn my_orgs() -> Result<Vec<OrgSummary>, AppError> {
 #[server(prefix = "/api/fn", endpoint = "create_org")]
 pub async fn create_org(name: String, kind: String) -> Result<i64, AppError> {
     crate::state::respond_then(
-        super::service::create_org(&name, &kind).await,
+        async {
+            let visit = Visit::current().await?;
+            let actor = visit.actor().await?;
+            let form = super::service::NewOrgForm { name, kind };
+            super::service::create_org(&visit, &actor, &form).await
+        }
+        .await,
         "/org/members",
     )
 }
 
 #[server(prefix = "/api/fn", endpoint = "switch_org")]
 pub async fn switch_org(org_id: i64) -> Result<(), AppError> {
-    crate::state::respond_then(super::service::switch_org(org_id).await, "/orgs")
+    crate::state::respond_then(
+        async {
+            let visit = Visit::current().await?;
+            let actor = visit.actor().await?;
+            super::service::switch_org(&visit, &actor, org_id).await
+        }
+        .await,
+        "/orgs",
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "members_page")]
 pub async fn members_page() -> Result<MembersData, AppError> {
-    crate::state::respond(super::service::members_page().await)
+    crate::state::respond(
+        async {
+            let visit = Visit::current().await?;
+            let actor = visit.actor().await?;
+            super::service::members_page(&visit, &actor).await
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "invite_member")]
@@ -40,7 +63,17 @@ pub async fn invite_member(
     #[server(default)] staff_role: String,
 ) -> Result<String, AppError> {
     crate::state::respond_then(
-        super::service::invite(&email, &role, &staff_role).await,
+        async {
+            let visit = Visit::current().await?;
+            let actor = visit.actor().await?;
+            let form = super::service::InviteForm {
+                email,
+                role,
+                staff_role,
+            };
+            super::service::invite(&visit, &actor, &form).await
+        }
+        .await,
         "/org/members",
     )
 }
@@ -49,7 +82,7 @@ pub async fn invite_member(
 pub async fn revoke_invitation(invitation_id: i64) -> Result<(), AppError> {
     crate::state::respond_then(
         async {
-            let (state, actor) = crate::auth::actor::current().await?;
+            let (state, actor) = crate::auth::visit::current().await?;
             super::service::revoke(&state, &actor, invitation_id).await
         }
         .await,
@@ -59,12 +92,20 @@ pub async fn revoke_invitation(invitation_id: i64) -> Result<(), AppError> {
 
 #[server(prefix = "/api/fn", endpoint = "invitation_offer")]
 pub async fn invitation_offer(token: String) -> Result<InvitationInfo, AppError> {
-    crate::state::respond(super::service::offer(&token).await)
+    crate::state::respond(
+        async { super::service::offer(&Visit::current().await?, &token).await }.await,
+    )
 }
 
 #[server(prefix = "/api/fn", endpoint = "accept_invitation")]
 pub async fn accept_invitation(token: String) -> Result<(), AppError> {
-    match super::service::accept(&token).await {
+    let out = async {
+        let visit = Visit::current().await?;
+        let actor = visit.actor().await?;
+        super::service::accept(&visit, &actor, &token).await
+    }
+    .await;
+    match out {
         // New staff turn on two-step sign-in before anything else.
         Ok(true) => crate::state::respond_then(Ok(()), "/account?updated=staff#two-step"),
         other => crate::state::respond_then(other.map(|_| ()), "/org/members"),
@@ -75,7 +116,7 @@ pub async fn accept_invitation(token: String) -> Result<(), AppError> {
 pub async fn change_role(user_id: i64, role: String) -> Result<(), AppError> {
     crate::state::respond_then(
         async {
-            let (state, actor) = crate::auth::actor::current().await?;
+            let (state, actor) = crate::auth::visit::current().await?;
             super::service::change_role(&state, &actor, user_id, &role).await
         }
         .await,
@@ -87,7 +128,7 @@ pub async fn change_role(user_id: i64, role: String) -> Result<(), AppError> {
 pub async fn remove_member(user_id: i64) -> Result<(), AppError> {
     crate::state::respond_then(
         async {
-            let (state, actor) = crate::auth::actor::current().await?;
+            let (state, actor) = crate::auth::visit::current().await?;
             super::service::remove_member(&state, &actor, user_id).await
         }
         .await,
@@ -99,7 +140,7 @@ pub async fn remove_member(user_id: i64) -> Result<(), AppError> {
 pub async fn leave_org() -> Result<(), AppError> {
     crate::state::respond_then(
         async {
-            let (state, actor) = crate::auth::actor::current().await?;
+            let (state, actor) = crate::auth::visit::current().await?;
             super::service::leave(&state, &actor).await
         }
         .await,

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 pub async fn marketplace_policy() -> Result<PolicyData, AppError> {
     crate::state::respond(
         async {
-            let (state, actor) = crate::auth::actor::viewer().await?;
+            let (state, actor) = crate::auth::visit::viewer().await?;
             super::service::page(&state, actor.as_ref()).await
         }
         .await,
@@ -27,7 +27,7 @@ pub async fn update_policy(
 ) -> Result<(), AppError> {
     crate::state::respond_then(
         async {
-            let (state, actor) = crate::auth::actor::current().await?;
+            let (state, actor) = crate::auth::visit::current().await?;
             super::service::update(
                 &state,
                 &actor,
@@ -48,7 +48,7 @@ pub async fn update_policy(
 pub async fn data_access_log() -> Result<Vec<DataAccess>, AppError> {
     crate::state::respond(
         async {
-            let (state, actor) = crate::auth::actor::current().await?;
+            let (state, actor) = crate::auth::visit::current().await?;
             super::service::data_access_log(&state, &actor).await
         }
         .await,
@@ -59,7 +59,7 @@ pub async fn data_access_log() -> Result<Vec<DataAccess>, AppError> {
 pub async fn feature_listing(id: i64) -> Result<(), AppError> {
     crate::state::respond_then(
         async {
-            let (state, actor) = crate::auth::actor::current().await?;
+            let (state, actor) = crate::auth::visit::current().await?;
             super::featured::feature(&state, &actor, id).await
         }
         .await,
@@ -71,7 +71,7 @@ pub async fn feature_listing(id: i64) -> Result<(), AppError> {
 pub async fn unfeature_listing(id: i64) -> Result<(), AppError> {
     crate::state::respond_then(
         async {
-            let (state, actor) = crate::auth::actor::current().await?;
+            let (state, actor) = crate::auth::visit::current().await?;
             super::featured::unfeature(&state, &actor, id).await
         }
         .await,

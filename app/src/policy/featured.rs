@@ -38,9 +38,9 @@ pub async fn feature(state: &AppState, actor: &Actor, listing_id: i64) -> Result
     }
     let first_party = kind == OrgKind::Platform;
     let entry = |action: &str| {
-        NewEntry::now(
+        NewEntry::by(
+            actor,
             action,
-            Some(actor.user_id),
             Some(m.org_id),
             format!("listing:{listing_id}"),
             serde_json::json!({ "first_party": first_party, "non_compete": policy.non_compete }),
@@ -104,9 +104,9 @@ pub async fn unfeature(state: &AppState, actor: &Actor, listing_id: i64) -> Resu
     }
     append(
         &mut tx,
-        &NewEntry::now(
+        &NewEntry::by(
+            actor,
             "listing.unfeatured",
-            Some(actor.user_id),
             Some(m.org_id),
             format!("listing:{listing_id}"),
             serde_json::json!({}),

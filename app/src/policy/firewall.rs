@@ -8,7 +8,8 @@
 //! the request came from this site's own pages. Following a link is a GET,
 //! and a link on another site is enough to make a signed-in player's
 //! browser send one (the session cookie is `SameSite=Lax`): such an attempt
-//! is recorded, refused, and not held against the person.
+//! is recorded, refused, and not held against the person. What counts as
+//! this site's own pages is `request::Origin::of`.
 
 use super::DataAccess;
 use crate::audit::db::{append, NewEntry};
@@ -61,7 +62,7 @@ pub async fn record_all(
         .as_ref()
         .or(actor.platform_staff())
         .map(|m| m.org_id);
-    let from_own_pages = request_from_own_pages(state);
+    let from_own_pages = actor.origin.from_own_pages;
     let mut tx = state.db.begin_write().await?;
     for (partner_org, what, outcome) in reads {
         sqlx::query(
@@ -90,9 +91,9 @@ pub async fn record_all(
         };
         append(
             &mut tx,
-            &NewEntry::now(
+            &NewEntry::by(
+                actor,
                 action,
-                Some(actor.user_id),
                 actor_org,
                 format!("org:{partner_org}"),
                 details,
@@ -103,45 +104,6 @@ pub async fn record_all(
     }
     tx.commit().await?;
     Ok(())
-}
-
-/// Whether the request being served was sent by one of this site's own
-/// pages. Anything but GET and HEAD has passed the same-origin check before
-/// it got here. A GET counts when the browser says it came from this site
-/// (`Sec-Fetch-Site: same-origin`), or, from a browser that does not send
-/// that header, when its `Referer` is a page of this site (the public URL's
-/// host when one is set, else the request's own). A GET with neither (a
-/// link from elsewhere, a bookmark, a script) does not.
-fn request_from_own_pages(state: &AppState) -> bool {
-    let Some(parts) = leptos::prelude::use_context::<http::request::Parts>() else {
-        return false;
-    };
-    if !matches!(parts.method, http::Method::GET | http::Method::HEAD) {
-        return true;
-    }
-    let header = |name: http::header::HeaderName| {
-        parts
-            .headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    if let Some(site) = header(http::header::HeaderName::from_static("sec-fetch-site")) {
-        return site == "same-origin";
-    }
-    let authority = |url: &str| {
-        url.split_once("://")
-            .and_then(|(_, rest)| rest.split('/').next())
-            .map(str::to_ascii_lowercase)
-    };
-    let site = match &state.public_url {
-        Some(url) => authority(url),
-        None => header(http::header::HOST).map(|h| h.to_ascii_lowercase()),
-    };
-    match (header(http::header::REFERER), site) {
-        (Some(referer), Some(site)) => authority(&referer).as_deref() == Some(site.as_str()),
-        _ => false,
-    }
 }
 
 /// The organisation's access log, newest first.

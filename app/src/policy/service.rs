@@ -127,9 +127,9 @@ pub async fn update(
         .collect();
     append(
         &mut tx,
-        &NewEntry::now(
+        &NewEntry::by(
+            actor,
             "policy.changed",
-            Some(actor.user_id),
             Some(m.org_id),
             "policy".into(),
             serde_json::Value::Object(details),

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
     super::service::{self, SubscribeForm},
-    crate::auth::actor::{current, viewer},
+    crate::auth::visit::{current, viewer},
     crate::state::{respond, respond_then},
 };
 

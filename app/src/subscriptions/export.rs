@@ -112,7 +112,7 @@ fn download(result: Result<Vec<StatementView>, AppError>, name: &'static str) ->
 pub async fn invoices_csv(State(state): State<AppState>, req: Request) -> Response {
     download(
         in_context(state, req, async {
-            let (state, actor) = crate::auth::actor::current().await?;
+            let (state, actor) = crate::auth::visit::current().await?;
             super::service::client_statements(&state, &actor).await
         })
         .await,
@@ -129,7 +129,7 @@ pub async fn statements_csv(State(state): State<AppState>, req: Request) -> Resp
         .unwrap_or_default();
     download(
         in_context(state, req, async move {
-            let (state, actor) = crate::auth::actor::current().await?;
+            let (state, actor) = crate::auth::visit::current().await?;
             super::service::publisher_page(&state, &actor, &org)
                 .await
                 .map(|d| d.statements)

@@ -16,8 +16,9 @@ pub use settings::{begin, confirm, dismiss_codes, replace_recovery_codes, reset,
 use super::session;
 use super::session::store_err;
 use crate::audit::db::{append, NewEntry};
+use crate::auth::visit::Visit;
 use crate::error::AppError;
-use crate::state::{app_state, client_ip, AppState};
+use crate::state::AppState;
 use codes::{hash, six_digits};
 pub use codes::{
     matching_step, new_recovery_codes, new_secret, otpauth_uri, step_of, wait_ms, RECOVERY_CODES,
@@ -36,13 +37,14 @@ pub(super) const SETUP_SECRET_KEY: &str = "totp_setup";
 /// New recovery codes, shown on the account page until put away.
 pub(super) const NEW_CODES_KEY: &str = "new_recovery_codes";
 
-pub(super) fn entry(action: &str, user_id: i64, details: serde_json::Value) -> NewEntry {
+/// An entry for what `user_id` did from `ip` to their own account.
+pub(super) fn entry(ip: &str, action: &str, user_id: i64, details: serde_json::Value) -> NewEntry {
     NewEntry {
         actor_user_id: Some(user_id),
         org_id: None,
         action: action.into(),
         target: format!("user:{user_id}"),
-        client_ip: client_ip(),
+        client_ip: ip.into(),
         details,
     }
 }
@@ -115,10 +117,10 @@ pub async fn is_on(state: &AppState, user_id: i64) -> Result<bool, AppError> {
 }
 
 /// The second step of signing in: a current code or a recovery code.
-pub async fn sign_in_code(code: &str) -> Result<(), AppError> {
-    let state = app_state()?;
-    let ip = client_ip();
-    let s = session::from_request().await?;
+pub async fn sign_in_code(visit: &Visit, code: &str) -> Result<(), AppError> {
+    let state = &visit.state;
+    let ip = &visit.origin.client_ip;
+    let s = &visit.session;
     let start_again = || {
         AppError::field(
             "code",
@@ -142,7 +144,7 @@ pub async fn sign_in_code(code: &str) -> Result<(), AppError> {
     }
     state
         .rate_limits
-        .check(&ip, Some(&format!("second-factor:{user_id}")))?;
+        .check(ip, Some(&format!("second-factor:{user_id}")))?;
     let f = factor(&state.db, user_id).await?;
     let Some(secret) = f.secret.filter(|_| f.enabled_at.is_some()) else {
         s.flush().await.map_err(store_err)?;
@@ -195,6 +197,7 @@ pub async fn sign_in_code(code: &str) -> Result<(), AppError> {
         append(
             &mut tx,
             &entry(
+                ip,
                 "user.second_factor_failed",
                 user_id,
                 serde_json::json!({ "failures_in_a_row": f.failures + 1 }),
@@ -208,6 +211,7 @@ pub async fn sign_in_code(code: &str) -> Result<(), AppError> {
     append(
         &mut tx,
         &entry(
+            ip,
             "user.signed_in",
             user_id,
             serde_json::json!({ "second_factor": kind }),
@@ -218,6 +222,6 @@ pub async fn sign_in_code(code: &str) -> Result<(), AppError> {
     tx.commit().await?;
     s.remove::<i64>(PENDING_USER_KEY).await.map_err(store_err)?;
     s.remove::<i64>(PENDING_AT_KEY).await.map_err(store_err)?;
-    session::start(&state, &s, user_id).await?;
-    session::mark_second_factor(&state, &s).await
+    session::start(&visit.state, &visit.session, &visit.origin, user_id).await?;
+    session::mark_second_factor(state, s).await
 }

@@ -8,10 +8,9 @@ use super::codes::{hash, qr, step_of_code};
 use super::{entry, factor, take_step, NEW_CODES_KEY, SETUP_SECRET_KEY};
 use super::{new_recovery_codes, new_secret, otpauth_uri};
 use crate::audit::db::append;
+use crate::auth::visit::Visit;
 use crate::error::AppError;
-use crate::state::{app_state, client_ip, AppState};
 use sqlx::{Any, Row, Transaction};
-use tower_sessions::Session;
 
 async fn codes_left(db: &crate::db::Db, user_id: i64) -> Result<i64, AppError> {
     Ok(sqlx::query(
@@ -47,9 +46,9 @@ async fn replace_codes(
 }
 
 /// The account page's two-step section.
-pub async fn view() -> Result<TwoStepView, AppError> {
-    let state = app_state()?;
-    let (user, s) = super::session::require_user(&state).await?;
+pub async fn view(visit: &Visit) -> Result<TwoStepView, AppError> {
+    let (state, s) = (&visit.state, &visit.session);
+    let user = super::session::require_user(&visit.state, &visit.session).await?;
     let f = factor(&state.db, user.id).await?;
     let setup = match s.get::<String>(SETUP_SECRET_KEY).await.map_err(store_err)? {
         Some(secret) if f.enabled_at.is_none() => {
@@ -87,12 +86,13 @@ fn already_on() -> AppError {
 
 /// The signed-in user about to give a code: each try counts against the
 /// address's and the account's limits.
-async fn user_giving_code(state: &AppState) -> Result<(db::UserRow, Session), AppError> {
-    let (user, s) = super::session::require_user(state).await?;
-    state
-        .rate_limits
-        .check(&client_ip(), Some(&format!("second-factor:{}", user.id)))?;
-    Ok((user, s))
+async fn user_giving_code(visit: &Visit) -> Result<db::UserRow, AppError> {
+    let user = super::session::require_user(&visit.state, &visit.session).await?;
+    visit.state.rate_limits.check(
+        &visit.origin.client_ip,
+        Some(&format!("second-factor:{}", user.id)),
+    )?;
+    Ok(user)
 }
 
 /// Turns the second factor off and deletes the recovery codes; false when
@@ -120,9 +120,9 @@ async fn clear_factor(
 }
 
 /// Offers a new secret to set up with (kept in this session only).
-pub async fn begin() -> Result<(), AppError> {
-    let state = app_state()?;
-    let (user, s) = super::session::require_user(&state).await?;
+pub async fn begin(visit: &Visit) -> Result<(), AppError> {
+    let (state, s) = (&visit.state, &visit.session);
+    let user = super::session::require_user(&visit.state, &visit.session).await?;
     if factor(&state.db, user.id).await?.enabled_at.is_some() {
         return Err(already_on());
     }
@@ -134,9 +134,9 @@ pub async fn begin() -> Result<(), AppError> {
 /// Turns two-step sign-in on with a code from the offered secret; makes
 /// recovery codes, signs out every other session, and this one counts as
 /// having passed the second step.
-pub async fn confirm(code: &str) -> Result<(), AppError> {
-    let state = app_state()?;
-    let (user, s) = user_giving_code(&state).await?;
+pub async fn confirm(visit: &Visit, code: &str) -> Result<(), AppError> {
+    let (state, s) = (&visit.state, &visit.session);
+    let user = user_giving_code(visit).await?;
     let secret = s
         .get::<String>(SETUP_SECRET_KEY)
         .await
@@ -179,6 +179,7 @@ pub async fn confirm(code: &str) -> Result<(), AppError> {
     append(
         &mut tx,
         &entry(
+            &visit.origin.client_ip,
             "user.two_step_enabled",
             user.id,
             serde_json::json!({ "sessions_ended": ended }),
@@ -187,8 +188,8 @@ pub async fn confirm(code: &str) -> Result<(), AppError> {
     )
     .await?;
     tx.commit().await?;
-    session::start(&state, &s, user.id).await?;
-    session::mark_second_factor(&state, &s).await?;
+    session::start(&visit.state, &visit.session, &visit.origin, user.id).await?;
+    session::mark_second_factor(state, s).await?;
     s.remove::<String>(SETUP_SECRET_KEY)
         .await
         .map_err(store_err)?;
@@ -196,9 +197,9 @@ pub async fn confirm(code: &str) -> Result<(), AppError> {
 }
 
 /// New recovery codes in place of the old ones, for a current app code.
-pub async fn replace_recovery_codes(code: &str) -> Result<(), AppError> {
-    let state = app_state()?;
-    let (user, s) = user_giving_code(&state).await?;
+pub async fn replace_recovery_codes(visit: &Visit, code: &str) -> Result<(), AppError> {
+    let (state, s) = (&visit.state, &visit.session);
+    let user = user_giving_code(visit).await?;
     let f = factor(&state.db, user.id).await?;
     let Some(secret) = f.secret.filter(|_| f.enabled_at.is_some()) else {
         return Err(AppError::Conflict(
@@ -222,6 +223,7 @@ pub async fn replace_recovery_codes(code: &str) -> Result<(), AppError> {
     append(
         &mut tx,
         &entry(
+            &visit.origin.client_ip,
             "user.recovery_codes_replaced",
             user.id,
             serde_json::json!({}),
@@ -234,10 +236,11 @@ pub async fn replace_recovery_codes(code: &str) -> Result<(), AppError> {
 }
 
 /// Stops showing new recovery codes (the person has put them away).
-pub async fn dismiss_codes() -> Result<(), AppError> {
-    let state = app_state()?;
-    let (_, s) = super::session::require_user(&state).await?;
-    s.remove::<Vec<String>>(NEW_CODES_KEY)
+pub async fn dismiss_codes(visit: &Visit) -> Result<(), AppError> {
+    super::session::require_user(&visit.state, &visit.session).await?;
+    visit
+        .session
+        .remove::<Vec<String>>(NEW_CODES_KEY)
         .await
         .map_err(store_err)?;
     Ok(())
@@ -245,11 +248,11 @@ pub async fn dismiss_codes() -> Result<(), AppError> {
 
 /// Turns two-step sign-in off, for the current password. Platform staff
 /// lose their staff powers until they turn it on again.
-pub async fn turn_off(current_password: &str) -> Result<(), AppError> {
-    let state = app_state()?;
-    let ip = client_ip();
-    let (user, s) = super::session::require_user(&state).await?;
-    state.rate_limits.check(&ip, Some(&user.email))?;
+pub async fn turn_off(visit: &Visit, current_password: &str) -> Result<(), AppError> {
+    let (state, s) = (&visit.state, &visit.session);
+    let ip = &visit.origin.client_ip;
+    let user = super::session::require_user(&visit.state, &visit.session).await?;
+    state.rate_limits.check(ip, Some(&user.email))?;
     if !password::verify(current_password.to_string(), user.password_hash.clone()).await? {
         return Err(AppError::field(
             "current_password",
@@ -265,7 +268,7 @@ pub async fn turn_off(current_password: &str) -> Result<(), AppError> {
     }
     append(
         &mut tx,
-        &entry("user.two_step_disabled", user.id, serde_json::json!({})),
+        &entry(ip, "user.two_step_disabled", user.id, serde_json::json!({})),
         now,
     )
     .await?;
@@ -294,12 +297,12 @@ pub async fn reset(db: &crate::db::Db, email: &str, now: i64) -> Result<bool, Ap
     db::delete_sessions_of(&mut tx, id).await?;
     if was_on {
         let mut e = entry(
+            "",
             "user.two_step_reset",
             id,
             serde_json::json!({ "by": "operator" }),
         );
         e.actor_user_id = None;
-        e.client_ip = String::new();
         append(&mut tx, &e, now).await?;
     }
     tx.commit().await?;

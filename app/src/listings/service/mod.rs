@@ -49,9 +49,9 @@ pub(super) fn audit_entry(
     listing_id: i64,
     details: serde_json::Value,
 ) -> NewEntry {
-    NewEntry::now(
+    NewEntry::by(
+        actor,
         action,
-        Some(actor.user_id),
         Some(org),
         format!("listing:{listing_id}"),
         details,

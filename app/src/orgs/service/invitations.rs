@@ -7,20 +7,29 @@ use super::{
     INVITATION_DAYS, NEW_INVITE_KEY,
 };
 use crate::audit::db::{append, NewEntry};
-use crate::auth::actor::{resolve, resolve_in, set_current_org, Actor, Permission};
-use crate::auth::session::from_request;
+use crate::auth::actor::{set_current_org, Actor, Permission};
+use crate::auth::visit::Visit;
 use crate::auth::Email;
 use crate::error::AppError;
-use crate::state::{app_state, AppState};
+use crate::state::AppState;
+
+/// The invitation form as typed.
+#[derive(Debug, Clone, Default)]
+pub struct InviteForm {
+    pub email: String,
+    /// `owner`, `admin` or `member`.
+    pub role: String,
+    /// `referee` or `player`; only read in the platform organisation.
+    pub staff_role: String,
+}
 
 /// Invites someone by email with a role; returns the single-use link, which
 /// is also written to the outbox.
-pub async fn invite(email: &str, role: &str, staff_role: &str) -> Result<String, AppError> {
-    let state = app_state()?;
-    let (actor, session) = resolve(&state).await?;
+pub async fn invite(visit: &Visit, actor: &Actor, form: &InviteForm) -> Result<String, AppError> {
+    let state = &visit.state;
     let m = actor.require(Permission::ManageMembers)?.clone();
-    let email = Email::parse(email)?;
-    let role = Role::parse(role)
+    let email = Email::parse(&form.email)?;
+    let role = Role::parse(&form.role)
         .ok_or_else(|| AppError::field("role", "Choose owner, admin or member."))?;
     if !may_grant(m.role, role) {
         return Err(AppError::field(
@@ -28,7 +37,7 @@ pub async fn invite(email: &str, role: &str, staff_role: &str) -> Result<String,
             "Only an owner can invite another owner.",
         ));
     }
-    let staff_role = staff_role_for(m.kind, staff_role)?;
+    let staff_role = staff_role_for(m.kind, &form.staff_role)?;
     // Referees read partners' data and decide cases: only a referee who
     // owns the platform organisation makes another.
     if staff_role == Some(StaffRole::Referee) && m.role != Role::Owner {
@@ -38,7 +47,7 @@ pub async fn invite(email: &str, role: &str, staff_role: &str) -> Result<String,
         ));
     }
     let (token, hash) = new_token();
-    let link = format!("{}/invitations/{token}", crate::state::site_url(&state));
+    let link = format!("{}/invitations/{token}", visit.origin.site_url);
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     let id = db::insert_invitation(
@@ -73,9 +82,9 @@ pub async fn invite(email: &str, role: &str, staff_role: &str) -> Result<String,
     let details = serde_json::json!({ "email": email.as_str(), "role": role.as_str(), "staff_role": staff_role.map(StaffRole::as_str) });
     append(
         &mut tx,
-        &NewEntry::now(
+        &NewEntry::by(
+            actor,
             "invitation.created",
-            Some(actor.user_id),
             Some(m.org_id),
             format!("invitation:{id}"),
             details,
@@ -84,7 +93,8 @@ pub async fn invite(email: &str, role: &str, staff_role: &str) -> Result<String,
     )
     .await?;
     tx.commit().await?;
-    session
+    visit
+        .session
         .insert(NEW_INVITE_KEY, &link)
         .await
         .map_err(|e| AppError::internal("session store", e))?;
@@ -100,9 +110,9 @@ pub async fn revoke(state: &AppState, actor: &Actor, invitation_id: i64) -> Resu
     }
     append(
         &mut tx,
-        &NewEntry::now(
+        &NewEntry::by(
+            actor,
             "invitation.revoked",
-            Some(actor.user_id),
             Some(m.org_id),
             format!("invitation:{invitation_id}"),
             serde_json::json!({}),
@@ -116,8 +126,8 @@ pub async fn revoke(state: &AppState, actor: &Actor, invitation_id: i64) -> Resu
 
 /// What a link offers. Unknown, used, revoked and expired links are all
 /// NotFound: the page says only that the link is not valid.
-pub async fn offer(token: &str) -> Result<InvitationInfo, AppError> {
-    let state = app_state()?;
+pub async fn offer(visit: &Visit, token: &str) -> Result<InvitationInfo, AppError> {
+    let state = &visit.state;
     let inv = db::invitation_by_token(&state.db, &token_hash(token))
         .await?
         .ok_or(AppError::NotFound)?;
@@ -127,8 +137,7 @@ pub async fn offer(token: &str) -> Result<InvitationInfo, AppError> {
     {
         return Err(AppError::NotFound);
     }
-    let session = from_request().await?;
-    let actor = resolve_in(&state, &session).await?;
+    let actor = visit.viewer().await?;
     Ok(InvitationInfo {
         org_name: inv.org_name,
         role: inv.role,
@@ -143,9 +152,8 @@ pub async fn offer(token: &str) -> Result<InvitationInfo, AppError> {
 /// invited; they then work in that organisation. True when it is the
 /// platform and this sign-in has not passed two-step sign-in, so the person
 /// must turn it on (or sign in with a code) before acting as staff.
-pub async fn accept(token: &str) -> Result<bool, AppError> {
-    let state = app_state()?;
-    let (actor, session) = resolve(&state).await?;
+pub async fn accept(visit: &Visit, actor: &Actor, token: &str) -> Result<bool, AppError> {
+    let state = &visit.state;
     let inv = db::invitation_by_token(&state.db, &token_hash(token))
         .await?
         .ok_or(AppError::NotFound)?;
@@ -161,7 +169,7 @@ pub async fn accept(token: &str) -> Result<bool, AppError> {
                     .into(),
             ));
         }
-        refuse_second_staff_role(&actor, inv.org_id, inv.staff_role)?;
+        refuse_second_staff_role(actor, inv.org_id, inv.staff_role)?;
     }
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
@@ -182,9 +190,9 @@ pub async fn accept(token: &str) -> Result<bool, AppError> {
     let details = serde_json::json!({ "role": inv.role.as_str(), "staff_role": inv.staff_role.map(StaffRole::as_str) });
     append(
         &mut tx,
-        &NewEntry::now(
+        &NewEntry::by(
+            actor,
             "invitation.accepted",
-            Some(actor.user_id),
             Some(inv.org_id),
             format!("invitation:{}", inv.id),
             details,
@@ -193,8 +201,8 @@ pub async fn accept(token: &str) -> Result<bool, AppError> {
     )
     .await?;
     tx.commit().await?;
-    set_current_org(&session, inv.org_id).await?;
+    set_current_org(&visit.session, inv.org_id).await?;
     Ok(inv.org_kind == OrgKind::Platform
-        && !(crate::auth::two_step::is_on(&state, actor.user_id).await?
-            && crate::auth::session::passed_second_factor(&session).await?))
+        && !(crate::auth::two_step::is_on(state, actor.user_id).await?
+            && crate::auth::session::passed_second_factor(&visit.session).await?))
 }

@@ -47,9 +47,9 @@ pub async fn change_role(
     let details = serde_json::json!({ "from": current.as_str(), "to": role.as_str() });
     append(
         &mut tx,
-        &NewEntry::now(
+        &NewEntry::by(
+            actor,
             "member.role_changed",
-            Some(actor.user_id),
             Some(m.org_id),
             format!("user:{user_id}"),
             details,
@@ -78,9 +78,9 @@ pub async fn remove_member(state: &AppState, actor: &Actor, user_id: i64) -> Res
     db::remove_member(&mut tx, m.org_id, user_id).await?;
     append(
         &mut tx,
-        &NewEntry::now(
+        &NewEntry::by(
+            actor,
             "member.removed",
-            Some(actor.user_id),
             Some(m.org_id),
             format!("user:{user_id}"),
             serde_json::json!({}),
@@ -105,9 +105,9 @@ pub async fn leave(state: &AppState, actor: &Actor) -> Result<(), AppError> {
     db::remove_member(&mut tx, m.org_id, actor.user_id).await?;
     append(
         &mut tx,
-        &NewEntry::now(
+        &NewEntry::by(
+            actor,
             "member.left",
-            Some(actor.user_id),
             Some(m.org_id),
             format!("user:{}", actor.user_id),
             serde_json::json!({}),

@@ -8,15 +8,15 @@ mod invitations;
 mod members;
 
 pub use bootstrap::{bootstrap, BootstrapOutcome};
-pub use invitations::{accept, invite, offer, revoke};
+pub use invitations::{accept, invite, offer, revoke, InviteForm};
 pub use members::{change_role, leave, remove_member};
 
 use super::db::{self};
 use super::{MembersData, OrgKind, OrgSummary, Role, StaffRole};
 use crate::audit::db::{append, NewEntry};
-use crate::auth::actor::{resolve, set_current_org, Actor, Permission};
+use crate::auth::actor::{set_current_org, Actor, Permission};
+use crate::auth::visit::Visit;
 use crate::error::AppError;
-use crate::state::app_state;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
@@ -45,13 +45,20 @@ pub fn my_orgs(actor: &Actor) -> Vec<OrgSummary> {
     db::summaries(actor.memberships.clone(), current)
 }
 
+/// The new-organisation form as typed.
+#[derive(Debug, Clone, Default)]
+pub struct NewOrgForm {
+    pub name: String,
+    /// `partner` or `client`.
+    pub kind: String,
+}
+
 /// Creates a partner or client organisation; its creator is its first owner
 /// and works in it from now on.
-pub async fn create_org(name: &str, kind: &str) -> Result<i64, AppError> {
-    let state = app_state()?;
-    let (actor, session) = resolve(&state).await?;
-    let name = org_name(name);
-    let kind = match OrgKind::parse(kind) {
+pub async fn create_org(visit: &Visit, actor: &Actor, form: &NewOrgForm) -> Result<i64, AppError> {
+    let state = &visit.state;
+    let name = org_name(&form.name);
+    let kind = match OrgKind::parse(&form.kind) {
         Some(k @ (OrgKind::Partner | OrgKind::Client)) => Ok(k),
         _ => Err(AppError::field("kind", "Choose partner or client.")),
     };
@@ -78,9 +85,9 @@ pub async fn create_org(name: &str, kind: &str) -> Result<i64, AppError> {
     let details = serde_json::json!({ "name": name, "kind": kind.as_str() });
     append(
         &mut tx,
-        &NewEntry::now(
+        &NewEntry::by(
+            actor,
             "org.created",
-            Some(actor.user_id),
             Some(org_id),
             format!("org:{org_id}"),
             details,
@@ -89,23 +96,22 @@ pub async fn create_org(name: &str, kind: &str) -> Result<i64, AppError> {
     )
     .await?;
     tx.commit().await?;
-    set_current_org(&session, org_id).await?;
+    set_current_org(&visit.session, org_id).await?;
     Ok(org_id)
 }
 
 /// Works in another of one's organisations. Not a member: NotFound.
-pub async fn switch_org(org_id: i64) -> Result<(), AppError> {
-    let state = app_state()?;
-    let (actor, session) = resolve(&state).await?;
+pub async fn switch_org(visit: &Visit, actor: &Actor, org_id: i64) -> Result<(), AppError> {
     if !actor.memberships.iter().any(|m| m.org_id == org_id) {
         return Err(AppError::NotFound);
     }
-    set_current_org(&session, org_id).await
+    set_current_org(&visit.session, org_id).await
 }
 
-pub async fn members_page() -> Result<MembersData, AppError> {
-    let state = app_state()?;
-    let (actor, session) = resolve(&state).await?;
+/// The current organisation's members, its pending invitations for those
+/// who manage it, and the link of the invitation just made (shown once).
+pub async fn members_page(visit: &Visit, actor: &Actor) -> Result<MembersData, AppError> {
+    let state = &visit.state;
     let m = actor.require(Permission::ViewMembers)?;
     let can_manage = actor.require(Permission::ManageMembers).is_ok();
     let invitations = if can_manage {
@@ -113,7 +119,8 @@ pub async fn members_page() -> Result<MembersData, AppError> {
     } else {
         Vec::new()
     };
-    let new_invite_link = session
+    let new_invite_link = visit
+        .session
         .remove::<String>(NEW_INVITE_KEY)
         .await
         .map_err(|e| AppError::internal("session store", e))?;

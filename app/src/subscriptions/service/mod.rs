@@ -40,9 +40,9 @@ pub(super) fn entry(
     id: i64,
     details: serde_json::Value,
 ) -> NewEntry {
-    NewEntry::now(
+    NewEntry::by(
+        actor,
         action,
-        Some(actor.user_id),
         Some(org),
         format!("subscription:{id}"),
         details,
