@@ -7,6 +7,10 @@
 //! 3. No import cycles between files. A file naming items of a module
 //!    that encloses it (a workflow file using its capability's types) is
 //!    not an edge: that is how a module and its parts belong together.
+//! 4. Only the boundary reads the request or the Leptos context: server
+//!    functions (`api`) and pages (`views`), and the foundations that do
+//!    it for them (`request`, `state`, `error`, `ui`, the route table).
+//!    Services are handed the state, the session, the origin and the actor.
 //!
 //! The check reads `crate::…` and `super::…` paths in the sources (test
 //! modules and comments left out) and resolves each to the file of the
@@ -17,8 +21,57 @@ use std::path::{Path, PathBuf};
 
 /// Modules that are not capabilities: shared foundations any file may use.
 const FOUNDATIONS: &[&str] = &[
-    "calendar", "db", "domain", "error", "form", "layout", "state", "ui",
+    "calendar", "db", "domain", "error", "form", "layout", "request", "state", "ui",
 ];
+
+/// What reads the request or the Leptos context (rule 4).
+const READS_THE_REQUEST: &[&str] = &[
+    "use_context",
+    "expect_context",
+    "leptos_axum::extract",
+    "request::Parts",
+    "app_state(",
+    "from_request(",
+    "Visit::current(",
+    "visit::current",
+    "visit::viewer",
+];
+
+/// Modules allowed to read the request: the boundary (server functions,
+/// pages, and the CSV download handlers of `subscriptions::export`), the foundations that
+/// read it for the boundary, the visit (what the boundary hands on) and the
+/// session reader it uses, and the exposure record (a response's showings go into the
+/// request's collection, which the page cache replays).
+fn may_read_request(module: &str) -> bool {
+    is_views(module)
+        || module
+            .split("::")
+            .any(|s| s == "api" || s.ends_with("_api"))
+        || matches!(
+            capability(module),
+            "" | "request" | "state" | "error" | "ui" | "layout"
+        )
+        || matches!(
+            module,
+            "subscriptions::export" | "auth::visit" | "auth::session" | "exposure::record"
+        )
+}
+
+/// Files outside the boundary that read the request.
+fn request_violations(sources: &BTreeMap<String, String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (module, code) in sources {
+        if may_read_request(module) {
+            continue;
+        }
+        for token in READS_THE_REQUEST {
+            if code.contains(token) {
+                out.push(format!("{module} reads the request ({token})"));
+            }
+        }
+    }
+    out
+}
 
 /// What `ui` may import besides itself.
 const UI_MAY_USE: &[&str] = &["calendar", "domain", "error"];
@@ -138,29 +191,33 @@ fn named_paths(code: &str, module: &[String]) -> Vec<Vec<String>> {
 }
 
 /// Files (as module paths) and the modules each imports.
-fn import_graph() -> BTreeMap<String, BTreeSet<String>> {
+/// Every source file's code (see `code_of`), by module name.
+fn sources() -> BTreeMap<String, String> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
-    let modules: BTreeMap<String, PathBuf> = files
+    files
         .into_iter()
         // This file names modules in its own test data.
         .filter(|f| !f.ends_with("layout_rules.rs"))
         .map(|f| {
             let rel = f.strip_prefix(&src).expect("under src").to_path_buf();
-            (module_of(&rel).join("::"), f)
+            let code = code_of(&std::fs::read_to_string(&f).expect("a readable source file"));
+            (module_of(&rel).join("::"), code)
         })
-        .collect();
+        .collect()
+}
+
+fn import_graph(modules: &BTreeMap<String, String>) -> BTreeMap<String, BTreeSet<String>> {
     let mut graph = BTreeMap::new();
-    for (name, file) in &modules {
+    for (name, code) in modules {
         let module: Vec<String> = if name.is_empty() {
             Vec::new()
         } else {
             name.split("::").map(str::to_string).collect()
         };
-        let code = code_of(&std::fs::read_to_string(file).expect("a readable source file"));
         let mut targets = BTreeSet::new();
-        for path in named_paths(&code, &module) {
+        for path in named_paths(code, &module) {
             let target = (1..=path.len())
                 .rev()
                 .map(|n| path[..n].join("::"))
@@ -285,7 +342,8 @@ fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
 
 #[test]
 fn pages_take_shared_pieces_from_ui_and_files_import_without_cycles() {
-    let graph = import_graph();
+    let sources = sources();
+    let graph = import_graph(&sources);
     assert!(
         graph.len() > 50 && graph.contains_key("listings::service::drafting"),
         "the check reads every source file ({} found)",
@@ -294,6 +352,7 @@ fn pages_take_shared_pieces_from_ui_and_files_import_without_cycles() {
     assert_eq!(view_violations(&graph), Vec::<String>::new());
     assert_eq!(ui_violations(&graph), Vec::<String>::new());
     assert_eq!(cycles(&graph), Vec::<Vec<String>>::new());
+    assert_eq!(request_violations(&sources), Vec::<String>::new());
 }
 
 #[test]
@@ -337,6 +396,32 @@ fn the_check_sees_each_kind_of_violation() {
         [
             vec!["auth::views".to_string(), "ui::fields".to_string()],
             vec!["catalogue::db".to_string(), "catalogue::index".to_string()]
+        ]
+    );
+    let sources: BTreeMap<String, String> = [
+        ("orgs::service", "let s = crate::state::app_state()?;"),
+        ("metering::service", "use_context::<http::request::Parts>()"),
+        ("orgs::api", "let visit = Visit::current().await?;"),
+        (
+            "listings::views::public",
+            "let (state, actor) = crate::auth::visit::viewer().await?;",
+        ),
+        ("cases::db", "use crate::auth::visit::current;"),
+        (
+            "cases::service",
+            "pub async fn decide(state: &AppState, actor: &Actor)",
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(
+        request_violations(&sources),
+        [
+            "cases::db reads the request (visit::current)",
+            "metering::service reads the request (use_context)",
+            "metering::service reads the request (request::Parts)",
+            "orgs::service reads the request (app_state()",
         ]
     );
 }
