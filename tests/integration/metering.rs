@@ -155,6 +155,21 @@ async fn keys_are_shown_once_hashed_scoped_and_revocable(backend: Backend) {
     let forged = format!("{}{}", &key[..13], "A".repeat(key.len() - 13));
     let (status, _) = post_usage(&app, Some(&forged), &json!({"records": []})).await;
     assert_eq!(status, 401);
+    // A key for calling models through the gateway reports no usage.
+    let other = new_key(&m.alice, "Calls models").await;
+    let mut conn = db.connect().await;
+    sqlx::query("UPDATE api_keys SET purpose = 'gateway' WHERE prefix = $1")
+        .bind(&other[..12])
+        .execute(&mut conn)
+        .await
+        .expect("purpose");
+    let (status, body) = post_usage(
+        &app,
+        Some(&other),
+        &json!({"records": [record("k3", "1", 1, now_ms())]}),
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
 }
 
 async fn every_record_is_accepted_once_duplicated_or_rejected_with_its_reason(backend: Backend) {

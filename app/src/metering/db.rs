@@ -73,10 +73,12 @@ pub async fn keys_of(db: &Db, org: i64) -> Result<Vec<ApiKeyView>, sqlx::Error> 
     .collect()
 }
 
-/// A live key found by its prefix: (id, org, hash).
+/// A live metering key found by its prefix: (id, org, hash). A key made
+/// for calling models through the gateway is not one.
 pub async fn live_key(db: &Db, prefix: &str) -> Result<Option<(i64, i64, String)>, sqlx::Error> {
     sqlx::query(
-        "SELECT id, org_id, key_hash FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL",
+        "SELECT id, org_id, key_hash FROM api_keys \
+         WHERE prefix = $1 AND revoked_at IS NULL AND purpose = 'metering'",
     )
     .bind(prefix)
     .fetch_optional(db.pool())
