@@ -11,6 +11,7 @@ pub mod catalogue;
 pub mod domain;
 pub mod error;
 pub mod exposure;
+pub mod gateway;
 pub mod layout;
 pub mod listings;
 pub mod metering;
