@@ -12,6 +12,7 @@ use app::db::{Clock, Db, DbOptions};
 use app::error::AppError;
 use app::listings::input::{DeploymentForm, DetailsForm, DraftForm, PlanForm};
 use app::listings::service as listings;
+use app::listings::service::UpstreamForm;
 use app::listings::ListingStatus;
 use app::orgs::db::{ensure_org, Membership};
 use app::orgs::{OrgKind, Role, StaffRole};
@@ -25,6 +26,7 @@ crate::on_both_backends!(
     a_listing_goes_from_draft_to_retired_through_the_service,
     the_subscription_rules_hold_in_the_service,
     the_session_services_take_the_session_and_origin_as_arguments,
+    a_deployments_upstream_is_the_publishers_alone_and_its_secret_is_shown_once,
 );
 
 struct World {
@@ -586,4 +588,122 @@ async fn the_session_services_take_the_session_and_origin_as_arguments(backend: 
         .iter()
         .filter(|(a, _, _)| a != "user.sign_in_failed")
         .all(|(_, by, _)| *by == Some(dana.user_id)));
+}
+
+/// Where the gateway sends a deployment's calls: set by the listing's own
+/// organisation only; the signing secret comes back once, when first set
+/// (or replaced); a change of a published listing's endpoint is public
+/// history without the URL; neither the URL nor the secret reaches the
+/// audit log, the public page or another organisation.
+async fn a_deployments_upstream_is_the_publishers_alone_and_its_secret_is_shown_once(
+    backend: Backend,
+) {
+    let w = world(backend).await;
+    let s = &w.state;
+    let (listing, _, first, second) = published(&w).await;
+    let form = |url: &str, model: &str| UpstreamForm {
+        base_url: url.into(),
+        model: model.into(),
+    };
+    let url = "https://models.acme.test/v1";
+    let secret = listings::set_upstream(s, &w.partner, listing, first, &form(url, "triage-7b"))
+        .await
+        .expect("set")
+        .expect("a new upstream gets a secret");
+    assert!(secret.starts_with("fgs_"), "{secret}");
+    // The same settings again change nothing and show no secret.
+    assert_eq!(
+        listings::set_upstream(s, &w.partner, listing, first, &form(url, "triage-7b")).await,
+        Ok(None)
+    );
+    let moved = "https://eu.acme.test/v1/";
+    assert_eq!(
+        listings::set_upstream(s, &w.partner, listing, first, &form(moved, "triage-7b")).await,
+        Ok(None),
+        "a change keeps the secret"
+    );
+    let bad = listings::set_upstream(s, &w.partner, listing, second, &form("ftp://x", ""))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.messages_for("base_url"), ["Use an http or https URL."]);
+    assert_eq!(bad.messages_for("model"), ["This field is required."]);
+    // Nobody else sets or reads it: another partner, a client, a referee.
+    for (who, expected) in [
+        (&w.other_partner, AppError::NotFound),
+        (&w.client_admin, AppError::Forbidden),
+        (&w.referee, AppError::Forbidden),
+    ] {
+        assert_eq!(
+            listings::set_upstream(s, who, listing, first, &form("https://evil.test", "m")).await,
+            Err(expected.clone())
+        );
+        assert_eq!(
+            listings::rotate_secret(s, who, listing, first).await,
+            Err(expected.clone())
+        );
+        assert_eq!(listings::upstreams(s, who, listing).await, Err(expected));
+    }
+    // A deployment is reached only through its own listing, even another
+    // listing of the same publisher.
+    let other_listing = listings::create(
+        s,
+        &w.partner,
+        &DraftForm {
+            name: "Wrist Fracture Finder".into(),
+            ..draft(w.base_model)
+        },
+    )
+    .await
+    .expect("second listing");
+    assert_eq!(
+        listings::set_upstream(s, &w.partner, other_listing, first, &form(url, "m")).await,
+        Err(AppError::NotFound)
+    );
+    let seen = listings::upstreams(s, &w.partner, listing)
+        .await
+        .expect("own");
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].deployment_id, first);
+    assert_eq!(seen[0].base_url, "https://eu.acme.test/v1");
+    assert_eq!(seen[0].model, "triage-7b");
+    // A replaced secret is new and shown once; before any upstream, none.
+    let replaced = listings::rotate_secret(s, &w.partner, listing, first)
+        .await
+        .expect("replace");
+    assert!(replaced.starts_with("fgs_") && replaced != secret);
+    assert!(matches!(
+        listings::rotate_secret(s, &w.partner, listing, second).await,
+        Err(AppError::Conflict(_))
+    ));
+    // The public page says the endpoint changed, twice, and nothing more.
+    let page = listings::page(s, None, "chest-x-ray-triage")
+        .await
+        .expect("public");
+    let endpoint: Vec<&str> = page
+        .changes
+        .iter()
+        .filter(|c| c.summary.starts_with("Endpoint changed"))
+        .map(|c| c.summary.as_str())
+        .collect();
+    assert_eq!(endpoint.len(), 2, "{:?}", page.changes);
+    assert!(endpoint
+        .iter()
+        .all(|c| c == &"Endpoint changed: Terra 8B, revision v1"));
+    let public = serde_json::to_string(&page).expect("json");
+    let audit: Vec<String> =
+        sqlx::query_scalar("SELECT action || ' ' || target || ' ' || details FROM audit_log")
+            .fetch_all(s.db.pool())
+            .await
+            .expect("audit");
+    for hidden in ["acme.test", &secret, &replaced] {
+        assert!(!public.contains(hidden), "{hidden} on the public page");
+        assert!(
+            audit.iter().all(|e| !e.contains(hidden)),
+            "{hidden} in the audit log"
+        );
+    }
+    assert!(audit.iter().any(|e| e.starts_with("listing.upstream_set ")));
+    assert!(audit
+        .iter()
+        .any(|e| e.starts_with("listing.upstream_secret_replaced ")));
 }

@@ -16,6 +16,7 @@ mod drafting;
 mod offer;
 mod public;
 mod review;
+mod upstream;
 
 pub use drafting::{create, editor_data, my_listings, update};
 pub use offer::{
@@ -23,6 +24,7 @@ pub use offer::{
 };
 pub use public::{compare, page};
 pub use review::{approve, reinstate, reject, retire, review_queue, submit, suspend};
+pub use upstream::{rotate_secret, set_upstream, upstreams, Upstream, UpstreamForm, UpstreamView};
 
 use super::db::{self, Labels, ListingRow};
 use super::markdown;
