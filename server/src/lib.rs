@@ -12,6 +12,7 @@ pub mod page_cache;
 pub mod proxy;
 pub mod seed;
 pub mod serve;
+pub mod standin;
 
 use anyhow::Context;
 use app::auth::session_store::DbSessionStore;

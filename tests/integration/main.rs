@@ -23,5 +23,6 @@ mod policy;
 mod schema_parity;
 mod services;
 mod sessions;
+mod standin;
 mod subscriptions;
 mod two_step;
