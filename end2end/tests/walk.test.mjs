@@ -110,7 +110,7 @@ test("every partner's page comes alive in the browser", async () => {
 });
 
 test("every client's page comes alive in the browser", async () => {
-  for (const path of ['/subscriptions', at.subscription, '/catalogue', at.partnerListing, '/org/members']) {
+  for (const path of ['/subscriptions', at.subscription, '/catalogue', at.partnerListing, '/org/members', '/org/api-keys']) {
     await walk(people.client, path);
   }
 });

@@ -125,9 +125,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("--org: no partner or platform organisation has the slug {org:?}");
             };
             let now = app::db::Clock::system().now_ms();
-            let (_, key) = app::metering::service::issue(&db, org_id, &name, None, now)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (_, key) = app::metering::service::issue(
+                &db,
+                org_id,
+                app::metering::KeyPurpose::Metering,
+                &name,
+                None,
+                now,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             db.close().await;
             println!("{key}");
             Ok(())

@@ -105,7 +105,7 @@ struct World {
     /// Subscriptions: the client's to P's and to F's listing, and Q's own
     /// (another organisation's) to Q's listing.
     subscriptions: BTreeMap<char, i64>,
-    /// An API key of P, Q and F.
+    /// An API key of P, Q, F and C.
     keys: BTreeMap<char, i64>,
 }
 
@@ -392,21 +392,23 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
             }
         }
         ("GET", "/marketplace-totals") | ("POST", "/api/fn/marketplace_totals") => referee(200),
+        // Publishers' metering keys and clients' gateway keys; referees
+        // hold none.
         ("GET", "/org/api-keys") | ("POST", "/api/fn/api_keys") => match actor {
             Anonymous => 401,
-            PartnerMember | PartnerAdmin | Player => 200,
-            _ => 403,
+            Referee => 403,
+            _ => 200,
         },
         // An empty name: allowed to create, this one is invalid.
         ("POST", "/api/fn/create_api_key") => match actor {
             Anonymous => 401,
-            PartnerAdmin | Player => 422,
+            PartnerAdmin | Player | ClientAdmin => 422,
             _ => 403,
         },
         ("POST", "/api/fn/revoke_api_key") => match (actor, target) {
             (Anonymous, _) => 401,
-            (PartnerAdmin | Player, Target::OwnOrg) => 200,
-            (PartnerAdmin | Player, Target::OtherOrg) => 404,
+            (PartnerAdmin | Player | ClientAdmin, Target::OwnOrg) => 200,
+            (PartnerAdmin | Player | ClientAdmin, Target::OtherOrg) => 404,
             _ => 403,
         },
         ("GET", "/api" | "/api/v1/openapi.json") => 200,
@@ -755,12 +757,14 @@ async fn subscription_fixture(db: &TestDb, client: i64, l: &ListingFixture) -> i
     .await
 }
 
-/// A live API key of `org` (its secret is never used here).
+/// A live API key of `org` (its secret is never used here): a gateway key
+/// for the client, metering keys for the others.
 async fn key_fixture(db: &TestDb, org: i64, key: char) -> i64 {
     let mut conn = db.connect().await;
+    let purpose = if key == 'C' { "gateway" } else { "metering" };
     sqlx::raw_sql(&format!(
-        "INSERT INTO api_keys (org_id, name, prefix, key_hash, created_at) \
-         VALUES ({org}, 'Fixture', 'fgk_fixture{key}', 'no-such-hash', 1);"
+        "INSERT INTO api_keys (org_id, name, prefix, key_hash, created_at, purpose) \
+         VALUES ({org}, 'Fixture', 'fgk_fixture{key}', 'no-such-hash', 1, '{purpose}');"
     ))
     .execute(&mut conn)
     .await
@@ -978,7 +982,7 @@ async fn every_route_answers_every_actor_as_expected(backend: Backend) {
         );
     }
     let mut keys = BTreeMap::new();
-    for key in ['P', 'Q', 'F'] {
+    for key in ['P', 'Q', 'F', 'C'] {
         keys.insert(key, key_fixture(&db, orgs[&key].id, key).await);
     }
     let world = World {

@@ -56,12 +56,10 @@ async fn keys_are_shown_once_hashed_scoped_and_revocable(backend: Backend) {
     let db = TestDb::new(backend).await;
     let app = App::spawn(&db).await;
     let m = market(&app, &db).await;
-    for v in [&m.carol, &m.referee] {
-        assert_eq!(
-            status_of(v, "/api/fn/create_api_key", &[("name", "x")]).await,
-            403
-        );
-    }
+    assert_eq!(
+        status_of(&m.referee, "/api/fn/create_api_key", &[("name", "x")]).await,
+        403
+    );
     let (status, body) = m
         .alice
         .call("/api/fn/create_api_key", &[("name", " ")])
@@ -155,7 +153,28 @@ async fn keys_are_shown_once_hashed_scoped_and_revocable(backend: Backend) {
     let forged = format!("{}{}", &key[..13], "A".repeat(key.len() - 13));
     let (status, _) = post_usage(&app, Some(&forged), &json!({"records": []})).await;
     assert_eq!(status, 401);
-    // A key for calling models through the gateway reports no usage.
+    // A client's owner makes gateway keys (for calling models), which the
+    // publishers never see and which report no usage.
+    let gateway = new_key(&m.carol, "Ward system").await;
+    assert!(
+        gateway.starts_with("fgc_") && gateway.len() == key.len(),
+        "{gateway}"
+    );
+    let carols = call_ok(&m.carol, "/api/fn/api_keys", &[]).await;
+    assert_eq!(carols["purpose"], "gateway");
+    assert_eq!(keys_of(&carols).len(), 1, "{carols}");
+    assert_eq!(keys_of(&carols)[0]["name"], "Ward system");
+    let alices = call_ok(&m.alice, "/api/fn/api_keys", &[]).await;
+    assert_eq!(alices["purpose"], "metering");
+    assert!(!alices.to_string().contains(&gateway[..12]), "{alices}");
+    let (status, body) = post_usage(
+        &app,
+        Some(&gateway),
+        &json!({"records": [record("k3", "1", 1, now_ms())]}),
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    // Even a partner's key turned into a gateway key stops reporting.
     let other = new_key(&m.alice, "Calls models").await;
     let mut conn = db.connect().await;
     sqlx::query("UPDATE api_keys SET purpose = 'gateway' WHERE prefix = $1")
@@ -166,7 +185,7 @@ async fn keys_are_shown_once_hashed_scoped_and_revocable(backend: Backend) {
     let (status, body) = post_usage(
         &app,
         Some(&other),
-        &json!({"records": [record("k3", "1", 1, now_ms())]}),
+        &json!({"records": [record("k4", "1", 1, now_ms())]}),
     )
     .await;
     assert_eq!(status, 401, "{body}");

@@ -1,29 +1,36 @@
 //! SQL for API keys and usage records.
 
-use super::ApiKeyView;
+use super::{ApiKeyView, KeyPurpose};
 use crate::db::Db;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+/// A key to store: only its hash and visible prefix are kept.
+pub struct NewKey<'a> {
+    pub org: i64,
+    pub purpose: KeyPurpose,
+    pub name: &'a str,
+    pub prefix: &'a str,
+    pub hash: &'a str,
+    pub by: Option<i64>,
+}
+
 pub async fn insert_key(
     tx: &mut Transaction<'_, Any>,
-    org: i64,
-    name: &str,
-    prefix: &str,
-    hash: &str,
-    by: Option<i64>,
+    k: &NewKey<'_>,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query(
-        "INSERT INTO api_keys (org_id, name, prefix, key_hash, created_by_user_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO api_keys (org_id, name, prefix, key_hash, created_by_user_id, created_at, purpose) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
-    .bind(org)
-    .bind(name)
-    .bind(prefix)
-    .bind(hash)
-    .bind(by)
+    .bind(k.org)
+    .bind(k.name)
+    .bind(k.prefix)
+    .bind(k.hash)
+    .bind(k.by)
     .bind(now)
+    .bind(k.purpose.as_str())
     .fetch_one(&mut **tx)
     .await?
     .try_get("id")
@@ -48,14 +55,19 @@ pub async fn revoke(
         == 1)
 }
 
-pub async fn keys_of(db: &Db, org: i64) -> Result<Vec<ApiKeyView>, sqlx::Error> {
+pub async fn keys_of(
+    db: &Db,
+    org: i64,
+    purpose: KeyPurpose,
+) -> Result<Vec<ApiKeyView>, sqlx::Error> {
     sqlx::query(
         "SELECT k.id, k.name, k.prefix, k.created_at, k.revoked_at, k.last_used_at, \
                 COALESCE(u.display_name, 'a former member') AS by_name \
          FROM api_keys k LEFT JOIN users u ON u.id = k.created_by_user_id \
-         WHERE k.org_id = $1 ORDER BY k.revoked_at IS NOT NULL, k.created_at DESC, k.id DESC",
+         WHERE k.org_id = $1 AND k.purpose = $2 ORDER BY k.revoked_at IS NOT NULL, k.created_at DESC, k.id DESC",
     )
     .bind(org)
+    .bind(purpose.as_str())
     .fetch_all(db.pool())
     .await?
     .iter()

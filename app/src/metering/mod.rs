@@ -111,8 +111,38 @@ pub struct ApiKeyView {
     pub last_used_at: Option<i64>,
 }
 
+/// What a key is for: a publisher reports usage with a metering key; a
+/// client calls its subscribed models through the gateway with a gateway
+/// key. The organisation's kind decides which it makes, and a key works
+/// for its own purpose only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyPurpose {
+    Metering,
+    Gateway,
+}
+
+impl KeyPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyPurpose::Metering => "metering",
+            KeyPurpose::Gateway => "gateway",
+        }
+    }
+
+    /// The start of every key of this purpose: `fgk_` (metering) or
+    /// `fgc_` (gateway, for clients).
+    pub fn marker(self) -> &'static str {
+        match self {
+            KeyPurpose::Metering => "fgk_",
+            KeyPurpose::Gateway => "fgc_",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKeysData {
+    pub purpose: KeyPurpose,
     pub keys: Vec<ApiKeyView>,
     pub can_manage: bool,
     /// The key just created, shown this once.

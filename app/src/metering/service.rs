@@ -1,9 +1,10 @@
-//! API keys: created by a publisher's owner or admin (a partner's, or a
-//! platform player for first-party listings), shown once, stored hashed,
-//! revocable; every change audited.
+//! Keys: metering keys, created by a publisher's owner or admin (a
+//! partner's, or a platform player for first-party listings), and gateway
+//! keys, created by a client organisation's owner or admin. Shown once,
+//! stored hashed with a visible prefix, revocable; every change audited.
 
 use super::ingest::{hash_key, PREFIX_LEN};
-use super::{ApiKeysData, CreatedKey};
+use super::{ApiKeysData, CreatedKey, KeyPurpose};
 use crate::audit::db::{append, NewEntry};
 use crate::auth::actor::{Actor, Permission};
 use crate::auth::visit::Visit;
@@ -17,13 +18,27 @@ use rand::RngCore as _;
 
 const KEY_PREFIX: UniqueKey = UniqueKey::new("api_keys_prefix_key", "api_keys.prefix");
 
-/// Publishers' members see their keys; who may also create and revoke them.
-fn publisher(actor: &Actor) -> Result<(&Membership, bool), AppError> {
+/// The keys an organisation holds, and whether the actor may also create
+/// and revoke them: every member of a publisher (metering) or of a client
+/// (gateway) sees them; owners and admins (and players, for first-party
+/// listings) manage them. Referees hold none.
+fn key_holder(actor: &Actor) -> Result<(&Membership, bool, KeyPurpose), AppError> {
     let m = actor.membership.as_ref().ok_or(AppError::Forbidden)?;
     match m.kind {
-        OrgKind::Partner => Ok((m, actor.require(Permission::ManageApiKeys).is_ok())),
-        OrgKind::Platform if m.staff_role == Some(StaffRole::Player) => Ok((m, true)),
-        _ => Err(AppError::Forbidden),
+        OrgKind::Partner => Ok((
+            m,
+            actor.require(Permission::ManageApiKeys).is_ok(),
+            KeyPurpose::Metering,
+        )),
+        OrgKind::Platform if m.staff_role == Some(StaffRole::Player) => {
+            Ok((m, true, KeyPurpose::Metering))
+        }
+        OrgKind::Client => Ok((
+            m,
+            actor.require(Permission::Subscribe).is_ok(),
+            KeyPurpose::Gateway,
+        )),
+        OrgKind::Platform => Err(AppError::Forbidden),
     }
 }
 
@@ -34,32 +49,38 @@ const NEW_KEY: &str = "new_api_key";
 /// (taken out of the session: it is shown once).
 pub async fn list(visit: &Visit, actor: &Actor) -> Result<ApiKeysData, AppError> {
     let state = &visit.state;
-    let (m, can_manage) = publisher(actor)?;
+    let (m, can_manage, purpose) = key_holder(actor)?;
     let new_key = visit
         .session
         .remove::<CreatedKey>(NEW_KEY)
         .await
         .map_err(|e| AppError::internal("session store", e))?;
     Ok(ApiKeysData {
-        keys: super::db::keys_of(&state.db, m.org_id).await?,
+        purpose,
+        keys: super::db::keys_of(&state.db, m.org_id, purpose).await?,
         can_manage,
         new_key: new_key.filter(|_| can_manage),
     })
 }
 
-fn new_key() -> String {
+fn new_key(purpose: KeyPurpose) -> String {
     let mut id = [0u8; 6];
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut id);
     rand::rng().fill_bytes(&mut secret);
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     // 6 bytes → 8 base64url characters: the prefix after `fgk_`.
-    format!("fgk_{}_{}", b64.encode(id), b64.encode(secret))
+    format!(
+        "{}{}_{}",
+        purpose.marker(),
+        b64.encode(id),
+        b64.encode(secret)
+    )
 }
 
 pub async fn create(visit: &Visit, actor: &Actor, name: &str) -> Result<CreatedKey, AppError> {
     let state = &visit.state;
-    let (m, can_manage) = publisher(actor)?;
+    let (m, can_manage, purpose) = key_holder(actor)?;
     if !can_manage {
         return Err(AppError::Forbidden);
     }
@@ -74,7 +95,7 @@ pub async fn create(visit: &Visit, actor: &Actor, name: &str) -> Result<CreatedK
     }
     let org = m.org_id;
     let now = state.clock.now_ms();
-    let (id, key) = issue(&state.db, org, name, Some(actor), now).await?;
+    let (id, key) = issue(&state.db, org, purpose, name, Some(actor), now).await?;
     let created = CreatedKey {
         id,
         name: name.to_string(),
@@ -99,30 +120,30 @@ pub async fn create(visit: &Visit, actor: &Actor, name: &str) -> Result<CreatedK
 pub async fn issue(
     db: &crate::db::Db,
     org: i64,
+    purpose: KeyPurpose,
     name: &str,
     by: Option<&Actor>,
     now: i64,
 ) -> Result<(i64, String), AppError> {
     for _ in 0..3 {
-        let key = new_key();
+        let key = new_key(purpose);
         let prefix = &key[..PREFIX_LEN];
         let mut tx = db.begin_write().await?;
-        let id = match super::db::insert_key(
-            &mut tx,
+        let new = super::db::NewKey {
             org,
+            purpose,
             name,
             prefix,
-            &hash_key(&key),
-            by.map(|a| a.user_id),
-            now,
-        )
-        .await
-        {
+            hash: &hash_key(&key),
+            by: by.map(|a| a.user_id),
+        };
+        let id = match super::db::insert_key(&mut tx, &new, now).await {
             Ok(id) => id,
             Err(e) if KEY_PREFIX.violated_by(&e) => continue,
             Err(e) => return Err(e.into()),
         };
-        let details = serde_json::json!({ "name": name, "prefix": prefix });
+        let details =
+            serde_json::json!({ "name": name, "prefix": prefix, "purpose": purpose.as_str() });
         let target = format!("api_key:{id}");
         let entry = match by {
             Some(actor) => NewEntry::by(actor, "api_key.created", Some(org), target, details),
@@ -144,7 +165,7 @@ pub async fn issue(
 }
 
 pub async fn revoke(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppError> {
-    let (m, can_manage) = publisher(actor)?;
+    let (m, can_manage, _) = key_holder(actor)?;
     if !can_manage {
         return Err(AppError::Forbidden);
     }
@@ -174,10 +195,13 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppE
 mod tests {
     #[test]
     fn keys_have_a_fixed_prefix_and_256_random_bits() {
-        let a = super::new_key();
-        let b = super::new_key();
+        let a = super::new_key(super::KeyPurpose::Metering);
+        let b = super::new_key(super::KeyPurpose::Metering);
         assert_ne!(a, b);
         assert!(a.starts_with("fgk_"));
+        let c = super::new_key(super::KeyPurpose::Gateway);
+        assert!(c.starts_with("fgc_"));
+        assert_eq!(c.len(), a.len());
         assert_eq!(&a[super::PREFIX_LEN..super::PREFIX_LEN + 1], "_");
         assert_eq!(a.len(), 4 + 8 + 1 + 43);
     }

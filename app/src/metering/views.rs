@@ -1,7 +1,7 @@
 //! The API keys page and the API reference.
 
 use super::api::{api_keys, CreateApiKey, RevokeApiKey};
-use super::{Reason, DIMENSIONS, MAX_BATCH};
+use super::{KeyPurpose, Reason, DIMENSIONS, MAX_BATCH};
 use crate::ui::fields::{page_action, Field, FormAlert};
 use crate::ui::format::date;
 use crate::ui::status::loaded_or;
@@ -22,13 +22,24 @@ pub fn ApiKeysPage() -> impl IntoView {
         <Title text="API keys · Fairground"/>
         <section class="panel">
             <h1>"API keys"</h1>
-            <p class="muted">
-                "Keys let your systems report usage through the "
-                <a href="/api">"metering API"</a>
-                ". A key acts for this organisation only."
-            </p>
             {loaded_or(data, "Loading…", move |d| {
                 view! {
+                    {match d.purpose {
+                        KeyPurpose::Metering => view! {
+                            <p class="muted">
+                                "Keys let your systems report usage through the "
+                                <a href="/api">"metering API"</a>
+                                ". A key acts for this organisation only."
+                            </p>
+                        }.into_any(),
+                        KeyPurpose::Gateway => view! {
+                            <p class="muted">
+                                "Gateway keys let your systems call the models this organisation subscribes to, "
+                                "through Fairground. A key works for this organisation's active subscriptions only."
+                            </p>
+                            <p class="muted">"The gateway API is not open yet: keys made now will work once it is."</p>
+                        }.into_any(),
+                    }}
                     // With JavaScript the key comes in the action's answer;
                     // without, the page gets it once from the server.
                     {create.value().get_untracked().and_then(Result::ok).or(d.new_key).map(|k| view! {
