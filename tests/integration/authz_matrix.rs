@@ -243,8 +243,12 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
             | "/api/fn/add_plan"
             | "/api/fn/deactivate_plan"
             | "/api/fn/submit_listing"
-            | "/api/fn/retire_listing",
+            | "/api/fn/retire_listing"
+            | "/api/fn/listing_endpoints"
+            | "/api/fn/set_endpoint",
         ) => editor(200),
+        // The fixture deployments have no endpoint yet: nothing to replace.
+        ("POST", "/api/fn/replace_signing_secret") => editor(409),
         // The fixture client subscribes on that deployment: it can only be paused.
         ("POST", "/api/fn/remove_deployment") => match (actor, target) {
             (Player, Target::OwnOrg) | (PartnerMember | PartnerAdmin, Target::OwnOrg) => 409,
@@ -543,9 +547,16 @@ fn request(
             ("revision", format!("r{n}")),
             ("status", "active".into()),
         ]),
-        "/api/fn/set_default_deployment" | "/api/fn/remove_deployment" => {
-            f(&[("listing_id", id), ("deployment_id", dep)])
-        }
+        "/api/fn/set_default_deployment"
+        | "/api/fn/remove_deployment"
+        | "/api/fn/replace_signing_secret" => f(&[("listing_id", id), ("deployment_id", dep)]),
+        "/api/fn/listing_endpoints" => f(&[("listing_id", id)]),
+        "/api/fn/set_endpoint" => f(&[
+            ("listing_id", id),
+            ("deployment_id", dep),
+            ("base_url", "https://models.example.com/v1".into()),
+            ("model", format!("m{n}")),
+        ]),
         "/api/fn/add_plan" => f(&[
             ("listing_id", id),
             ("plan_name", format!("Plan {n}")),
@@ -849,7 +860,7 @@ async fn restore(db: &TestDb) {
          DELETE FROM usage_records; DELETE FROM subscription_switches; DELETE FROM subscriptions; \
          UPDATE api_keys SET revoked_at = NULL; \
          DELETE FROM listing_changes; DELETE FROM listing_tags; DELETE FROM listing_certifications; \
-         DELETE FROM deployments; DELETE FROM plans; DELETE FROM listings; DELETE FROM notifications; \
+         DELETE FROM deployment_upstreams; DELETE FROM deployments; DELETE FROM plans; DELETE FROM listings; DELETE FROM notifications; \
          INSERT INTO listings {over} SELECT * FROM matrix_listings; \
          INSERT INTO deployments {over} SELECT * FROM matrix_deployments; \
          INSERT INTO plans {over} SELECT * FROM matrix_plans; \

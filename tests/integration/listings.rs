@@ -2,7 +2,7 @@
 //! tenant isolation, public change history, base-model deprecation notices
 //! and inert Markdown.
 
-use crate::builders::{call_ok, catalogue_slugs, market, ready_draft};
+use crate::builders::{alice_publishes, call_ok, catalogue_slugs, market, ready_draft, status_of};
 use crate::helpers::{audit_actions, App, Backend, TestDb, Visitor};
 
 crate::on_both_backends!(
@@ -16,6 +16,7 @@ crate::on_both_backends!(
     plans_and_deployments_are_frozen_while_under_review,
     only_the_platform_names_a_listing_after_itself,
     selects_and_textareas_with_an_error_say_so_and_name_their_message,
+    a_partner_sets_endpoints_on_the_editor_and_sees_each_secret_once,
 );
 
 /// Adds an active deployment of `listing` on `model`.
@@ -1119,4 +1120,112 @@ async fn selects_and_textareas_with_an_error_say_so_and_name_their_message(backe
         ("true".into(), "description-error".into())
     );
     assert_eq!(control(&page, "select#industry").0, "false");
+}
+
+/// The editor's endpoint section: set through the server function (the
+/// answer carries the secret) and through a form posted without JavaScript
+/// (the page shows the secret once); every problem is named at its field;
+/// nobody else reads or changes it; the public page shows neither the URL
+/// nor the secret.
+async fn a_partner_sets_endpoints_on_the_editor_and_sees_each_secret_once(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let id = alice_publishes(&m).await;
+    let editor = format!("/my/listings/{id}");
+    let page = call_ok(&m.alice, "/api/fn/listing_editor", &[("id", &id)]).await;
+    let dep = page["detail"]["deployments"][0]["id"]
+        .as_i64()
+        .expect("dep")
+        .to_string();
+
+    let (status, body) = m
+        .alice
+        .call(
+            "/api/fn/set_endpoint",
+            &[
+                ("listing_id", &id),
+                ("deployment_id", ""),
+                ("base_url", "ftp://x"),
+                ("model", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    for field in ["deployment_id", "base_url", "model"] {
+        assert!(body["fields"][field].is_array(), "{field}: {body}");
+    }
+
+    let set = call_ok(
+        &m.alice,
+        "/api/fn/set_endpoint",
+        &[
+            ("listing_id", &id),
+            ("deployment_id", &dep),
+            ("base_url", "https://models.alice.test/v1"),
+            ("model", "triage-7b"),
+        ],
+    )
+    .await;
+    let secret = set["secret"]
+        .as_str()
+        .expect("a secret the first time")
+        .to_string();
+    assert!(secret.starts_with("fgs_"), "{secret}");
+    let html = m.alice.page(&editor).await;
+    assert!(html.contains("https://models.alice.test/v1") && html.contains("triage-7b"));
+    assert!(
+        !html.contains(&secret),
+        "a script's secret is not kept for the page"
+    );
+
+    // Without JavaScript: the page it returns to shows the new secret once.
+    let res = m
+        .alice
+        .form(
+            "/api/fn/replace_signing_secret",
+            &editor,
+            &[("listing_id", &id), ("deployment_id", &dep)],
+        )
+        .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let shown = |html: &str| {
+        let doc = scraper::Html::parse_document(html);
+        let sel = scraper::Selector::parse("code.new-secret").expect("selector");
+        doc.select(&sel)
+            .next()
+            .map(|c| c.text().collect::<String>())
+    };
+    let html = m.alice.page(&editor).await;
+    let replaced = shown(&html).expect("the replaced secret is shown");
+    assert!(replaced.starts_with("fgs_") && replaced != secret);
+    assert_eq!(shown(&m.alice.page(&editor).await), None, "and only once");
+
+    // Nobody else: another partner, a client, a referee, a player.
+    for v in [&m.bob, &m.carol, &m.referee, &m.player] {
+        let s = status_of(v, "/api/fn/listing_endpoints", &[("listing_id", &id)]).await;
+        assert!(s == 403 || s == 404, "{s}");
+        let s = status_of(
+            v,
+            "/api/fn/set_endpoint",
+            &[
+                ("listing_id", &id),
+                ("deployment_id", &dep),
+                ("base_url", "https://evil.test"),
+                ("model", "m"),
+            ],
+        )
+        .await;
+        assert!(s == 403 || s == 404, "{s}");
+    }
+    let public = Visitor::new(&app)
+        .page(&format!(
+            "/listings/{}",
+            page["detail"]["slug"].as_str().expect("slug")
+        ))
+        .await;
+    assert!(public.contains("Endpoint changed"));
+    for hidden in ["models.alice.test", "triage-7b", &secret, &replaced] {
+        assert!(!public.contains(hidden), "{hidden} on the public page");
+    }
 }

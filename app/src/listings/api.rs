@@ -5,7 +5,7 @@
 // A server function takes one argument per form field.
 #![allow(clippy::too_many_arguments)]
 
-use super::{EditorData, ListingDetail, MyListingsData, ReviewQueueData};
+use super::{EditorData, EndpointsData, ListingDetail, MyListingsData, NewSecret, ReviewQueueData};
 use crate::error::AppError;
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
@@ -173,6 +173,81 @@ pub async fn remove_deployment(listing_id: i64, deployment_id: i64) -> Result<()
         async {
             let (state, actor) = current().await?;
             service::remove_deployment(&state, &actor, listing_id, deployment_id).await
+        }
+        .await,
+        &editor_path(listing_id),
+    )
+}
+
+/// The listing's endpoints (each deployment's upstream, never a secret).
+#[server(prefix = "/api/fn", endpoint = "listing_endpoints")]
+pub async fn listing_endpoints(listing_id: i64) -> Result<EndpointsData, AppError> {
+    respond(
+        async {
+            let visit = crate::auth::visit::Visit::current().await?;
+            let actor = visit.actor().await?;
+            service::endpoints(&visit, &actor, listing_id).await
+        }
+        .await,
+    )
+}
+
+/// Sets where a deployment is served; the answer carries the signing secret
+/// when one was made (the first time), shown this once.
+#[server(prefix = "/api/fn", endpoint = "set_endpoint")]
+pub async fn set_endpoint(
+    listing_id: i64,
+    #[server(default)] deployment_id: String,
+    #[server(default)] base_url: String,
+    #[server(default)] model: String,
+) -> Result<Option<NewSecret>, AppError> {
+    respond_then(
+        async {
+            let visit = crate::auth::visit::Visit::current().await?;
+            let actor = visit.actor().await?;
+            let form = service::UpstreamForm { base_url, model };
+            // Every field's problem at once, the deployment's included.
+            let mut f = crate::form::Form::new();
+            let deployment_id = f.id("deployment_id", &deployment_id, "Choose a deployment.");
+            form.check(&mut f);
+            f.done()?;
+            let made =
+                service::set_upstream(&visit.state, &actor, listing_id, deployment_id, &form)
+                    .await?;
+            let new = made.map(|secret| NewSecret {
+                listing_id,
+                deployment_id,
+                secret,
+            });
+            if let Some(n) = &new {
+                service::keep_for_page(&visit, n).await?;
+            }
+            Ok(new)
+        }
+        .await,
+        &editor_path(listing_id),
+    )
+}
+
+/// Replaces a deployment's signing secret; the answer carries the new one.
+#[server(prefix = "/api/fn", endpoint = "replace_signing_secret")]
+pub async fn replace_signing_secret(
+    listing_id: i64,
+    deployment_id: i64,
+) -> Result<NewSecret, AppError> {
+    respond_then(
+        async {
+            let visit = crate::auth::visit::Visit::current().await?;
+            let actor = visit.actor().await?;
+            let secret =
+                service::rotate_secret(&visit.state, &actor, listing_id, deployment_id).await?;
+            let new = NewSecret {
+                listing_id,
+                deployment_id,
+                secret,
+            };
+            service::keep_for_page(&visit, &new).await?;
+            Ok(new)
         }
         .await,
         &editor_path(listing_id),

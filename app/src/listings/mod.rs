@@ -164,6 +164,31 @@ pub struct MyListingsData {
     pub base_models: Vec<Choice>,
 }
 
+/// A deployment's upstream as its publisher sees it: never the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpstreamView {
+    pub deployment_id: i64,
+    pub base_url: String,
+    pub model: String,
+    pub updated_at: i64,
+}
+
+/// A signing secret just made: the only time it is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewSecret {
+    pub listing_id: i64,
+    pub deployment_id: i64,
+    pub secret: String,
+}
+
+/// The editor's endpoint section: each deployment's upstream, and a secret
+/// just made by a form posted without JavaScript (shown once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointsData {
+    pub upstreams: Vec<UpstreamView>,
+    pub new_secret: Option<NewSecret>,
+}
+
 /// The editor: the listing as its publisher sees it, plus the raw fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EditorData {

@@ -24,7 +24,9 @@ pub use offer::{
 };
 pub use public::{compare, page};
 pub use review::{approve, reinstate, reject, retire, review_queue, submit, suspend};
-pub use upstream::{rotate_secret, set_upstream, upstreams, Upstream, UpstreamForm, UpstreamView};
+pub use upstream::{
+    endpoints, keep_for_page, rotate_secret, set_upstream, upstreams, Upstream, UpstreamForm,
+};
 
 use super::db::{self, Labels, ListingRow};
 use super::markdown;

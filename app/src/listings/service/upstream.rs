@@ -8,13 +8,18 @@
 use super::{audit_entry, editor, open_own, public_change};
 use crate::audit::db::append;
 use crate::auth::actor::Actor;
+use crate::auth::visit::Visit;
 use crate::error::AppError;
 use crate::form::Form;
+use crate::listings::{EndpointsData, NewSecret, UpstreamView};
 use crate::state::AppState;
 use base64::Engine as _;
 use rand::RngCore as _;
-use serde::{Deserialize, Serialize};
 use sqlx::Row;
+
+/// Session key holding a secret just made by a form posted without
+/// JavaScript, until the editor shows it (once).
+const NEW_SECRET_KEY: &str = "new_signing_secret";
 
 const MAX_URL: usize = 2_048;
 const MAX_MODEL: usize = 200;
@@ -109,15 +114,6 @@ fn new_secret() -> String {
         "fgs_{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     )
-}
-
-/// A deployment's upstream as its publisher sees it: never the secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UpstreamView {
-    pub deployment_id: i64,
-    pub base_url: String,
-    pub model: String,
-    pub updated_at: i64,
 }
 
 /// The deployment of the actor's own listing, or NotFound; returns the
@@ -306,6 +302,49 @@ pub async fn upstreams(
         })
     })
     .collect()
+}
+
+/// Keeps a secret just made for the page a plain form post returns to; a
+/// script (or the page with JavaScript) has it in the answer already.
+pub async fn keep_for_page(visit: &Visit, new: &NewSecret) -> Result<(), AppError> {
+    if visit.origin.plain_form {
+        visit
+            .session
+            .insert(NEW_SECRET_KEY, new)
+            .await
+            .map_err(|e| AppError::internal("session store", e))?;
+    }
+    Ok(())
+}
+
+/// The editor's endpoint section; a secret waiting for this listing's page
+/// is taken out of the session (it is shown once).
+pub async fn endpoints(
+    visit: &Visit,
+    actor: &Actor,
+    listing_id: i64,
+) -> Result<EndpointsData, AppError> {
+    let upstreams = upstreams(&visit.state, actor, listing_id).await?;
+    let waiting = visit
+        .session
+        .get::<NewSecret>(NEW_SECRET_KEY)
+        .await
+        .map_err(|e| AppError::internal("session store", e))?;
+    let new_secret = match waiting {
+        Some(s) if s.listing_id == listing_id => {
+            visit
+                .session
+                .remove::<NewSecret>(NEW_SECRET_KEY)
+                .await
+                .map_err(|e| AppError::internal("session store", e))?;
+            Some(s)
+        }
+        _ => None,
+    };
+    Ok(EndpointsData {
+        upstreams,
+        new_secret,
+    })
 }
 
 #[cfg(test)]

@@ -2,15 +2,16 @@
 //! of one listing, its deployments and plans.
 
 use super::super::api::{
-    listing_editor, my_listings, AddDeployment, AddPlan, CreateListing, DeactivatePlan,
-    RemoveDeployment, RetireListing, SetDefaultDeployment, SubmitListing, UpdateListing,
+    listing_editor, listing_endpoints, my_listings, AddDeployment, AddPlan, CreateListing,
+    DeactivatePlan, RemoveDeployment, ReplaceSigningSecret, RetireListing, SetDefaultDeployment,
+    SetEndpoint, SubmitListing, UpdateListing,
 };
 use super::super::{EditorData, ListingStatus};
 use super::plan_price;
 use crate::domain::CURRENCIES;
 use crate::error::AppError;
 use crate::ui::badge::PlatformBadge;
-use crate::ui::fields::{field_error, invalid, options, page_action, Field, FormAlert};
+use crate::ui::fields::{field_error, invalid, options, page_action, Choice, Field, FormAlert};
 use crate::ui::format::{date, format_money};
 use crate::ui::status::loaded;
 use crate::ui::text::unescaped_slot;
@@ -178,6 +179,11 @@ fn editor_view(
     let can_submit = matches!(status, ListingStatus::Draft | ListingStatus::Rejected);
     let retired = status == ListingStatus::Retired;
     let deps = d.deployments.clone();
+    let endpoint_choices: Vec<(i64, String)> = d
+        .deployments
+        .iter()
+        .map(|dep| (dep.id, format!("{} {}", dep.base_model, dep.revision)))
+        .collect();
     let plans = d.plans.clone();
     view! {
         <section class="panel">
@@ -258,6 +264,7 @@ fn editor_view(
                     }
                 }).collect_view()}
             </ul>
+            <Endpoints listing_id=id deployments=endpoint_choices/>
             <h3>"Add a deployment"</h3>
             <FormAlert error=dep_error fields=&["base_model_id", "revision", "status", "eval_score"]/>
             <ActionForm action=a.add_dep>
@@ -327,5 +334,109 @@ fn editor_view(
                 <button type="submit">"Add plan"</button>
             </ActionForm>
         </section>
+    }
+}
+
+/// Where the gateway sends each deployment's calls, and the secret that
+/// signs them (shown once, when made or replaced).
+#[component]
+fn Endpoints(listing_id: i64, deployments: Vec<(i64, String)>) -> impl IntoView {
+    let set = page_action::<SetEndpoint>();
+    let replace = page_action::<ReplaceSigningSecret>();
+    let data = Resource::new(
+        move || (set.version().get(), replace.version().get()),
+        move |_| listing_endpoints(listing_id),
+    );
+    let error = Signal::derive(move || set.value().get().and_then(Result::err));
+    let replace_error = Signal::derive(move || replace.value().get().and_then(Result::err));
+    let label_of = {
+        let deployments = deployments.clone();
+        move |id: i64| {
+            deployments
+                .iter()
+                .find(|(d, _)| *d == id)
+                .map(|(_, l)| l.clone())
+                .unwrap_or_default()
+        }
+    };
+    let choices: Vec<Choice> = deployments
+        .iter()
+        .map(|(id, label)| Choice {
+            value: id.to_string(),
+            label: label.clone(),
+        })
+        .collect();
+    view! {
+        <h3>"Endpoints"</h3>
+        <p class="muted">
+            "Where Fairground's gateway sends calls to each deployment: your OpenAI-compatible base URL and the model name to send. "
+            "Every call is signed with the deployment's secret (see the README for checking it). Only your organisation sees these settings."
+        </p>
+        {loaded(data, move |d| {
+            let label_of = label_of.clone();
+            // With JavaScript the secret comes in the action's answer;
+            // without, the page gets it once from the server.
+            let fresh = replace
+                .value()
+                .get_untracked()
+                .and_then(Result::ok)
+                .or_else(|| set.value().get_untracked().and_then(Result::ok).flatten())
+                .or(d.new_secret);
+            view! {
+                {fresh.map(|n| view! {
+                    <div class="notice" role="status">
+                        <p>{format!("Signing secret for {}. Copy it now: it is shown only this once.", label_of(n.deployment_id))}</p>
+                        <p><code class="new-secret">{n.secret}</code></p>
+                    </div>
+                })}
+                {if d.upstreams.is_empty() {
+                    view! { <p class="muted">"No endpoint set yet."</p> }.into_any()
+                } else {
+                    view! {
+                        <table class="grid" aria-label="Endpoints">
+                            <thead><tr>
+                                <th scope="col">"Deployment"</th><th scope="col">"Base URL"</th>
+                                <th scope="col">"Model"</th><th scope="col">"Changed"</th><th scope="col">"Secret"</th>
+                            </tr></thead>
+                            <tbody>
+                                {d.upstreams.into_iter().map(|u| {
+                                    let label = label_of(u.deployment_id);
+                                    view! {
+                                        <tr>
+                                            <th scope="row">{label.clone()}</th>
+                                            <td><code>{u.base_url}</code></td>
+                                            <td><code>{u.model}</code></td>
+                                            <td>{date(u.updated_at)}</td>
+                                            <td>
+                                                <ActionForm action=replace attr:class="inline-form">
+                                                    <input type="hidden" name="listing_id" value=listing_id/>
+                                                    <input type="hidden" name="deployment_id" value=u.deployment_id/>
+                                                    <button type="submit" class="link-button" aria-label=format!("Replace the signing secret of {label}")>"Replace"</button>
+                                                </ActionForm>
+                                            </td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any()
+                }}
+            }.into_any()
+        })}
+        <FormAlert error=replace_error fields=&[]/>
+        <FormAlert error fields=&["deployment_id", "base_url", "model"]/>
+        <ActionForm action=set>
+            <input type="hidden" name="listing_id" value=listing_id/>
+            <div class="field">
+                <label for="endpoint-deployment">"Deployment"</label>
+                <select id="endpoint-deployment" name="deployment_id" aria-invalid=invalid(error, "deployment_id") aria-describedby="deployment_id-error">
+                    {options(choices, String::new())}
+                </select>
+                {field_error(error, "deployment_id")}
+            </div>
+            <Field label="Base URL" name="base_url" input_type="url" autocomplete="off" error hint="e.g. https://models.example.com/v1"/>
+            <Field label="Model name upstream" name="model" input_type="text" autocomplete="off" error/>
+            <button type="submit">"Save endpoint"</button>
+        </ActionForm>
     }
 }
