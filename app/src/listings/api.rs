@@ -5,7 +5,7 @@
 // A server function takes one argument per form field.
 #![allow(clippy::too_many_arguments)]
 
-use super::{EditorData, EndpointsData, ListingDetail, MyListingsData, NewSecret, ReviewQueueData};
+use super::{EditorData, ListingDetail, MyListingsData, NewSecret, ReviewQueueData, UpstreamView};
 use crate::error::AppError;
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
@@ -83,8 +83,11 @@ pub async fn create_listing(
 pub async fn listing_editor(id: i64) -> Result<EditorData, AppError> {
     respond(
         async {
-            let (state, actor) = current().await?;
-            service::editor_data(&state, &actor, id).await
+            let visit = crate::auth::visit::Visit::current().await?;
+            let actor = visit.actor().await?;
+            let mut data = service::editor_data(&visit.state, &actor, id).await?;
+            data.new_secret = service::take_new_secret(&visit, id).await?;
+            Ok(data)
         }
         .await,
     )
@@ -181,12 +184,11 @@ pub async fn remove_deployment(listing_id: i64, deployment_id: i64) -> Result<()
 
 /// The listing's endpoints (each deployment's upstream, never a secret).
 #[server(prefix = "/api/fn", endpoint = "listing_endpoints")]
-pub async fn listing_endpoints(listing_id: i64) -> Result<EndpointsData, AppError> {
+pub async fn listing_endpoints(listing_id: i64) -> Result<Vec<UpstreamView>, AppError> {
     respond(
         async {
-            let visit = crate::auth::visit::Visit::current().await?;
-            let actor = visit.actor().await?;
-            service::endpoints(&visit, &actor, listing_id).await
+            let (state, actor) = current().await?;
+            service::upstreams(&state, &actor, listing_id).await
         }
         .await,
     )

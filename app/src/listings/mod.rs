@@ -181,14 +181,6 @@ pub struct NewSecret {
     pub secret: String,
 }
 
-/// The editor's endpoint section: each deployment's upstream, and a secret
-/// just made by a form posted without JavaScript (shown once).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EndpointsData {
-    pub upstreams: Vec<UpstreamView>,
-    pub new_secret: Option<NewSecret>,
-}
-
 /// The editor: the listing as its publisher sees it, plus the raw fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EditorData {
@@ -197,6 +189,9 @@ pub struct EditorData {
     pub industry_slug: String,
     pub industries: Vec<Choice>,
     pub base_models: Vec<Choice>,
+    /// A signing secret just made by a form posted without JavaScript,
+    /// shown this once.
+    pub new_secret: Option<NewSecret>,
 }
 
 /// A listing in the referees' queue.

@@ -25,7 +25,7 @@ pub use offer::{
 pub use public::{compare, page};
 pub use review::{approve, reinstate, reject, retire, review_queue, submit, suspend};
 pub use upstream::{
-    endpoints, keep_for_page, rotate_secret, set_upstream, upstreams, Upstream, UpstreamForm,
+    keep_for_page, rotate_secret, set_upstream, take_new_secret, upstreams, Upstream, UpstreamForm,
 };
 
 use super::db::{self, Labels, ListingRow};

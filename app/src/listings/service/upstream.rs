@@ -11,7 +11,7 @@ use crate::auth::actor::Actor;
 use crate::auth::visit::Visit;
 use crate::error::AppError;
 use crate::form::Form;
-use crate::listings::{EndpointsData, NewSecret, UpstreamView};
+use crate::listings::{NewSecret, UpstreamView};
 use crate::state::AppState;
 use base64::Engine as _;
 use rand::RngCore as _;
@@ -317,34 +317,30 @@ pub async fn keep_for_page(visit: &Visit, new: &NewSecret) -> Result<(), AppErro
     Ok(())
 }
 
-/// The editor's endpoint section; a secret waiting for this listing's page
-/// is taken out of the session (it is shown once).
-pub async fn endpoints(
+/// The secret a plain form post kept for this listing's editor, taken out
+/// of the session (it is shown once). Called by the editor's one data
+/// request, after the listing was found to be the actor's.
+pub async fn take_new_secret(
     visit: &Visit,
-    actor: &Actor,
     listing_id: i64,
-) -> Result<EndpointsData, AppError> {
-    let upstreams = upstreams(&visit.state, actor, listing_id).await?;
-    let waiting = visit
+) -> Result<Option<NewSecret>, AppError> {
+    let err = |e| AppError::internal("session store", e);
+    match visit
         .session
         .get::<NewSecret>(NEW_SECRET_KEY)
         .await
-        .map_err(|e| AppError::internal("session store", e))?;
-    let new_secret = match waiting {
+        .map_err(err)?
+    {
         Some(s) if s.listing_id == listing_id => {
             visit
                 .session
                 .remove::<NewSecret>(NEW_SECRET_KEY)
                 .await
-                .map_err(|e| AppError::internal("session store", e))?;
-            Some(s)
+                .map_err(err)?;
+            Ok(Some(s))
         }
-        _ => None,
-    };
-    Ok(EndpointsData {
-        upstreams,
-        new_secret,
-    })
+        _ => Ok(None),
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use super::super::api::{
     DeactivatePlan, RemoveDeployment, ReplaceSigningSecret, RetireListing, SetDefaultDeployment,
     SetEndpoint, SubmitListing, UpdateListing,
 };
-use super::super::{EditorData, ListingStatus};
+use super::super::{EditorData, ListingStatus, NewSecret};
 use super::plan_price;
 use crate::domain::CURRENCIES;
 use crate::error::AppError;
@@ -264,7 +264,7 @@ fn editor_view(
                     }
                 }).collect_view()}
             </ul>
-            <Endpoints listing_id=id deployments=endpoint_choices/>
+            <Endpoints listing_id=id deployments=endpoint_choices waiting=e.new_secret.clone()/>
             <h3>"Add a deployment"</h3>
             <FormAlert error=dep_error fields=&["base_model_id", "revision", "status", "eval_score"]/>
             <ActionForm action=a.add_dep>
@@ -340,7 +340,11 @@ fn editor_view(
 /// Where the gateway sends each deployment's calls, and the secret that
 /// signs them (shown once, when made or replaced).
 #[component]
-fn Endpoints(listing_id: i64, deployments: Vec<(i64, String)>) -> impl IntoView {
+fn Endpoints(
+    listing_id: i64,
+    deployments: Vec<(i64, String)>,
+    waiting: Option<NewSecret>,
+) -> impl IntoView {
     let set = page_action::<SetEndpoint>();
     let replace = page_action::<ReplaceSigningSecret>();
     let data = Resource::new(
@@ -372,7 +376,7 @@ fn Endpoints(listing_id: i64, deployments: Vec<(i64, String)>) -> impl IntoView 
             "Where Fairground's gateway sends calls to each deployment: your OpenAI-compatible base URL and the model name to send. "
             "Every call is signed with the deployment's secret (see the README for checking it). Only your organisation sees these settings."
         </p>
-        {loaded(data, move |d| {
+        {loaded(data, move |upstreams| {
             let label_of = label_of.clone();
             // With JavaScript the secret comes in the action's answer;
             // without, the page gets it once from the server.
@@ -381,7 +385,7 @@ fn Endpoints(listing_id: i64, deployments: Vec<(i64, String)>) -> impl IntoView 
                 .get_untracked()
                 .and_then(Result::ok)
                 .or_else(|| set.value().get_untracked().and_then(Result::ok).flatten())
-                .or(d.new_secret);
+                .or_else(|| waiting.clone());
             view! {
                 {fresh.map(|n| view! {
                     <div class="notice" role="status">
@@ -389,7 +393,7 @@ fn Endpoints(listing_id: i64, deployments: Vec<(i64, String)>) -> impl IntoView 
                         <p><code class="new-secret">{n.secret}</code></p>
                     </div>
                 })}
-                {if d.upstreams.is_empty() {
+                {if upstreams.is_empty() {
                     view! { <p class="muted">"No endpoint set yet."</p> }.into_any()
                 } else {
                     view! {
@@ -399,7 +403,7 @@ fn Endpoints(listing_id: i64, deployments: Vec<(i64, String)>) -> impl IntoView 
                                 <th scope="col">"Model"</th><th scope="col">"Changed"</th><th scope="col">"Secret"</th>
                             </tr></thead>
                             <tbody>
-                                {d.upstreams.into_iter().map(|u| {
+                                {upstreams.into_iter().map(|u| {
                                     let label = label_of(u.deployment_id);
                                     view! {
                                         <tr>
