@@ -244,7 +244,6 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
             | "/api/fn/deactivate_plan"
             | "/api/fn/submit_listing"
             | "/api/fn/retire_listing"
-            | "/api/fn/listing_endpoints"
             | "/api/fn/set_endpoint",
         ) => editor(200),
         // The fixture deployments have no endpoint yet: nothing to replace.
@@ -550,7 +549,6 @@ fn request(
         "/api/fn/set_default_deployment"
         | "/api/fn/remove_deployment"
         | "/api/fn/replace_signing_secret" => f(&[("listing_id", id), ("deployment_id", dep)]),
-        "/api/fn/listing_endpoints" => f(&[("listing_id", id)]),
         "/api/fn/set_endpoint" => f(&[
             ("listing_id", id),
             ("deployment_id", dep),

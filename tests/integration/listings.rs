@@ -1203,8 +1203,9 @@ async fn a_partner_sets_endpoints_on_the_editor_and_sees_each_secret_once(backen
 
     // Nobody else: another partner, a client, a referee, a player.
     for v in [&m.bob, &m.carol, &m.referee, &m.player] {
-        let s = status_of(v, "/api/fn/listing_endpoints", &[("listing_id", &id)]).await;
+        let (s, body) = v.call("/api/fn/listing_editor", &[("id", &id)]).await;
         assert!(s == 403 || s == 404, "{s}");
+        assert!(!body.to_string().contains("models.alice.test"));
         let s = status_of(
             v,
             "/api/fn/set_endpoint",

@@ -5,7 +5,7 @@
 // A server function takes one argument per form field.
 #![allow(clippy::too_many_arguments)]
 
-use super::{EditorData, ListingDetail, MyListingsData, NewSecret, ReviewQueueData, UpstreamView};
+use super::{EditorData, ListingDetail, MyListingsData, NewSecret, ReviewQueueData};
 use crate::error::AppError;
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
@@ -179,18 +179,6 @@ pub async fn remove_deployment(listing_id: i64, deployment_id: i64) -> Result<()
         }
         .await,
         &editor_path(listing_id),
-    )
-}
-
-/// The listing's endpoints (each deployment's upstream, never a secret).
-#[server(prefix = "/api/fn", endpoint = "listing_endpoints")]
-pub async fn listing_endpoints(listing_id: i64) -> Result<Vec<UpstreamView>, AppError> {
-    respond(
-        async {
-            let (state, actor) = current().await?;
-            service::upstreams(&state, &actor, listing_id).await
-        }
-        .await,
     )
 }
 

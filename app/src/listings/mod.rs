@@ -189,6 +189,8 @@ pub struct EditorData {
     pub industry_slug: String,
     pub industries: Vec<Choice>,
     pub base_models: Vec<Choice>,
+    /// Each deployment's upstream (never a secret).
+    pub upstreams: Vec<UpstreamView>,
     /// A signing secret just made by a form posted without JavaScript,
     /// shown this once.
     pub new_secret: Option<NewSecret>,

@@ -101,6 +101,7 @@ pub async fn editor_data(state: &AppState, actor: &Actor, id: i64) -> Result<Edi
         industry_slug: row.industry_slug.clone(),
         industries: industry_choices(&state.db).await?,
         base_models: active_base_model_choices(&state.db).await?,
+        upstreams: super::upstreams(state, actor, id).await?,
         new_secret: None,
     })
 }

@@ -2,11 +2,11 @@
 //! of one listing, its deployments and plans.
 
 use super::super::api::{
-    listing_editor, listing_endpoints, my_listings, AddDeployment, AddPlan, CreateListing,
-    DeactivatePlan, RemoveDeployment, ReplaceSigningSecret, RetireListing, SetDefaultDeployment,
-    SetEndpoint, SubmitListing, UpdateListing,
+    listing_editor, my_listings, AddDeployment, AddPlan, CreateListing, DeactivatePlan,
+    RemoveDeployment, ReplaceSigningSecret, RetireListing, SetDefaultDeployment, SetEndpoint,
+    SubmitListing, UpdateListing,
 };
-use super::super::{EditorData, ListingStatus, NewSecret};
+use super::super::{EditorData, ListingStatus, NewSecret, UpstreamView};
 use super::plan_price;
 use crate::domain::CURRENCIES;
 use crate::error::AppError;
@@ -104,6 +104,8 @@ pub fn ListingEditorPage() -> impl IntoView {
     let deactivate = page_action::<DeactivatePlan>();
     let submit = page_action::<SubmitListing>();
     let retire = page_action::<RetireListing>();
+    let set_endpoint = page_action::<SetEndpoint>();
+    let replace_secret = page_action::<ReplaceSigningSecret>();
     let data = Resource::new(
         move || {
             (
@@ -115,6 +117,8 @@ pub fn ListingEditorPage() -> impl IntoView {
                 add_plan.version().get(),
                 deactivate.version().get(),
                 submit.version().get(),
+                set_endpoint.version().get(),
+                replace_secret.version().get(),
             )
         },
         |(id, ..)| listing_editor(id),
@@ -143,6 +147,8 @@ pub fn ListingEditorPage() -> impl IntoView {
         deactivate,
         submit,
         retire,
+        set_endpoint,
+        replace_secret,
     };
     view! {
         <Title text="Edit listing · Fairground"/>
@@ -163,6 +169,8 @@ struct EditorActions {
     deactivate: ServerAction<DeactivatePlan>,
     submit: ServerAction<SubmitListing>,
     retire: ServerAction<RetireListing>,
+    set_endpoint: ServerAction<SetEndpoint>,
+    replace_secret: ServerAction<ReplaceSigningSecret>,
 }
 
 fn editor_view(
@@ -264,7 +272,14 @@ fn editor_view(
                     }
                 }).collect_view()}
             </ul>
-            <Endpoints listing_id=id deployments=endpoint_choices waiting=e.new_secret.clone()/>
+            <Endpoints
+                listing_id=id
+                deployments=endpoint_choices
+                upstreams=e.upstreams.clone()
+                waiting=e.new_secret.clone()
+                set=a.set_endpoint
+                replace=a.replace_secret
+            />
             <h3>"Add a deployment"</h3>
             <FormAlert error=dep_error fields=&["base_model_id", "revision", "status", "eval_score"]/>
             <ActionForm action=a.add_dep>
@@ -338,19 +353,17 @@ fn editor_view(
 }
 
 /// Where the gateway sends each deployment's calls, and the secret that
-/// signs them (shown once, when made or replaced).
+/// signs them (shown once, when made or replaced). Its data comes with the
+/// editor's one request, so the page shows it whole without JavaScript.
 #[component]
 fn Endpoints(
     listing_id: i64,
     deployments: Vec<(i64, String)>,
+    upstreams: Vec<UpstreamView>,
     waiting: Option<NewSecret>,
+    set: ServerAction<SetEndpoint>,
+    replace: ServerAction<ReplaceSigningSecret>,
 ) -> impl IntoView {
-    let set = page_action::<SetEndpoint>();
-    let replace = page_action::<ReplaceSigningSecret>();
-    let data = Resource::new(
-        move || (set.version().get(), replace.version().get()),
-        move |_| listing_endpoints(listing_id),
-    );
     let error = Signal::derive(move || set.value().get().and_then(Result::err));
     let replace_error = Signal::derive(move || replace.value().get().and_then(Result::err));
     let label_of = {
@@ -370,63 +383,59 @@ fn Endpoints(
             label: label.clone(),
         })
         .collect();
+    // With JavaScript the secret comes in the action's answer; without,
+    // the page gets it once from the server.
+    let fresh = replace
+        .value()
+        .get_untracked()
+        .and_then(Result::ok)
+        .or_else(|| set.value().get_untracked().and_then(Result::ok).flatten())
+        .or(waiting);
+    let notice_label = label_of.clone();
     view! {
         <h3>"Endpoints"</h3>
         <p class="muted">
             "Where Fairground's gateway sends calls to each deployment: your OpenAI-compatible base URL and the model name to send. "
             "Every call is signed with the deployment's secret (see the README for checking it). Only your organisation sees these settings."
         </p>
-        {loaded(data, move |upstreams| {
-            let label_of = label_of.clone();
-            // With JavaScript the secret comes in the action's answer;
-            // without, the page gets it once from the server.
-            let fresh = replace
-                .value()
-                .get_untracked()
-                .and_then(Result::ok)
-                .or_else(|| set.value().get_untracked().and_then(Result::ok).flatten())
-                .or_else(|| waiting.clone());
-            view! {
-                {fresh.map(|n| view! {
-                    <div class="notice" role="status">
-                        <p>{format!("Signing secret for {}. Copy it now: it is shown only this once.", label_of(n.deployment_id))}</p>
-                        <p><code class="new-secret">{n.secret}</code></p>
-                    </div>
-                })}
-                {if upstreams.is_empty() {
-                    view! { <p class="muted">"No endpoint set yet."</p> }.into_any()
-                } else {
-                    view! {
-                        <table class="grid" aria-label="Endpoints">
-                            <thead><tr>
-                                <th scope="col">"Deployment"</th><th scope="col">"Base URL"</th>
-                                <th scope="col">"Model"</th><th scope="col">"Changed"</th><th scope="col">"Secret"</th>
-                            </tr></thead>
-                            <tbody>
-                                {upstreams.into_iter().map(|u| {
-                                    let label = label_of(u.deployment_id);
-                                    view! {
-                                        <tr>
-                                            <th scope="row">{label.clone()}</th>
-                                            <td><code>{u.base_url}</code></td>
-                                            <td><code>{u.model}</code></td>
-                                            <td>{date(u.updated_at)}</td>
-                                            <td>
-                                                <ActionForm action=replace attr:class="inline-form">
-                                                    <input type="hidden" name="listing_id" value=listing_id/>
-                                                    <input type="hidden" name="deployment_id" value=u.deployment_id/>
-                                                    <button type="submit" class="link-button" aria-label=format!("Replace the signing secret of {label}")>"Replace"</button>
-                                                </ActionForm>
-                                            </td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any()
-                }}
-            }.into_any()
+        {fresh.map(|n| view! {
+            <div class="notice" role="status">
+                <p>{format!("Signing secret for {}. Copy it now: it is shown only this once.", notice_label(n.deployment_id))}</p>
+                <p><code class="new-secret">{n.secret}</code></p>
+            </div>
         })}
+        {if upstreams.is_empty() {
+            view! { <p class="muted">"No endpoint set yet."</p> }.into_any()
+        } else {
+            view! {
+                <table class="grid" aria-label="Endpoints">
+                    <thead><tr>
+                        <th scope="col">"Deployment"</th><th scope="col">"Base URL"</th>
+                        <th scope="col">"Model"</th><th scope="col">"Changed"</th><th scope="col">"Secret"</th>
+                    </tr></thead>
+                    <tbody>
+                        {upstreams.into_iter().map(|u| {
+                            let label = label_of(u.deployment_id);
+                            view! {
+                                <tr>
+                                    <th scope="row">{label.clone()}</th>
+                                    <td><code>{u.base_url}</code></td>
+                                    <td><code>{u.model}</code></td>
+                                    <td>{date(u.updated_at)}</td>
+                                    <td>
+                                        <ActionForm action=replace attr:class="inline-form">
+                                            <input type="hidden" name="listing_id" value=listing_id/>
+                                            <input type="hidden" name="deployment_id" value=u.deployment_id/>
+                                            <button type="submit" class="link-button" aria-label=format!("Replace the signing secret of {label}")>"Replace"</button>
+                                        </ActionForm>
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any()
+        }}
         <FormAlert error=replace_error fields=&[]/>
         <FormAlert error fields=&["deployment_id", "base_url", "model"]/>
         <ActionForm action=set>
