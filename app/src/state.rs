@@ -22,6 +22,8 @@ pub struct AppState {
     pub catalogue: Arc<crate::catalogue::cache::CatalogueCache>,
     /// This node's exposure counts not yet written.
     pub exposure: Arc<crate::exposure::tally::Tally>,
+    /// The model gateway's client, record writer and key limits.
+    pub gateway: Arc<crate::gateway::Gateway>,
 }
 
 /// How long a sign-in lasts.

@@ -189,6 +189,53 @@ pub struct Config {
     )]
     pub api_requests_per_key: u32,
 
+    /// Gateway: milliseconds to connect to a model server.
+    #[arg(
+        long,
+        env = "FAIRGROUND_GATEWAY_CONNECT_TIMEOUT_MS",
+        default_value_t = 5_000,
+        global = true
+    )]
+    pub gateway_connect_timeout_ms: u64,
+
+    /// Gateway: milliseconds from forwarding a call to the model server's
+    /// answer starting; past it the call falls back (when allowed) or is 504.
+    #[arg(
+        long,
+        env = "FAIRGROUND_GATEWAY_FIRST_BYTE_TIMEOUT_MS",
+        default_value_t = 60_000,
+        global = true
+    )]
+    pub gateway_first_byte_timeout_ms: u64,
+
+    /// Gateway: the longest pause, in milliseconds, within an answer.
+    #[arg(
+        long,
+        env = "FAIRGROUND_GATEWAY_IDLE_TIMEOUT_MS",
+        default_value_t = 60_000,
+        global = true
+    )]
+    pub gateway_idle_timeout_ms: u64,
+
+    /// Gateway: calls each client key may make per second (bursts of as
+    /// many at once); over it, 429 with Retry-After.
+    #[arg(
+        long,
+        env = "FAIRGROUND_GATEWAY_REQUESTS_PER_KEY",
+        default_value_t = app::gateway::DEFAULT_REQUESTS_PER_KEY,
+        global = true
+    )]
+    pub gateway_requests_per_key: u32,
+
+    /// Gateway: allow model servers on private, loopback and link-local
+    /// addresses (off by default; the demo's stand-in needs it).
+    #[arg(
+        long,
+        env = "FAIRGROUND_GATEWAY_ALLOW_PRIVATE_UPSTREAMS",
+        global = true
+    )]
+    pub gateway_allow_private_upstreams: bool,
+
     /// Directory holding the built site (`pkg/` with wasm, JS and CSS).
     #[arg(
         long,
@@ -285,6 +332,16 @@ impl Config {
             max_connections: self.db_max_connections.max(1),
             acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs.max(1)),
             ..app::db::DbOptions::default()
+        }
+    }
+
+    pub fn gateway_settings(&self) -> app::gateway::Settings {
+        app::gateway::Settings {
+            connect_timeout: Duration::from_millis(self.gateway_connect_timeout_ms.max(1)),
+            first_byte_timeout: Duration::from_millis(self.gateway_first_byte_timeout_ms.max(1)),
+            idle_timeout: Duration::from_millis(self.gateway_idle_timeout_ms.max(1)),
+            requests_per_key: self.gateway_requests_per_key.max(1),
+            allow_private_upstreams: self.gateway_allow_private_upstreams,
         }
     }
 

@@ -66,6 +66,24 @@ fn plain_routes() -> Vec<(http::Method, &'static str, Behind, MethodRouter<AppSt
             post(app::metering::ingest::usage),
         ),
         (
+            Method::POST,
+            "/gateway/v1/chat/completions",
+            Behind::ApiKey,
+            post(app::gateway::api::chat_completions),
+        ),
+        (
+            Method::GET,
+            "/gateway/v1/models",
+            Behind::ApiKey,
+            get(app::gateway::api::models),
+        ),
+        (
+            Method::GET,
+            "/gateway/v1/openapi.json",
+            Behind::ApiKey,
+            get(app::gateway::api::document),
+        ),
+        (
             Method::GET,
             "/api/v1/openapi.json",
             Behind::ApiKey,

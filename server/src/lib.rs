@@ -64,6 +64,10 @@ pub async fn serve(
         public_url: config.public_url.clone(),
         catalogue: Default::default(),
         exposure: Default::default(),
+        gateway: Arc::new(app::gateway::Gateway::new(
+            db.clone(),
+            config.gateway_settings(),
+        )),
     };
     // Expired sessions are refused on read; this only reclaims their rows.
     let sweeper = DbSessionStore::new(db.clone(), state.clock.clone(), state.sessions.idle);

@@ -108,6 +108,7 @@ async fn world(backend: Backend) -> World {
         public_url: None,
         catalogue: Default::default(),
         exposure: Default::default(),
+        gateway: Arc::new(app::gateway::Gateway::new(db.clone(), Default::default())),
     };
     let mut tx = db.begin_write().await.expect("begin");
     let org = |slug: &'static str, name: &'static str, kind: OrgKind| (slug, name, kind);

@@ -64,6 +64,7 @@ impl InProcess {
             public_url: None,
             catalogue: Default::default(),
             exposure: Default::default(),
+            gateway: Arc::new(app::gateway::Gateway::new(db.clone(), Default::default())),
         };
         let key = fairground::db::site_key(&db, "form_errors", 0)
             .await

@@ -72,6 +72,26 @@ pub async fn switch_deployment(
     )
 }
 
+#[server(prefix = "/api/fn", endpoint = "set_call_options")]
+pub async fn set_call_options(
+    id: i64,
+    #[server(default)] allow_fallback: String,
+    #[server(default)] monthly_call_cap: String,
+) -> Result<(), AppError> {
+    respond_then(
+        async {
+            let (state, actor) = current().await?;
+            let form = service::CallOptionsForm {
+                allow_fallback,
+                monthly_call_cap,
+            };
+            service::set_call_options(&state, &actor, id, &form).await
+        }
+        .await,
+        &format!("/subscriptions/{id}"),
+    )
+}
+
 #[server(prefix = "/api/fn", endpoint = "my_subscriptions")]
 pub async fn my_subscriptions() -> Result<ClientSubscriptions, AppError> {
     respond(

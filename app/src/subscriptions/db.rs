@@ -363,21 +363,101 @@ pub async fn plan_choices(db: &Db, listing: i64) -> Result<Vec<(i64, String)>, s
     .collect()
 }
 
+/// (allow fallback, monthly cap) of a subscription.
+pub async fn call_options(db: &Db, id: i64) -> Result<(bool, Option<i64>), sqlx::Error> {
+    let r = sqlx::query("SELECT allow_fallback, monthly_call_cap FROM subscriptions WHERE id = $1")
+        .bind(id)
+        .fetch_one(db.pool())
+        .await?;
+    Ok((
+        r.try_get::<i64, _>("allow_fallback")? == 1,
+        r.try_get("monthly_call_cap")?,
+    ))
+}
+
+/// The base models' slugs of a listing's deployments, in the publisher's
+/// order, each once.
+pub async fn deployment_bases(db: &Db, listing: i64) -> Result<Vec<String>, sqlx::Error> {
+    let mut bases: Vec<String> = sqlx::query(
+        "SELECT b.slug FROM deployments d JOIN base_models b ON b.id = d.base_model_id \
+         WHERE d.listing_id = $1 ORDER BY d.is_default DESC, b.provider, b.name, b.version, d.revision",
+    )
+    .bind(listing)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| r.try_get("slug"))
+    .collect::<Result<_, _>>()?;
+    let mut seen = std::collections::HashSet::new();
+    bases.retain(|b| seen.insert(b.clone()));
+    Ok(bases)
+}
+
+/// The client's choices for calls through the gateway.
+pub async fn set_call_options(
+    tx: &mut Transaction<'_, Any>,
+    id: i64,
+    allow_fallback: bool,
+    monthly_call_cap: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE subscriptions SET allow_fallback = $2, monthly_call_cap = $3 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(i64::from(allow_fallback))
+    .bind(monthly_call_cap)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Billable calls of one subscription on one UTC day, by source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayCalls {
+    pub subscription: i64,
+    /// Days since the epoch.
+    pub day: i64,
+    /// Reported by the publisher through the usage API.
+    pub reported: i64,
+    /// Metered by the gateway (billable calls only).
+    pub gateway: i64,
+    /// Tokens of the gateway's calls, as their upstreams reported them.
+    pub tokens: i64,
+}
+
+impl DayCalls {
+    pub fn calls(&self) -> i64 {
+        self.reported.saturating_add(self.gateway)
+    }
+}
+
 /// Billable calls per subscription and UTC day, for subscriptions in
-/// scope, from `from` (ms) on.
+/// scope, from `from` (ms) on: the publisher's reported records and the
+/// gateway's billable calls.
 pub async fn calls_per_day(
     db: &Db,
     scope: Scope,
     subscription: Option<i64>,
     from: i64,
-) -> Result<Vec<(i64, i64, i64)>, sqlx::Error> {
+) -> Result<Vec<DayCalls>, sqlx::Error> {
     let (clause, org) = scope.clause();
     sqlx::query(&format!(
-        "SELECT u.subscription_id, u.occurred_at / 86400000 AS day, CAST(SUM(u.quantity) AS BIGINT) AS calls \
-         FROM usage_records u JOIN subscriptions s ON s.id = u.subscription_id \
+        "SELECT x.subscription_id, x.day, CAST(SUM(x.reported) AS BIGINT) AS reported, \
+                CAST(SUM(x.gateway) AS BIGINT) AS gateway, CAST(SUM(x.tokens) AS BIGINT) AS tokens \
+         FROM ( \
+           SELECT u.subscription_id, u.occurred_at / 86400000 AS day, u.quantity AS reported, \
+                  0 AS gateway, 0 AS tokens \
+           FROM usage_records u \
+           WHERE u.dimension = 'calls' AND u.occurred_at >= $2 AND ($3 = 0 OR u.subscription_id = $3) \
+           UNION ALL \
+           SELECT g.subscription_id, g.occurred_at / 86400000 AS day, 0 AS reported, 1 AS gateway, \
+                  COALESCE(g.prompt_tokens, 0) + COALESCE(g.completion_tokens, 0) AS tokens \
+           FROM gateway_calls g \
+           WHERE g.billable = 1 AND g.occurred_at >= $2 AND ($3 = 0 OR g.subscription_id = $3) \
+         ) x JOIN subscriptions s ON s.id = x.subscription_id \
          JOIN listings l ON l.id = s.listing_id \
-         WHERE {clause} AND u.dimension = 'calls' AND u.occurred_at >= $2 AND ($3 = 0 OR u.subscription_id = $3) \
-         GROUP BY u.subscription_id, u.occurred_at / 86400000"
+         WHERE {clause} \
+         GROUP BY x.subscription_id, x.day"
     ))
     .bind(org)
     .bind(from)
@@ -385,29 +465,39 @@ pub async fn calls_per_day(
     .fetch_all(db.pool())
     .await?
     .iter()
-    .map(|r| Ok((r.try_get("subscription_id")?, r.try_get("day")?, r.try_get("calls")?)))
+    .map(|r| {
+        Ok(DayCalls {
+            subscription: r.try_get("subscription_id")?,
+            day: r.try_get("day")?,
+            reported: r.try_get("reported")?,
+            gateway: r.try_get("gateway")?,
+            tokens: r.try_get("tokens")?,
+        })
+    })
     .collect()
 }
 
 /// Calls per day summed over subscriptions, the last `days` days to
 /// `today` (a day number), every day present.
-pub fn daily_series(rows: &[(i64, i64, i64)], today: i64, days: i64) -> Vec<DayUsage> {
+pub fn daily_series(rows: &[DayCalls], today: i64, days: i64) -> Vec<DayUsage> {
     let first = today - days + 1;
-    let mut calls = vec![0i64; days.max(0) as usize];
-    for (_, day, n) in rows {
-        if (first..=today).contains(day) {
-            let c = &mut calls[(day - first) as usize];
-            *c = c.saturating_add(*n);
+    let mut out: Vec<DayUsage> = (0..days.max(0))
+        .map(|i| DayUsage {
+            day: (first + i) * 86_400_000,
+            calls: 0,
+            gateway_calls: 0,
+            tokens: 0,
+        })
+        .collect();
+    for r in rows {
+        if (first..=today).contains(&r.day) {
+            let d = &mut out[(r.day - first) as usize];
+            d.calls = d.calls.saturating_add(r.calls());
+            d.gateway_calls = d.gateway_calls.saturating_add(r.gateway);
+            d.tokens = d.tokens.saturating_add(r.tokens);
         }
     }
-    calls
-        .into_iter()
-        .enumerate()
-        .map(|(i, calls)| DayUsage {
-            day: (first + i as i64) * 86_400_000,
-            calls,
-        })
-        .collect()
+    out
 }
 
 /// Whether the listing is published (through the pool or a transaction).

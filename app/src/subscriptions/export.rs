@@ -58,7 +58,7 @@ fn amount(minor: i64) -> String {
 /// The CSV of statements, one line per subscription and month.
 pub fn csv(rows: &[StatementView]) -> String {
     let mut out = String::from(
-        "month,subscription,listing,platform_owned,client,currency,calls,included_calls,\
+        "month,subscription,listing,platform_owned,client,currency,calls,gateway_calls,reported_calls,included_calls,\
          plan_fee,overage,total,take_rate_bp,platform_fee,partner_payout,month_open\n",
     );
     for s in rows {
@@ -70,6 +70,8 @@ pub fn csv(rows: &[StatementView]) -> String {
             cell(&s.client),
             cell(&s.currency),
             s.calls.to_string(),
+            s.gateway_calls.to_string(),
+            s.reported_calls.to_string(),
             s.included_calls.to_string(),
             amount(s.plan_fee_minor),
             amount(s.overage_minor),

@@ -60,7 +60,12 @@ pub struct StatementView {
     pub client: String,
     pub platform_owned: bool,
     pub currency: String,
+    /// Billable calls from both sources.
     pub calls: i64,
+    /// Of them, metered by the platform's gateway.
+    pub gateway_calls: i64,
+    /// Of them, reported by the publisher through the usage API.
+    pub reported_calls: i64,
     pub included_calls: i64,
     pub plan_fee_minor: i64,
     pub overage_minor: i64,
@@ -76,7 +81,12 @@ pub struct StatementView {
 pub struct DayUsage {
     /// The day's start, ms since the epoch.
     pub day: i64,
+    /// Billable calls from both sources.
     pub calls: i64,
+    /// Of them, metered by the gateway.
+    pub gateway_calls: i64,
+    /// Tokens of the gateway's calls, as reported by the upstreams.
+    pub tokens: i64,
 }
 
 /// The subscribe box on a listing page.
@@ -99,6 +109,19 @@ pub struct ClientSubscriptions {
     pub can_manage: bool,
 }
 
+/// How the client calls a subscription's model through the gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connect {
+    /// The gateway's base URL, for `base_url` in an OpenAI client.
+    pub base_url: String,
+    /// The model name: the listing's slug.
+    pub model: String,
+    /// `slug@base-model` for each of the listing's deployments.
+    pub pinned: Vec<String>,
+    pub allow_fallback: bool,
+    pub monthly_call_cap: Option<i64>,
+}
+
 /// One subscription's page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriptionData {
@@ -108,6 +131,8 @@ pub struct SubscriptionData {
     pub deployments: Vec<Choice>,
     /// The last 30 days, oldest first, every day present.
     pub usage: Vec<DayUsage>,
+    /// For the client's members while it is active.
+    pub connect: Option<Connect>,
     /// Monthly invoices, newest first.
     pub invoices: Vec<StatementView>,
     /// The viewer may switch and cancel (the client's owner or admin).

@@ -4,9 +4,9 @@
 
 use super::api::{
     marketplace_totals, my_subscriptions, publisher_revenue, subscribe_options,
-    subscription_detail, CancelSubscription, Subscribe, SwitchDeployment,
+    subscription_detail, CancelSubscription, SetCallOptions, Subscribe, SwitchDeployment,
 };
-use super::{DayUsage, StatementView, SubscriptionView};
+use super::{Connect, DayUsage, StatementView, SubscriptionView};
 use crate::policy::format_rate;
 use crate::ui::badge::PlatformBadge;
 use crate::ui::fields::options;
@@ -102,7 +102,14 @@ pub fn statements_table(
                             {s.platform_owned.then(|| view! { " " <PlatformBadge/> <span class="muted">" shadow statement"</span> })}
                         </th>
                         {with_client.then(|| view! { <td>{s.client.clone()}</td> })}
-                        <td>{format!("{} ({} included)", group_digits(s.calls as u64), group_digits(s.included_calls as u64))}</td>
+                        <td>
+                            {format!("{} ({} included)", group_digits(s.calls as u64), group_digits(s.included_calls as u64))}
+                            <br/><span class="muted">{format!(
+                                "{} through the gateway, {} reported by the partner",
+                                group_digits(s.gateway_calls as u64),
+                                group_digits(s.reported_calls as u64)
+                            )}</span>
+                        </td>
                         <td>{money(s.plan_fee_minor, &s)}</td>
                         <td>{money(s.overage_minor, &s)}</td>
                         <td><strong>{money(s.total_minor, &s)}</strong></td>
@@ -239,10 +246,19 @@ pub fn SubscriptionPage() -> impl IntoView {
     };
     let switch = page_action::<SwitchDeployment>();
     let cancel = page_action::<CancelSubscription>();
+    let options_set = page_action::<SetCallOptions>();
     let data = Resource::new(
-        move || (id(), switch.version().get(), cancel.version().get()),
-        |(id, _, _)| subscription_detail(id),
+        move || {
+            (
+                id(),
+                switch.version().get(),
+                cancel.version().get(),
+                options_set.version().get(),
+            )
+        },
+        |(id, _, _, _)| subscription_detail(id),
     );
+    let options_error = Signal::derive(move || options_set.value().get().and_then(Result::err));
     let switch_error = Signal::derive(move || switch.value().get().and_then(Result::err));
     let cancel_error = Signal::derive(move || cancel.value().get().and_then(Result::err));
     view! {
@@ -265,6 +281,7 @@ pub fn SubscriptionPage() -> impl IntoView {
                                 None => "Active".to_string(),
                             }}</dd>
                         </dl>
+                        {d.connect.clone().map(|c| connect_panel(c, s.id, d.can_manage, options_set, options_error))}
                         <h2>"Usage"</h2>
                         {usage_chart(&d.usage)}
                         <h2>"Invoices"</h2>
@@ -313,6 +330,73 @@ pub fn SubscriptionPage() -> impl IntoView {
                 }.into_any()
             }
         })}
+    }
+}
+
+/// How to call the subscription's model through the gateway, and (for its
+/// owners and admins) the fallback and monthly cap settings.
+fn connect_panel(
+    c: Connect,
+    id: i64,
+    manage: bool,
+    action: ServerAction<SetCallOptions>,
+    error: Signal<Option<crate::error::AppError>>,
+) -> impl IntoView {
+    let curl = format!(
+        "curl {}/chat/completions \\\n  -H \"Authorization: Bearer $FAIRGROUND_KEY\" \\\n  -H \"Content-Type: application/json\" \\\n  -d '{{\"model\": \"{}\", \"messages\": [{{\"role\": \"user\", \"content\": \"Hello\"}}]}}'",
+        c.base_url, c.model
+    );
+    let python = format!(
+        "import os\nfrom openai import OpenAI\n\nclient = OpenAI(base_url=\"{}\", api_key=os.environ[\"FAIRGROUND_KEY\"])\nanswer = client.chat.completions.create(\n    model=\"{}\",\n    messages=[{{\"role\": \"user\", \"content\": \"Hello\"}}],\n)\nprint(answer.choices[0].message.content)",
+        c.base_url, c.model
+    );
+    let cap = c
+        .monthly_call_cap
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    view! {
+        <section class="connect" aria-labelledby="connect-h">
+            <h2 id="connect-h">"Connect"</h2>
+            <p>"Call this model with any OpenAI-compatible client, with a gateway key of your organisation ("<a href="/org/api-keys">"API keys"</a>"). Every call is metered by Fairground and appears below."</p>
+            <dl class="facts">
+                <dt>"Base URL"</dt><dd><code class="gateway-base-url">{c.base_url.clone()}</code></dd>
+                <dt>"Model"</dt><dd><code class="gateway-model">{c.model.clone()}</code></dd>
+                <dt>"On one base model"</dt><dd>{c.pinned.iter().map(|p| view! { <code>{p.clone()}</code>" " }).collect_view()}</dd>
+                <dt>"Fallback"</dt><dd>{if c.allow_fallback {
+                    "On: when the chosen deployment is paused or fails, the listing's other deployments are tried."
+                } else {
+                    "Off: calls go to the chosen deployment only."
+                }}</dd>
+                <dt>"Monthly cap"</dt><dd>{match c.monthly_call_cap {
+                    Some(n) => format!("{} calls", group_digits(n as u64)),
+                    None => "None".to_string(),
+                }}</dd>
+            </dl>
+            <h3>"curl"</h3>
+            <pre><code>{curl}</code></pre>
+            <h3>"Python (openai)"</h3>
+            <pre><code>{python}</code></pre>
+            {manage.then(|| view! {
+                <h3>"Calls"</h3>
+                <FormAlert error=error fields=&["monthly_call_cap"]/>
+                <ActionForm action=action>
+                    <input type="hidden" name="id" value=id.to_string()/>
+                    <div class="field">
+                        <label>
+                            <input type="checkbox" name="allow_fallback" value="on" checked=c.allow_fallback/>
+                            " Fall back to the listing's other deployments when the chosen one is paused or fails"
+                        </label>
+                    </div>
+                    <div class="field">
+                        <label for="monthly_call_cap">"Monthly cap of calls (empty: none)"</label>
+                        <input id="monthly_call_cap" name="monthly_call_cap" inputmode="numeric" value=cap
+                            aria-invalid=invalid(error, "monthly_call_cap") aria-describedby="monthly_call_cap-error"/>
+                        {field_error(error, "monthly_call_cap")}
+                    </div>
+                    <button type="submit">"Save call settings"</button>
+                </ActionForm>
+            })}
+        </section>
     }
 }
 

@@ -228,3 +228,63 @@ pub async fn switch(
     tx.commit().await?;
     Ok(())
 }
+
+/// The client's choices for calls through the gateway, as typed.
+#[derive(Debug, Clone, Default)]
+pub struct CallOptionsForm {
+    /// "on" (a ticked box) or empty.
+    pub allow_fallback: String,
+    /// Calls a month, or empty for no cap.
+    pub monthly_call_cap: String,
+}
+
+/// The largest monthly cap a client may set.
+pub const MAX_MONTHLY_CAP: i64 = 1_000_000_000;
+
+/// Sets whether calls may fall back to the listing's other deployments,
+/// and the monthly cap of calls.
+pub async fn set_call_options(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    form: &CallOptionsForm,
+) -> Result<(), AppError> {
+    let m = actor.require(Permission::Subscribe)?;
+    let mut f = Form::new();
+    let fallback = matches!(form.allow_fallback.trim(), "on" | "true" | "1");
+    let typed = form.monthly_call_cap.trim().replace([',', '_', ' '], "");
+    let cap = if typed.is_empty() {
+        None
+    } else {
+        f.take(
+            "monthly_call_cap",
+            typed
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=MAX_MONTHLY_CAP).contains(n))
+                .ok_or_else(|| {
+                    "Type a whole number of calls from 1 to 1,000,000,000, or leave it empty for no cap."
+                        .to_string()
+                }),
+        )
+    };
+    f.done()?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    own_active(&mut tx, m.org_id, id).await?;
+    db::set_call_options(&mut tx, id, fallback, cap).await?;
+    append(
+        &mut tx,
+        &entry(
+            "subscription.call_options_set",
+            actor,
+            m.org_id,
+            id,
+            serde_json::json!({ "allow_fallback": fallback, "monthly_call_cap": cap }),
+        ),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

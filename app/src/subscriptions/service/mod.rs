@@ -7,11 +7,13 @@
 mod choosing;
 mod reading;
 
-pub use choosing::{cancel, subscribe, subscribe_box, switch};
+pub use choosing::{
+    cancel, set_call_options, subscribe, subscribe_box, switch, CallOptionsForm, MAX_MONTHLY_CAP,
+};
 pub use reading::{client_page, client_statements, publisher_page, subscription_page, totals};
 
 use super::billing::{bill, month_bounds, month_label, month_of};
-use super::db::Priced;
+use super::db::{DayCalls, Priced};
 use super::StatementView;
 use crate::audit::db::NewEntry;
 use crate::auth::actor::{Actor, Permission};
@@ -98,14 +100,18 @@ pub(super) async fn publisher_access(
 /// when it occurred.
 pub fn statements(
     subs: &[Priced],
-    usage: &[(i64, i64, i64)],
+    usage: &[DayCalls],
     rates: &RateHistory,
     now: i64,
 ) -> Vec<StatementView> {
-    let mut calls: HashMap<(i64, (i64, u32)), i64> = HashMap::new();
-    for (sub, day, n) in usage {
-        let c = calls.entry((*sub, month_of(day * 86_400_000))).or_default();
-        *c = c.saturating_add(*n);
+    // (reported, gateway) per subscription and month.
+    let mut calls: HashMap<(i64, (i64, u32)), (i64, i64)> = HashMap::new();
+    for d in usage {
+        let c = calls
+            .entry((d.subscription, month_of(d.day * 86_400_000)))
+            .or_default();
+        c.0 = c.0.saturating_add(d.reported);
+        c.1 = c.1.saturating_add(d.gateway);
     }
     let mut out = Vec::new();
     for p in subs {
@@ -117,7 +123,8 @@ pub fn statements(
             let (_, end_ms) = month_bounds(y, mo);
             let open = now < end_ms;
             let rate = rates.at(if open { now } else { end_ms - 1 });
-            let n = calls.get(&(v.id, (y, mo))).copied().unwrap_or(0);
+            let (reported, gateway) = calls.get(&(v.id, (y, mo))).copied().unwrap_or_default();
+            let n = reported.saturating_add(gateway);
             let b = bill(
                 p.monthly_fee_minor,
                 n,
@@ -134,6 +141,8 @@ pub fn statements(
                 platform_owned: v.platform_owned,
                 currency: p.currency.clone(),
                 calls: n,
+                gateway_calls: gateway,
+                reported_calls: reported,
                 included_calls: p.included_calls,
                 plan_fee_minor: b.plan_fee,
                 overage_minor: b.overage,

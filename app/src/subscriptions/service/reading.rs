@@ -10,7 +10,7 @@ use crate::policy::firewall::{self, Outcome};
 use crate::state::AppState;
 use crate::subscriptions::db::{self, Scope};
 use crate::subscriptions::{
-    ClientSubscriptions, PublisherData, StatementView, SubscriptionData, TotalsRow,
+    ClientSubscriptions, Connect, PublisherData, StatementView, SubscriptionData, TotalsRow,
 };
 use crate::ui::fields::Choice;
 use std::collections::{BTreeMap, HashMap};
@@ -90,7 +90,24 @@ pub async fn subscription_page(
     } else {
         Vec::new()
     };
+    let connect = if client && v.active {
+        let (allow_fallback, monthly_call_cap) = db::call_options(&state.db, id).await?;
+        Some(Connect {
+            base_url: format!("{}/gateway/v1", actor.origin.site_url.trim_end_matches('/')),
+            model: v.listing_slug.clone(),
+            pinned: db::deployment_bases(&state.db, priced.listing_id)
+                .await?
+                .into_iter()
+                .map(|b| format!("{}@{b}", v.listing_slug))
+                .collect(),
+            allow_fallback,
+            monthly_call_cap,
+        })
+    } else {
+        None
+    };
     Ok(SubscriptionData {
+        connect,
         subscription: priced.view,
         switches: db::switches(&state.db, id).await?,
         deployments,
