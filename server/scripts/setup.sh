@@ -86,4 +86,11 @@ if [ ! -x target/tools-venv/bin/schemathesis ] \
 else
   say "schemathesis present"
 fi
+# The official openai package (PyPI, pinned) calls the gateway in a test.
+if ! target/tools-venv/bin/python -c 'import openai, sys; sys.exit(openai.__version__ != "2.8.1")' 2>/dev/null; then
+  say "installing openai 2.8.1 into target/tools-venv"
+  target/tools-venv/bin/pip install --quiet --disable-pip-version-check openai==2.8.1
+else
+  say "openai present"
+fi
 say "done"

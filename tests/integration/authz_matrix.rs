@@ -364,6 +364,12 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
                 _ => signed_in(403),
             }
         }
+        // A client admin sets its own subscription's fallback and cap.
+        ("POST", "/api/fn/set_call_options") => match (actor, target) {
+            (ClientAdmin, Target::OwnOrg) => 200,
+            (ClientAdmin, Target::OtherOrg) => 404,
+            _ => signed_in(403),
+        },
         // The fixture listings are drafts: nobody can subscribe to them.
         ("POST", "/api/fn/subscribe") => match actor {
             ClientAdmin => 404,
@@ -414,7 +420,9 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
             (PartnerAdmin | Player | ClientAdmin, Target::OtherOrg) => 404,
             _ => 403,
         },
-        ("GET", "/api" | "/api/v1/openapi.json") => 200,
+        ("GET", "/api" | "/api/v1/openapi.json" | "/gateway/v1/openapi.json") => 200,
+        // A session never authenticates the gateway: a client's key does.
+        ("GET", "/gateway/v1/models") | ("POST", "/gateway/v1/chat/completions") => 401,
         // A session never authenticates the metering API: a key does.
         ("POST", "/api/v1/usage") => 401,
         (m, p) => panic!("{m} {p} is not in the authorisation matrix: add it to `expected`"),
@@ -573,6 +581,11 @@ fn request(
         "/api/fn/cancel_subscription" | "/api/fn/subscription_detail" => {
             f(&[("id", world.subscription(actor, target).to_string())])
         }
+        "/api/fn/set_call_options" => f(&[
+            ("id", world.subscription(actor, target).to_string()),
+            ("allow_fallback", "on".into()),
+            ("monthly_call_cap", "10".into()),
+        ]),
         // The deployment the subscription runs on (a deployment of the
         // subscribed listing).
         "/api/fn/switch_deployment" => f(&[

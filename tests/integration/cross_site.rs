@@ -70,7 +70,7 @@ async fn every_state_changing_route_refuses_foreign_origins() {
         // The machine API is authenticated by a key a browser never sends
         // on its own (no cookie counts there): a foreign page gets the same
         // 401 as anyone without a key.
-        if path.starts_with("/api/v1/") {
+        if path.starts_with("/api/v1/") || path.starts_with("/gateway/v1/") {
             let res = send(Some("https://evil.example"), None)
                 .await
                 .expect("send");

@@ -15,6 +15,7 @@ mod database;
 mod error_shape;
 mod exposure;
 mod foundation;
+mod gateway;
 mod hostile_text;
 mod listings;
 mod metering;

@@ -1,0 +1,776 @@
+//! The model gateway: a client's key calls its subscribed model through
+//! `/gateway/v1`, plain and streamed; every forwarded call is signed,
+//! metered once (billable only when it finished), and feeds statements;
+//! errors come in OpenAI's shape; fallback stays within the listing and
+//! only when allowed; the monthly cap holds under concurrency; the rate
+//! limit bills nothing; prompts and answers are stored nowhere.
+
+use crate::builders::{call_ok, carol_subscribes, market, new_key, offer, Market, Offer};
+use crate::helpers::{App, Backend, TestDb, Visitor};
+use fairground::standin::{Behaviour, StandIn};
+use serde_json::{json, Value};
+use sqlx::{Connection, Row};
+use std::net::SocketAddr;
+
+crate::on_both_backends!(
+    a_client_calls_its_model_plain_and_streamed_and_each_call_is_metered_once,
+    calls_are_refused_in_openai_shape_with_the_right_status,
+    failures_fall_back_within_the_listing_only_when_allowed,
+    the_monthly_cap_holds_under_200_concurrent_calls,
+    a_key_over_its_rate_is_refused_and_nothing_is_billed,
+    prompts_and_answers_are_stored_and_logged_nowhere,
+    the_official_openai_package_works_with_only_base_url_and_key,
+);
+
+/// Gateway settings for tests: the stand-in is on 127.0.0.1, and a hung
+/// upstream fails over after a second.
+const ENV: [(&str, &str); 3] = [
+    ("FAIRGROUND_GATEWAY_ALLOW_PRIVATE_UPSTREAMS", "true"),
+    ("FAIRGROUND_GATEWAY_FIRST_BYTE_TIMEOUT_MS", "1000"),
+    ("FAIRGROUND_GATEWAY_REQUESTS_PER_KEY", "1000"),
+];
+
+/// Alice's listing on two base models, each deployment connected to its
+/// own stand-in upstream ("first", "second"), Carol's subscription on the
+/// first, and a gateway key of Carol's.
+struct Connected<'a> {
+    m: Market<'a>,
+    o: Offer,
+    sub: String,
+    key: String,
+    standin: StandIn,
+    addr: SocketAddr,
+    /// The deployments' secrets, in the offer's order.
+    secrets: Vec<String>,
+}
+
+async fn connect_deployment(m: &Market<'_>, o: &Offer, i: usize, base_url: &str) -> String {
+    let set = call_ok(
+        &m.alice,
+        "/api/fn/set_endpoint",
+        &[
+            ("listing_id", &o.listing),
+            ("deployment_id", &o.deployments[i]),
+            ("base_url", base_url),
+            ("model", "triage-7b"),
+        ],
+    )
+    .await;
+    set["secret"].as_str().unwrap_or("").to_string()
+}
+
+async fn connected<'a>(app: &'a App, db: &TestDb, behaviours: [Behaviour; 2]) -> Connected<'a> {
+    let m = market(app, db).await;
+    let o = offer(&m).await;
+    let standin = StandIn::default();
+    let addr = standin
+        .spawn("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("stand-in");
+    let mut secrets = Vec::new();
+    for (i, (name, b)) in ["first", "second"].iter().zip(behaviours).enumerate() {
+        let secret = connect_deployment(&m, &o, i, &format!("http://{addr}/u/{name}")).await;
+        assert!(secret.starts_with("fgs_"), "{secret}");
+        standin.register(name, &secret, b);
+        secrets.push(secret);
+    }
+    let sub = carol_subscribes(&m, &o).await;
+    let key = new_key(&m.carol, "carol's app").await;
+    assert!(key.starts_with("fgc_"), "{key}");
+    Connected {
+        m,
+        o,
+        sub,
+        key,
+        standin,
+        addr,
+        secrets,
+    }
+}
+
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    text: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+
+    fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// The `data:` payloads of a streamed answer.
+    fn events(&self) -> Vec<String> {
+        self.text
+            .split("\n\n")
+            .filter_map(|e| e.strip_prefix("data: "))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The streamed text, pieced together from the chunks' deltas.
+    fn streamed_text(&self) -> String {
+        self.events()
+            .iter()
+            .filter_map(|e| serde_json::from_str::<Value>(e).ok())
+            .filter_map(|c| {
+                c["choices"][0]["delta"]["content"]
+                    .as_str()
+                    .map(str::to_string)
+            })
+            .collect()
+    }
+
+    /// The OpenAI-shaped error: (type, code), with a message present.
+    fn error(&self) -> (String, String) {
+        let v = self.json();
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{}: {}",
+            self.status,
+            self.text
+        );
+        (
+            v["error"]["type"].as_str().unwrap_or("").to_string(),
+            v["error"]["code"].as_str().unwrap_or("").to_string(),
+        )
+    }
+}
+
+async fn call(app: &App, key: Option<&str>, body: &Value) -> Answer {
+    let mut req = app
+        .client
+        .post(app.url("/gateway/v1/chat/completions"))
+        .json(body);
+    if let Some(k) = key {
+        req = req.bearer_auth(k);
+    }
+    let res = req.send().await.expect("call");
+    Answer {
+        status: res.status().as_u16(),
+        headers: res.headers().clone(),
+        text: res
+            .text()
+            .await
+            .unwrap_or_else(|e| format!("<broken: {e}>")),
+    }
+}
+
+fn ask(model: &str, prompt: &str, stream: bool) -> Value {
+    json!({
+        "model": model,
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": prompt}
+        ],
+        "stream": stream,
+    })
+}
+
+async fn models(app: &App, key: &str) -> Vec<String> {
+    let res = app
+        .client
+        .get(app.url("/gateway/v1/models"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("models");
+    assert_eq!(res.status(), 200);
+    let v: Value = res.json().await.expect("json");
+    assert_eq!(v["object"], "list");
+    v["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|m| m["id"].as_str().expect("id").to_string())
+        .collect()
+}
+
+/// (outcome, billable, deployment, fallback_from, prompt tokens, completion
+/// tokens, streamed) of every gateway call, oldest first.
+type Row7 = (
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    i64,
+);
+
+async fn records(db: &TestDb) -> Vec<Row7> {
+    let mut conn = db.connect().await;
+    let rows = sqlx::query(
+        "SELECT outcome, billable, deployment_id, fallback_from, prompt_tokens, completion_tokens, streamed \
+         FROM gateway_calls ORDER BY id",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("records");
+    rows.iter()
+        .map(|r| {
+            (
+                r.get::<String, _>(0),
+                r.get::<i64, _>(1),
+                r.get::<Option<i64>, _>(2),
+                r.get::<Option<i64>, _>(3),
+                r.get::<Option<i64>, _>(4),
+                r.get::<Option<i64>, _>(5),
+                r.get::<i64, _>(6),
+            )
+        })
+        .collect()
+}
+
+async fn a_client_calls_its_model_plain_and_streamed_and_each_call_is_metered_once(
+    backend: Backend,
+) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn_with(&db, &ENV).await;
+    let c = connected(&app, &db, [Behaviour::Fixed, Behaviour::Fixed]).await;
+    let listed = models(&app, &c.key).await;
+    assert_eq!(listed[0], "triage-notes", "{listed:?}");
+    let pinned: Vec<&String> = listed.iter().filter(|m| m.contains('@')).collect();
+    assert_eq!(pinned.len(), 2, "{listed:?}");
+    let first = pinned[0].clone();
+    let second = pinned[1].clone();
+
+    // Plain: the upstream's answer under the client's model name, the
+    // serving deployment named.
+    let plain = call(
+        &app,
+        Some(&c.key),
+        &ask("triage-notes", "Is this urgent?", false),
+    )
+    .await;
+    assert_eq!(plain.status, 200, "{}", plain.text);
+    let body = plain.json();
+    assert_eq!(
+        body["choices"][0]["message"]["content"],
+        "Echo: Is this urgent?"
+    );
+    assert_eq!(
+        body["model"], "triage-notes",
+        "the upstream's model name stays private"
+    );
+    assert_eq!(plain.header("fairground-deployment"), first);
+    assert_eq!(plain.header("fairground-fallback-from"), "");
+    assert!(!plain.text.contains("triage-7b"));
+
+    // Streamed, not asking for usage: chunks as they come, no usage chunk,
+    // the final [DONE].
+    let streamed = call(
+        &app,
+        Some(&c.key),
+        &ask("triage-notes", "Is this urgent?", true),
+    )
+    .await;
+    assert_eq!(streamed.status, 200, "{}", streamed.text);
+    assert_eq!(streamed.header("content-type"), "text/event-stream");
+    let events = streamed.events();
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("[DONE]"),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().all(|e| !e.contains("\"usage\"")),
+        "{events:?}"
+    );
+    assert!(!streamed.text.contains("triage-7b"));
+    assert_eq!(streamed.streamed_text(), "Echo: Is this urgent?");
+
+    // Streamed with usage asked for, pinned to the second base model.
+    let mut asked = ask(&second, "Two words", true);
+    asked["stream_options"] = json!({"include_usage": true});
+    let pinned_call = call(&app, Some(&c.key), &asked).await;
+    assert_eq!(pinned_call.status, 200, "{}", pinned_call.text);
+    assert_eq!(pinned_call.header("fairground-deployment"), second);
+    let events = pinned_call.events();
+    let usage: Value = serde_json::from_str(&events[events.len() - 2]).expect("usage chunk");
+    assert_eq!(usage["usage"]["completion_tokens"], 3, "{events:?}");
+
+    // One record per call, billable, with the upstream's token counts; the
+    // stand-in verified every signature.
+    let dep = |i: usize| c.o.deployments[i].parse::<i64>().ok();
+    assert_eq!(
+        records(&db).await,
+        vec![
+            ("ok".into(), 1, dep(0), None, Some(5), Some(4), 0),
+            ("ok".into(), 1, dep(0), None, Some(5), Some(4), 1),
+            ("ok".into(), 1, dep(1), None, Some(4), Some(3), 1),
+        ]
+    );
+    let (served, refused) = c.standin.tally();
+    assert_eq!((served, refused.len()), (3, 0));
+    assert_eq!(
+        db.count(
+            "SELECT COUNT(*) FROM api_keys WHERE purpose = 'gateway' AND last_used_at IS NOT NULL"
+        )
+        .await,
+        1
+    );
+
+    // The calls are on the client's invoice and the partner's statement,
+    // marked as metered by the gateway.
+    let detail = call_ok(&c.m.carol, "/api/fn/subscription_detail", &[("id", &c.sub)]).await;
+    let invoice = &detail["invoices"][0];
+    assert_eq!(
+        (invoice["calls"].as_i64(), invoice["gateway_calls"].as_i64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(invoice["reported_calls"], 0);
+    assert_eq!(
+        detail["usage"]
+            .as_array()
+            .and_then(|d| d.last())
+            .map(|d| d["tokens"].clone()),
+        Some(json!(25))
+    );
+    assert_eq!(detail["connect"]["model"], "triage-notes");
+    assert!(detail["connect"]["base_url"]
+        .as_str()
+        .unwrap_or("")
+        .ends_with("/gateway/v1"));
+    let revenue = call_ok(&c.m.alice, "/api/fn/publisher_revenue", &[]).await;
+    assert_eq!(revenue["statements"][0]["gateway_calls"], 3, "{revenue}");
+    let csv =
+        c.m.alice
+            .get("/exports/statements.csv")
+            .await
+            .text()
+            .await
+            .expect("csv");
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap_or("")
+            .contains("gateway_calls,reported_calls"),
+        "{csv}"
+    );
+    let page = c.m.carol.page(&format!("/subscriptions/{}", c.sub)).await;
+    assert!(
+        page.contains("3 through the gateway, 0 reported by the partner"),
+        "{page}"
+    );
+    assert!(page.contains("/gateway/v1</code>"));
+    let _ = (c.addr, c.secrets);
+}
+
+async fn calls_are_refused_in_openai_shape_with_the_right_status(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn_with(&db, &ENV).await;
+    let c = connected(&app, &db, [Behaviour::Fixed, Behaviour::Fixed]).await;
+    let ok = ask("triage-notes", "Hello there", false);
+
+    // No key, a metering key, a made-up key: 401.
+    let alice_metering = new_key(&c.m.alice, "alice's meter").await;
+    for key in [
+        None,
+        Some(alice_metering.as_str()),
+        Some("fgc_0000000000000000000000"),
+    ] {
+        let a = call(&app, key, &ok).await;
+        assert_eq!(a.status, 401, "{key:?}: {}", a.text);
+        assert_eq!(
+            a.error(),
+            ("authentication_error".into(), "invalid_api_key".into())
+        );
+    }
+    // Not a chat completion request: 400.
+    for bad in [
+        json!({"messages": []}),
+        json!({"model": "triage-notes"}),
+        json!([1]),
+    ] {
+        let a = call(&app, Some(&c.key), &bad).await;
+        assert_eq!(a.status, 400, "{bad}: {}", a.text);
+        assert_eq!(a.error().0, "invalid_request_error");
+    }
+    // No such model, or no such base model of it: 404.
+    for model in ["no-such-model", "triage-notes@no-such-base"] {
+        let a = call(&app, Some(&c.key), &ask(model, "Hi", false)).await;
+        assert_eq!(a.status, 404, "{model}: {}", a.text);
+        assert_eq!(
+            a.error(),
+            ("not_found_error".into(), "model_not_found".into())
+        );
+    }
+    // Another client organisation's key: its organisation has no
+    // subscription to the listing, so 403 (and Carol's listing stays hers).
+    let dave = Visitor::signed_up(&app, "dave@example.org", "Dave").await;
+    call_ok(
+        &dave,
+        "/api/fn/create_org",
+        &[("name", "Dockside Clinic"), ("kind", "client")],
+    )
+    .await;
+    let dave_key = new_key(&dave, "dave's app").await;
+    let a = call(&app, Some(&dave_key), &ok).await;
+    assert_eq!(a.status, 403, "{}", a.text);
+    assert_eq!(
+        a.error(),
+        ("permission_error".into(), "no_active_subscription".into())
+    );
+    assert!(models(&app, &dave_key).await.is_empty());
+
+    // A revoked key: 401. A cancelled subscription: 403 on the next call.
+    let spare = new_key(&c.m.carol, "spare").await;
+    assert_eq!(call(&app, Some(&spare), &ok).await.status, 200);
+    let keys = call_ok(&c.m.carol, "/api/fn/api_keys", &[]).await;
+    let spare_id = keys["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["name"] == "spare")
+        .map(|k| k["id"].as_i64().expect("id").to_string())
+        .expect("spare");
+    call_ok(&c.m.carol, "/api/fn/revoke_api_key", &[("id", &spare_id)]).await;
+    assert_eq!(call(&app, Some(&spare), &ok).await.status, 401);
+    call_ok(&c.m.carol, "/api/fn/cancel_subscription", &[("id", &c.sub)]).await;
+    let a = call(&app, Some(&c.key), &ok).await;
+    assert_eq!(a.status, 403, "{}", a.text);
+    assert_eq!(a.error().1, "no_active_subscription");
+
+    // Only the one good call reached an upstream and was billed.
+    assert_eq!(c.standin.tally().0, 1);
+    assert_eq!(db.count("SELECT COUNT(*) FROM gateway_calls").await, 1);
+}
+
+async fn failures_fall_back_within_the_listing_only_when_allowed(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn_with(&db, &ENV).await;
+    let c = connected(&app, &db, [Behaviour::ServerError, Behaviour::Fixed]).await;
+    let labels: Vec<String> = models(&app, &c.key)
+        .await
+        .into_iter()
+        .filter(|m| m.contains('@'))
+        .collect();
+    let dep = |i: usize| c.o.deployments[i].parse::<i64>().ok();
+    let ok = ask("triage-notes", "Still there?", false);
+
+    // Fallback is off by default: the chosen deployment's failure is the
+    // client's answer, recorded at zero.
+    let a = call(&app, Some(&c.key), &ok).await;
+    assert_eq!(a.status, 502, "{}", a.text);
+    assert_eq!(a.error(), ("api_error".into(), "upstream_failed".into()));
+
+    // With fallback allowed: each failure kind moves the call to the other
+    // deployment, which is named, with the one it fell back from.
+    call_ok(
+        &c.m.carol,
+        "/api/fn/set_call_options",
+        &[
+            ("id", &c.sub),
+            ("allow_fallback", "on"),
+            ("monthly_call_cap", ""),
+        ],
+    )
+    .await;
+    let fell_back = |a: &Answer| {
+        assert_eq!(a.status, 200, "{}", a.text);
+        assert_eq!(a.header("fairground-deployment"), labels[1]);
+        assert_eq!(a.header("fairground-fallback-from"), labels[0]);
+    };
+    // 5xx.
+    fell_back(&call(&app, Some(&c.key), &ok).await);
+    // Hangs past the first-byte timeout (streamed this time).
+    c.standin.register("first", &c.secrets[0], Behaviour::Hang);
+    let s = call(
+        &app,
+        Some(&c.key),
+        &ask("triage-notes", "Still there?", true),
+    )
+    .await;
+    fell_back(&s);
+    assert_eq!(s.events().last().map(String::as_str), Some("[DONE]"));
+    // Cannot be reached (nothing listens on the port).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let dead = format!("http://{}/v1", closed.local_addr().expect("addr"));
+    drop(closed);
+    connect_deployment(&c.m, &c.o, 0, &dead).await;
+    fell_back(&call(&app, Some(&c.key), &ok).await);
+    // Paused.
+    let mut conn = db.connect().await;
+    sqlx::query("UPDATE deployments SET status = 'paused' WHERE id = $1")
+        .bind(dep(0))
+        .execute(&mut conn)
+        .await
+        .expect("pause");
+    fell_back(&call(&app, Some(&c.key), &ok).await);
+
+    // A stream that breaks after it started cannot fall back: the client
+    // is told, and the call is not billed.
+    sqlx::query("UPDATE deployments SET status = 'active' WHERE id = $1")
+        .bind(dep(0))
+        .execute(&mut conn)
+        .await
+        .expect("resume");
+    let secret = connect_deployment(&c.m, &c.o, 0, &format!("http://{}/u/first", c.addr)).await;
+    assert!(secret.is_empty(), "a changed endpoint keeps its secret");
+    c.standin
+        .register("first", &c.secrets[0], Behaviour::DropMidStream);
+    let broken = call(
+        &app,
+        Some(&c.key),
+        &ask("triage-notes", "Still there?", true),
+    )
+    .await;
+    assert_eq!(broken.status, 200);
+    assert_eq!(broken.header("fairground-deployment"), labels[0]);
+    assert!(!broken.text.contains("[DONE]"), "{}", broken.text);
+    assert!(broken.text.contains("upstream_broken"), "{}", broken.text);
+
+    // An upstream expecting another signature refuses every call: 502.
+    c.standin
+        .register("first", "fgs_some-other-secret", Behaviour::Fixed);
+    sqlx::query("UPDATE subscriptions SET allow_fallback = 0")
+        .execute(&mut conn)
+        .await
+        .expect("fallback off");
+    let forged = call(&app, Some(&c.key), &ok).await;
+    assert_eq!(forged.status, 502, "{}", forged.text);
+    let _ = conn.close().await;
+
+    let rows = records(&db).await;
+    let summary: Vec<(&str, i64, Option<i64>, Option<i64>)> =
+        rows.iter().map(|r| (r.0.as_str(), r.1, r.2, r.3)).collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("upstream_error", 0, dep(0), None),
+            ("ok", 1, dep(1), dep(0)),
+            ("ok", 1, dep(1), dep(0)),
+            ("ok", 1, dep(1), dep(0)),
+            ("ok", 1, dep(1), dep(0)),
+            ("broken", 0, dep(0), None),
+            ("upstream_refused", 0, dep(0), None),
+        ]
+    );
+    let (_, refused) = c.standin.tally();
+    assert_eq!(
+        refused.len(),
+        1,
+        "only the call to the upstream with another secret"
+    );
+}
+
+async fn the_monthly_cap_holds_under_200_concurrent_calls(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn_with(&db, &ENV).await;
+    let c = connected(&app, &db, [Behaviour::Fixed, Behaviour::Fixed]).await;
+    let (s, _) =
+        c.m.carol
+            .call(
+                "/api/fn/set_call_options",
+                &[("id", &c.sub), ("monthly_call_cap", "lots")],
+            )
+            .await;
+    assert_eq!(s, 422);
+    call_ok(
+        &c.m.carol,
+        "/api/fn/set_call_options",
+        &[("id", &c.sub), ("monthly_call_cap", "50")],
+    )
+    .await;
+    // Five calls before the burst count against the cap.
+    for _ in 0..5 {
+        assert_eq!(
+            call(&app, Some(&c.key), &ask("triage-notes", "Hi", false))
+                .await
+                .status,
+            200
+        );
+    }
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let client = app.client.clone();
+        let url = app.url("/gateway/v1/chat/completions");
+        let key = c.key.clone();
+        let body = ask("triage-notes", "Hi", i % 2 == 0);
+        tasks.push(tokio::spawn(async move {
+            let res = client
+                .post(url)
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .expect("call");
+            let status = res.status().as_u16();
+            let text = res.text().await.unwrap_or_default();
+            (status, text)
+        }));
+    }
+    let mut ok = 0;
+    let mut capped = 0;
+    for t in tasks {
+        let (status, text) = t.await.expect("task");
+        match status {
+            200 => ok += 1,
+            429 => {
+                assert!(text.contains("monthly_cap_reached"), "{text}");
+                capped += 1
+            }
+            other => panic!("{other}: {text}"),
+        }
+    }
+    assert_eq!((ok, capped), (45, 155));
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM gateway_calls WHERE billable = 1")
+            .await,
+        50
+    );
+    assert_eq!(c.standin.tally().0, 50);
+}
+
+async fn a_key_over_its_rate_is_refused_and_nothing_is_billed(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn_with(
+        &db,
+        &[
+            ("FAIRGROUND_GATEWAY_ALLOW_PRIVATE_UPSTREAMS", "true"),
+            ("FAIRGROUND_GATEWAY_REQUESTS_PER_KEY", "3"),
+        ],
+    )
+    .await;
+    let c = connected(&app, &db, [Behaviour::Fixed, Behaviour::Fixed]).await;
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for _ in 0..8 {
+        let a = call(&app, Some(&c.key), &ask("triage-notes", "Hi", false)).await;
+        if a.status == 429 {
+            assert_eq!(
+                a.error(),
+                ("rate_limit_error".into(), "rate_limit_exceeded".into())
+            );
+            retry_after = Some(a.header("retry-after"));
+        }
+        statuses.push(a.status);
+    }
+    let ok = statuses.iter().filter(|s| **s == 200).count() as i64;
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(retry_after.is_some_and(|r| r.parse::<u64>().is_ok_and(|n| n >= 1)));
+    assert_eq!(db.count("SELECT COUNT(*) FROM gateway_calls").await, ok);
+    assert_eq!(c.standin.tally().0 as i64, ok);
+}
+
+async fn prompts_and_answers_are_stored_and_logged_nowhere(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn_with(&db, &ENV).await;
+    let c = connected(&app, &db, [Behaviour::Fixed, Behaviour::Fixed]).await;
+    let canary = "canary-5f2b9e1d7c";
+    for stream in [false, true] {
+        let a = call(&app, Some(&c.key), &ask("triage-notes", canary, stream)).await;
+        assert_eq!(a.status, 200);
+        assert!(a.text.contains(canary), "the answer echoes it");
+    }
+    // A failed call's prompt is not kept either.
+    c.standin
+        .register("first", &c.secrets[0], Behaviour::ServerError);
+    assert_eq!(
+        call(&app, Some(&c.key), &ask("triage-notes", canary, false))
+            .await
+            .status,
+        502
+    );
+    assert_eq!(db.count("SELECT COUNT(*) FROM gateway_calls").await, 3);
+    let everything = match backend {
+        Backend::Sqlite => {
+            let path = db
+                .url
+                .trim_start_matches("sqlite://")
+                .split('?')
+                .next()
+                .expect("path")
+                .to_string();
+            let mut bytes = Vec::new();
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                if let Ok(b) = std::fs::read(format!("{path}{suffix}")) {
+                    bytes.extend(b);
+                }
+            }
+            assert!(bytes.len() > 4096, "the database file was read");
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+        Backend::Postgres => {
+            let out = std::process::Command::new("pg_dump")
+                .args(["--data-only", "--no-owner", &db.url])
+                .output()
+                .expect("pg_dump");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let dump = String::from_utf8_lossy(&out.stdout).into_owned();
+            assert!(
+                dump.contains("gateway_calls"),
+                "the dump holds the gateway's records"
+            );
+            dump
+        }
+    };
+    assert!(
+        !everything.contains(canary),
+        "the prompt or answer was stored"
+    );
+    let logs = app.stderr();
+    assert!(
+        logs.contains("/gateway/v1/chat/completions"),
+        "the calls were logged"
+    );
+    assert!(!logs.contains(canary), "the prompt or answer was logged");
+}
+
+/// Runs `openai_client.py` (the official `openai` package from PyPI, in
+/// the tools' virtualenv that `server/scripts/setup.sh` makes) for a phase.
+async fn python_client(app: &App, key: &str, phase: &str) {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let python = format!("{root}/target/tools-venv/bin/python");
+    assert!(
+        std::path::Path::new(&python).exists(),
+        "{python} is missing: run server/scripts/setup.sh"
+    );
+    let out = tokio::process::Command::new(&python)
+        .arg(format!("{root}/tests/integration/openai_client.py"))
+        .arg(phase)
+        .env("FG_BASE_URL", app.url("/gateway/v1"))
+        .env("FG_KEY", key)
+        .env("FG_MODEL", "triage-notes")
+        .output()
+        .await
+        .expect("python");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{phase}: {said}");
+    assert!(said.contains("done"), "{said}");
+}
+
+async fn the_official_openai_package_works_with_only_base_url_and_key(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn_with(&db, &ENV).await;
+    let c = connected(&app, &db, [Behaviour::Fixed, Behaviour::Fixed]).await;
+    python_client(&app, &c.key, "live").await;
+    // The three successful calls were metered; the refused ones were not.
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM gateway_calls WHERE billable = 1")
+            .await,
+        3
+    );
+    call_ok(&c.m.carol, "/api/fn/cancel_subscription", &[("id", &c.sub)]).await;
+    python_client(&app, &c.key, "cancelled").await;
+    assert_eq!(db.count("SELECT COUNT(*) FROM gateway_calls").await, 3);
+}
