@@ -9,4 +9,6 @@ export DATABASE_URL="${DATABASE_URL:-sqlite://data/fairground.db}"
 export FAIRGROUND_ADDR="${FAIRGROUND_ADDR:-127.0.0.1:3000}"
 export FAIRGROUND_SITE_ROOT="${FAIRGROUND_SITE_ROOT:-target/site}"
 target/release/fairground seed --demo
-exec target/release/fairground serve
+# The demo's deployments answer through the gateway from a stand-in model
+# server started by the process (see README: Model gateway).
+exec target/release/fairground serve --demo-upstream

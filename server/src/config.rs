@@ -236,6 +236,13 @@ pub struct Config {
     )]
     pub gateway_allow_private_upstreams: bool,
 
+    /// For the demo only: start the stand-in model server in this process
+    /// and point every deployment at it (each with its own signing secret),
+    /// so calls through the gateway answer. Implies private upstreams. Never
+    /// for real partners: it replaces their endpoints.
+    #[arg(long, env = "FAIRGROUND_DEMO_UPSTREAM", global = true)]
+    pub demo_upstream: bool,
+
     /// Directory holding the built site (`pkg/` with wasm, JS and CSS).
     #[arg(
         long,
@@ -341,7 +348,7 @@ impl Config {
             first_byte_timeout: Duration::from_millis(self.gateway_first_byte_timeout_ms.max(1)),
             idle_timeout: Duration::from_millis(self.gateway_idle_timeout_ms.max(1)),
             requests_per_key: self.gateway_requests_per_key.max(1),
-            allow_private_upstreams: self.gateway_allow_private_upstreams,
+            allow_private_upstreams: self.gateway_allow_private_upstreams || self.demo_upstream,
         }
     }
 

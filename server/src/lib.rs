@@ -49,6 +49,9 @@ pub async fn serve(
         .map_err(anyhow::Error::msg)?;
     let limits = config.connection_limits()?;
     let db = db::open(&config).await?;
+    if config.demo_upstream {
+        crate::standin::connect_demo(&db, Clock::system().now_ms()).await?;
+    }
     let state = AppState {
         db: db.clone(),
         leptos_options: leptos_options(&config),

@@ -314,3 +314,40 @@ async fn chat(
         .body(Body::from_stream(stream))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
+
+/// For the demo: starts a stand-in on a free loopback port and points every
+/// deployment at it, `/u/d{id}`, answering as `Fixed`; a deployment keeps
+/// its signing secret, or gets one. Returns how many it connected.
+pub async fn connect_demo(db: &app::db::Db, now: i64) -> anyhow::Result<usize> {
+    use sqlx::Row;
+    let standin = StandIn::default();
+    let addr = standin.spawn("127.0.0.1:0".parse()?).await?;
+    let rows = sqlx::query(
+        "SELECT d.id, u.signing_secret FROM deployments d \
+         LEFT JOIN deployment_upstreams u ON u.deployment_id = d.id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let mut tx = db.begin_write().await?;
+    for r in &rows {
+        let id: i64 = r.try_get("id")?;
+        let secret: String = r
+            .try_get::<Option<String>, _>("signing_secret")?
+            .unwrap_or_else(app::listings::service::new_secret);
+        sqlx::query(
+            "INSERT INTO deployment_upstreams (deployment_id, base_url, upstream_model, signing_secret, updated_at) \
+             VALUES ($1, $2, 'stand-in', $3, $4) \
+             ON CONFLICT (deployment_id) DO UPDATE SET base_url = excluded.base_url, updated_at = excluded.updated_at",
+        )
+        .bind(id)
+        .bind(format!("http://{addr}/u/d{id}"))
+        .bind(&secret)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        standin.register(&format!("d{id}"), &secret, Behaviour::Fixed);
+    }
+    tx.commit().await?;
+    tracing::info!(%addr, deployments = rows.len(), "demo: the stand-in model server answers every deployment");
+    Ok(rows.len())
+}

@@ -20,6 +20,7 @@ crate::on_both_backends!(
     a_key_over_its_rate_is_refused_and_nothing_is_billed,
     prompts_and_answers_are_stored_and_logged_nowhere,
     the_official_openai_package_works_with_only_base_url_and_key,
+    in_the_demo_a_new_client_subscribes_and_calls_a_model_at_once,
 );
 
 /// Gateway settings for tests: the stand-in is on 127.0.0.1, and a hung
@@ -773,4 +774,53 @@ async fn the_official_openai_package_works_with_only_base_url_and_key(backend: B
     call_ok(&c.m.carol, "/api/fn/cancel_subscription", &[("id", &c.sub)]).await;
     python_client(&app, &c.key, "cancelled").await;
     assert_eq!(db.count("SELECT COUNT(*) FROM gateway_calls").await, 3);
+}
+
+async fn in_the_demo_a_new_client_subscribes_and_calls_a_model_at_once(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    crate::helpers::run_ok(&db, &["seed", "--demo"]).await;
+    let app = App::spawn_with(&db, &[("FAIRGROUND_DEMO_UPSTREAM", "true")]).await;
+    let erin = Visitor::signed_up(&app, "erin@example.org", "Erin").await;
+    call_ok(
+        &erin,
+        "/api/fn/create_org",
+        &[("name", "Quayside Credit Union"), ("kind", "client")],
+    )
+    .await;
+    let hits = call_ok(&erin, "/api/fn/catalogue_search", &[("q", "")]).await;
+    let slug = hits["hits"][0]["card"]["slug"]
+        .as_str()
+        .expect("a demo listing")
+        .to_string();
+    let listing = call_ok(&erin, "/api/fn/listing_page", &[("slug", &slug)]).await;
+    let id = listing["id"].as_i64().expect("id").to_string();
+    let o = call_ok(&erin, "/api/fn/subscribe_options", &[("listing_id", &id)]).await;
+    let first = |k: &str| o[k][0]["value"].as_str().expect("choice").to_string();
+    call_ok(
+        &erin,
+        "/api/fn/subscribe",
+        &[
+            ("listing_id", &id),
+            ("plan_id", &first("plans")),
+            ("deployment_id", &first("deployments")),
+        ],
+    )
+    .await;
+    let key = new_key(&erin, "first try").await;
+    for stream in [false, true] {
+        let a = call(&app, Some(&key), &ask(&slug, "Hello from the demo", stream)).await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        assert!(
+            a.text.contains("Echo: Hello from the demo")
+                || a.streamed_text() == "Echo: Hello from the demo",
+            "{}",
+            a.text
+        );
+    }
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM gateway_calls WHERE billable = 1")
+            .await,
+        2
+    );
+    assert!(db.count("SELECT COUNT(*) FROM deployment_upstreams").await >= 20);
 }

@@ -25,7 +25,8 @@ pub use offer::{
 pub use public::{compare, page};
 pub use review::{approve, reinstate, reject, retire, review_queue, submit, suspend};
 pub use upstream::{
-    keep_for_page, rotate_secret, set_upstream, take_new_secret, upstreams, Upstream, UpstreamForm,
+    keep_for_page, new_secret, rotate_secret, set_upstream, take_new_secret, upstreams, Upstream,
+    UpstreamForm,
 };
 
 use super::db::{self, Labels, ListingRow};

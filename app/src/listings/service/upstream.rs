@@ -107,7 +107,7 @@ fn base_url(input: &str) -> Result<String, &'static str> {
 }
 
 /// A new signing secret: `fgs_` and 256 random bits, base64url.
-fn new_secret() -> String {
+pub fn new_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     format!(
