@@ -93,6 +93,11 @@ impl StandIn {
         (i.served, refused)
     }
 
+    /// The request ids of every request it admitted (signed, not replayed).
+    pub fn admitted(&self) -> HashSet<String> {
+        self.lock().seen.clone()
+    }
+
     pub fn router(&self) -> Router {
         Router::new()
             .route("/u/{name}/chat/completions", post(chat))

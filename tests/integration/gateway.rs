@@ -21,6 +21,7 @@ crate::on_both_backends!(
     prompts_and_answers_are_stored_and_logged_nowhere,
     the_official_openai_package_works_with_only_base_url_and_key,
     in_the_demo_a_new_client_subscribes_and_calls_a_model_at_once,
+    every_call_seen_complete_survives_repeated_sigkill_once_and_failures_are_never_billed,
 );
 
 /// Gateway settings for tests: the stand-in is on 127.0.0.1, and a hung
@@ -823,4 +824,123 @@ async fn in_the_demo_a_new_client_subscribes_and_calls_a_model_at_once(backend: 
         2
     );
     assert!(db.count("SELECT COUNT(*) FROM deployment_upstreams").await >= 20);
+}
+
+async fn every_call_seen_complete_survives_repeated_sigkill_once_and_failures_are_never_billed(
+    backend: Backend,
+) {
+    const ROUNDS: usize = 5;
+    const SENDERS: usize = 6;
+    let db = TestDb::new(backend).await;
+    let mut app = App::spawn_with(&db, &ENV).await;
+    let c = connected(&app, &db, [Behaviour::Fixed, Behaviour::ServerError]).await;
+    // The market's visitors borrow the first server, which is killed.
+    let Connected {
+        m, o, key, standin, ..
+    } = c;
+    drop(m);
+    let failing = models(&app, &key)
+        .await
+        .into_iter()
+        .filter(|m| m.contains('@'))
+        .nth(1)
+        .expect("the second base model");
+    // Request ids of calls the client saw complete (a plain answer read
+    // whole, or a stream up to [DONE]).
+    let mut completed: Vec<String> = Vec::new();
+    let mut sent = 0usize;
+    for round in 0..ROUNDS {
+        let mut senders = Vec::new();
+        for n in 0..SENDERS {
+            let client = app.client.clone();
+            let url = app.url("/gateway/v1/chat/completions");
+            let key = key.clone();
+            let failing = failing.clone();
+            senders.push(tokio::spawn(async move {
+                let mut done = Vec::new();
+                let mut tried = 0usize;
+                for i in 0usize.. {
+                    // Mixed: plain and streamed calls that succeed, and calls
+                    // pinned to the deployment that fails.
+                    let model = if (i + n) % 5 == 4 {
+                        failing.as_str()
+                    } else {
+                        "triage-notes"
+                    };
+                    let body = ask(model, "Keep going", (i + n) % 2 == 0);
+                    tried += 1;
+                    let Ok(res) = client.post(&url).bearer_auth(&key).json(&body).send().await
+                    else {
+                        break;
+                    };
+                    let ok = res.status() == 200;
+                    let id = res
+                        .headers()
+                        .get("fairground-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
+                    let Ok(text) = res.text().await else { break };
+                    let finished = if body["stream"] == json!(true) {
+                        text.contains("data: [DONE]")
+                    } else {
+                        serde_json::from_str::<Value>(&text)
+                            .is_ok_and(|v| v["choices"][0]["message"]["content"].is_string())
+                    };
+                    if ok && finished {
+                        done.push(id);
+                    }
+                }
+                (done, tried)
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500 + 150 * round as u64)).await;
+        app.signal(libc::SIGKILL);
+        app.wait_exit(std::time::Duration::from_secs(20)).await;
+        for s in senders {
+            let (done, tried) = s.await.expect("sender");
+            completed.extend(done);
+            sent += tried;
+        }
+        app = App::spawn_with(&db, &ENV).await;
+    }
+    assert!(completed.len() > 20, "calls completed: {}", completed.len());
+    let mut conn = db.connect().await;
+    let rows =
+        sqlx::query("SELECT request_id, billable, outcome, deployment_id FROM gateway_calls")
+            .fetch_all(&mut conn)
+            .await
+            .expect("records");
+    let mut count: std::collections::HashMap<String, usize> = Default::default();
+    let mut billed = std::collections::HashSet::new();
+    let mut billed_but_failed = 0;
+    let admitted = standin.admitted();
+    let good = o.deployments[0].parse::<i64>().ok();
+    for r in &rows {
+        let id: String = r.get(0);
+        *count.entry(id.clone()).or_default() += 1;
+        if r.get::<i64, _>(1) == 1 {
+            billed.insert(id.clone());
+            let failed = r.get::<String, _>(2) != "ok"
+                || r.get::<Option<i64>, _>(3) != good
+                || !admitted.contains(&id);
+            billed_but_failed += usize::from(failed);
+        }
+    }
+    let lost = completed.iter().filter(|id| !billed.contains(*id)).count();
+    let twice = count.values().filter(|n| **n > 1).count();
+    eprintln!(
+        "gateway kill loop ({backend:?}): {ROUNDS} SIGKILLs, {sent} calls sent, {} completed, {} records ({} billable), lost {lost}, recorded twice {twice}, billed but failed {billed_but_failed}",
+        completed.len(),
+        rows.len(),
+        billed.len()
+    );
+    assert_eq!(lost, 0);
+    assert_eq!(twice, 0);
+    assert_eq!(billed_but_failed, 0);
+    assert!(
+        rows.iter()
+            .any(|r| r.get::<String, _>(2) == "upstream_error"),
+        "failing calls were recorded at zero"
+    );
 }
