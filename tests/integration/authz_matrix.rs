@@ -248,6 +248,8 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
         ) => editor(200),
         // The fixture deployments have no endpoint yet: nothing to replace.
         ("POST", "/api/fn/replace_signing_secret") => editor(409),
+        // Nor an endpoint to send a test call to.
+        ("POST", "/api/fn/test_endpoint") => editor(422),
         // The fixture client subscribes on that deployment: it can only be paused.
         ("POST", "/api/fn/remove_deployment") => match (actor, target) {
             (Player, Target::OwnOrg) | (PartnerMember | PartnerAdmin, Target::OwnOrg) => 409,
@@ -556,7 +558,8 @@ fn request(
         ]),
         "/api/fn/set_default_deployment"
         | "/api/fn/remove_deployment"
-        | "/api/fn/replace_signing_secret" => f(&[("listing_id", id), ("deployment_id", dep)]),
+        | "/api/fn/replace_signing_secret"
+        | "/api/fn/test_endpoint" => f(&[("listing_id", id), ("deployment_id", dep)]),
         "/api/fn/set_endpoint" => f(&[
             ("listing_id", id),
             ("deployment_id", dep),

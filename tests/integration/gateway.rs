@@ -22,6 +22,7 @@ crate::on_both_backends!(
     the_official_openai_package_works_with_only_base_url_and_key,
     in_the_demo_a_new_client_subscribes_and_calls_a_model_at_once,
     every_call_seen_complete_survives_repeated_sigkill_once_and_failures_are_never_billed,
+    partners_see_health_and_test_calls_referees_read_on_the_record_players_never,
 );
 
 /// Gateway settings for tests: the stand-in is on 127.0.0.1, and a hung
@@ -943,4 +944,162 @@ async fn every_call_seen_complete_survives_repeated_sigkill_once_and_failures_ar
             .any(|r| r.get::<String, _>(2) == "upstream_error"),
         "failing calls were recorded at zero"
     );
+}
+
+async fn partners_see_health_and_test_calls_referees_read_on_the_record_players_never(
+    backend: Backend,
+) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn_with(&db, &ENV).await;
+    let c = connected(&app, &db, [Behaviour::Fixed, Behaviour::ServerError]).await;
+    let failing = models(&app, &c.key)
+        .await
+        .into_iter()
+        .filter(|m| m.contains('@'))
+        .nth(1)
+        .expect("second");
+    for _ in 0..3 {
+        assert_eq!(
+            call(&app, Some(&c.key), &ask("triage-notes", "Hi", false))
+                .await
+                .status,
+            200
+        );
+    }
+    assert_eq!(
+        call(&app, Some(&c.key), &ask(&failing, "Hi", false))
+            .await
+            .status,
+        502
+    );
+
+    // The partner's editor: health per deployment.
+    let editor = call_ok(
+        &c.m.alice,
+        "/api/fn/listing_editor",
+        &[("id", &c.o.listing)],
+    )
+    .await;
+    let health = editor["health"].as_array().expect("health");
+    let of = |i: usize| {
+        health
+            .iter()
+            .find(|h| h["deployment_id"].to_string() == c.o.deployments[i])
+            .cloned()
+            .expect("deployment's health")
+    };
+    assert_eq!(
+        (of(0)["calls"].as_i64(), of(0)["errors"].as_i64()),
+        (Some(3), Some(0))
+    );
+    assert_eq!(
+        (of(1)["calls"].as_i64(), of(1)["errors"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert!(of(0)["p50_ms"].is_i64() && of(0)["p99_ms"].is_i64() && of(0)["last_call"].is_i64());
+    assert!(of(1)["label"].as_str() == Some(failing.as_str()));
+
+    // Test calls: signed, not metered; the answer says how it went.
+    let ok = call_ok(
+        &c.m.alice,
+        "/api/fn/test_endpoint",
+        &[
+            ("listing_id", &c.o.listing),
+            ("deployment_id", &c.o.deployments[0]),
+        ],
+    )
+    .await;
+    assert_eq!(ok["ok"], true, "{ok}");
+    assert!(
+        ok["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("answered 200"),
+        "{ok}"
+    );
+    let bad = call_ok(
+        &c.m.alice,
+        "/api/fn/test_endpoint",
+        &[
+            ("listing_id", &c.o.listing),
+            ("deployment_id", &c.o.deployments[1]),
+        ],
+    )
+    .await;
+    assert_eq!(bad["ok"], false, "{bad}");
+    assert!(
+        bad["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("answered 500"),
+        "{bad}"
+    );
+    // Without JavaScript the editor shows the result once.
+    let editor_path = format!("/my/listings/{}", c.o.listing);
+    let res =
+        c.m.alice
+            .form(
+                "/api/fn/test_endpoint",
+                &editor_path,
+                &[
+                    ("listing_id", &c.o.listing),
+                    ("deployment_id", &c.o.deployments[0]),
+                ],
+            )
+            .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let page = c.m.alice.page(&editor_path).await;
+    assert!(
+        page.contains("Test call to") && page.contains("answered 200"),
+        "{page}"
+    );
+    assert!(
+        !c.m.alice.page(&editor_path).await.contains("Test call to"),
+        "shown once"
+    );
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM gateway_calls").await,
+        4,
+        "test calls are not metered"
+    );
+    // Another partner cannot test (or reach) Alice's endpoints.
+    let (s, _) =
+        c.m.bob
+            .call(
+                "/api/fn/test_endpoint",
+                &[
+                    ("listing_id", &c.o.listing),
+                    ("deployment_id", &c.o.deployments[0]),
+                ],
+            )
+            .await;
+    assert_eq!(s, 404);
+    let served = c.standin.tally().0;
+
+    // Gateway traffic is partner data: a referee reads it on the record,
+    // shown to Alice; a player is refused, on the record too.
+    let alice_org = db
+        .count("SELECT id FROM organisations WHERE name = 'Meridian Health'")
+        .await
+        .to_string();
+    let r = call_ok(
+        &c.m.referee,
+        "/api/fn/publisher_revenue",
+        &[("org", &alice_org)],
+    )
+    .await;
+    assert_eq!(r["health"].as_array().map(Vec::len), Some(2), "{r}");
+    let log = call_ok(&c.m.alice, "/api/fn/data_access_log", &[]).await;
+    assert!(log.to_string().contains("gateway traffic"), "{log}");
+    let (s, _) =
+        c.m.player
+            .call("/api/fn/publisher_revenue", &[("org", &alice_org)])
+            .await;
+    assert_eq!(s, 404);
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM data_access_log WHERE outcome = 'refused'")
+            .await,
+        1
+    );
+    assert_eq!(c.standin.tally().0, served, "reading health calls nothing");
 }

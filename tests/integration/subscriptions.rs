@@ -398,7 +398,8 @@ async fn subscribers_usage_and_revenue_are_behind_the_firewall(backend: Backend)
         "{log}"
     );
     assert!(
-        log.to_string().contains("subscribers, usage and revenue"),
+        log.to_string()
+            .contains("subscribers, usage, revenue and gateway traffic"),
         "{log}"
     );
 

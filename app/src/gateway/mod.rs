@@ -16,6 +16,8 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod errors;
 #[cfg(feature = "ssr")]
+pub mod health;
+#[cfg(feature = "ssr")]
 pub mod recorder;
 #[cfg(feature = "ssr")]
 pub mod signing;
@@ -26,6 +28,39 @@ pub mod upstream;
 
 #[cfg(feature = "ssr")]
 pub use settings::*;
+
+use serde::{Deserialize, Serialize};
+
+/// How one deployment's gateway traffic went over the last days: partner
+/// data (its publisher sees it; referees on the record; players never).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentHealth {
+    pub deployment_id: i64,
+    pub listing_id: i64,
+    pub listing_name: String,
+    /// `slug@base-model`.
+    pub label: String,
+    pub calls: i64,
+    /// Calls that were not billable (failed, broken off, refused upstream).
+    pub errors: i64,
+    /// Upstream latency of the calls, milliseconds.
+    pub p50_ms: Option<i64>,
+    pub p99_ms: Option<i64>,
+    pub last_call: Option<i64>,
+}
+
+/// Days the health figures cover.
+pub const HEALTH_DAYS: i64 = 7;
+
+/// A test call a publisher sent to one of its deployments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestCall {
+    pub listing_id: i64,
+    pub deployment_id: i64,
+    pub ok: bool,
+    /// What happened, in a sentence.
+    pub message: String,
+}
 
 #[cfg(feature = "ssr")]
 mod settings {

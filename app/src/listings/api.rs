@@ -87,6 +87,7 @@ pub async fn listing_editor(id: i64) -> Result<EditorData, AppError> {
             let actor = visit.actor().await?;
             let mut data = service::editor_data(&visit.state, &actor, id).await?;
             data.new_secret = service::take_new_secret(&visit, id).await?;
+            data.test_call = service::take_test_call(&visit, id).await?;
             Ok(data)
         }
         .await,
@@ -238,6 +239,26 @@ pub async fn replace_signing_secret(
             };
             service::keep_for_page(&visit, &new).await?;
             Ok(new)
+        }
+        .await,
+        &editor_path(listing_id),
+    )
+}
+
+/// Sends a signed test call to a deployment's upstream; the answer says how
+/// it went (not metered).
+#[server(prefix = "/api/fn", endpoint = "test_endpoint")]
+pub async fn test_endpoint(
+    listing_id: i64,
+    deployment_id: i64,
+) -> Result<crate::gateway::TestCall, AppError> {
+    respond_then(
+        async {
+            let visit = crate::auth::visit::Visit::current().await?;
+            let actor = visit.actor().await?;
+            let call = service::test_call(&visit.state, &actor, listing_id, deployment_id).await?;
+            service::keep_test_call(&visit, &call).await?;
+            Ok(call)
         }
         .await,
         &editor_path(listing_id),

@@ -194,6 +194,10 @@ pub struct EditorData {
     /// A signing secret just made by a form posted without JavaScript,
     /// shown this once.
     pub new_secret: Option<NewSecret>,
+    /// Gateway traffic of each deployment (the last days).
+    pub health: Vec<crate::gateway::DeploymentHealth>,
+    /// A test call's result kept by a form posted without JavaScript.
+    pub test_call: Option<crate::gateway::TestCall>,
 }
 
 /// A listing in the referees' queue.

@@ -145,6 +145,8 @@ pub struct PublisherData {
     pub subscribers: Vec<SubscriptionView>,
     pub usage: Vec<DayUsage>,
     pub statements: Vec<StatementView>,
+    /// Gateway traffic per deployment (partner data, behind the firewall).
+    pub health: Vec<crate::gateway::DeploymentHealth>,
 }
 
 /// Marketplace totals for referees: per month and industry.

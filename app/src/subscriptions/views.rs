@@ -333,6 +333,39 @@ pub fn SubscriptionPage() -> impl IntoView {
     }
 }
 
+/// Calls, error rate, latency and last call of each deployment's gateway
+/// traffic over the last days.
+pub fn health_table(rows: Vec<crate::gateway::DeploymentHealth>) -> impl IntoView {
+    if rows.is_empty() {
+        return view! { <p class="muted">"No deployments."</p> }.into_any();
+    }
+    let ms = |v: Option<i64>| v.map(|v| format!("{v} ms")).unwrap_or_else(|| "—".into());
+    view! {
+        <table class="grid health">
+            <caption>{format!("Calls through the gateway, last {} days", crate::gateway::HEALTH_DAYS)}</caption>
+            <thead><tr>
+                <th scope="col">"Listing"</th><th scope="col">"Deployment"</th><th scope="col">"Calls"</th>
+                <th scope="col">"Error rate"</th><th scope="col">"Latency p50"</th><th scope="col">"Latency p99"</th>
+                <th scope="col">"Last call"</th>
+            </tr></thead>
+            <tbody>
+                {rows.into_iter().map(|h| view! {
+                    <tr>
+                        <td>{h.listing_name}</td>
+                        <th scope="row">{h.label}</th>
+                        <td>{group_digits(h.calls as u64)}</td>
+                        <td>{if h.calls == 0 { "—".to_string() } else { format!("{:.1} %", 100.0 * h.errors as f64 / h.calls as f64) }}</td>
+                        <td>{ms(h.p50_ms)}</td>
+                        <td>{ms(h.p99_ms)}</td>
+                        <td>{h.last_call.map(date).unwrap_or_else(|| "—".into())}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
 /// How to call the subscription's model through the gateway, and (for its
 /// owners and admins) the fallback and monthly cap settings.
 fn connect_panel(
@@ -424,6 +457,8 @@ pub fn RevenuePage() -> impl IntoView {
                         {subscriptions_table(d.subscribers, true)}
                         <h2>"Usage"</h2>
                         {usage_chart(&d.usage)}
+                        <h2>"Gateway health"</h2>
+                        {health_table(d.health)}
                         <h2>"Statements"</h2>
                         {statements_table(d.statements, "Revenue statements per subscription and month", true)}
                         <p><a href=csv download>"Download statements (CSV)"</a></p>

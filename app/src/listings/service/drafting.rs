@@ -103,6 +103,14 @@ pub async fn editor_data(state: &AppState, actor: &Actor, id: i64) -> Result<Edi
         base_models: active_base_model_choices(&state.db).await?,
         upstreams: super::upstreams(state, actor, id).await?,
         new_secret: None,
+        health: crate::gateway::health::of_publisher(
+            &state.db,
+            m.org_id,
+            Some(id),
+            state.clock.now_ms(),
+        )
+        .await?,
+        test_call: None,
     })
 }
 

@@ -14,6 +14,7 @@
 
 mod drafting;
 mod offer;
+mod probe;
 mod public;
 mod review;
 mod upstream;
@@ -22,6 +23,7 @@ pub use drafting::{create, editor_data, my_listings, update};
 pub use offer::{
     add_deployment, add_plan, deactivate_plan, remove_deployment, set_default_deployment,
 };
+pub use probe::{keep_test_call, take_test_call, test_call};
 pub use public::{compare, page};
 pub use review::{approve, reinstate, reject, retire, review_queue, submit, suspend};
 pub use upstream::{

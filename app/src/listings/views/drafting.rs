@@ -4,12 +4,13 @@
 use super::super::api::{
     listing_editor, my_listings, AddDeployment, AddPlan, CreateListing, DeactivatePlan,
     RemoveDeployment, ReplaceSigningSecret, RetireListing, SetDefaultDeployment, SetEndpoint,
-    SubmitListing, UpdateListing,
+    SubmitListing, TestEndpoint, UpdateListing,
 };
 use super::super::{EditorData, ListingStatus, NewSecret, UpstreamView};
 use super::plan_price;
 use crate::domain::CURRENCIES;
 use crate::error::AppError;
+use crate::gateway::{DeploymentHealth, TestCall};
 use crate::ui::badge::PlatformBadge;
 use crate::ui::fields::{field_error, invalid, options, page_action, Choice, Field, FormAlert};
 use crate::ui::format::{date, format_money};
@@ -106,6 +107,7 @@ pub fn ListingEditorPage() -> impl IntoView {
     let retire = page_action::<RetireListing>();
     let set_endpoint = page_action::<SetEndpoint>();
     let replace_secret = page_action::<ReplaceSigningSecret>();
+    let test_endpoint = page_action::<TestEndpoint>();
     let data = Resource::new(
         move || {
             (
@@ -119,6 +121,7 @@ pub fn ListingEditorPage() -> impl IntoView {
                 submit.version().get(),
                 set_endpoint.version().get(),
                 replace_secret.version().get(),
+                test_endpoint.version().get(),
             )
         },
         |(id, ..)| listing_editor(id),
@@ -149,6 +152,7 @@ pub fn ListingEditorPage() -> impl IntoView {
         retire,
         set_endpoint,
         replace_secret,
+        test_endpoint,
     };
     view! {
         <Title text="Edit listing · Fairground"/>
@@ -171,6 +175,7 @@ struct EditorActions {
     retire: ServerAction<RetireListing>,
     set_endpoint: ServerAction<SetEndpoint>,
     replace_secret: ServerAction<ReplaceSigningSecret>,
+    test_endpoint: ServerAction<TestEndpoint>,
 }
 
 fn editor_view(
@@ -279,6 +284,9 @@ fn editor_view(
                 waiting=e.new_secret.clone()
                 set=a.set_endpoint
                 replace=a.replace_secret
+                test=a.test_endpoint
+                tested=e.test_call.clone()
+                health=e.health.clone()
             />
             <h3>"Add a deployment"</h3>
             <FormAlert error=dep_error fields=&["base_model_id", "revision", "status", "eval_score"]/>
@@ -363,8 +371,13 @@ fn Endpoints(
     waiting: Option<NewSecret>,
     set: ServerAction<SetEndpoint>,
     replace: ServerAction<ReplaceSigningSecret>,
+    test: ServerAction<TestEndpoint>,
+    tested: Option<TestCall>,
+    health: Vec<DeploymentHealth>,
 ) -> impl IntoView {
     let error = Signal::derive(move || set.value().get().and_then(Result::err));
+    let test_error = Signal::derive(move || test.value().get().and_then(Result::err));
+    let result = test.value().get_untracked().and_then(Result::ok).or(tested);
     let replace_error = Signal::derive(move || replace.value().get().and_then(Result::err));
     let label_of = {
         let deployments = deployments.clone();
@@ -411,14 +424,16 @@ fn Endpoints(
                 <table class="grid" aria-label="Endpoints">
                     <thead><tr>
                         <th scope="col">"Deployment"</th><th scope="col">"Base URL"</th>
-                        <th scope="col">"Model"</th><th scope="col">"Changed"</th><th scope="col">"Secret"</th>
+                        <th scope="col">"Model"</th><th scope="col">"Changed"</th><th scope="col">"Secret"</th><th scope="col">"Test"</th>
                     </tr></thead>
                     <tbody>
                         {upstreams.into_iter().map(|u| {
                             let label = label_of(u.deployment_id);
+                            let replace_label = format!("Replace the signing secret of {label}");
+                            let test_label = format!("Send a test call to {label}");
                             view! {
                                 <tr>
-                                    <th scope="row">{label.clone()}</th>
+                                    <th scope="row">{label}</th>
                                     <td><code>{u.base_url}</code></td>
                                     <td><code>{u.model}</code></td>
                                     <td>{date(u.updated_at)}</td>
@@ -426,7 +441,14 @@ fn Endpoints(
                                         <ActionForm action=replace attr:class="inline-form">
                                             <input type="hidden" name="listing_id" value=listing_id/>
                                             <input type="hidden" name="deployment_id" value=u.deployment_id/>
-                                            <button type="submit" class="link-button" aria-label=format!("Replace the signing secret of {label}")>"Replace"</button>
+                                            <button type="submit" class="link-button" aria-label=replace_label>"Replace"</button>
+                                        </ActionForm>
+                                    </td>
+                                    <td>
+                                        <ActionForm action=test attr:class="inline-form">
+                                            <input type="hidden" name="listing_id" value=listing_id/>
+                                            <input type="hidden" name="deployment_id" value=u.deployment_id/>
+                                            <button type="submit" class="link-button" aria-label=test_label>"Send a test call"</button>
                                         </ActionForm>
                                     </td>
                                 </tr>
@@ -436,6 +458,34 @@ fn Endpoints(
                 </table>
             }.into_any()
         }}
+        {result.map(|r| {
+            let label = label_of(r.deployment_id);
+            view! {
+                <div class=if r.ok { "notice test-call" } else { "notice warning test-call" } role="status">
+                    <p>{format!("Test call to {label}: {}", r.message)}</p>
+                </div>
+            }
+        })}
+        <FormAlert error=test_error fields=&[]/>
+        <h4>{format!("Gateway health, last {} days", crate::gateway::HEALTH_DAYS)}</h4>
+        <table class="grid health" aria-label="Gateway health">
+            <thead><tr>
+                <th scope="col">"Deployment"</th><th scope="col">"Calls"</th><th scope="col">"Error rate"</th>
+                <th scope="col">"Latency p50"</th><th scope="col">"Latency p99"</th><th scope="col">"Last call"</th>
+            </tr></thead>
+            <tbody>
+                {health.into_iter().map(|h| view! {
+                    <tr>
+                        <th scope="row">{h.label}</th>
+                        <td>{h.calls}</td>
+                        <td>{if h.calls == 0 { "—".to_string() } else { format!("{:.1} %", 100.0 * h.errors as f64 / h.calls as f64) }}</td>
+                        <td>{h.p50_ms.map(|v| format!("{v} ms")).unwrap_or_else(|| "—".into())}</td>
+                        <td>{h.p99_ms.map(|v| format!("{v} ms")).unwrap_or_else(|| "—".into())}</td>
+                        <td>{h.last_call.map(date).unwrap_or_else(|| "—".into())}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
         <FormAlert error=replace_error fields=&[]/>
         <FormAlert error fields=&["deployment_id", "base_url", "model"]/>
         <ActionForm action=set>

@@ -136,7 +136,13 @@ pub async fn publisher_page(
             .trim()
             .parse::<i64>()
             .map_err(|_| AppError::field("org", "Give an organisation id."))?;
-        publisher_access(state, actor, id, "subscribers, usage and revenue").await?;
+        publisher_access(
+            state,
+            actor,
+            id,
+            "subscribers, usage, revenue and gateway traffic",
+        )
+        .await?;
         id
     };
     let subs = db::list(&state.db, Scope::Publisher(publisher)).await?;
@@ -152,6 +158,7 @@ pub async fn publisher_page(
             .then(a.subscription_id.cmp(&b.subscription_id))
     });
     Ok(PublisherData {
+        health: crate::gateway::health::of_publisher(&state.db, publisher, None, now).await?,
         usage: db::daily_series(&usage, today, CHART_DAYS),
         subscribers: subs.into_iter().map(|p| p.view).collect(),
         statements,
