@@ -366,6 +366,13 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
                 _ => signed_in(403),
             }
         }
+        // Any member of the client tries its model (the fixture deployment
+        // has no endpoint: the answer says so); nobody else finds it.
+        ("POST", "/api/fn/try_model") => match (actor, target) {
+            (Anonymous, _) => 401,
+            (ClientAdmin | ClientMember, Target::OwnOrg) => 200,
+            _ => 404,
+        },
         // A client admin sets its own subscription's fallback and cap.
         ("POST", "/api/fn/set_call_options") => match (actor, target) {
             (ClientAdmin, Target::OwnOrg) => 200,
@@ -584,6 +591,10 @@ fn request(
         "/api/fn/cancel_subscription" | "/api/fn/subscription_detail" => {
             f(&[("id", world.subscription(actor, target).to_string())])
         }
+        "/api/fn/try_model" => f(&[
+            ("id", world.subscription(actor, target).to_string()),
+            ("prompt", "hello".into()),
+        ]),
         "/api/fn/set_call_options" => f(&[
             ("id", world.subscription(actor, target).to_string()),
             ("allow_fallback", "on".into()),
@@ -871,7 +882,8 @@ async fn restore(db: &TestDb) {
          UPDATE users SET display_name = 'Member' WHERE display_name = 'Renamed'; \
          DELETE FROM sessions; \
          UPDATE users SET totp_last_step = NULL, totp_failures = 0, totp_failed_at = NULL; \
-         DELETE FROM usage_records; DELETE FROM subscription_switches; DELETE FROM subscriptions; \
+         DELETE FROM usage_records; DELETE FROM gateway_calls; DELETE FROM subscription_cap_use; \
+         DELETE FROM subscription_switches; DELETE FROM subscriptions; \
          UPDATE api_keys SET revoked_at = NULL; \
          DELETE FROM listing_changes; DELETE FROM listing_tags; DELETE FROM listing_certifications; \
          DELETE FROM deployment_upstreams; DELETE FROM deployments; DELETE FROM plans; DELETE FROM listings; DELETE FROM notifications; \

@@ -23,6 +23,7 @@ crate::on_both_backends!(
     in_the_demo_a_new_client_subscribes_and_calls_a_model_at_once,
     every_call_seen_complete_survives_repeated_sigkill_once_and_failures_are_never_billed,
     partners_see_health_and_test_calls_referees_read_on_the_record_players_never,
+    the_playground_sends_one_prompt_metered_like_any_call,
 );
 
 /// Gateway settings for tests: the stand-in is on 127.0.0.1, and a hung
@@ -1102,4 +1103,73 @@ async fn partners_see_health_and_test_calls_referees_read_on_the_record_players_
         1
     );
     assert_eq!(c.standin.tally().0, served, "reading health calls nothing");
+}
+
+async fn the_playground_sends_one_prompt_metered_like_any_call(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn_with(&db, &ENV).await;
+    let c = connected(&app, &db, [Behaviour::Fixed, Behaviour::Fixed]).await;
+    // With JavaScript: the answer comes back in the action's answer.
+    let a = call_ok(
+        &c.m.carol,
+        "/api/fn/try_model",
+        &[("id", &c.sub), ("prompt", "What is <b>triage</b>?")],
+    )
+    .await;
+    assert_eq!(a["ok"], true, "{a}");
+    assert_eq!(a["text"], "Echo: What is <b>triage</b>?");
+    assert!(a["served_by"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("triage-notes@"));
+    // An empty prompt is named; another organisation's subscription is not found.
+    let (s, body) =
+        c.m.carol
+            .call("/api/fn/try_model", &[("id", &c.sub), ("prompt", "  ")])
+            .await;
+    assert_eq!(s, 422, "{body}");
+    assert!(body["fields"]["prompt"].is_array(), "{body}");
+    assert_eq!(
+        c.m.alice
+            .call("/api/fn/try_model", &[("id", &c.sub), ("prompt", "hi")])
+            .await
+            .0,
+        404
+    );
+    // Without JavaScript: the page it returns to shows the answer once,
+    // escaped.
+    let path = format!("/subscriptions/{}", c.sub);
+    let res =
+        c.m.carol
+            .form(
+                "/api/fn/try_model",
+                &path,
+                &[("id", &c.sub), ("prompt", "Second <i>go</i>")],
+            )
+            .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let page = c.m.carol.page(&path).await;
+    assert!(
+        page.contains("Echo: Second &lt;i&gt;go&lt;/i&gt;"),
+        "{page}"
+    );
+    assert!(!page.contains("<i>go</i>"));
+    assert!(
+        !c.m.carol.page(&path).await.contains("Echo: Second"),
+        "shown once"
+    );
+    // Metered like any call, and on the invoice.
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM gateway_calls WHERE billable = 1 AND api_key_id IS NULL")
+            .await,
+        2
+    );
+    let detail = call_ok(&c.m.carol, "/api/fn/subscription_detail", &[("id", &c.sub)]).await;
+    assert_eq!(detail["invoices"][0]["gateway_calls"], 2);
+    let day = detail["usage"]
+        .as_array()
+        .and_then(|d| d.last())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(day["gateway_calls"], 2, "{day}");
 }

@@ -290,6 +290,32 @@ async fn complete(
         .await
         .map_err(|_| GatewayError::TooLarge)?;
     let asked = read_request(&bytes)?;
+    forward(state, Some(key), org, asked, arrived).await
+}
+
+/// A chat completion for the client's playground page: the same path as a
+/// call with a key (routing, cap, record), without a key. The caller has
+/// checked that the person belongs to `org`.
+pub async fn from_playground(
+    state: AppState,
+    org: i64,
+    model: &str,
+    prompt: &str,
+) -> Result<Response, GatewayError> {
+    let arrived = Instant::now();
+    let body = json!({"model": model, "messages": [{"role": "user", "content": prompt}]});
+    let asked = read_request(body.to_string().as_bytes())?;
+    forward(state, None, org, asked, arrived).await
+}
+
+async fn forward(
+    state: AppState,
+    key: Option<i64>,
+    org: i64,
+    asked: Asked,
+    arrived: Instant,
+) -> Result<Response, GatewayError> {
+    let gw = state.gateway.clone();
     let (sub, order, slug) = route(&state, org, &asked.model).await?;
     let now = state.clock.now_ms();
     let reserved_month = match sub.monthly_call_cap {

@@ -187,7 +187,8 @@ pub async fn reserve(
 pub struct CallRecord {
     pub request_id: String,
     pub subscription: i64,
-    pub api_key: i64,
+    /// None for a call from the client's playground page.
+    pub api_key: Option<i64>,
     pub deployment: Option<i64>,
     pub fallback_from: Option<i64>,
     pub status: u16,
@@ -262,7 +263,10 @@ pub async fn write_calls(
             .await?;
         }
     }
-    let mut keys: Vec<(i64, i64)> = calls.iter().map(|c| (c.api_key, c.occurred_at)).collect();
+    let mut keys: Vec<(i64, i64)> = calls
+        .iter()
+        .filter_map(|c| Some((c.api_key?, c.occurred_at)))
+        .collect();
     keys.sort_unstable();
     keys.reverse();
     keys.dedup_by_key(|(k, _)| *k);

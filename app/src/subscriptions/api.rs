@@ -92,6 +92,26 @@ pub async fn set_call_options(
     )
 }
 
+/// Sends one prompt to the subscription's model through the gateway
+/// (metered like any call); the answer, or why there is none.
+#[server(prefix = "/api/fn", endpoint = "try_model")]
+pub async fn try_model(
+    id: i64,
+    #[server(default)] prompt: String,
+) -> Result<super::PlaygroundAnswer, AppError> {
+    respond_then(
+        async {
+            let visit = crate::auth::visit::Visit::current().await?;
+            let actor = visit.actor().await?;
+            let answer = service::playground(&visit.state, &actor, id, &prompt).await?;
+            service::keep_answer(&visit, &answer).await?;
+            Ok(answer)
+        }
+        .await,
+        &format!("/subscriptions/{id}"),
+    )
+}
+
 #[server(prefix = "/api/fn", endpoint = "my_subscriptions")]
 pub async fn my_subscriptions() -> Result<ClientSubscriptions, AppError> {
     respond(
@@ -107,8 +127,13 @@ pub async fn my_subscriptions() -> Result<ClientSubscriptions, AppError> {
 pub async fn subscription_detail(id: i64) -> Result<SubscriptionData, AppError> {
     respond(
         async {
-            let (state, actor) = current().await?;
-            service::subscription_page(&state, &actor, id).await
+            let visit = crate::auth::visit::Visit::current().await?;
+            let actor = visit.actor().await?;
+            let mut data = service::subscription_page(&visit.state, &actor, id).await?;
+            if data.connect.is_some() {
+                data.playground = service::take_answer(&visit, id).await?;
+            }
+            Ok(data)
         }
         .await,
     )

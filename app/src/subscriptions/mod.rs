@@ -122,6 +122,17 @@ pub struct Connect {
     pub monthly_call_cap: Option<i64>,
 }
 
+/// The playground's answer to one prompt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaygroundAnswer {
+    pub subscription_id: i64,
+    pub ok: bool,
+    /// The model's answer, or why there is none.
+    pub text: String,
+    /// `slug@base-model` of the deployment that answered.
+    pub served_by: String,
+}
+
 /// One subscription's page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriptionData {
@@ -133,6 +144,8 @@ pub struct SubscriptionData {
     pub usage: Vec<DayUsage>,
     /// For the client's members while it is active.
     pub connect: Option<Connect>,
+    /// The playground's last answer, kept by a form posted without JavaScript.
+    pub playground: Option<PlaygroundAnswer>,
     /// Monthly invoices, newest first.
     pub invoices: Vec<StatementView>,
     /// The viewer may switch and cancel (the client's owner or admin).

@@ -4,7 +4,7 @@
 
 use super::api::{
     marketplace_totals, my_subscriptions, publisher_revenue, subscribe_options,
-    subscription_detail, CancelSubscription, SetCallOptions, Subscribe, SwitchDeployment,
+    subscription_detail, CancelSubscription, SetCallOptions, Subscribe, SwitchDeployment, TryModel,
 };
 use super::{Connect, DayUsage, StatementView, SubscriptionView};
 use crate::policy::format_rate;
@@ -31,6 +31,10 @@ pub fn usage_chart(usage: &[DayUsage]) -> impl IntoView {
         W / usage.len() as f64
     };
     let total = usage.iter().fold(0i64, |t, d| t.saturating_add(d.calls));
+    let gateway = usage
+        .iter()
+        .fold(0i64, |t, d| t.saturating_add(d.gateway_calls));
+    let tokens = usage.iter().fold(0i64, |t, d| t.saturating_add(d.tokens));
     let first = usage.first().map(|d| date(d.day)).unwrap_or_default();
     let last = usage.last().map(|d| date(d.day)).unwrap_or_default();
     let label = format!(
@@ -59,7 +63,13 @@ pub fn usage_chart(usage: &[DayUsage]) -> impl IntoView {
                 <text class="axis" x="0" y=H + 20.0>{first}</text>
                 <text class="axis" x=W y=H + 20.0 text-anchor="end">{last}</text>
             </svg>
-            <figcaption>{format!("Calls per day (UTC), last {} days: {} in all.", usage.len(), group_digits(total as u64))}</figcaption>
+            <figcaption>{format!(
+                "Calls per day (UTC), last {} days: {} in all, {} of them through the gateway ({} tokens).",
+                usage.len(),
+                group_digits(total as u64),
+                group_digits(gateway as u64),
+                group_digits(tokens as u64)
+            )}</figcaption>
         </figure>
     }
 }
@@ -247,6 +257,7 @@ pub fn SubscriptionPage() -> impl IntoView {
     let switch = page_action::<SwitchDeployment>();
     let cancel = page_action::<CancelSubscription>();
     let options_set = page_action::<SetCallOptions>();
+    let try_model = page_action::<TryModel>();
     let data = Resource::new(
         move || {
             (
@@ -254,10 +265,12 @@ pub fn SubscriptionPage() -> impl IntoView {
                 switch.version().get(),
                 cancel.version().get(),
                 options_set.version().get(),
+                try_model.version().get(),
             )
         },
-        |(id, _, _, _)| subscription_detail(id),
+        |(id, ..)| subscription_detail(id),
     );
+    let try_error = Signal::derive(move || try_model.value().get().and_then(Result::err));
     let options_error = Signal::derive(move || options_set.value().get().and_then(Result::err));
     let switch_error = Signal::derive(move || switch.value().get().and_then(Result::err));
     let cancel_error = Signal::derive(move || cancel.value().get().and_then(Result::err));
@@ -282,6 +295,10 @@ pub fn SubscriptionPage() -> impl IntoView {
                             }}</dd>
                         </dl>
                         {d.connect.clone().map(|c| connect_panel(c, s.id, d.can_manage, options_set, options_error))}
+                        {d.connect.is_some().then(|| {
+                            let shown = try_model.value().get_untracked().and_then(Result::ok).or(d.playground.clone());
+                            playground_panel(s.id, shown, try_model, try_error)
+                        })}
                         <h2>"Usage"</h2>
                         {usage_chart(&d.usage)}
                         <h2>"Invoices"</h2>
@@ -364,6 +381,38 @@ pub fn health_table(rows: Vec<crate::gateway::DeploymentHealth>) -> impl IntoVie
         </table>
     }
     .into_any()
+}
+
+/// Send one prompt to the model from the page (metered like any call).
+fn playground_panel(
+    id: i64,
+    shown: Option<super::PlaygroundAnswer>,
+    action: ServerAction<TryModel>,
+    error: Signal<Option<crate::error::AppError>>,
+) -> impl IntoView {
+    view! {
+        <section class="playground" aria-labelledby="playground-h">
+            <h2 id="playground-h">"Playground"</h2>
+            <p class="muted">"Send one prompt to this model. It is a call like any other: metered, and counted on the invoice."</p>
+            <FormAlert error fields=&["prompt"]/>
+            <ActionForm action>
+                <input type="hidden" name="id" value=id.to_string()/>
+                <div class="field">
+                    <label for="prompt">"Prompt"</label>
+                    <textarea id="prompt" name="prompt" rows="3" maxlength="4000" required
+                        aria-invalid=invalid(error, "prompt") aria-describedby="prompt-error"></textarea>
+                    {field_error(error, "prompt")}
+                </div>
+                <button type="submit">"Send"</button>
+            </ActionForm>
+            {shown.map(|a| view! {
+                <div class=if a.ok { "notice playground-answer" } else { "notice warning playground-answer" } role="status">
+                    {(!a.served_by.is_empty()).then(|| view! { <p class="muted">{format!("Answered by {}", a.served_by)}</p> })}
+                    <p class="answer">{a.text}</p>
+                </div>
+            })}
+        </section>
+    }
 }
 
 /// How to call the subscription's model through the gateway, and (for its

@@ -5,11 +5,13 @@
 //! from its caller.
 
 mod choosing;
+mod playground;
 mod reading;
 
 pub use choosing::{
     cancel, set_call_options, subscribe, subscribe_box, switch, CallOptionsForm, MAX_MONTHLY_CAP,
 };
+pub use playground::{keep_answer, playground, take_answer, MAX_PROMPT};
 pub use reading::{client_page, client_statements, publisher_page, subscription_page, totals};
 
 use super::billing::{bill, month_bounds, month_label, month_of};

@@ -108,6 +108,7 @@ pub async fn subscription_page(
     };
     Ok(SubscriptionData {
         connect,
+        playground: None,
         subscription: priced.view,
         switches: db::switches(&state.db, id).await?,
         deployments,
