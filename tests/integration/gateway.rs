@@ -1103,6 +1103,28 @@ async fn partners_see_health_and_test_calls_referees_read_on_the_record_players_
         1
     );
     assert_eq!(c.standin.tally().0, served, "reading health calls nothing");
+
+    // The exposure dashboard shows the gateway's overhead for partner and
+    // first-party deployments; counts to referees only.
+    let public = call_ok(
+        &Visitor::new(&app),
+        "/api/fn/exposure_report",
+        &[("industry", "")],
+    )
+    .await;
+    let week = &public["overhead"][0];
+    assert!(
+        week["partner"][0].as_i64().is_some_and(|p50| p50 > 0),
+        "{public}"
+    );
+    assert!(week["first_party"].is_null(), "{public}");
+    assert!(week["partner_calls"].is_null(), "{public}");
+    let refs = call_ok(&c.m.referee, "/api/fn/exposure_report", &[("industry", "")]).await;
+    assert_eq!(refs["overhead"][0]["partner_calls"], 4, "{refs}");
+    assert!(Visitor::new(&app)
+        .page("/exposure")
+        .await
+        .contains("Gateway overhead"));
 }
 
 async fn the_playground_sends_one_prompt_metered_like_any_call(backend: Backend) {

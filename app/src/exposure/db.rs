@@ -99,3 +99,38 @@ pub async fn published_by_industry(db: &Db) -> Result<HashMap<String, (i64, i64)
     }
     Ok(out)
 }
+
+/// The gateway's overhead as a histogram: (week's Monday as a day number,
+/// first-party, bucket, calls), from `from_day` on.
+pub async fn overhead_histogram(
+    db: &Db,
+    from_day: i64,
+) -> Result<Vec<(i64, bool, i64, i64)>, sqlx::Error> {
+    use sqlx::Row;
+    sqlx::query(&format!(
+        "SELECT x.week, x.platform, x.bucket, CAST(COUNT(*) AS BIGINT) AS calls FROM ( \
+           SELECT (g.occurred_at / 86400000) - ((g.occurred_at / 86400000 + 3) % 7) AS week, \
+                  CASE WHEN o.kind = 'platform' THEN 1 ELSE 0 END AS platform, \
+                  CASE WHEN g.overhead_us / {b} >= {n} THEN {last} ELSE g.overhead_us / {b} END AS bucket \
+           FROM gateway_calls g JOIN deployments d ON d.id = g.deployment_id \
+           JOIN listings l ON l.id = d.listing_id JOIN organisations o ON o.id = l.org_id \
+           WHERE g.occurred_at >= $1 \
+         ) x GROUP BY x.week, x.platform, x.bucket",
+        b = super::OVERHEAD_BUCKET_US,
+        n = super::OVERHEAD_BUCKETS,
+        last = super::OVERHEAD_BUCKETS - 1,
+    ))
+    .bind(from_day * super::DAY_MS)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        Ok((
+            r.try_get("week")?,
+            r.try_get::<i64, _>("platform")? == 1,
+            r.try_get("bucket")?,
+            r.try_get("calls")?,
+        ))
+    })
+    .collect()
+}

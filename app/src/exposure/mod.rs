@@ -93,6 +93,49 @@ pub struct ExposureData {
     pub listing_share_bp: Option<i64>,
     /// The viewer is a referee and sees counts, not only shares.
     pub detailed: bool,
+    /// The gateway's own added latency, first-party vs partner deployments,
+    /// per week with calls (all industries), newest first.
+    pub overhead: Vec<OverheadRow>,
+}
+
+/// The gateway's overhead in one week: p50 and p99 in microseconds (to the
+/// 100 µs above), for calls to first-party (and, for referees, the call
+/// counts) and to partner deployments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverheadRow {
+    /// The week's Monday, ms since the epoch (UTC).
+    pub week: i64,
+    pub first_party: Option<(i64, i64)>,
+    pub partner: Option<(i64, i64)>,
+    pub first_party_calls: Option<i64>,
+    pub partner_calls: Option<i64>,
+}
+
+/// Width of the overhead histogram's buckets, microseconds.
+pub const OVERHEAD_BUCKET_US: i64 = 100;
+/// Buckets kept; slower calls fall in the last.
+pub const OVERHEAD_BUCKETS: i64 = 1_000;
+
+/// p50 and p99 (upper bucket edges, µs) of a histogram of (bucket, count).
+pub fn histogram_percentiles(buckets: &[(i64, i64)]) -> Option<(i64, i64)> {
+    let total: i64 = buckets.iter().map(|(_, n)| n).sum();
+    if total <= 0 {
+        return None;
+    }
+    let mut sorted = buckets.to_vec();
+    sorted.sort_unstable();
+    let at = |p: i64| {
+        let rank = ((total * p + 99) / 100).max(1);
+        let mut seen = 0;
+        for (b, n) in &sorted {
+            seen += n;
+            if seen >= rank {
+                return (b + 1) * OVERHEAD_BUCKET_US;
+            }
+        }
+        (sorted.last().map_or(0, |(b, _)| *b) + 1) * OVERHEAD_BUCKET_US
+    };
+    Some((at(50), at(99)))
 }
 
 /// "12.5 %" from basis points; a dash when there is no share.
@@ -136,6 +179,16 @@ pub fn polylines(shares: &[Option<i64>], width: f64, height: f64) -> Vec<String>
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn overhead_percentiles_from_a_histogram() {
+        // 98 calls in 0–100 µs, one in 300–400 µs, one at 5 ms.
+        let h = [(0, 98), (3, 1), (50, 1)];
+        assert_eq!(histogram_percentiles(&h), Some((100, 400)));
+        assert_eq!(histogram_percentiles(&[(2, 1)]), Some((300, 300)));
+        assert_eq!(histogram_percentiles(&[]), None);
+    }
+
     use super::*;
 
     #[test]

@@ -124,7 +124,29 @@ pub async fn report(
         .iter()
         .filter(|(slug, _)| industry.is_empty() || slug.as_str() == industry)
         .fold((0, 0), |acc, (_, n)| (acc.0 + n.0, acc.1 + n.1));
+    let from = this_week - 7 * (WEEKS - 1);
+    let mut weeks: BTreeMap<i64, [Vec<(i64, i64)>; 2]> = BTreeMap::new();
+    for (week, platform, bucket, calls) in
+        crate::exposure::db::overhead_histogram(&state.db, from).await?
+    {
+        weeks.entry(week).or_default()[usize::from(platform)].push((bucket, calls));
+    }
+    let count = |h: &[(i64, i64)]| detailed.then(|| h.iter().map(|(_, n)| n).sum());
+    let overhead = weeks
+        .into_iter()
+        .rev()
+        .map(
+            |(week, [partner, first_party])| crate::exposure::OverheadRow {
+                week: week * DAY_MS,
+                first_party: crate::exposure::histogram_percentiles(&first_party),
+                partner: crate::exposure::histogram_percentiles(&partner),
+                first_party_calls: count(&first_party),
+                partner_calls: count(&partner),
+            },
+        )
+        .collect();
     Ok(ExposureData {
+        overhead,
         industry: industry.to_string(),
         industries,
         series,

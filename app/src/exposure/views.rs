@@ -117,6 +117,47 @@ fn table(d: &ExposureData) -> impl IntoView {
     .into_any()
 }
 
+/// The gateway's added latency for first-party and partner deployments.
+fn overhead_table(d: &super::ExposureData) -> impl IntoView {
+    let ms = |v: Option<(i64, i64)>, i: usize| match v {
+        Some(p) => format!("{:.1} ms", [p.0, p.1][i] as f64 / 1000.0),
+        None => "—".to_string(),
+    };
+    let detailed = d.detailed;
+    view! {
+        <h2>"Gateway overhead"</h2>
+        <p class="muted">
+            "The time the gateway itself adds to a call (routing, metering, relaying; not the model's own time), "
+            "for calls to platform-owned and to partner deployments, per week (all industries). "
+            "Slower treatment of partners' traffic would show here."
+        </p>
+        {if d.overhead.is_empty() {
+            view! { <p class="muted">"No calls through the gateway in this period."</p> }.into_any()
+        } else {
+            view! {
+                <table class="grid overhead">
+                    <thead><tr>
+                        <th scope="col">"Week of"</th>
+                        <th scope="col">"Platform-owned p50"</th><th scope="col">"p99"</th>
+                        <th scope="col">"Partner p50"</th><th scope="col">"p99"</th>
+                        {detailed.then(|| view! { <th scope="col">"Calls (platform / partner)"</th> })}
+                    </tr></thead>
+                    <tbody>
+                        {d.overhead.iter().map(|r| view! {
+                            <tr>
+                                <th scope="row">{crate::ui::format::date(r.week)}</th>
+                                <td>{ms(r.first_party, 0)}</td><td>{ms(r.first_party, 1)}</td>
+                                <td>{ms(r.partner, 0)}</td><td>{ms(r.partner, 1)}</td>
+                                {detailed.then(|| view! { <td>{format!("{} / {}", r.first_party_calls.unwrap_or(0), r.partner_calls.unwrap_or(0))}</td> })}
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any()
+        }}
+    }
+}
+
 #[component]
 pub fn ExposurePage() -> impl IntoView {
     let q = use_query_map();
@@ -148,6 +189,7 @@ pub fn ExposurePage() -> impl IntoView {
                         </form>
                         {chart(&d)}
                         {table(&d)}
+                        {overhead_table(&d)}
                         {(!d.detailed).then(|| view! {
                             <p class="muted">"Counts are shown to referees; this public summary gives the shares."</p>
                         })}
