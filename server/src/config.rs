@@ -67,8 +67,9 @@ pub enum AdminCommand {
         #[arg(long)]
         email: String,
     },
-    /// Issue a metering API key for a publisher organisation (by its slug)
-    /// and print it; it is shown only this once.
+    /// Issue an API key for an organisation (by its slug) and print it; it
+    /// is shown only this once. A publisher gets a metering key (fgk_), a
+    /// client a gateway key (fgc_).
     ApiKey {
         /// The organisation's slug.
         #[arg(long)]

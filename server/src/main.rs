@@ -115,20 +115,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin(AdminCommand::ApiKey { org, name }) => {
             let db = fairground::db::open(&config).await?;
-            let found = sqlx::query_scalar::<_, i64>(
-                "SELECT id FROM organisations WHERE slug = $1 AND kind IN ('partner', 'platform')",
+            let found = sqlx::query_as::<_, (i64, String)>(
+                "SELECT id, kind FROM organisations WHERE slug = $1",
             )
             .bind(&org)
             .fetch_optional(db.pool())
             .await?;
-            let Some(org_id) = found else {
-                anyhow::bail!("--org: no partner or platform organisation has the slug {org:?}");
+            let Some((org_id, kind)) = found else {
+                anyhow::bail!("--org: no organisation has the slug {org:?}");
+            };
+            // Publishers report usage; clients call the gateway.
+            let purpose = if kind == "client" {
+                app::metering::KeyPurpose::Gateway
+            } else {
+                app::metering::KeyPurpose::Metering
             };
             let now = app::db::Clock::system().now_ms();
             let (_, key) = app::metering::service::issue(
                 &db,
                 org_id,
-                app::metering::KeyPurpose::Metering,
+                purpose,
                 &name,
                 None,
                 now,

@@ -114,6 +114,26 @@ async fn list_models(state: &AppState, headers: &HeaderMap) -> Result<Value, Gat
     Ok(json!({"object": "list", "data": data}))
 }
 
+/// A chat completion request as OpenAI's API takes it (described for the
+/// OpenAPI document; the gateway passes every other field on untouched).
+#[derive(Debug, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+pub struct ChatRequest {
+    /// A listing's slug, or `slug@base-model`.
+    #[schema(example = "triage-notes", max_length = 200)]
+    pub model: String,
+    pub messages: Vec<ChatMessage>,
+    /// Answer with server-sent events.
+    pub stream: Option<bool>,
+}
+
+#[derive(Debug, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+pub struct ChatMessage {
+    #[schema(example = "user")]
+    pub role: String,
+    #[schema(example = "Is this urgent?")]
+    pub content: String,
+}
+
 /// What the client asked for, as far as the gateway reads it.
 struct Asked {
     body: Value,
@@ -248,7 +268,7 @@ struct Failed {
     path = "/gateway/v1/chat/completions",
     tag = "gateway",
     security(("gateway_key" = [])),
-    request_body(content = Value, description = "An OpenAI chat completion request; `model` is a listing's slug or slug@base-model"),
+    request_body(content = ChatRequest, description = "An OpenAI chat completion request; `model` is a listing's slug or slug@base-model"),
     responses(
         (status = 200, description = "The model's answer (JSON, or server-sent events with `stream: true`); the Fairground-Deployment header names the deployment that served it", body = Value),
         (status = 400, description = "Not a chat completion request", body = super::errors::ErrorBody),
@@ -670,7 +690,7 @@ impl utoipa::Modify for GatewayKey {
         description = "OpenAI-compatible: clients call the models their organisation subscribes to; every call is metered by the platform."
     ),
     paths(chat_completions, models),
-    components(schemas(super::errors::ErrorBody, super::errors::ErrorDetail)),
+    components(schemas(super::errors::ErrorBody, super::errors::ErrorDetail, ChatRequest, ChatMessage)),
     modifiers(&GatewayKey),
     tags((name = "gateway", description = "Model calls"))
 )]
