@@ -27,6 +27,8 @@ export FAIRGROUND_SITE_ROOT=target/site
 export FAIRGROUND_AUTH_ATTEMPTS_PER_IP=600
 # The tests read the outbox (address-confirmation links) with this binary.
 export FAIRGROUND_E2E_BIN="$PWD/$bin"
+# The demo's deployments answer through the gateway, as in the demo.
+export FAIRGROUND_DEMO_UPSTREAM=true
 "$bin" seed --demo
 # The platform's referee for the review flow: the browser tests sign up with
 # this address and accept the link.

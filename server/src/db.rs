@@ -18,7 +18,15 @@ fn migrator(backend: Backend) -> &'static Migrator {
 /// names the step, so start-up stops with a message rather than serving on a
 /// half-migrated database.
 pub async fn open(config: &crate::config::Config) -> anyhow::Result<Db> {
-    let db = Db::connect(&config.database_url, &config.db_options())
+    open_with(config, &config.db_options()).await
+}
+
+/// As `open`, with these connection options.
+pub async fn open_with(
+    config: &crate::config::Config,
+    options: &app::db::DbOptions,
+) -> anyhow::Result<Db> {
+    let db = Db::connect(&config.database_url, options)
         .await
         .context("opening the database")?;
     migrate(&db).await?;

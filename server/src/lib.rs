@@ -48,7 +48,28 @@ pub async fn serve(
     let site = csrf::SiteOrigin::from_public_url(config.public_url.as_deref())
         .map_err(anyhow::Error::msg)?;
     let limits = config.connection_limits()?;
-    let db = db::open(&config).await?;
+    // The serving process checkpoints SQLite's WAL on a timer (below), off
+    // the commit path.
+    let db = db::open_with(
+        &config,
+        &app::db::DbOptions {
+            checkpoint_in_background: true,
+            ..config.db_options()
+        },
+    )
+    .await?;
+    if db.backend() == app::db::Backend::Sqlite {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                if let Err(err) = db.checkpoint().await {
+                    tracing::warn!(error = %err, "checkpointing the SQLite WAL failed");
+                }
+            }
+        });
+    }
     if config.demo_upstream {
         crate::standin::connect_demo(&db, Clock::system().now_ms()).await?;
     }

@@ -131,16 +131,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 app::metering::KeyPurpose::Metering
             };
             let now = app::db::Clock::system().now_ms();
-            let (_, key) = app::metering::service::issue(
-                &db,
-                org_id,
-                purpose,
-                &name,
-                None,
-                now,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (_, key) = app::metering::service::issue(&db, org_id, purpose, &name, None, now)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             db.close().await;
             println!("{key}");
             Ok(())

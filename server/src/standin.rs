@@ -108,8 +108,13 @@ impl StandIn {
     /// Serves on `addr` (port 0 for any free port) until the process ends;
     /// returns the address it listens on.
     pub async fn spawn(&self, addr: SocketAddr) -> std::io::Result<SocketAddr> {
+        use axum::serve::ListenerExt as _;
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
+        // Each event leaves at once (no Nagle delay on small writes).
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let app = self.router();
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {

@@ -43,14 +43,18 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 /// The key's id and its (client) organisation.
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(i64, i64), GatewayError> {
-    let key = headers
+/// The bearer key of a request, when it has a gateway key's form.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|k| k.len() > PREFIX_LEN && k.starts_with("fgc_") && k.is_ascii())
-        .ok_or(GatewayError::BadKey)?;
+}
+
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(i64, i64), GatewayError> {
+    let key = bearer(headers).ok_or(GatewayError::BadKey)?;
     let found = db::live_key(&state.db, &key[..PREFIX_LEN])
         .await
         .map_err(|e| {
@@ -190,24 +194,29 @@ fn read_request(bytes: &[u8]) -> Result<Asked, GatewayError> {
 }
 
 /// The subscription a model name names and the deployments to try, in order.
-async fn route(
-    state: &AppState,
-    org: i64,
-    model: &str,
-) -> Result<(Subscribed, Vec<Candidate>, String), GatewayError> {
-    let (slug, pin) = match model.split_once('@') {
+/// `slug` and the pinned base model, if any, of a model name.
+fn split_model(model: &str) -> (&str, Option<&str>) {
+    match model.split_once('@') {
         Some((s, b)) => (s, Some(b)),
         None => (model, None),
-    };
-    let unknown = || {
-        GatewayError::UnknownModel(format!(
-            "There is no model {model:?}. GET /gateway/v1/models lists the models this key may call."
-        ))
-    };
-    let named = db::named(&state.db, org, slug)
-        .await
-        .map_err(internal)?
-        .ok_or_else(unknown)?;
+    }
+}
+
+fn unknown(model: &str) -> GatewayError {
+    GatewayError::UnknownModel(format!(
+        "There is no model {model:?}. GET /gateway/v1/models lists the models this key may call."
+    ))
+}
+
+/// The subscription a model name names and the deployments to try, in
+/// order, from what the database holds for it.
+fn choose(
+    model: &str,
+    named: Option<db::Named>,
+    all: Vec<Candidate>,
+) -> Result<(Subscribed, Vec<Candidate>, String), GatewayError> {
+    let (slug, pin) = split_model(model);
+    let named = named.ok_or_else(|| unknown(model))?;
     let sub = match named.subscription {
         Some(s) => s,
         None if named.published => {
@@ -215,11 +224,8 @@ async fn route(
                 "Your organisation has no active subscription to {slug:?}; subscribe on its page first."
             )))
         }
-        None => return Err(unknown()),
+        None => return Err(unknown(model)),
     };
-    let all = db::candidates(&state.db, named.listing_id)
-        .await
-        .map_err(internal)?;
     let first = match pin {
         Some(base) => all
             .iter()
@@ -244,6 +250,23 @@ async fn route(
         order.extend(all.into_iter().filter(|c| c.id != first.id && c.active));
     }
     Ok((sub, order, slug.to_string()))
+}
+
+/// The same, read in two queries (for the playground, which has no key).
+async fn route(
+    state: &AppState,
+    org: i64,
+    model: &str,
+) -> Result<(Subscribed, Vec<Candidate>, String), GatewayError> {
+    let (slug, _) = split_model(model);
+    let named = db::named(&state.db, org, slug).await.map_err(internal)?;
+    let all = match &named {
+        Some(n) if n.subscription.is_some() => db::candidates(&state.db, n.listing_id)
+            .await
+            .map_err(internal)?,
+        _ => Vec::new(),
+    };
+    choose(model, named, all)
 }
 
 /// The calendar month of `ms` (year * 100 + month) and its first instant.
@@ -299,18 +322,28 @@ async fn complete(
     body: Body,
 ) -> Result<Response, GatewayError> {
     let arrived = Instant::now();
-    let gw = state.gateway.clone();
-    let (key, org) = authenticate(&state, &headers).await?;
-    gw.check_rate(key)
-        .map_err(|wait_ms| GatewayError::RateLimited {
-            wait_ms,
-            per_second: gw.settings.requests_per_key,
-        })?;
+    let key_text = bearer(&headers).ok_or(GatewayError::BadKey)?.to_string();
     let bytes = axum::body::to_bytes(body, MAX_REQUEST)
         .await
         .map_err(|_| GatewayError::TooLarge)?;
     let asked = read_request(&bytes)?;
-    forward(state, Some(key), org, asked, arrived).await
+    // The key, the subscription and its deployments in one query.
+    let (slug, _) = split_model(&asked.model);
+    let found = db::call_context(&state.db, &key_text[..PREFIX_LEN], slug)
+        .await
+        .map_err(internal)?
+        .ok_or(GatewayError::BadKey)?;
+    if !same(&found.key_hash, &hash_key(&key_text)) {
+        return Err(GatewayError::BadKey);
+    }
+    let gw = state.gateway.clone();
+    gw.check_rate(found.key_id)
+        .map_err(|wait_ms| GatewayError::RateLimited {
+            wait_ms,
+            per_second: gw.settings.requests_per_key,
+        })?;
+    let routed = choose(&asked.model, found.named, found.candidates)?;
+    forward(state, Some(found.key_id), routed, asked, arrived).await
 }
 
 /// A chat completion for the client's playground page: the same path as a
@@ -325,18 +358,18 @@ pub async fn from_playground(
     let arrived = Instant::now();
     let body = json!({"model": model, "messages": [{"role": "user", "content": prompt}]});
     let asked = read_request(body.to_string().as_bytes())?;
-    forward(state, None, org, asked, arrived).await
+    let routed = route(&state, org, &asked.model).await?;
+    forward(state, None, routed, asked, arrived).await
 }
 
 async fn forward(
     state: AppState,
     key: Option<i64>,
-    org: i64,
+    (sub, order, slug): (Subscribed, Vec<Candidate>, String),
     asked: Asked,
     arrived: Instant,
 ) -> Result<Response, GatewayError> {
     let gw = state.gateway.clone();
-    let (sub, order, slug) = route(&state, org, &asked.model).await?;
     let now = state.clock.now_ms();
     let reserved_month = match sub.monthly_call_cap {
         Some(cap) => {

@@ -24,6 +24,93 @@ pub async fn live_key(db: &Db, prefix: &str) -> Result<Option<(i64, i64, String)
     .transpose()
 }
 
+/// What one call needs, read in one query: the key (when live), the
+/// listing the model names with the key's organisation's subscription to
+/// it, and (when subscribed) the listing's deployments in order.
+pub struct CallContext {
+    pub key_id: i64,
+    pub key_hash: String,
+    pub named: Option<Named>,
+    pub candidates: Vec<Candidate>,
+}
+
+pub async fn call_context(
+    db: &Db,
+    prefix: &str,
+    slug: &str,
+) -> Result<Option<CallContext>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT k.id AS key_id, k.key_hash, l.id AS listing_id, l.status AS listing_status, \
+                s.id AS sub_id, s.deployment_id AS sub_deployment, s.allow_fallback, s.monthly_call_cap, \
+                d.id AS dep_id, d.status AS dep_status, b.slug AS base, \
+                u.base_url, u.upstream_model, u.signing_secret \
+         FROM api_keys k \
+         LEFT JOIN listings l ON l.slug = $2 \
+         LEFT JOIN subscriptions s \
+           ON s.listing_id = l.id AND s.client_org_id = k.org_id AND s.status = 'active' \
+         LEFT JOIN deployments d ON d.listing_id = s.listing_id \
+         LEFT JOIN base_models b ON b.id = d.base_model_id \
+         LEFT JOIN deployment_upstreams u ON u.deployment_id = d.id \
+         WHERE k.prefix = $1 AND k.revoked_at IS NULL AND k.purpose = 'gateway' \
+         ORDER BY d.is_default DESC, b.provider, b.name, b.version, d.revision",
+    )
+    .bind(prefix)
+    .bind(slug)
+    .fetch_all(db.pool())
+    .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let listing: Option<i64> = first.try_get("listing_id")?;
+    let named = match listing {
+        None => None,
+        Some(listing_id) => {
+            let status: String = first.try_get("listing_status")?;
+            let sub: Option<i64> = first.try_get("sub_id")?;
+            Some(Named {
+                listing_id,
+                published: status == "published",
+                subscription: match sub {
+                    Some(id) => Some(Subscribed {
+                        id,
+                        deployment_id: first.try_get("sub_deployment")?,
+                        allow_fallback: first.try_get::<i64, _>("allow_fallback")? == 1,
+                        monthly_call_cap: first.try_get("monthly_call_cap")?,
+                    }),
+                    None => None,
+                },
+            })
+        }
+    };
+    let mut candidates = Vec::new();
+    for r in &rows {
+        let Some(id) = r.try_get::<Option<i64>, _>("dep_id")? else {
+            continue;
+        };
+        let status: String = r.try_get("dep_status")?;
+        let url: Option<String> = r.try_get("base_url")?;
+        candidates.push(Candidate {
+            id,
+            base: r.try_get("base")?,
+            active: status == "active",
+            upstream: match url {
+                Some(url) => Some((
+                    url,
+                    r.try_get("upstream_model")?,
+                    r.try_get("signing_secret")?,
+                )),
+                None => None,
+            },
+        });
+    }
+    Ok(Some(CallContext {
+        key_id: first.try_get("key_id")?,
+        key_hash: first.try_get("key_hash")?,
+        named,
+        candidates,
+    }))
+}
+
 /// A listing found by its slug, with the client's active subscription to it.
 pub struct Named {
     pub listing_id: i64,
