@@ -985,7 +985,7 @@ async fn partners_see_health_and_test_calls_referees_read_on_the_record_players_
     let of = |i: usize| {
         health
             .iter()
-            .find(|h| h["deployment_id"].to_string() == c.o.deployments[i])
+            .find(|h| h["deployment_id"].as_i64() == c.o.deployments[i].parse::<i64>().ok())
             .cloned()
             .expect("deployment's health")
     };
