@@ -15,7 +15,7 @@ use super::sse::{rename_model, usage_of, Relay};
 use super::upstream::refused_host;
 use super::{MAX_ANSWER, MAX_REQUEST};
 use crate::calendar::civil_from_days;
-use crate::metering::ingest::hash_key;
+use crate::metering::ingest::{hash_key, same};
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -34,14 +34,6 @@ const PREFIX_LEN: usize = 12;
 /// The longest model name taken.
 const MAX_MODEL: usize = 200;
 
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 /// The key's id and its (client) organisation.
 /// The bearer key of a request, when it has a gateway key's form.
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -55,12 +47,16 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(i64, i64), GatewayError> {
     let key = bearer(headers).ok_or(GatewayError::BadKey)?;
-    let found = db::live_key(&state.db, &key[..PREFIX_LEN])
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "looking up a gateway key failed");
-            GatewayError::NotMetered
-        })?;
+    let found = crate::metering::db::live_key(
+        &state.db,
+        &key[..PREFIX_LEN],
+        crate::metering::KeyPurpose::Gateway,
+    )
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "looking up a gateway key failed");
+        GatewayError::NotMetered
+    })?;
     match found {
         Some((id, org, hash)) if same(&hash, &hash_key(key)) => Ok((id, org)),
         _ => Err(GatewayError::BadKey),
@@ -537,13 +533,18 @@ async fn forward(
     rec.outcome = f.outcome;
     rec.fallback_from = (order.len() > 1 && f.deployment != Some(order[0].id)).then(|| order[0].id);
     rec.overhead_us = arrived.elapsed().as_micros() as i64;
+    store(&state, rec).await?;
+    Err(f.error)
+}
+
+/// Commits a call's record; a call that cannot be recorded is not answered.
+async fn store(state: &AppState, rec: CallRecord) -> Result<(), GatewayError> {
     state
         .gateway
         .recorder
         .store(rec)
         .await
-        .map_err(|_| GatewayError::NotMetered)?;
-    Err(f.error)
+        .map_err(|_| GatewayError::NotMetered)
 }
 
 /// Reads a whole (non-streamed) answer, records the call, then answers.
@@ -610,12 +611,7 @@ async fn whole_answer(
     };
     rec.status = out_status.as_u16();
     rec.overhead_us = (pre + sent.elapsed().saturating_sub(upstream)).as_micros() as i64;
-    state
-        .gateway
-        .recorder
-        .store(rec)
-        .await
-        .map_err(|_| GatewayError::NotMetered)?;
+    store(state, rec).await?;
     let mut response = (out_status, axum::Json(out)).into_response();
     response.headers_mut().extend(names);
     Ok(response)

@@ -3,26 +3,8 @@
 //! the call records (written in batches by `recorder`).
 
 use crate::db::Db;
+use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
-
-/// A live gateway key: (key id, client organisation, key hash).
-pub async fn live_key(db: &Db, prefix: &str) -> Result<Option<(i64, i64, String)>, sqlx::Error> {
-    sqlx::query(
-        "SELECT k.id, k.org_id, k.key_hash FROM api_keys k \
-         WHERE k.prefix = $1 AND k.revoked_at IS NULL AND k.purpose = 'gateway'",
-    )
-    .bind(prefix)
-    .fetch_optional(db.pool())
-    .await?
-    .map(|r| {
-        Ok((
-            r.try_get("id")?,
-            r.try_get("org_id")?,
-            r.try_get("key_hash")?,
-        ))
-    })
-    .transpose()
-}
 
 /// What one call needs, read in one query: the key (when live), the
 /// listing the model names with the key's organisation's subscription to
@@ -66,42 +48,18 @@ pub async fn call_context(
         None => None,
         Some(listing_id) => {
             let status: String = first.try_get("listing_status")?;
-            let sub: Option<i64> = first.try_get("sub_id")?;
             Some(Named {
                 listing_id,
                 published: status == "published",
-                subscription: match sub {
-                    Some(id) => Some(Subscribed {
-                        id,
-                        deployment_id: first.try_get("sub_deployment")?,
-                        allow_fallback: first.try_get::<i64, _>("allow_fallback")? == 1,
-                        monthly_call_cap: first.try_get("monthly_call_cap")?,
-                    }),
-                    None => None,
-                },
+                subscription: subscribed_of(first, "sub_deployment")?,
             })
         }
     };
     let mut candidates = Vec::new();
     for r in &rows {
-        let Some(id) = r.try_get::<Option<i64>, _>("dep_id")? else {
-            continue;
-        };
-        let status: String = r.try_get("dep_status")?;
-        let url: Option<String> = r.try_get("base_url")?;
-        candidates.push(Candidate {
-            id,
-            base: r.try_get("base")?,
-            active: status == "active",
-            upstream: match url {
-                Some(url) => Some((
-                    url,
-                    r.try_get("upstream_model")?,
-                    r.try_get("signing_secret")?,
-                )),
-                None => None,
-            },
-        });
+        if r.try_get::<Option<i64>, _>("dep_id")?.is_some() {
+            candidates.push(candidate_of(r, "dep_id", "dep_status")?);
+        }
     }
     Ok(Some(CallContext {
         key_id: first.try_get("key_id")?,
@@ -109,6 +67,40 @@ pub async fn call_context(
         named,
         candidates,
     }))
+}
+
+/// The subscription columns of a row (`sub_id`, `deployment_id`,
+/// `allow_fallback`, `monthly_call_cap`), when it has one.
+fn subscribed_of(r: &AnyRow, deployment_col: &str) -> Result<Option<Subscribed>, sqlx::Error> {
+    let Some(id) = r.try_get::<Option<i64>, _>("sub_id")? else {
+        return Ok(None);
+    };
+    Ok(Some(Subscribed {
+        id,
+        deployment_id: r.try_get(deployment_col)?,
+        allow_fallback: r.try_get::<i64, _>("allow_fallback")? == 1,
+        monthly_call_cap: r.try_get("monthly_call_cap")?,
+    }))
+}
+
+/// A deployment of a row (`id_col`, `status_col`, `base` and the
+/// upstream's columns).
+fn candidate_of(r: &AnyRow, id_col: &str, status_col: &str) -> Result<Candidate, sqlx::Error> {
+    let status: String = r.try_get(status_col)?;
+    let url: Option<String> = r.try_get("base_url")?;
+    Ok(Candidate {
+        id: r.try_get(id_col)?,
+        base: r.try_get("base")?,
+        active: status == "active",
+        upstream: match url {
+            Some(url) => Some((
+                url,
+                r.try_get("upstream_model")?,
+                r.try_get("signing_secret")?,
+            )),
+            None => None,
+        },
+    })
 }
 
 /// A listing found by its slug, with the client's active subscription to it.
@@ -139,19 +131,10 @@ pub async fn named(db: &Db, client_org: i64, slug: &str) -> Result<Option<Named>
     .await?
     .map(|r| {
         let status: String = r.try_get("listing_status")?;
-        let sub: Option<i64> = r.try_get("sub_id")?;
         Ok(Named {
             listing_id: r.try_get("listing_id")?,
             published: status == "published",
-            subscription: match sub {
-                Some(id) => Some(Subscribed {
-                    id,
-                    deployment_id: r.try_get("deployment_id")?,
-                    allow_fallback: r.try_get::<i64, _>("allow_fallback")? == 1,
-                    monthly_call_cap: r.try_get("monthly_call_cap")?,
-                }),
-                None => None,
-            },
+            subscription: subscribed_of(&r, "deployment_id")?,
         })
     })
     .transpose()
@@ -181,23 +164,7 @@ pub async fn candidates(db: &Db, listing: i64) -> Result<Vec<Candidate>, sqlx::E
     .fetch_all(db.pool())
     .await?
     .iter()
-    .map(|r| {
-        let status: String = r.try_get("status")?;
-        let url: Option<String> = r.try_get("base_url")?;
-        Ok(Candidate {
-            id: r.try_get("id")?,
-            base: r.try_get("base")?,
-            active: status == "active",
-            upstream: match url {
-                Some(url) => Some((
-                    url,
-                    r.try_get("upstream_model")?,
-                    r.try_get("signing_secret")?,
-                )),
-                None => None,
-            },
-        })
-    })
+    .map(|r| candidate_of(r, "id", "status"))
     .collect()
 }
 

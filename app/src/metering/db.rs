@@ -87,12 +87,17 @@ pub async fn keys_of(
 
 /// A live metering key found by its prefix: (id, org, hash). A key made
 /// for calling models through the gateway is not one.
-pub async fn live_key(db: &Db, prefix: &str) -> Result<Option<(i64, i64, String)>, sqlx::Error> {
+pub async fn live_key(
+    db: &Db,
+    prefix: &str,
+    purpose: KeyPurpose,
+) -> Result<Option<(i64, i64, String)>, sqlx::Error> {
     sqlx::query(
         "SELECT id, org_id, key_hash FROM api_keys \
-         WHERE prefix = $1 AND revoked_at IS NULL AND purpose = 'metering'",
+         WHERE prefix = $1 AND revoked_at IS NULL AND purpose = $2",
     )
     .bind(prefix)
+    .bind(purpose.as_str())
     .fetch_optional(db.pool())
     .await?
     .map(|r| {

@@ -102,7 +102,8 @@ pub fn hash_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
-fn same(a: &str, b: &str) -> bool {
+/// Whether two hashes are equal, in time independent of where they differ.
+pub fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -126,7 +127,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(i64, i64
         .map(str::trim)
         .filter(|k| k.len() > PREFIX_LEN && k.starts_with("fgk_") && k.is_ascii())
         .ok_or_else(unauthorized)?;
-    let found = db::live_key(&state.db, &key[..PREFIX_LEN])
+    let found = db::live_key(&state.db, &key[..PREFIX_LEN], super::KeyPurpose::Metering)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "looking up an API key failed");
