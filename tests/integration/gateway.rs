@@ -24,6 +24,7 @@ crate::on_both_backends!(
     every_call_seen_complete_survives_repeated_sigkill_once_and_failures_are_never_billed,
     partners_see_health_and_test_calls_referees_read_on_the_record_players_never,
     the_playground_sends_one_prompt_metered_like_any_call,
+    a_call_the_client_walks_away_from_is_still_recorded_once_and_its_cap_given_back,
 );
 
 /// Gateway settings for tests: the stand-in is on 127.0.0.1, and a hung
@@ -1194,4 +1195,43 @@ async fn the_playground_sends_one_prompt_metered_like_any_call(backend: Backend)
         .cloned()
         .unwrap_or_default();
     assert_eq!(day["gateway_calls"], 2, "{day}");
+}
+
+async fn a_call_the_client_walks_away_from_is_still_recorded_once_and_its_cap_given_back(
+    backend: Backend,
+) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn_with(&db, &ENV).await;
+    let c = connected(&app, &db, [Behaviour::Hang, Behaviour::Fixed]).await;
+    call_ok(
+        &c.m.carol,
+        "/api/fn/set_call_options",
+        &[("id", &c.sub), ("monthly_call_cap", "1")],
+    )
+    .await;
+    // The client gives up long before the upstream's first-byte timeout.
+    let gone = app
+        .client
+        .post(app.url("/gateway/v1/chat/completions"))
+        .bearer_auth(&c.key)
+        .timeout(std::time::Duration::from_millis(200))
+        .json(&ask("triage-notes", "Anyone?", false))
+        .send()
+        .await;
+    assert!(gone.is_err(), "the client stopped waiting");
+    // The call still ends (at the timeout), is recorded once at zero, and
+    // its reservation is given back: the one call of the cap is still free.
+    let mut recorded = 0;
+    for _ in 0..50 {
+        recorded = db.count("SELECT COUNT(*) FROM gateway_calls").await;
+        if recorded > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(recorded, 1);
+    assert_eq!(records(&db).await[0].0, "timeout");
+    c.standin.register("first", &c.secrets[0], Behaviour::Fixed);
+    let a = call(&app, Some(&c.key), &ask("triage-notes", "Now?", false)).await;
+    assert_eq!(a.status, 200, "{}", a.text);
 }

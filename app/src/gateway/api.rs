@@ -339,7 +339,19 @@ async fn complete(
             per_second: gw.settings.requests_per_key,
         })?;
     let routed = choose(&asked.model, found.named, found.candidates)?;
-    forward(state, Some(found.key_id), routed, asked, arrived).await
+    to_the_end(forward(state, Some(found.key_id), routed, asked, arrived)).await
+}
+
+/// Runs a call to its end on its own task: a client that goes away while
+/// the upstream works does not cancel it half-way, so the call is still
+/// recorded once (and a reservation under the cap given back if it is
+/// not billable).
+async fn to_the_end(
+    call: impl std::future::Future<Output = Result<Response, GatewayError>> + Send + 'static,
+) -> Result<Response, GatewayError> {
+    tokio::spawn(call)
+        .await
+        .unwrap_or(Err(GatewayError::NotMetered))
 }
 
 /// A chat completion for the client's playground page: the same path as a
@@ -355,7 +367,7 @@ pub async fn from_playground(
     let body = json!({"model": model, "messages": [{"role": "user", "content": prompt}]});
     let asked = read_request(body.to_string().as_bytes())?;
     let routed = route(&state, org, &asked.model).await?;
-    forward(state, None, routed, asked, arrived).await
+    to_the_end(forward(state, None, routed, asked, arrived)).await
 }
 
 async fn forward(

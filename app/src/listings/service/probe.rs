@@ -29,6 +29,14 @@ pub async fn test_call(
 ) -> Result<TestCall, AppError> {
     let m = editor(actor)?;
     own_listing(state, m, listing_id).await?;
+    // Test calls reach out from the platform: counted per person, with the
+    // gateway's calls a second (so a partner cannot aim a flood of them at
+    // someone else's server).
+    if let Err(wait_ms) = state.gateway.check_rate(-actor.user_id) {
+        return Err(AppError::RateLimited {
+            retry_after_secs: wait_ms.div_ceil(1000).max(1),
+        });
+    }
     let row = sqlx::query(
         "SELECT u.base_url, u.upstream_model, u.signing_secret FROM deployment_upstreams u \
          JOIN deployments d ON d.id = u.deployment_id WHERE d.id = $1 AND d.listing_id = $2",
