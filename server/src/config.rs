@@ -200,11 +200,12 @@ pub struct Config {
     pub gateway_connect_timeout_ms: u64,
 
     /// Gateway: milliseconds from forwarding a call to the model server's
-    /// answer starting; past it the call falls back (when allowed) or is 504.
+    /// answer starting (for a non-streamed call, the whole answer); past it
+    /// the call falls back (when allowed) or is 504.
     #[arg(
         long,
         env = "FAIRGROUND_GATEWAY_FIRST_BYTE_TIMEOUT_MS",
-        default_value_t = 60_000,
+        default_value_t = 300_000,
         global = true
     )]
     pub gateway_first_byte_timeout_ms: u64,
@@ -213,7 +214,7 @@ pub struct Config {
     #[arg(
         long,
         env = "FAIRGROUND_GATEWAY_IDLE_TIMEOUT_MS",
-        default_value_t = 60_000,
+        default_value_t = 300_000,
         global = true
     )]
     pub gateway_idle_timeout_ms: u64,

@@ -92,8 +92,10 @@ mod settings {
         fn default() -> Settings {
             Settings {
                 connect_timeout: Duration::from_secs(5),
-                first_byte_timeout: Duration::from_secs(60),
-                idle_timeout: Duration::from_secs(60),
+                // A non-streamed answer's first byte comes when it is
+                // complete: long completions must fit.
+                first_byte_timeout: Duration::from_secs(300),
+                idle_timeout: Duration::from_secs(300),
                 requests_per_key: DEFAULT_REQUESTS_PER_KEY,
                 allow_private_upstreams: false,
             }
