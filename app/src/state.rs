@@ -2,7 +2,7 @@
 
 use crate::db::{Clock, Db};
 use crate::error::AppError;
-use governor::clock::{Clock as _, DefaultClock};
+use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use leptos::config::LeptosOptions;
 use std::num::NonZeroU32;
@@ -115,20 +115,20 @@ impl RateLimits {
     /// One metering request by API key `key_id`: the milliseconds to wait
     /// when the key is over its limit.
     pub fn check_api_key(&self, key_id: i64) -> Result<(), u64> {
-        let now = DefaultClock::default().now();
-        self.per_api_key
-            .check_key(&key_id)
-            .map_err(|not_until| (not_until.wait_time_from(now).as_millis() as u64).max(1))
+        // The limiter's clock, read only when the key is over.
+        self.per_api_key.check_key(&key_id).map_err(|not_until| {
+            let now = self.per_api_key.clock().now();
+            (not_until.wait_time_from(now).as_millis() as u64).max(1)
+        })
     }
 
     /// One attempt from `ip` (on `account`, if known): RateLimited when over.
     pub fn check(&self, ip: &str, account: Option<&str>) -> Result<(), AppError> {
-        let now = DefaultClock::default().now();
         let over = |limiter: &DefaultKeyedRateLimiter<String>, key: &str| {
             limiter
                 .check_key(&key.to_string())
                 .err()
-                .map(|not_until| not_until.wait_time_from(now).as_secs() + 1)
+                .map(|not_until| not_until.wait_time_from(limiter.clock().now()).as_secs() + 1)
         };
         let wait = over(&self.per_ip, ip)
             .into_iter()

@@ -210,6 +210,17 @@ pub struct Config {
     )]
     pub gateway_first_byte_timeout_ms: u64,
 
+    /// SQLite: milliseconds between the serving process's checkpoints of
+    /// the write-ahead log into the database file.
+    #[arg(
+        long,
+        env = "FAIRGROUND_SQLITE_CHECKPOINT_MS",
+        default_value_t = 1_000,
+        value_parser = clap::value_parser!(u64).range(10..=3_600_000),
+        global = true
+    )]
+    pub sqlite_checkpoint_ms: u64,
+
     /// Gateway: the longest pause, in milliseconds, within an answer.
     #[arg(
         long,

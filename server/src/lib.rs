@@ -26,6 +26,9 @@ use tokio::net::TcpListener;
 
 /// How often this node writes its exposure counts to the database.
 const EXPOSURE_FLUSH: Duration = Duration::from_secs(5);
+/// WAL frames (of 4 KiB) past which the checkpoint timer empties the WAL:
+/// 64 MiB.
+const WAL_TRUNCATE_FRAMES: i64 = 16_384;
 
 /// Builds the Leptos options from our configuration (not from cargo-leptos's
 /// environment), so the binary runs the same wherever it is started.
@@ -60,11 +63,12 @@ pub async fn serve(
     .await?;
     if db.backend() == app::db::Backend::Sqlite {
         let db = db.clone();
+        let period = Duration::from_millis(config.sqlite_checkpoint_ms);
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(1));
+            let mut every = tokio::time::interval(period);
             loop {
                 every.tick().await;
-                if let Err(err) = db.checkpoint().await {
+                if let Err(err) = db.checkpoint(WAL_TRUNCATE_FRAMES).await {
                     tracing::warn!(error = %err, "checkpointing the SQLite WAL failed");
                 }
             }

@@ -48,6 +48,78 @@ async fn sqlite_connections_use_wal_busy_timeout_and_foreign_keys() {
     assert_eq!(fk, 1);
 }
 
+/// The serving process's checkpoint (`Db::checkpoint`): while readers
+/// keep reading, a passive checkpoint leaves the WAL as long as it was;
+/// past the threshold the WAL is emptied, and every committed row is still
+/// there afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_checkpoint_empties_a_wal_past_its_threshold_under_reads() {
+    let test_db = TestDb::new(Backend::Sqlite).await;
+    let opts = DbOptions {
+        max_connections: 8,
+        checkpoint_in_background: true,
+        ..DbOptions::default()
+    };
+    let db = Db::connect(&test_db.url, &opts).await.expect("connect");
+    fairground::db::migrate(&db).await.expect("migrate");
+    let wal = std::path::PathBuf::from(format!(
+        "{}-wal",
+        test_db.url.trim_start_matches("sqlite://")
+    ));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (db, stop) = (db.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut reads = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                sqlx::query("SELECT COUNT(*) FROM organisations")
+                    .fetch_one(db.pool())
+                    .await
+                    .expect("read");
+                reads += 1;
+            }
+            reads
+        })
+    };
+    for i in 0..200 {
+        let mut tx = db.begin_write().await.expect("begin");
+        sqlx::query(
+            "INSERT INTO organisations (slug, name, kind, created_at) VALUES ($1, $2, 'client', $3)",
+        )
+        .bind(format!("wal-org-{i}"))
+        .bind("x".repeat(2_000))
+        .bind(i as i64)
+        .execute(&mut **tx)
+        .await
+        .expect("insert");
+        tx.commit().await.expect("commit");
+    }
+    let frames = db.checkpoint(i64::MAX).await.expect("passive checkpoint");
+    assert!(
+        frames >= 200,
+        "each commit adds frames to the WAL: {frames}"
+    );
+    let before = std::fs::metadata(&wal).expect("the WAL exists").len();
+    assert!(
+        before > 400_000,
+        "the WAL still holds the writes: {before} bytes"
+    );
+    db.checkpoint(frames - 1)
+        .await
+        .expect("checkpoint past the threshold");
+    let after = std::fs::metadata(&wal).expect("the WAL exists").len();
+    assert_eq!(after, 0, "the WAL is emptied (was {before} bytes)");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(reader.await.expect("reader") > 0);
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM organisations WHERE slug LIKE 'wal-org-%'")
+        .fetch_one(db.pool())
+        .await
+        .expect("count")
+        .try_get("n")
+        .expect("n");
+    assert_eq!(n, 200);
+}
+
 /// Each task reads, then writes, in one transaction. On SQLite a deferred
 /// `BEGIN` would fail some of them with "database is locked" when they try to
 /// upgrade their read lock; `begin_write` takes the lock up front so they

@@ -66,7 +66,7 @@ pub struct TestCall {
 mod settings {
     use super::recorder::Recorder;
     use crate::db::Db;
-    use governor::clock::{Clock as _, DefaultClock};
+    use governor::clock::Clock as _;
     use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
     use std::num::NonZeroU32;
     use std::time::Duration;
@@ -109,6 +109,13 @@ mod settings {
     /// Largest non-streamed answer taken from an upstream.
     pub const MAX_ANSWER: usize = 16 * 1024 * 1024;
 
+    /// Marks a response of the gateway's call path (answers and errors):
+    /// it leaves as it is, never compressed on the way. Compressing a small
+    /// answer cost more time than it saved (a client that wants it smaller
+    /// asks the model for less), and the model's server chose the encoding.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Relayed;
+
     /// The gateway's shared parts: settings, the upstream client, the
     /// record writer, and the per-key rate limit (per node).
     pub struct Gateway {
@@ -146,10 +153,12 @@ mod settings {
 
         /// One call by key `key_id`: Err(milliseconds to wait) when over.
         pub fn check_rate(&self, key_id: i64) -> Result<(), u64> {
-            let now = DefaultClock::default().now();
-            self.per_key
-                .check_key(&key_id)
-                .map_err(|not_until| (not_until.wait_time_from(now).as_millis() as u64).max(1))
+            // The limiter's own clock, read only when the key is over: a
+            // new clock per call cost as much as the rest of the check.
+            self.per_key.check_key(&key_id).map_err(|not_until| {
+                let now = self.per_key.clock().now();
+                (not_until.wait_time_from(now).as_millis() as u64).max(1)
+            })
         }
     }
 }
