@@ -222,14 +222,14 @@ pub fn router(state: AppState, surface: Surface) -> Router {
             .layer(PropagateRequestIdLayer::new(request_id))
             // Static files (the wasm above all) at the default quality; the
             // outer layer leaves what the inner one already encoded alone.
-            .layer(CompressionLayer::new())
+            .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(not_relayed)))
             // Pages and API answers are made per request (each page has its
             // own CSP nonce), so they are compressed at the fastest level:
             // brotli 4 cost 40 % of the catalogue's throughput.
             .layer(
                 CompressionLayer::new()
                     .quality(CompressionLevel::Fastest)
-                    .compress_when(DefaultPredicate::new().and(is_dynamic)),
+                    .compress_when(DefaultPredicate::new().and(is_dynamic).and(not_relayed)),
             )
             .layer(middleware::from_fn_with_state(hsts, security_headers))
             .layer(middleware::from_fn_with_state(
@@ -299,6 +299,16 @@ fn is_dynamic(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("text/html") || t.starts_with("application/json"))
+}
+
+/// Not an answer the gateway relays (see `app::gateway::Relayed`).
+fn not_relayed(
+    _: StatusCode,
+    _: http::Version,
+    _: &http::HeaderMap,
+    extensions: &http::Extensions,
+) -> bool {
+    extensions.get::<app::gateway::Relayed>().is_none()
 }
 
 /// The process is up.

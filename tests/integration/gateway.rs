@@ -25,6 +25,7 @@ crate::on_both_backends!(
     partners_see_health_and_test_calls_referees_read_on_the_record_players_never,
     the_playground_sends_one_prompt_metered_like_any_call,
     a_call_the_client_walks_away_from_is_still_recorded_once_and_its_cap_given_back,
+    answers_leave_as_the_model_gave_them_never_compressed_on_the_way,
 );
 
 /// Gateway settings for tests: the stand-in is on 127.0.0.1, and a hung
@@ -1234,4 +1235,60 @@ async fn a_call_the_client_walks_away_from_is_still_recorded_once_and_its_cap_gi
     c.standin.register("first", &c.secrets[0], Behaviour::Fixed);
     let a = call(&app, Some(&c.key), &ask("triage-notes", "Now?", false)).await;
     assert_eq!(a.status, 200, "{}", a.text);
+}
+
+/// A client that accepts compressed answers (the `openai` package asks for
+/// gzip) gets the model's answer as the model's server gave it: the
+/// gateway compresses nothing it relays, answers or errors. The model list,
+/// which the gateway writes itself, is compressed as any API answer, which
+/// shows the request did ask for it.
+async fn answers_leave_as_the_model_gave_them_never_compressed_on_the_way(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn_with(&db, &ENV).await;
+    let c = connected(&app, &db, [Behaviour::Fixed, Behaviour::Fixed]).await;
+    // A client that decodes nothing, so the encoding is seen as sent.
+    let raw = reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .no_deflate()
+        .build()
+        .expect("client");
+    let asked = |body: Value| {
+        raw.post(app.url("/gateway/v1/chat/completions"))
+            .bearer_auth(&c.key)
+            .header("accept-encoding", "br, gzip")
+            .json(&body)
+    };
+    let long = "Is this urgent? ".repeat(200);
+    for body in [
+        ask("triage-notes", &long, false),
+        ask("no-such-model", &long, false),
+    ] {
+        let res = asked(body).send().await.expect("call");
+        let status = res.status().as_u16();
+        assert_eq!(
+            res.headers().get("content-encoding"),
+            None,
+            "status {status}"
+        );
+        let v: Value = res.json().await.expect("plain JSON");
+        assert!(
+            v["choices"][0]["message"]["content"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Echo: Is this urgent?"))
+                || v["error"]["code"].is_string(),
+            "{v}"
+        );
+    }
+    let list = raw
+        .get(app.url("/gateway/v1/models"))
+        .bearer_auth(&c.key)
+        .header("accept-encoding", "br, gzip")
+        .send()
+        .await
+        .expect("models");
+    assert!(
+        list.headers().get("content-encoding").is_some(),
+        "the model list is compressed like any API answer"
+    );
 }

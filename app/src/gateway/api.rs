@@ -306,10 +306,12 @@ pub async fn chat_completions(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match complete(state, headers, body).await {
+    let mut res = match complete(state, headers, body).await {
         Ok(res) => res,
         Err(e) => e.into_response(),
-    }
+    };
+    res.extensions_mut().insert(super::Relayed);
+    res
 }
 
 async fn complete(
