@@ -206,6 +206,12 @@ impl Db {
         // (busy, frames in the WAL, frames copied back)
         let frames: i64 = sqlx::Row::try_get(&row, 1)?;
         if frames > truncate_above {
+            // In this process's writer turn: writers wait on it and go on
+            // the moment it ends, instead of meeting the lock inside SQLite
+            // and sleeping in its busy handler's coarse steps (tens of ms).
+            let _turn = tokio::time::timeout(self.turn_timeout, self.writer.clone().lock_owned())
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)?;
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                 .execute(&self.pool)
                 .await?;

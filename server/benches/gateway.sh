@@ -37,3 +37,6 @@ echo "backend: $backend"
   --workers "$WORKERS" --seconds "$SECONDS_EACH" --rate "$RATE"
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
 echo "server peak RSS: $((rss / 1024)) MB"
+if [ -f "$work/bench.db-wal" ]; then
+  echo "SQLite WAL at the end: $(($(stat -c %s "$work/bench.db-wal") / 1048576)) MB"
+fi
