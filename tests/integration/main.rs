@@ -21,6 +21,7 @@ mod listings;
 mod metering;
 mod orgs;
 mod policy;
+mod recusal;
 mod schema_parity;
 mod services;
 mod sessions;

@@ -347,3 +347,22 @@ pub async fn party_orgs<'e, E: sqlx::Executor<'e, Database = Any>>(
         .map(|r| r.try_get("org_id"))
         .collect()
 }
+
+/// The organisations a referee's decision on a case touches: its parties
+/// and the publisher of the listing it is about.
+pub async fn parties_and_publisher<'e, E: sqlx::Executor<'e, Database = Any>>(
+    ex: E,
+    case_id: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query(
+        "SELECT org_id FROM case_parties WHERE case_id = $1 \
+         UNION SELECT l.org_id FROM conflict_cases c JOIN listings l ON l.id = c.listing_id \
+         WHERE c.id = $1",
+    )
+    .bind(case_id)
+    .fetch_all(ex)
+    .await?
+    .iter()
+    .map(|r| r.try_get("org_id"))
+    .collect()
+}

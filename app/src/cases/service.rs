@@ -330,6 +330,16 @@ pub async fn decide(
         }
         _ => return Err(AppError::BadRequest("unknown case action".into())),
     };
+    let parties = db::parties_and_publisher(state.db.pool(), id).await?;
+    crate::policy::recusal::refuse_if_party(
+        state,
+        actor,
+        m.org_id,
+        &parties,
+        &format!("case:{id}"),
+        action,
+    )
+    .await?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     let before = db::update(

@@ -212,6 +212,8 @@ pub struct ReviewRow {
     pub platform_owned: bool,
     pub status: ListingStatus,
     pub submitted_at: Option<i64>,
+    /// The viewer belongs to the publisher: another referee decides it.
+    pub recuse: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -23,6 +23,20 @@ pub async fn feature(state: &AppState, actor: &Actor, listing_id: i64) -> Result
             "Featured slots are switched off in the marketplace policy.".into(),
         ));
     }
+    // A referee does not feature a listing of an organisation they belong to.
+    if let Some((publisher, ..)) =
+        crate::listings::db::publisher_in(state.db.pool(), listing_id).await?
+    {
+        super::recusal::refuse_if_party(
+            state,
+            actor,
+            m.org_id,
+            &[publisher],
+            &format!("listing:{listing_id}"),
+            "featured",
+        )
+        .await?;
+    }
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     let (_, kind, industry, name) = crate::listings::db::publisher_in(&mut **tx, listing_id)

@@ -10,6 +10,8 @@ pub mod featured;
 #[cfg(feature = "ssr")]
 pub mod firewall;
 #[cfg(feature = "ssr")]
+pub mod recusal;
+#[cfg(feature = "ssr")]
 pub mod service;
 pub mod views;
 

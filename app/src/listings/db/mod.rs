@@ -332,6 +332,7 @@ pub async fn review_rows(db: &Db, status: ListingStatus) -> Result<Vec<ReviewRow
             platform_owned: OrgKind::parse(&kind) == Some(OrgKind::Platform),
             status: status_of(r)?,
             submitted_at: r.try_get("submitted_at")?,
+            recuse: false,
         })
     })
     .collect()

@@ -133,6 +133,15 @@ async fn review(
     let (org, kind, industry, name) = db::publisher_in(state.db.pool(), id)
         .await?
         .ok_or(AppError::NotFound)?;
+    crate::policy::recusal::refuse_if_party(
+        state,
+        actor,
+        m.org_id,
+        &[org],
+        &format!("listing:{id}"),
+        verb,
+    )
+    .await?;
     let mut tx = state.db.begin_write().await?;
     let (status, _) = db::status_in(&mut tx, id, None)
         .await?
@@ -255,11 +264,19 @@ pub async fn reinstate(state: &AppState, actor: &Actor, id: i64) -> Result<(), A
 /// the record.
 pub async fn review_queue(state: &AppState, actor: &Actor) -> Result<ReviewQueueData, AppError> {
     actor.require(Permission::Referee)?;
-    let queue = ReviewQueueData {
+    let mut queue = ReviewQueueData {
         submitted: db::review_rows(&state.db, Submitted).await?,
         published: db::review_rows(&state.db, Published).await?,
         suspended: db::review_rows(&state.db, Suspended).await?,
     };
+    for r in queue
+        .submitted
+        .iter_mut()
+        .chain(&mut queue.published)
+        .chain(&mut queue.suspended)
+    {
+        r.recuse = crate::policy::recusal::conflict(actor, &[r.org_id]).is_some();
+    }
     // Listings under review or suspended are not public: each one shown is
     // a read of its partner's data.
     let reads = queue

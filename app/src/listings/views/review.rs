@@ -130,7 +130,15 @@ fn review_list(rows: Vec<ReviewRow>, actions: impl Fn(ReviewRow) -> AnyView) -> 
                         {r.platform_owned.then(|| view! { " " <PlatformBadge/> })}
                         <span class="muted">{format!(" by {}", r.publisher)}
                             {r.submitted_at.map(|t| format!(", submitted {}", date(t)))}</span>
-                        {actions(r.clone())}
+                        {if r.recuse {
+                            view! {
+                                <p class="muted recuse">
+                                    "You are a member of its publisher: leave its decisions to another referee."
+                                </p>
+                            }.into_any()
+                        } else {
+                            actions(r.clone())
+                        }}
                     </li>
                 }
             }).collect_view()}
