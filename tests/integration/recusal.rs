@@ -160,6 +160,27 @@ async fn a_referee_who_is_a_member_of_a_party_is_refused_every_decision_on_it(ba
         &[("id", &published)],
     )
     .await;
+    // Featuring, once the policy allows it: not Rex's for Alice's listing.
+    call_ok(
+        &m.referee,
+        "/api/fn/update_policy",
+        &[
+            ("non_compete", "on"),
+            ("take_rate", "20"),
+            ("featured_slots", "on"),
+            ("reason", "Featured slots for the recusal test."),
+        ],
+    )
+    .await;
+    refused(&rex, "/api/fn/feature_listing", &[("id", &published)]).await;
+    let mut conn = db.connect().await;
+    let featured: i64 = sqlx::query("SELECT COUNT(*) FROM featured_slots")
+        .fetch_one(&mut conn)
+        .await
+        .expect("featured")
+        .get(0);
+    assert_eq!(featured, 0);
+    call_ok(&m.referee, "/api/fn/feature_listing", &[("id", &published)]).await;
     // Bob's listing is Rex's to decide.
     call_ok(&rex, "/api/fn/approve_listing", &[("id", &bobs)]).await;
 
@@ -196,5 +217,5 @@ async fn a_referee_who_is_a_member_of_a_party_is_refused_every_decision_on_it(ba
         .into_iter()
         .filter(|a| a == "referee.recusal_refused")
         .count();
-    assert_eq!(refusals, 7);
+    assert_eq!(refusals, 8);
 }
