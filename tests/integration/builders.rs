@@ -38,16 +38,21 @@ pub async fn status_of(v: &Visitor<'_>, path: &str, fields: &[(&str, &str)]) -> 
 
 /// The referee invites `email` to the platform as a player; the token.
 pub async fn invite_player(referee: &Visitor<'_>, email: &str) -> String {
-    let link = call_ok(
+    invite(
         referee,
-        "/api/fn/invite_member",
         &[
             ("email", email),
             ("role", "member"),
             ("staff_role", "player"),
         ],
     )
-    .await;
+    .await
+}
+
+/// The visitor invites someone into its current organisation (`fields` of
+/// `invite_member`); the invitation's token.
+pub async fn invite(v: &Visitor<'_>, fields: &[(&str, &str)]) -> String {
+    let link = call_ok(v, "/api/fn/invite_member", fields).await;
     let link = link.as_str().expect("link");
     link.rsplit('/').next().expect("token").to_string()
 }

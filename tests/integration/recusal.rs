@@ -3,7 +3,7 @@
 //! refusal names the conflict and is on the audit record, the review queue
 //! tells the referee which items to leave, and another referee decides.
 
-use crate::builders::{alice_publishes, call_ok, case_of, market, ready_draft, Market};
+use crate::builders::{alice_publishes, call_ok, case_of, invite, market, ready_draft, Market};
 use crate::helpers::{audit_actions, App, Backend, TestDb, Visitor};
 use sqlx::Row;
 
@@ -12,9 +12,8 @@ crate::on_both_backends!(a_referee_who_is_a_member_of_a_party_is_refused_every_d
 /// Rex: a second referee of the platform who is also a member of Alice's
 /// organisation (Meridian Health), working in the platform.
 async fn referee_with_a_side_job<'a>(app: &'a App, db: &TestDb, m: &Market<'a>) -> Visitor<'a> {
-    let link = call_ok(
+    let staff_token = invite(
         &m.referee,
-        "/api/fn/invite_member",
         &[
             ("email", "rex@example.org"),
             ("role", "member"),
@@ -22,13 +21,6 @@ async fn referee_with_a_side_job<'a>(app: &'a App, db: &TestDb, m: &Market<'a>) 
         ],
     )
     .await;
-    let staff_token = link
-        .as_str()
-        .expect("link")
-        .rsplit('/')
-        .next()
-        .expect("token")
-        .to_string();
     let rex = Visitor::signed_up(app, "rex@example.org", "Rex Referee").await;
     app.confirm_email("rex@example.org").await;
     call_ok(
@@ -38,19 +30,11 @@ async fn referee_with_a_side_job<'a>(app: &'a App, db: &TestDb, m: &Market<'a>) 
     )
     .await;
     rex.enable_two_step().await;
-    let link = call_ok(
+    let partner_token = invite(
         &m.alice,
-        "/api/fn/invite_member",
         &[("email", "rex@example.org"), ("role", "member")],
     )
     .await;
-    let partner_token = link
-        .as_str()
-        .expect("link")
-        .rsplit('/')
-        .next()
-        .expect("token")
-        .to_string();
     call_ok(
         &rex,
         "/api/fn/accept_invitation",
