@@ -170,18 +170,21 @@ export async function confirmEmail(who, email) {
 }
 
 /// A new person who signs up, confirms their address and joins the
-/// platform as a player through the referee's invitation.
-export async function newPlayer(ref, js, email) {
-  const link = await invite(ref, email, 'player');
-  const player = await person(js);
-  await signUp(player, email, 'Pat Player');
-  await confirmEmail(player, email);
-  await player.page.goto(link);
-  await player.hydrated();
-  await player.page.getByRole('button', { name: 'Accept invitation' }).click();
+/// platform's staff as `role` ('player' or 'referee') through the
+/// referee's invitation.
+export async function newStaff(ref, js, email, role, name) {
+  const link = await invite(ref, email, role);
+  const staff = await person(js);
+  await signUp(staff, email, name);
+  await confirmEmail(staff, email);
+  await staff.page.goto(link);
+  await staff.hydrated();
+  await staff.page.getByRole('button', { name: 'Accept invitation' }).click();
   // Staff act only after two-step sign-in: joining leads to turning it on.
-  await player.page.waitForURL((u) => u.pathname === '/account' && u.searchParams.get('updated') === 'staff');
-  await player.page.getByText("You joined the platform's staff: turn on two-step sign-in below.").waitFor();
-  await turnOnTwoStep(player);
-  return player;
+  await staff.page.waitForURL((u) => u.pathname === '/account' && u.searchParams.get('updated') === 'staff');
+  await staff.page.getByText("You joined the platform's staff: turn on two-step sign-in below.").waitFor();
+  await turnOnTwoStep(staff);
+  return staff;
 }
+
+export const newPlayer = (ref, js, email) => newStaff(ref, js, email, 'player', 'Pat Player');

@@ -35,9 +35,14 @@ pub async fn open_with(
 
 pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     let m = migrator(db.backend());
-    m.run(db.pool())
-        .await
-        .with_context(|| format!("applying {} migrations", db.backend().name()))?;
+    // On a connection of its own, closed afterwards: a migration may edit
+    // SQLite's schema table directly (0019), which the connection that
+    // made the edit keeps seeing in its old form until it reconnects.
+    let mut conn = db.pool().acquire().await.context("opening the database")?;
+    let applied = m.run(&mut *conn).await;
+    conn.close_on_drop();
+    drop(conn);
+    applied.with_context(|| format!("applying {} migrations", db.backend().name()))?;
     tracing::info!(
         backend = db.backend().name(),
         latest = m.iter().map(|m| m.version).max().unwrap_or(0),

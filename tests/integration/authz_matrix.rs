@@ -288,6 +288,9 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
         ("GET", "/audit") | ("POST", "/api/fn/audit_check") => referee(200),
         // The settings it already has: allowed, but nothing to change.
         ("POST", "/api/fn/update_policy") => referee(409),
+        // No organisation chosen: a referee is told so, nobody else gets
+        // that far.
+        ("POST", "/api/fn/declare_affiliation" | "/api/fn/withdraw_affiliation") => referee(422),
         ("POST", "/api/fn/deprecate_base_model") => referee(200),
         ("POST", "/api/fn/reactivate_base_model") => referee(409),
         (
@@ -521,6 +524,9 @@ fn request(
         ]),
         "/api/fn/open_complaint" => f(&[("about", "listing".into()), ("text", "".into())]),
         "/api/fn/feature_listing" | "/api/fn/unfeature_listing" => f(&[("id", id.clone())]),
+        "/api/fn/declare_affiliation" | "/api/fn/withdraw_affiliation" => {
+            f(&[("org", "".into()), ("reason", "".into())])
+        }
         "/api/fn/update_policy" => f(&[
             ("non_compete", "on".into()),
             ("take_rate", "20".into()),

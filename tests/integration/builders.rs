@@ -224,15 +224,16 @@ pub async fn offer(m: &Market<'_>) -> Offer {
 /// Carol's client subscribes to a published listing with its first plan
 /// and first base model.
 pub async fn carol_subscribes_to(m: &Market<'_>, listing: &str) -> String {
-    let o = call_ok(
-        &m.carol,
-        "/api/fn/subscribe_options",
-        &[("listing_id", listing)],
-    )
-    .await;
+    subscribes_to(&m.carol, listing).await
+}
+
+/// The visitor's current (client) organisation subscribes to a published
+/// listing with its first plan and first base model; the subscription's id.
+pub async fn subscribes_to(v: &Visitor<'_>, listing: &str) -> String {
+    let o = call_ok(v, "/api/fn/subscribe_options", &[("listing_id", listing)]).await;
     let first = |k: &str| o[k][0]["value"].as_str().expect("choice").to_string();
     call_ok(
-        &m.carol,
+        v,
         "/api/fn/subscribe",
         &[
             ("listing_id", listing),

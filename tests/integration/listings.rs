@@ -416,10 +416,16 @@ async fn another_partners_listing_is_not_found_and_cannot_be_changed(backend: Ba
         let (status, _) = m.player.call(path, &fields).await;
         assert_eq!(status, 404, "{path} as player");
     }
+    // Nothing was written but the record of the player's try through the
+    // editor's address (refused, on the partner's access log).
     assert_eq!(
         db.count("SELECT COUNT(*) FROM audit_log").await,
-        before,
-        "nothing was written"
+        before + 1,
+        "nothing else was written"
+    );
+    assert_eq!(
+        audit_actions(&db).await.last().map(String::as_str),
+        Some("partner_data.refused")
     );
     let mine = call_ok(&m.bob, "/api/fn/my_listings", &[]).await;
     assert_eq!(mine["rows"].as_array().map(Vec::len), Some(0));

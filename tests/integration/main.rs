@@ -6,6 +6,8 @@ mod builders;
 mod helpers;
 
 mod accounts;
+mod adoption;
+mod affiliation;
 mod audit;
 mod authz_matrix;
 mod cases;

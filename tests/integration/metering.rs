@@ -611,7 +611,7 @@ async fn statements_split_usage_at_the_take_rate_in_force(backend: Backend) {
         .await
         .expect("csv");
     assert!(csv.starts_with("month,subscription,listing"), "{csv}");
-    assert!(csv.contains(",Triage Notes,false,St Brigid Hospital,EUR,3000,0,3000,1000,49.00,5.00,54.00,1250,6.75,47.25,true"), "{csv}");
+    assert!(csv.contains(",Triage Notes,false,false,St Brigid Hospital,EUR,3000,0,3000,1000,49.00,5.00,54.00,1250,6.75,47.25,true"), "{csv}");
     let csv = m
         .alice
         .get("/exports/statements.csv")

@@ -239,7 +239,9 @@ async fn reads_of_partner_data_are_recorded_and_shown_to_that_partner_only(backe
             .0,
         404
     );
-    // The review queue shows it too: another read.
+    // The review queue shows it too: another read, once however often the
+    // referee comes back to the queue that day.
+    call_ok(&m.referee, "/api/fn/review_queue", &[]).await;
     call_ok(&m.referee, "/api/fn/review_queue", &[]).await;
 
     let log = access_log(&m.alice).await;
@@ -306,6 +308,52 @@ async fn reads_of_partner_data_are_recorded_and_shown_to_that_partner_only(backe
             .count(),
         1
     );
+
+    // The player's tries through the editor's address and the compare
+    // page: refused as "not found", and on Alice's record too.
+    assert_eq!(
+        m.player
+            .call("/api/fn/listing_editor", &[("id", &draft)])
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        m.player
+            .call(
+                "/api/fn/compare_listings",
+                &[("slugs", "open-scribe,secret-scribe")]
+            )
+            .await
+            .0,
+        404
+    );
+    let log = access_log(&m.alice).await;
+    assert_eq!(log.len(), 5, "{log:?}");
+    for (row, place) in log
+        .iter()
+        .take(2)
+        .zip(["on the compare page", "in the listing editor"])
+    {
+        assert_eq!(row["refused"], true, "{row}");
+        assert!(
+            row["who"]
+                .as_str()
+                .unwrap_or("")
+                .contains("player@example.org"),
+            "{row}"
+        );
+        assert!(row["what"].as_str().unwrap_or("").ends_with(place), "{row}");
+    }
+    // Nothing else's business: Bob trying the same gets 404, unrecorded.
+    assert_eq!(
+        m.bob
+            .call("/api/fn/listing_editor", &[("id", &draft)])
+            .await
+            .0,
+        404
+    );
+    assert_eq!(access_log(&m.alice).await.len(), 5);
 }
 
 /// A link on another site makes a signed-in player's browser ask for a

@@ -112,7 +112,7 @@ pub async fn partner_listings_in(
     tx: &mut Transaction<'_, Any>,
     industry: &str,
 ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-    kind_listings_in(tx, industry, "partner").await
+    kind_listings_in(tx, industry, false).await
 }
 
 /// Published first-party listings in an industry: (listing id, org id).
@@ -120,25 +120,45 @@ pub async fn first_party_listings_in(
     tx: &mut Transaction<'_, Any>,
     industry: &str,
 ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-    kind_listings_in(tx, industry, "platform").await
+    kind_listings_in(tx, industry, true).await
 }
 
+/// Published listings in an industry whose publisher is first party (the
+/// platform or an affiliated partner) or not.
 async fn kind_listings_in(
     tx: &mut Transaction<'_, Any>,
     industry: &str,
-    kind: &str,
+    first_party: bool,
 ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-    sqlx::query(
+    sqlx::query(&format!(
         "SELECT l.id, l.org_id FROM listings l JOIN organisations o ON o.id = l.org_id \
-         WHERE l.industry = $1 AND l.status = 'published' AND o.kind = $2 ORDER BY l.id",
-    )
+         WHERE l.industry = $1 AND l.status = 'published' AND {}{} ORDER BY l.id",
+        if first_party { "" } else { "NOT " },
+        crate::orgs::FIRST_PARTY
+    ))
     .bind(industry)
-    .bind(kind)
     .fetch_all(&mut **tx)
     .await?
     .iter()
     .map(|r| Ok((r.try_get("id")?, r.try_get("org_id")?)))
     .collect()
+}
+
+/// The name of a listing's publisher when it is a platform-affiliated
+/// partner (not the platform itself).
+pub async fn affiliated_publisher(
+    tx: &mut Transaction<'_, Any>,
+    listing_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query(
+        "SELECT o.name FROM listings l JOIN organisations o ON o.id = l.org_id \
+         WHERE l.id = $1 AND o.kind = 'partner' AND o.affiliated = 1",
+    )
+    .bind(listing_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .map(|r| r.try_get("name"))
+    .transpose()
 }
 
 /// A listing's tags, inside the trigger's transaction.
@@ -261,7 +281,7 @@ pub async fn listings(
     own: Option<i64>,
 ) -> Result<Vec<CaseListing>, AppError> {
     let rows = sqlx::query(
-        "SELECT l.id, l.slug, l.name, l.status, o.name AS publisher, o.kind FROM listings l \
+        "SELECT l.id, l.slug, l.name, l.status, o.name AS publisher, o.kind, o.affiliated FROM listings l \
          JOIN organisations o ON o.id = l.org_id \
          WHERE l.id = $2 OR l.id IN (SELECT listing_id FROM case_listings WHERE case_id = $1) \
          ORDER BY CASE WHEN l.id = $2 THEN 0 ELSE 1 END, l.id",
@@ -279,6 +299,7 @@ pub async fn listings(
             name: r.try_get("name")?,
             publisher: r.try_get("publisher")?,
             platform_owned: kind == "platform",
+            affiliated: r.try_get::<i64, _>("affiliated")? == 1,
             status: r.try_get("status")?,
             tags: crate::listings::db::labels(db.pool(), crate::listings::db::Labels::Tags, id)
                 .await?,

@@ -42,6 +42,7 @@ pub struct CaseListing {
     pub name: String,
     pub publisher: String,
     pub platform_owned: bool,
+    pub affiliated: bool,
     pub status: String,
     pub tags: Vec<String>,
 }

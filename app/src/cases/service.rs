@@ -93,14 +93,11 @@ pub async fn first_party_entered(
         listings: partners.iter().map(|(l, _)| *l).collect(),
     };
     let (id, new_parties) = db::open(tx, &case, now).await?;
-    notify_parties(
-        tx,
-        &new_parties,
-        id,
-        &format!("The platform is preparing its own listing “{name}” in {industry}, where you publish. A referee reviews it as a conflict case."),
-        now,
-    )
-    .await?;
+    let message = match db::affiliated_publisher(tx, listing_id).await? {
+        Some(org) => format!("“{org}”, a platform-affiliated partner, is preparing a listing “{name}” in {industry}, where you publish. A referee reviews it as a conflict case."),
+        None => format!("The platform is preparing its own listing “{name}” in {industry}, where you publish. A referee reviews it as a conflict case."),
+    };
+    notify_parties(tx, &new_parties, id, &message, now).await?;
     Ok(Some(id))
 }
 

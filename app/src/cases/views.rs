@@ -4,7 +4,7 @@
 
 use super::api::{case_page, cases_list, DecideCase, OpenComplaint};
 use super::{CaseDetail, STATUSES};
-use crate::ui::badge::PlatformBadge;
+use crate::ui::badge::{AffiliatedBadge, PlatformBadge};
 use crate::ui::fields::{error_id, field_error, invalid, page_action, FormAlert};
 use crate::ui::format::date;
 use crate::ui::status::loaded;
@@ -151,7 +151,8 @@ fn case_view(c: CaseDetail, action: ServerAction<DecideCase>) -> impl IntoView {
                         {c.listings.iter().map(|l| {
                             let href = format!("/listings/{}", l.slug);
                             let owned = l.platform_owned;
-                            view! { <th scope="col"><a href=href>{l.name.clone()}</a>{owned.then(|| view! { " " <PlatformBadge/> })}</th> }
+                            let affiliated = l.affiliated;
+                            view! { <th scope="col"><a href=href>{l.name.clone()}</a>{owned.then(|| view! { " " <PlatformBadge/> })}{affiliated.then(|| view! { " " <AffiliatedBadge/> })}</th> }
                         }).collect_view()}
                     </tr></thead>
                     <tbody>

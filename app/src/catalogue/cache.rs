@@ -5,6 +5,8 @@ use crate::db::Db;
 use crate::error::AppError;
 use std::sync::{Arc, RwLock};
 
+const DAY_MS: i64 = 86_400_000;
+
 /// The current index of this node, rebuilt when the catalogue version moves.
 #[derive(Default)]
 pub struct CatalogueCache {
@@ -17,22 +19,32 @@ impl CatalogueCache {
         self.current.read().ok().and_then(|g| g.clone())
     }
 
-    /// The index for the database's current catalogue version.
-    pub async fn get(&self, db: &Db) -> Result<Arc<Index>, AppError> {
+    /// The index for the database's current catalogue version and the
+    /// current day (UTC) at `now_ms`: adoption counts calls of the 30 days
+    /// before the day, so a new day rebuilds it.
+    pub async fn get(&self, db: &Db, now_ms: i64) -> Result<Arc<Index>, AppError> {
         let version = super::db::catalogue_version(db).await?;
-        if let Some(ix) = self.cached().filter(|ix| ix.version == version) {
+        let day = now_ms.div_euclid(DAY_MS);
+        if let Some(ix) = self
+            .cached()
+            .filter(|ix| ix.version == version && ix.day == day)
+        {
             return Ok(ix);
         }
         // One rebuild at a time; whoever waited uses the fresh one.
         let _one = self.rebuild.lock().await;
-        if let Some(ix) = self.cached().filter(|ix| ix.version >= version) {
+        if let Some(ix) = self
+            .cached()
+            .filter(|ix| ix.version >= version && ix.day == day)
+        {
             return Ok(ix);
         }
         // The version is read before the rows: a change committed in between
         // makes this index newer than its version says, and the next request
         // rebuilds it again — never older.
-        let (entries, facets) = super::db::load_index(db).await?;
-        let ix = Arc::new(Index::new(version, entries, facets));
+        let since = (day - super::db::ADOPTION_WINDOW_DAYS) * DAY_MS;
+        let (entries, facets) = super::db::load_index(db, since).await?;
+        let ix = Arc::new(Index::new(version, day, entries, facets));
         if let Ok(mut slot) = self.current.write() {
             *slot = Some(ix.clone());
         }

@@ -45,7 +45,54 @@ fn lower_list(v: &[String]) -> Vec<String> {
 
 /// Every published listing with what search, filters, ranking and the
 /// cards need; and the filter choices.
-pub async fn load_index(db: &Db) -> Result<(Vec<Entry>, Facets), AppError> {
+/// Adoption, per published listing: the distinct client organisations with
+/// an active subscription to it and at least one billable call (through the
+/// gateway, or reported by the publisher) since `since_ms`. A client
+/// organisation that shares a member with the publisher does not count,
+/// nor, for a first-party listing (the platform's or an affiliated
+/// partner's), one that shares a member with the platform or any affiliated
+/// partner: subscribing to oneself from organisations one creates moves
+/// nothing.
+pub async fn adopters(
+    pool: &sqlx::Pool<Any>,
+    since_ms: i64,
+) -> Result<HashMap<i64, i64>, AppError> {
+    let mut out = HashMap::new();
+    for r in sqlx::query(&format!(
+        "SELECT s.listing_id, COUNT(DISTINCT s.client_org_id) AS n \
+         FROM subscriptions s \
+         JOIN listings l ON l.id = s.listing_id \
+         JOIN organisations o ON o.id = l.org_id \
+         WHERE s.status = 'active' AND l.status = 'published' \
+           AND (EXISTS (SELECT 1 FROM gateway_calls g \
+                        WHERE g.subscription_id = s.id AND g.billable = 1 AND g.occurred_at >= $1) \
+             OR EXISTS (SELECT 1 FROM usage_records u \
+                        WHERE u.subscription_id = s.id AND u.occurred_at >= $1)) \
+           AND NOT EXISTS (SELECT 1 FROM memberships mc \
+                JOIN memberships mp ON mp.user_id = mc.user_id \
+                JOIN organisations po ON po.id = mp.org_id \
+                WHERE mc.org_id = s.client_org_id \
+                  AND (mp.org_id = l.org_id \
+                       OR ({fp} AND (po.kind = 'platform' OR po.affiliated = 1)))) \
+         GROUP BY s.listing_id",
+        fp = crate::orgs::FIRST_PARTY
+    ))
+    .bind(since_ms)
+    .fetch_all(pool)
+    .await?
+    {
+        out.insert(
+            r.try_get::<i64, _>("listing_id")?,
+            r.try_get::<i64, _>("n")?,
+        );
+    }
+    Ok(out)
+}
+
+pub use super::ranking::ADOPTION_WINDOW_DAYS;
+
+/// Everything the index holds; adoption as of `adoption_since_ms`.
+pub async fn load_index(db: &Db, adoption_since_ms: i64) -> Result<(Vec<Entry>, Facets), AppError> {
     let pool = db.pool();
     let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
     for r in sqlx::query(
@@ -116,18 +163,10 @@ pub async fn load_index(db: &Db) -> Result<(Vec<Entry>, Facets), AppError> {
             fees.insert(id, (fee, currency));
         }
     }
-    let mut subscribers: HashMap<i64, i64> = HashMap::new();
-    for r in sqlx::query(
-        "SELECT listing_id, COUNT(*) AS n FROM subscriptions WHERE status = 'active' GROUP BY listing_id",
-    )
-    .fetch_all(pool)
-    .await?
-    {
-        subscribers.insert(r.try_get("listing_id")?, r.try_get("n")?);
-    }
+    let adopters = adopters(pool, adoption_since_ms).await?;
     let rows = sqlx::query(
         "SELECT l.id, l.slug, l.name, l.tagline, l.description, l.industry, l.published_at, \
-                i.name AS industry_name, o.name AS publisher, o.kind AS publisher_kind, \
+                i.name AS industry_name, o.name AS publisher, o.kind AS publisher_kind, o.affiliated, \
                 b.name AS bm_name, b.version AS bm_version \
          FROM listings l \
          JOIN organisations o ON o.id = l.org_id \
@@ -161,6 +200,7 @@ pub async fn load_index(db: &Db) -> Result<(Vec<Entry>, Facets), AppError> {
                 deployments,
                 publisher: r.try_get("publisher")?,
                 platform_owned: OrgKind::parse(&kind) == Some(OrgKind::Platform),
+                affiliated: r.try_get::<i64, _>("affiliated")? == 1,
                 from_price: fee.as_ref().map(|(f, c)| {
                     if *f == 0 {
                         "Free".to_string()
@@ -178,7 +218,7 @@ pub async fn load_index(db: &Db) -> Result<(Vec<Entry>, Facets), AppError> {
             description: description.to_lowercase(),
             tags: lower_list(&tags),
             evaluation,
-            active_subscribers: subscribers.get(&id).copied().unwrap_or(0),
+            adopters: adopters.get(&id).copied().unwrap_or(0),
             published_at: r.try_get::<Option<i64>, _>("published_at")?.unwrap_or(0),
         });
     }

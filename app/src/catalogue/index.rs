@@ -34,7 +34,7 @@ pub struct Entry {
     pub description: String,
     pub tags: Vec<String>,
     pub evaluation: Option<u8>,
-    pub active_subscribers: i64,
+    pub adopters: i64,
     pub published_at: i64,
 }
 
@@ -43,7 +43,7 @@ impl Entry {
         RankInput {
             listing_id: self.card.id,
             relevance,
-            active_subscribers: self.active_subscribers,
+            adopters: self.adopters,
             evaluation: self.evaluation,
             published_at_ms: self.published_at,
         }
@@ -70,6 +70,8 @@ type Ranked = Arc<Vec<(u32, ScoreBreakdown)>>;
 
 pub struct Index {
     pub version: i64,
+    /// The UTC day (days since the epoch) whose adoption figures it holds.
+    pub day: i64,
     entries: Vec<Entry>,
     /// Lower-cased word → (entry, best field weight of that word in it).
     words: BTreeMap<String, Vec<(u32, f32)>>,
@@ -84,7 +86,7 @@ fn words_of(text: &str) -> impl Iterator<Item = &str> {
 }
 
 impl Index {
-    pub fn new(version: i64, entries: Vec<Entry>, facets: Facets) -> Index {
+    pub fn new(version: i64, day: i64, entries: Vec<Entry>, facets: Facets) -> Index {
         let mut best: HashMap<(String, u32), f32> = HashMap::new();
         for (i, e) in entries.iter().enumerate() {
             let i = i as u32;
@@ -113,6 +115,7 @@ impl Index {
         certifications.dedup();
         Index {
             version,
+            day,
             entries,
             words,
             facets,
@@ -363,6 +366,7 @@ mod tests {
                 deployments: 1,
                 publisher: "P".into(),
                 platform_owned: false,
+                affiliated: false,
                 from_price: None,
                 certifications: vec![],
             },
@@ -374,7 +378,7 @@ mod tests {
             description: description.to_lowercase(),
             tags: tags.iter().map(|t| t.to_lowercase()).collect(),
             evaluation: None,
-            active_subscribers: 0,
+            adopters: 0,
             published_at: 0,
         }
     }
@@ -408,6 +412,7 @@ mod tests {
         }
         let ix = Index::new(
             1,
+            0,
             entries.clone(),
             Facets {
                 industries: vec![],

@@ -13,8 +13,11 @@ pub const W_RELEVANCE: f64 = 0.55;
 pub const W_ADOPTION: f64 = 0.20;
 pub const W_EVALUATION: f64 = 0.15;
 pub const W_FRESHNESS: f64 = 0.10;
-/// Active subscribers at which the adoption component reaches one half.
+/// Adopting client organisations at which the adoption component reaches
+/// one half.
 pub const ADOPTION_HALF_AT: f64 = 50.0;
+/// Days of calls that make a subscription count towards adoption.
+pub const ADOPTION_WINDOW_DAYS: i64 = 30;
 /// Age in days at which the freshness component has halved.
 pub const FRESHNESS_HALF_LIFE_DAYS: f64 = 90.0;
 /// How much a query term found in each field counts towards relevance.
@@ -96,10 +99,56 @@ pub struct RankInput {
     pub listing_id: i64,
     /// From `relevance`, 0..=1.
     pub relevance: f64,
-    pub active_subscribers: i64,
+    /// Client organisations using it: see `catalogue::db::adopters`.
+    pub adopters: i64,
     /// Best evaluation score (0..=100) among the listing's active deployments.
     pub evaluation: Option<u8>,
     pub published_at_ms: i64,
+}
+
+/// The published band of an adoption count: its lower and upper bound
+/// (None: open-ended). Bands follow 1, 2.5, 5 per power of ten: 0, 1–4,
+/// 5–9, 10–24, 25–49, 50–99, 100–249... The ranking scores the band's
+/// lower bound, so neither the points shown nor the order reveal a count
+/// more precisely than its band: a subscriber count is the partner's own
+/// figure.
+pub fn adoption_band(n: i64) -> (i64, Option<i64>) {
+    if n <= 0 {
+        return (0, Some(0));
+    }
+    // Band floors: 1, 5, then 10, 25, 50 times each power of ten.
+    let floor = |i: u32| -> Option<i64> {
+        match i {
+            0 => Some(1),
+            1 => Some(5),
+            _ => {
+                let power = 10_i64.checked_pow((i - 2) / 3 + 1)?;
+                match (i - 2) % 3 {
+                    0 => Some(power),
+                    1 => power.checked_mul(5).map(|x| x / 2),
+                    _ => power.checked_mul(5),
+                }
+            }
+        }
+    };
+    let mut i = 0;
+    loop {
+        let lower = floor(i).unwrap_or(i64::MAX);
+        match floor(i + 1) {
+            Some(next) if n >= next => i += 1,
+            Some(next) => return (lower, Some(next - 1)),
+            None => return (lower, None),
+        }
+    }
+}
+
+/// A band as people read it: "none", "1–4", "10–24".
+pub fn band_label((from, to): (i64, Option<i64>)) -> String {
+    match to {
+        Some(0) => "none".to_string(),
+        Some(to) => format!("{from}–{to}"),
+        None => format!("{from} or more"),
+    }
 }
 
 /// A score and how it was made, in points (0..=1000 in total).
@@ -110,6 +159,9 @@ pub struct ScoreBreakdown {
     pub evaluation: f64,
     pub freshness: f64,
     pub total: f64,
+    /// The band of adopting client organisations the adoption points come
+    /// from (the exact count is not published).
+    pub adoption_band: (i64, Option<i64>),
     /// The total in millionths of a point: what results are compared by, so
     /// equal scores are exactly equal.
     pub key: i64,
@@ -119,8 +171,9 @@ pub struct ScoreBreakdown {
 
 /// Scores one listing at time `now_ms` for the normalised `terms`.
 pub fn score(input: &RankInput, terms: &[String], now_ms: i64) -> ScoreBreakdown {
+    let band = adoption_band(input.adopters);
     let adoption = {
-        let n = input.active_subscribers.max(0) as f64;
+        let n = band.0 as f64;
         n / (n + ADOPTION_HALF_AT)
     };
     let evaluation = input
@@ -142,6 +195,7 @@ pub fn score(input: &RankInput, terms: &[String], now_ms: i64) -> ScoreBreakdown
         evaluation,
         freshness,
         total,
+        adoption_band: band,
         key: (total * 1000.0).round() as i64,
         tie: tie_hash(input.listing_id, terms),
     }
@@ -181,6 +235,58 @@ pub fn by_rank(a: &ScoreBreakdown, b: &ScoreBreakdown) -> Ordering {
 mod tests {
     use super::*;
 
+    #[test]
+    fn adoption_bands_follow_one_two_and_a_half_five() {
+        let lowers: Vec<i64> = [
+            0, 1, 4, 5, 9, 10, 24, 25, 49, 50, 99, 100, 249, 250, 999, 1000,
+        ]
+        .iter()
+        .map(|n| adoption_band(*n).0)
+        .collect();
+        assert_eq!(
+            lowers,
+            [0, 1, 1, 5, 5, 10, 10, 25, 25, 50, 50, 100, 100, 250, 500, 1000]
+        );
+        assert_eq!(band_label(adoption_band(0)), "none");
+        assert_eq!(band_label(adoption_band(3)), "1–4");
+        assert_eq!(band_label(adoption_band(30)), "25–49");
+        assert_eq!(band_label(adoption_band(260)), "250–499");
+        // Every count is inside its band, and bands do not overlap.
+        for n in 0..20_000 {
+            let (lo, hi) = adoption_band(n);
+            assert!(lo <= n && hi.is_none_or(|h| n <= h), "{n}: {lo}..{hi:?}");
+            if let Some(h) = hi {
+                assert_eq!(adoption_band(h + 1).0, h + 1, "{n}");
+            }
+        }
+    }
+
+    /// What an outsider reads off a result (the adoption points, and the
+    /// total less the components anyone can compute) gives at most the
+    /// band: inverting the published formula, n = 50·p / (200 − p), yields
+    /// the band's lower bound, never the count when it lies inside a band.
+    #[test]
+    fn the_published_points_reveal_the_band_not_the_count() {
+        let mut hidden = 0;
+        for n in 0..3_000_i64 {
+            let input = RankInput {
+                listing_id: 1,
+                relevance: 1.0,
+                adopters: n,
+                evaluation: None,
+                published_at_ms: 0,
+            };
+            let s = score(&input, &[], 0);
+            let p = s.total - s.relevance - s.evaluation - s.freshness;
+            let derived = (ADOPTION_HALF_AT * p / (1000.0 * W_ADOPTION - p)).round() as i64;
+            assert_eq!(derived, adoption_band(n).0, "{n}");
+            if derived != n {
+                hidden += 1;
+            }
+        }
+        assert!(hidden > 2_900, "almost every count is hidden: {hidden}");
+    }
+
     /// A small deterministic generator, so failures can be replayed.
     struct Rng(u64);
     impl Rng {
@@ -217,7 +323,7 @@ mod tests {
             .map(|id| RankInput {
                 listing_id: id,
                 relevance: 1.0,
-                active_subscribers: 3,
+                adopters: 3,
                 evaluation: Some(70),
                 published_at_ms: now - 5,
             })
@@ -248,7 +354,7 @@ mod tests {
                 .map(|i| RankInput {
                     listing_id: i as i64 + 1 + rng.below(5) as i64 * 1000,
                     relevance: [0.4, 0.6, 1.0][rng.below(3) as usize],
-                    active_subscribers: rng.below(4) as i64,
+                    adopters: rng.below(4) as i64,
                     evaluation: [None, Some(50), Some(90)][rng.below(3) as usize],
                     published_at_ms: now - rng.below(3) as i64 * 86_400_000,
                 })

@@ -28,7 +28,7 @@ pub async fn search(
     page_size: usize,
 ) -> Result<SearchResults, AppError> {
     let parsed = parse_query(query)?;
-    let index = state.catalogue.get(&state.db).await?;
+    let index = state.catalogue.get(&state.db, state.clock.now_ms()).await?;
     let results = search_index(&index, &parsed, state.clock.now_ms(), page_size);
     crate::exposure::record::impressions(state, results.hits.iter().map(|h| h.card.id));
     Ok(results)
@@ -41,7 +41,7 @@ pub async fn base_models_page(
     viewer: Option<&Actor>,
 ) -> Result<BaseModelsData, AppError> {
     let can_manage = viewer.is_some_and(|a| a.require(Permission::Referee).is_ok());
-    let index = state.catalogue.get(&state.db).await?;
+    let index = state.catalogue.get(&state.db, state.clock.now_ms()).await?;
     let mut models = db::base_models(&state.db).await?;
     for m in &mut models {
         m.listings = index.deploying_on(&m.slug);

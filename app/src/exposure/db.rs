@@ -1,7 +1,6 @@
 //! SQL for exposure counts.
 
 use crate::db::Db;
-use crate::orgs::OrgKind;
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -41,34 +40,34 @@ pub struct DayTotals {
 
 pub async fn totals_since(db: &Db, from_day: i64) -> Result<Vec<DayTotals>, sqlx::Error> {
     sqlx::query(
-        "SELECT e.day AS day, l.industry, o.kind, \
+        &format!("SELECT e.day AS day, l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END AS fp, \
                 CAST(SUM(e.impressions) AS BIGINT) AS impressions, CAST(SUM(e.views) AS BIGINT) AS views, \
                 CAST(0 AS BIGINT) AS subscriptions \
          FROM exposure_daily e \
          JOIN listings l ON l.id = e.listing_id \
          JOIN organisations o ON o.id = l.org_id \
          WHERE e.day >= $1 \
-         GROUP BY e.day, l.industry, o.kind \
+         GROUP BY e.day, l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END \
          UNION ALL \
-         SELECT s.started_at / 86400000 AS day, l.industry, o.kind, \
+         SELECT s.started_at / 86400000 AS day, l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END, \
                 CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(COUNT(*) AS BIGINT) \
          FROM subscriptions s \
          JOIN listings l ON l.id = s.listing_id \
          JOIN organisations o ON o.id = l.org_id \
          WHERE s.started_at >= $2 \
-         GROUP BY s.started_at / 86400000, l.industry, o.kind",
-    )
+         GROUP BY s.started_at / 86400000, l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END",
+        fp = crate::orgs::FIRST_PARTY
+    ))
     .bind(from_day)
     .bind(from_day * super::DAY_MS)
     .fetch_all(db.pool())
     .await?
     .iter()
     .map(|r| {
-        let kind: String = r.try_get("kind")?;
         Ok(DayTotals {
             day: r.try_get("day")?,
             industry: r.try_get("industry")?,
-            platform: kind == OrgKind::Platform.as_str(),
+            platform: r.try_get::<i64, _>("fp")? == 1,
             impressions: r.try_get("impressions")?,
             views: r.try_get("views")?,
             subscriptions: r.try_get("subscriptions")?,
@@ -80,18 +79,18 @@ pub async fn totals_since(db: &Db, from_day: i64) -> Result<Vec<DayTotals>, sqlx
 /// Published listings per industry: (first-party, partner).
 pub async fn published_by_industry(db: &Db) -> Result<HashMap<String, (i64, i64)>, sqlx::Error> {
     let mut out: HashMap<String, (i64, i64)> = HashMap::new();
-    for r in sqlx::query(
-        "SELECT l.industry, o.kind, COUNT(*) AS n FROM listings l \
+    for r in sqlx::query(&format!(
+        "SELECT l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END AS fp, COUNT(*) AS n FROM listings l \
          JOIN organisations o ON o.id = l.org_id \
-         WHERE l.status = 'published' GROUP BY l.industry, o.kind",
-    )
+         WHERE l.status = 'published' GROUP BY l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END",
+        fp = crate::orgs::FIRST_PARTY
+    ))
     .fetch_all(db.pool())
     .await?
     {
-        let kind: String = r.try_get("kind")?;
         let n: i64 = r.try_get("n")?;
         let e = out.entry(r.try_get("industry")?).or_default();
-        if kind == OrgKind::Platform.as_str() {
+        if r.try_get::<i64, _>("fp")? == 1 {
             e.0 += n;
         } else {
             e.1 += n;
@@ -110,7 +109,7 @@ pub async fn overhead_histogram(
     sqlx::query(&format!(
         "SELECT x.week, x.platform, x.bucket, CAST(COUNT(*) AS BIGINT) AS calls FROM ( \
            SELECT (g.occurred_at / 86400000) - ((g.occurred_at / 86400000 + 3) % 7) AS week, \
-                  CASE WHEN o.kind = 'platform' THEN 1 ELSE 0 END AS platform, \
+                  CASE WHEN {fp} THEN 1 ELSE 0 END AS platform, \
                   CASE WHEN g.overhead_us / {b} >= {n} THEN {last} ELSE g.overhead_us / {b} END AS bucket \
            FROM gateway_calls g JOIN deployments d ON d.id = g.deployment_id \
            JOIN listings l ON l.id = d.listing_id JOIN organisations o ON o.id = l.org_id \
@@ -119,6 +118,7 @@ pub async fn overhead_histogram(
         b = super::OVERHEAD_BUCKET_US,
         n = super::OVERHEAD_BUCKETS,
         last = super::OVERHEAD_BUCKETS - 1,
+        fp = crate::orgs::FIRST_PARTY,
     ))
     .bind(from_day * super::DAY_MS)
     .fetch_all(db.pool())

@@ -45,22 +45,59 @@ pub fn share_bp(first_party: i64, partner: i64) -> Option<i64> {
     (total > 0).then(|| (first_party * 20_000 + total) / (2 * total))
 }
 
-/// One measure split by publisher. Counts are only sent to referees; the
-/// public summary carries the share alone (an industry with one partner
-/// would otherwise publish that partner's traffic).
+/// A cell whose estimated total (below) is smaller is not published.
+pub const PUBLIC_MIN_EVENTS: i64 = 50;
+/// The public share is computed with the partners' count known only to
+/// this grain: 0–9, 10–19, ... each counted as its middle (4.5, 14.5...).
+pub const PARTNER_GRAIN: i64 = 10;
+
+/// One measure split by publisher. Counts are only sent to referees.
+///
+/// The public summary must not give away the partners' counts to someone
+/// who knows the platform's own (a player does): an exact share beside
+/// them would, and in an industry with one partner that is the partner's
+/// own figure (its new subscriptions). So what is published depends on the
+/// partners' count only through its grain of `PARTNER_GRAIN`: the share
+/// (whole percent) of the first-party count in the first-party count plus
+/// the middle of the partners' grain, and nothing when that estimated
+/// total is under `PUBLIC_MIN_EVENTS`. Whatever the platform knows of its
+/// own, at least ten partner counts publish the same.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Split {
     pub share_bp: Option<i64>,
     pub first_party: Option<i64>,
     pub partner: Option<i64>,
+    /// Public: too few events for a share (nothing is said of how few).
+    #[serde(default)]
+    pub suppressed: bool,
 }
 
 impl Split {
     pub fn new(first_party: i64, partner: i64, detailed: bool) -> Split {
+        if detailed {
+            return Split {
+                share_bp: share_bp(first_party, partner),
+                first_party: Some(first_party),
+                partner: Some(partner),
+                suppressed: false,
+            };
+        }
+        // In halves, to count a grain's middle exactly.
+        let partner_2 = (partner.max(0) / PARTNER_GRAIN) * PARTNER_GRAIN * 2 + (PARTNER_GRAIN - 1);
+        let total_2 = first_party.max(0) * 2 + partner_2;
+        if total_2 < PUBLIC_MIN_EVENTS * 2 {
+            return Split {
+                suppressed: true,
+                ..Split::default()
+            };
+        }
+        // Whole percent, rounded half up.
+        let percent = (first_party.max(0) * 2 * 100 * 2 + total_2) / (2 * total_2);
         Split {
-            share_bp: share_bp(first_party, partner),
-            first_party: detailed.then_some(first_party),
-            partner: detailed.then_some(partner),
+            share_bp: Some(percent * 100),
+            first_party: None,
+            partner: None,
+            suppressed: false,
         }
     }
 }
@@ -146,6 +183,15 @@ pub fn format_share(bp: Option<i64>) -> String {
     }
 }
 
+/// A public cell: its share, or why there is none.
+pub fn format_split(split: &Split) -> String {
+    if split.suppressed {
+        format!("fewer than {PUBLIC_MIN_EVENTS}")
+    } else {
+        format_share(split.share_bp)
+    }
+}
+
 /// Where each week's share sits on a `width` × `height` plot (x evenly
 /// spread, 0 % at the bottom); None where nothing was counted.
 pub fn plot_points(shares: &[Option<i64>], width: f64, height: f64) -> Vec<Option<(f64, f64)>> {
@@ -217,11 +263,42 @@ mod tests {
 
     #[test]
     fn public_splits_carry_no_counts() {
-        let public = Split::new(3, 1, false);
-        assert_eq!(public.share_bp, Some(7_500));
+        // 60 first-party, 20–29 partner events: 60 / (60 + 24.5) = 71 %.
+        let public = Split::new(60, 25, false);
+        assert_eq!(public.share_bp, Some(7_100));
         assert_eq!((public.first_party, public.partner), (None, None));
+        let small = Split::new(3, 1, false);
+        assert_eq!((small.share_bp, small.suppressed), (None, true));
+        assert!(Split::new(0, 0, false).suppressed, "as for any small cell");
         let detailed = Split::new(3, 1, true);
         assert_eq!((detailed.first_party, detailed.partner), (Some(3), Some(1)));
+        assert_eq!(detailed.share_bp, Some(7_500));
+        // Large cells come close to the exact share.
+        assert_eq!(Split::new(5_000, 5_000, false).share_bp, Some(5_000));
+    }
+
+    /// A player knows the platform's own count in a cell. From what is
+    /// published they can narrow the partners' count down to the counts
+    /// that publish the same: never fewer than ten, whatever the two counts
+    /// are (up to 300 a side).
+    #[test]
+    fn the_platforms_own_count_and_a_public_share_never_pin_the_partners_count() {
+        for first_party in 0..=300_i64 {
+            let published: Vec<Split> = (0..=400_i64)
+                .map(|p| Split::new(first_party, p, false))
+                .collect();
+            for partner in 0..=300_usize {
+                let alike = published
+                    .iter()
+                    .filter(|s| **s == published[partner])
+                    .count();
+                assert!(
+                    alike >= PARTNER_GRAIN as usize,
+                    "own {first_party}, partners {partner}: {:?} fits {alike}",
+                    published[partner]
+                );
+            }
+        }
     }
 
     #[test]

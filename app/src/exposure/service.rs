@@ -223,11 +223,23 @@ mod tests {
         assert_eq!(rows[0].impressions.share_bp, Some(2_500));
 
         let (series, rows) = fold(&totals, monday, "legal", &names, false);
-        assert_eq!(series.last().unwrap().impressions.share_bp, Some(0));
+        let last = series.last().unwrap().impressions;
         assert_eq!(
-            series.last().unwrap().impressions.partner,
-            None,
-            "public: shares only"
+            (last.share_bp, last.partner, last.suppressed),
+            (None, None, true),
+            "public: 7 events are too few for a share"
+        );
+        let (series, _) = fold(&totals, monday, "", &names, false);
+        let last = series.last().unwrap().impressions;
+        assert_eq!(
+            (
+                last.share_bp,
+                last.first_party,
+                last.partner,
+                last.suppressed
+            ),
+            (None, None, None, true),
+            "public: 10 first-party beside 30–39 partner events (34.5) are under 50"
         );
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].industry_name, "Legal");

@@ -75,7 +75,7 @@ fn chart(d: &ExposureData) -> impl IntoView {
 }
 
 fn cell(split: Split, detailed: bool) -> impl IntoView {
-    let share = format_share(split.share_bp);
+    let share = super::format_split(&split);
     match (detailed, split.first_party, split.partner) {
         (true, Some(fp), Some(p)) => view! {
             <td>{share}<br/><span class="muted">{format!("{fp} of {}", fp + p)}</span></td>

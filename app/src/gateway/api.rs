@@ -101,8 +101,14 @@ async fn list_models(state: &AppState, headers: &HeaderMap) -> Result<Value, Gat
         .map_err(internal)?;
     let mut data = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for (slug, base, started, publisher) in rows {
-        let entry = |id: String| json!({"id": id, "object": "model", "created": started / 1000, "owned_by": publisher});
+    for m in rows {
+        let entry = |id: String| {
+            json!({
+                "id": id, "object": "model", "created": m.started_at / 1000, "owned_by": m.publisher,
+                "platform_owned": m.platform_owned, "platform_affiliated": m.affiliated,
+            })
+        };
+        let (slug, base) = (&m.slug, &m.base);
         if seen.insert(slug.clone()) {
             data.push(entry(slug.clone()));
         }

@@ -170,12 +170,22 @@ pub async fn candidates(db: &Db, listing: i64) -> Result<Vec<Candidate>, sqlx::E
 
 /// The models a client's key may call: (listing slug, base model slugs of
 /// its deployments, subscription start in ms, publisher's name).
+/// One subscribed model as `/gateway/v1/models` lists it.
+pub struct SubscribedModel {
+    pub slug: String,
+    pub base: String,
+    pub started_at: i64,
+    pub publisher: String,
+    pub platform_owned: bool,
+    pub affiliated: bool,
+}
+
 pub async fn subscribed_models(
     db: &Db,
     client_org: i64,
-) -> Result<Vec<(String, String, i64, String)>, sqlx::Error> {
+) -> Result<Vec<SubscribedModel>, sqlx::Error> {
     sqlx::query(
-        "SELECT l.slug, b.slug AS base, s.started_at, o.name AS publisher \
+        "SELECT l.slug, b.slug AS base, s.started_at, o.name AS publisher, o.kind, o.affiliated \
          FROM subscriptions s JOIN listings l ON l.id = s.listing_id \
          JOIN organisations o ON o.id = l.org_id \
          JOIN deployments d ON d.listing_id = l.id \
@@ -188,12 +198,14 @@ pub async fn subscribed_models(
     .await?
     .iter()
     .map(|r| {
-        Ok((
-            r.try_get("slug")?,
-            r.try_get("base")?,
-            r.try_get("started_at")?,
-            r.try_get("publisher")?,
-        ))
+        Ok(SubscribedModel {
+            slug: r.try_get("slug")?,
+            base: r.try_get("base")?,
+            started_at: r.try_get("started_at")?,
+            publisher: r.try_get("publisher")?,
+            platform_owned: r.try_get::<String, _>("kind")? == "platform",
+            affiliated: r.try_get::<i64, _>("affiliated")? == 1,
+        })
     })
     .collect()
 }

@@ -78,6 +78,9 @@ pub struct ListingCard {
     pub publisher: String,
     /// The publisher is the platform itself: always labelled as such.
     pub platform_owned: bool,
+    /// The publisher is a platform-affiliated partner: labelled as such,
+    /// and first party for every non-compete rule.
+    pub affiliated: bool,
     /// The cheapest active plan's monthly fee, formatted.
     pub from_price: Option<String>,
     pub certifications: Vec<String>,
@@ -136,6 +139,7 @@ pub struct ListingDetail {
     pub review_reason: Option<String>,
     pub publisher: String,
     pub platform_owned: bool,
+    pub affiliated: bool,
     pub published_at: Option<i64>,
     pub deployments: Vec<DeploymentView>,
     pub plans: Vec<PlanView>,
@@ -210,6 +214,7 @@ pub struct ReviewRow {
     pub name: String,
     pub publisher: String,
     pub platform_owned: bool,
+    pub affiliated: bool,
     pub status: ListingStatus,
     pub submitted_at: Option<i64>,
     /// The viewer belongs to the publisher: another referee decides it.

@@ -198,6 +198,8 @@ pub async fn lock_org(tx: &mut Transaction<'_, Any>, org_id: i64) -> Result<(), 
     Ok(())
 }
 
+/// Adds a member. The caller then looks at affiliation again
+/// (`affiliation::after_membership_change`), in the same transaction.
 pub async fn add_member(
     tx: &mut Transaction<'_, Any>,
     org_id: i64,
@@ -295,6 +297,8 @@ pub async fn set_role(
     Ok(())
 }
 
+/// Removes a member. The caller then looks at affiliation again
+/// (`affiliation::after_membership_change`), in the same transaction.
 pub async fn remove_member(
     tx: &mut Transaction<'_, Any>,
     org_id: i64,

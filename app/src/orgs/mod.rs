@@ -1,6 +1,8 @@
 //! Organisations: the tenants of the marketplace, their members and roles,
 //! and invitations.
 
+#[cfg(feature = "ssr")]
+pub mod affiliation;
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod db;
@@ -11,6 +13,10 @@ pub mod service;
 pub mod views;
 
 use serde::{Deserialize, Serialize};
+
+/// SQL for "the publisher `o` is first party": the platform itself or a
+/// platform-affiliated partner (see `affiliation`).
+pub const FIRST_PARTY: &str = "(o.kind = 'platform' OR o.affiliated = 1)";
 
 /// What an organisation is to the marketplace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

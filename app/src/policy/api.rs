@@ -90,3 +90,30 @@ pub async fn featured_listings() -> Result<Vec<FeaturedCard>, AppError> {
         .await,
     )
 }
+
+/// A referee declares a partner organisation platform-affiliated; `reason`
+/// is published on `/policy`.
+#[server(prefix = "/api/fn", endpoint = "declare_affiliation")]
+pub async fn declare_affiliation(org: String, reason: String) -> Result<(), AppError> {
+    crate::state::respond_then(
+        async {
+            let (state, actor) = crate::auth::visit::current().await?;
+            crate::orgs::affiliation::declare(&state, &actor, &org, &reason).await
+        }
+        .await,
+        "/policy#affiliations",
+    )
+}
+
+/// A referee withdraws a declaration, with a published reason.
+#[server(prefix = "/api/fn", endpoint = "withdraw_affiliation")]
+pub async fn withdraw_affiliation(org: String, reason: String) -> Result<(), AppError> {
+    crate::state::respond_then(
+        async {
+            let (state, actor) = crate::auth::visit::current().await?;
+            crate::orgs::affiliation::withdraw(&state, &actor, &org, &reason).await
+        }
+        .await,
+        "/policy#affiliations",
+    )
+}

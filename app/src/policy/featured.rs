@@ -11,7 +11,6 @@ use crate::cases::db::NewCase;
 use crate::catalogue::db::bump_version;
 use crate::error::AppError;
 use crate::listings::ListingStatus;
-use crate::orgs::OrgKind;
 use crate::state::AppState;
 use sqlx::Row;
 
@@ -24,14 +23,12 @@ pub async fn feature(state: &AppState, actor: &Actor, listing_id: i64) -> Result
         ));
     }
     // A referee does not feature a listing of an organisation they belong to.
-    if let Some((publisher, ..)) =
-        crate::listings::db::publisher_in(state.db.pool(), listing_id).await?
-    {
+    if let Some(publisher) = crate::listings::db::publisher_in(state.db.pool(), listing_id).await? {
         super::recusal::refuse_if_party(
             state,
             actor,
             m.org_id,
-            &[publisher],
+            &[publisher.org_id],
             &format!("listing:{listing_id}"),
             "featured",
         )
@@ -39,7 +36,12 @@ pub async fn feature(state: &AppState, actor: &Actor, listing_id: i64) -> Result
     }
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
-    let (_, kind, industry, name) = crate::listings::db::publisher_in(&mut **tx, listing_id)
+    let crate::listings::db::Publisher {
+        first_party,
+        industry,
+        name,
+        ..
+    } = crate::listings::db::publisher_in(&mut **tx, listing_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let (status, _) = crate::listings::db::status_in(&mut tx, listing_id, None)
@@ -50,7 +52,7 @@ pub async fn feature(state: &AppState, actor: &Actor, listing_id: i64) -> Result
             "Only a published listing can be featured.".into(),
         ));
     }
-    let first_party = kind == OrgKind::Platform;
+    // The platform's own listings and those of affiliated partners alike.
     let entry = |action: &str| {
         NewEntry::by(
             actor,
@@ -65,7 +67,7 @@ pub async fn feature(state: &AppState, actor: &Actor, listing_id: i64) -> Result
         append(&mut tx, &entry("listing.feature_refused"), now).await?;
         tx.commit().await?;
         return Err(AppError::Conflict(
-            "The non-compete policy forbids featuring the platform's own listings.".into(),
+            "The non-compete policy forbids featuring the platform's own listings, and those of platform-affiliated partners.".into(),
         ));
     }
     let done = sqlx::query(
@@ -139,7 +141,7 @@ pub async fn strip(state: &AppState) -> Result<Vec<FeaturedCard>, AppError> {
     if !super::db::current(&state.db).await?.featured_slots {
         return Ok(Vec::new());
     }
-    let index = state.catalogue.get(&state.db).await?;
+    let index = state.catalogue.get(&state.db, state.clock.now_ms()).await?;
     let rows =
         sqlx::query("SELECT listing_id, promoted FROM featured_slots ORDER BY at, listing_id")
             .fetch_all(state.db.pool())

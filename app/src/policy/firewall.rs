@@ -53,6 +53,27 @@ pub async fn record_all(
     actor: &Actor,
     reads: Vec<(i64, String, Outcome)>,
 ) -> Result<(), AppError> {
+    write(state, actor, reads, false).await
+}
+
+/// As `record_all`, for a list the reader comes back to (the review
+/// queue): a read the same person already made the same UTC day, of the
+/// same thing in the same state, is not written again, so the partner's
+/// log holds one row per thing read, not one per page load.
+pub async fn record_new(
+    state: &AppState,
+    actor: &Actor,
+    reads: Vec<(i64, String, Outcome)>,
+) -> Result<(), AppError> {
+    write(state, actor, reads, true).await
+}
+
+async fn write(
+    state: &AppState,
+    actor: &Actor,
+    reads: Vec<(i64, String, Outcome)>,
+    once_a_day: bool,
+) -> Result<(), AppError> {
     if reads.is_empty() {
         return Ok(());
     }
@@ -64,7 +85,24 @@ pub async fn record_all(
         .map(|m| m.org_id);
     let from_own_pages = actor.origin.from_own_pages;
     let mut tx = state.db.begin_write().await?;
+    let day_start = now - now.rem_euclid(86_400_000);
     for (partner_org, what, outcome) in reads {
+        if once_a_day
+            && sqlx::query(
+                "SELECT 1 AS seen FROM data_access_log WHERE org_id = $1 AND at >= $2 \
+                 AND actor_user_id = $3 AND what = $4 AND outcome = $5 LIMIT 1",
+            )
+            .bind(partner_org)
+            .bind(day_start)
+            .bind(actor.user_id)
+            .bind(&what)
+            .bind(outcome.as_str())
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some()
+        {
+            continue;
+        }
         sqlx::query(
             "INSERT INTO data_access_log (org_id, actor_user_id, actor_org_id, what, outcome, at) \
              VALUES ($1, $2, $3, $4, $5, $6)",

@@ -48,6 +48,32 @@ pub struct PolicyData {
     pub audit_head: String,
     /// The viewer is a referee and may change the policy.
     pub can_manage: bool,
+    /// Partner organisations that are or were platform-affiliated.
+    pub affiliations: Vec<Affiliation>,
+    /// For referees: partner organisations to declare or withdraw (id,
+    /// name, declared); empty for everyone else.
+    pub partner_choices: Vec<(i64, String, bool)>,
+}
+
+/// A partner organisation that is, or was, platform-affiliated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Affiliation {
+    pub org_id: i64,
+    pub name: String,
+    pub affiliated: bool,
+    pub history: Vec<AffiliationEvent>,
+}
+
+/// One change (or declaration) in an organisation's affiliation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AffiliationEvent {
+    /// The state after the event.
+    pub affiliated: bool,
+    /// `staff_member`, `declared`, `withdrawn` or `staff_left`.
+    pub cause: String,
+    /// The published reason.
+    pub reason: String,
+    pub at: i64,
 }
 
 /// One read (or refused attempt) of an organisation's non-public data by

@@ -17,6 +17,12 @@ pub async fn page(state: &AppState, viewer: Option<&Actor>) -> Result<PolicyData
         audit_entries,
         audit_head,
         can_manage,
+        affiliations: crate::orgs::affiliation::public_list(&state.db).await?,
+        partner_choices: if can_manage {
+            crate::orgs::affiliation::partner_choices(&state.db).await?
+        } else {
+            Vec::new()
+        },
     })
 }
 

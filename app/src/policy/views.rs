@@ -1,8 +1,10 @@
 //! The public "Marketplace policy" page (settings, their history, the
 //! audit chain's head; referees also get the form) and the data-access log.
 
-use super::api::{data_access_log, marketplace_policy, UpdatePolicy};
-use super::{format_rate, PolicyChange};
+use super::api::{
+    data_access_log, marketplace_policy, DeclareAffiliation, UpdatePolicy, WithdrawAffiliation,
+};
+use super::{format_rate, Affiliation, PolicyChange};
 use crate::error::AppError;
 use crate::ui::fields::{page_action, FormAlert};
 use crate::ui::format::date;
@@ -53,6 +55,50 @@ fn history(changes: Vec<PolicyChange>) -> impl IntoView {
     .into_any()
 }
 
+fn cause_label(cause: &str) -> &'static str {
+    match cause {
+        "staff_member" => "A member is platform staff",
+        "staff_left" => "No member is platform staff any more",
+        "declared" => "Declared by a referee",
+        "withdrawn" => "Declaration withdrawn by a referee",
+        _ => "Changed",
+    }
+}
+
+fn affiliations_table(list: Vec<Affiliation>) -> impl IntoView {
+    if list.is_empty() {
+        return view! { <p class="muted">"No partner organisation is or has been platform-affiliated."</p> }.into_any();
+    }
+    view! {
+        <table class="grid affiliations">
+            <caption class="visually-hidden">"Platform-affiliated organisations and their history"</caption>
+            <thead><tr>
+                <th scope="col">"Organisation"</th><th scope="col">"Now"</th>
+                <th scope="col">"Date (UTC)"</th><th scope="col">"What happened"</th><th scope="col">"Reason"</th>
+            </tr></thead>
+            <tbody>
+                {list.into_iter().flat_map(|a| {
+                    let rows = a.history.len();
+                    let name = a.name.clone();
+                    let now = if a.affiliated { "Affiliated" } else { "Not affiliated" };
+                    a.history.into_iter().enumerate().map(move |(i, e)| view! {
+                        <tr>
+                            {(i == 0).then(|| view! {
+                                <th scope="row" rowspan=rows.to_string()>{name.clone()}</th>
+                                <td rowspan=rows.to_string()>{now}</td>
+                            })}
+                            <td>{date(e.at)}</td>
+                            <td>{cause_label(&e.cause)}{if e.affiliated { " (affiliated)" } else { " (not affiliated)" }}</td>
+                            <td>{e.reason}</td>
+                        </tr>
+                    }).collect::<Vec<_>>()
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
 fn switch(name: &'static str, legend: &'static str, on: bool) -> impl IntoView {
     view! {
         <fieldset class="field">
@@ -66,7 +112,20 @@ fn switch(name: &'static str, legend: &'static str, on: bool) -> impl IntoView {
 #[component]
 pub fn PolicyPage() -> impl IntoView {
     let update = page_action::<UpdatePolicy>();
-    let data = Resource::new(move || update.version().get(), |_| marketplace_policy());
+    let declare = page_action::<DeclareAffiliation>();
+    let withdraw = page_action::<WithdrawAffiliation>();
+    let data = Resource::new(
+        move || {
+            (
+                update.version().get(),
+                declare.version().get(),
+                withdraw.version().get(),
+            )
+        },
+        |_| marketplace_policy(),
+    );
+    let declare_error = Signal::derive(move || declare.value().get().and_then(Result::err));
+    let withdraw_error = Signal::derive(move || withdraw.value().get().and_then(Result::err));
     let error = Signal::derive(move || update.value().get().and_then(Result::err));
     let message = move |field: &'static str| {
         move || {
@@ -101,6 +160,61 @@ pub fn PolicyPage() -> impl IntoView {
                             <a href="/exposure">"exposure dashboard"</a>"."
                         </p>
                         {history(d.changes)}
+                        <h2 id="affiliations">"Platform-affiliated organisations"</h2>
+                        <p>
+                            "A partner organisation is platform-affiliated while one of its members is also on the platform's staff, "
+                            "or while a referee's declaration stands (a subsidiary, a company run by staff). Its listings are labelled "
+                            "“Platform-affiliated” and count as the platform's own for every rule above: conflict cases, sign-off "
+                            "before approval, the featuring ban and the exposure shares. Who the staff member is is not published."
+                        </p>
+                        {affiliations_table(d.affiliations)}
+                        {(!d.partner_choices.is_empty()).then(|| {
+                            let choices = d.partner_choices.clone();
+                            let declared: Vec<(i64, String, bool)> = choices.iter().filter(|c| c.2).cloned().collect();
+                            view! {
+                                <h3>"Declare an affiliation"</h3>
+                                <FormAlert error=declare_error fields=&["org", "reason"]/>
+                                <ActionForm action=declare>
+                                    <div class="field">
+                                        <label for="declare-org">"Partner organisation"</label>
+                                        <select id="declare-org" name="org" required>
+                                            <option value="">"Choose…"</option>
+                                            {choices.into_iter().filter(|c| !c.2).map(|(id, name, _)| view! {
+                                                <option value=id.to_string()>{name}</option>
+                                            }).collect_view()}
+                                        </select>
+                                        <p class="field-error" id="declare-org-error">{move || declare_error.get().map(|e| e.messages_for("org").join(" ")).unwrap_or_default()}</p>
+                                    </div>
+                                    <div class="field">
+                                        <label for="declare-reason">"Reason (published)"</label>
+                                        <input id="declare-reason" name="reason" type="text" required/>
+                                        <p class="field-error" id="declare-reason-error">{move || declare_error.get().map(|e| e.messages_for("reason").join(" ")).unwrap_or_default()}</p>
+                                    </div>
+                                    <button type="submit">"Declare affiliated"</button>
+                                </ActionForm>
+                                {(!declared.is_empty()).then(|| view! {
+                                    <h3>"Withdraw a declaration"</h3>
+                                    <FormAlert error=withdraw_error fields=&["org", "reason"]/>
+                                    <ActionForm action=withdraw>
+                                        <div class="field">
+                                            <label for="withdraw-org">"Declared organisation"</label>
+                                            <select id="withdraw-org" name="org" required>
+                                                <option value="">"Choose…"</option>
+                                                {declared.into_iter().map(|(id, name, _)| view! {
+                                                    <option value=id.to_string()>{name}</option>
+                                                }).collect_view()}
+                                            </select>
+                                        </div>
+                                        <div class="field">
+                                            <label for="withdraw-reason">"Reason (published)"</label>
+                                            <input id="withdraw-reason" name="reason" type="text" required/>
+                                            <p class="field-error" id="withdraw-reason-error">{move || withdraw_error.get().map(|e| e.messages_for("reason").join(" ")).unwrap_or_default()}</p>
+                                        </div>
+                                        <button type="submit">"Withdraw the declaration"</button>
+                                    </ActionForm>
+                                })}
+                            }
+                        })}
                         <h2>"Audit log"</h2>
                         <p>
                             {format!("{} entries. Head of the hash chain: ", d.audit_entries)}

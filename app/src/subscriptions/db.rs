@@ -210,7 +210,7 @@ pub async fn active_plan(
 }
 
 const VIEW_SELECT: &str = "SELECT s.id, s.client_org_id, s.listing_id, c.name AS client, l.slug, l.name AS listing_name, \
-        o.id AS publisher_org_id, o.name AS publisher, o.kind AS publisher_kind, p.name AS plan, p.monthly_fee_minor, p.currency, \
+        o.id AS publisher_org_id, o.name AS publisher, o.kind AS publisher_kind, o.affiliated AS publisher_affiliated, p.name AS plan, p.monthly_fee_minor, p.currency, \
         p.included_calls, p.overage_per_1000_minor, s.deployment_id, b.name, b.version, b.provider, \
         d.revision, s.status, s.started_at, s.ended_at, l.industry \
      FROM subscriptions s \
@@ -255,6 +255,7 @@ fn priced(r: &AnyRow) -> Result<Priced, sqlx::Error> {
             listing_name: r.try_get("listing_name")?,
             publisher: r.try_get("publisher")?,
             platform_owned: kind == OrgKind::Platform.as_str(),
+            affiliated: r.try_get::<i64, _>("publisher_affiliated")? == 1,
             plan: r.try_get("plan")?,
             terms,
             deployment_id: r.try_get("deployment_id")?,

@@ -58,7 +58,7 @@ fn amount(minor: i64) -> String {
 /// The CSV of statements, one line per subscription and month.
 pub fn csv(rows: &[StatementView]) -> String {
     let mut out = String::from(
-        "month,subscription,listing,platform_owned,client,currency,calls,gateway_calls,reported_calls,included_calls,\
+        "month,subscription,listing,platform_owned,platform_affiliated,client,currency,calls,gateway_calls,reported_calls,included_calls,\
          plan_fee,overage,total,take_rate_bp,platform_fee,partner_payout,month_open\n",
     );
     for s in rows {
@@ -67,6 +67,7 @@ pub fn csv(rows: &[StatementView]) -> String {
             s.subscription_id.to_string(),
             cell(&s.listing_name),
             s.platform_owned.to_string(),
+            s.affiliated.to_string(),
             cell(&s.client),
             cell(&s.currency),
             s.calls.to_string(),

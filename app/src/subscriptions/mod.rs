@@ -35,6 +35,8 @@ pub struct SubscriptionView {
     pub listing_name: String,
     pub publisher: String,
     pub platform_owned: bool,
+    /// The publisher is a platform-affiliated partner.
+    pub affiliated: bool,
     pub plan: String,
     /// "EUR 49.00 a month, 1,000 calls included, EUR 2.50 per 1,000 more".
     pub terms: String,
@@ -59,6 +61,7 @@ pub struct StatementView {
     pub listing_name: String,
     pub client: String,
     pub platform_owned: bool,
+    pub affiliated: bool,
     pub currency: String,
     /// Billable calls from both sources.
     pub calls: i64,

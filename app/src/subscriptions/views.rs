@@ -8,7 +8,7 @@ use super::api::{
 };
 use super::{Connect, DayUsage, StatementView, SubscriptionView};
 use crate::policy::format_rate;
-use crate::ui::badge::PlatformBadge;
+use crate::ui::badge::{AffiliatedBadge, PlatformBadge};
 use crate::ui::fields::options;
 use crate::ui::fields::{field_error, invalid};
 use crate::ui::fields::{page_action, FormAlert};
@@ -109,7 +109,7 @@ pub fn statements_table(
                         <td>{s.month.clone()}{s.open.then_some(" (so far)")}</td>
                         <th scope="row">
                             {s.listing_name.clone()}
-                            {s.platform_owned.then(|| view! { " " <PlatformBadge/> <span class="muted">" shadow statement"</span> })}
+                            {s.platform_owned.then(|| view! { " " <PlatformBadge/> <span class="muted">" shadow statement"</span> })}{s.affiliated.then(|| view! { " " <AffiliatedBadge/> })}
                         </th>
                         {with_client.then(|| view! { <td>{s.client.clone()}</td> })}
                         <td>
@@ -155,7 +155,7 @@ fn subscriptions_table(subs: Vec<SubscriptionView>, with_client: bool) -> impl I
                         <tr>
                             <th scope="row">
                                 <a href=href>{s.listing_name.clone()}</a>
-                                {s.platform_owned.then(|| view! { " " <PlatformBadge/> })}
+                                {s.platform_owned.then(|| view! { " " <PlatformBadge/> })}{s.affiliated.then(|| view! { " " <AffiliatedBadge/> })}
                                 <br/><span class="muted">{s.publisher.clone()}</span>
                             </th>
                             {with_client.then(|| view! { <td>{s.client.clone()}</td> })}
@@ -282,7 +282,7 @@ pub fn SubscriptionPage() -> impl IntoView {
                 let listing_href = format!("/listings/{}", s.listing_slug);
                 view! {
                     <article class="panel">
-                        <h1>{s.listing_name.clone()} {s.platform_owned.then(|| view! { " " <PlatformBadge/> })}</h1>
+                        <h1>{s.listing_name.clone()} {s.platform_owned.then(|| view! { " " <PlatformBadge/> })}{s.affiliated.then(|| view! { " " <AffiliatedBadge/> })}</h1>
                         <dl class="facts">
                             <dt>"Client"</dt><dd>{s.client.clone()}</dd>
                             <dt>"Listing"</dt><dd><a href=listing_href>{s.listing_name.clone()}</a>" by "{s.publisher.clone()}</dd>

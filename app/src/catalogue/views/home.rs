@@ -3,7 +3,7 @@
 use super::super::api::home_listings;
 use super::ResultList;
 use crate::policy::api::featured_listings;
-use crate::ui::badge::PlatformBadge;
+use crate::ui::badge::{AffiliatedBadge, PlatformBadge};
 use crate::ui::status::{loaded, loaded_or};
 use leptos::prelude::*;
 
@@ -28,7 +28,7 @@ fn FeaturedStrip() -> impl IntoView {
                                     } else {
                                         view! { <span class="badge">"Featured"</span> }.into_any()
                                     }}
-                                    {f.card.platform_owned.then(|| view! { " " <PlatformBadge/> })}
+                                    {f.card.platform_owned.then(|| view! { " " <PlatformBadge/> })}{f.card.affiliated.then(|| view! { " " <AffiliatedBadge/> })}
                                     <p class="tagline">{f.card.tagline}</p>
                                     <p class="muted">{f.card.publisher}</p>
                                 </li>

@@ -11,7 +11,7 @@ pub use home::HomePage;
 pub use search::{CataloguePage, HowRankingPage};
 
 use super::SearchHit;
-use crate::ui::badge::PlatformBadge;
+use crate::ui::badge::{AffiliatedBadge, PlatformBadge};
 use leptos::prelude::*;
 
 #[component]
@@ -27,7 +27,15 @@ pub fn WhyThisPosition(hit: SearchHit) -> impl IntoView {
                 <caption>{format!("Score {:.1} of 1000 points", s.total)}</caption>
                 <tbody>
                     {row("Text relevance", s.relevance)}
-                    {row("Adoption (active subscribers)", s.adoption)}
+                    <tr>
+                        <th scope="row">
+                            {format!(
+                                "Adoption (client organisations using it: {})",
+                                crate::catalogue::ranking::band_label(s.adoption_band)
+                            )}
+                        </th>
+                        <td>{format!("{:.1}", s.adoption)}</td>
+                    </tr>
                     {row("Evaluation score", s.evaluation)}
                     {row("Freshness", s.freshness)}
                 </tbody>
@@ -52,7 +60,7 @@ fn ResultItem(hit: SearchHit, compare: bool) -> impl IntoView {
     view! {
         <li class="card" aria-labelledby=labelled_by>
             <h3 id=heading_id><a href=href>{card.name}</a></h3>
-            {card.platform_owned.then(|| view! { <PlatformBadge/> })}
+            {card.platform_owned.then(|| view! { <PlatformBadge/> })}{card.affiliated.then(|| view! { " " <AffiliatedBadge/> })}
             <p class="tagline">{card.tagline}</p>
             <dl class="facts">
                 <dt>"Industry"</dt>

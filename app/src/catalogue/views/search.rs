@@ -2,8 +2,9 @@
 
 use super::super::api::catalogue_search;
 use super::super::ranking::{
-    ADOPTION_HALF_AT, FIELD_DESCRIPTION, FIELD_NAME, FIELD_TAG, FIELD_TAGLINE,
-    FRESHNESS_HALF_LIFE_DAYS, MAX_TERMS, W_ADOPTION, W_EVALUATION, W_FRESHNESS, W_RELEVANCE,
+    ADOPTION_HALF_AT, ADOPTION_WINDOW_DAYS, FIELD_DESCRIPTION, FIELD_NAME, FIELD_TAG,
+    FIELD_TAGLINE, FRESHNESS_HALF_LIFE_DAYS, MAX_TERMS, W_ADOPTION, W_EVALUATION, W_FRESHNESS,
+    W_RELEVANCE,
 };
 use super::super::{CatalogueQuery, PriceBand, SearchResults, SortOrder, COMPARE_MAX};
 use super::ResultList;
@@ -207,7 +208,16 @@ pub fn HowRankingPage() -> impl IntoView {
                     )}
                 </dd>
                 <dt>"Adoption"</dt>
-                <dd>{format!("n / (n + {ADOPTION_HALF_AT}) for n active subscribers: one half at {ADOPTION_HALF_AT} subscribers.")}</dd>
+                <dd>
+                    {format!("n / (n + {ADOPTION_HALF_AT}), one half at n = {ADOPTION_HALF_AT}, where n counts client organisations with an active \
+                     subscription and at least one billable call (through the gateway, or reported by the publisher) in the \
+                     {ADOPTION_WINDOW_DAYS} days before today (UTC). A client organisation that shares a member with the publisher is \
+                     not counted; for the platform's own listings and platform-affiliated partners' listings, neither is one that \
+                     shares a member with the platform or any affiliated partner. Subscribing to oneself from organisations one \
+                     creates moves nothing. n enters the formula as the lower bound of its band (0, 1–4, 5–9, 10–24, 25–49, \
+                     50–99, 100–249…), and only the band is shown: how many clients a partner has is its own figure. \
+                     Recomputed whenever the catalogue changes, and at least once a day.")}
+                </dd>
                 <dt>"Evaluation"</dt>
                 <dd>"The best evaluation score (0–100) the publisher reports for an active deployment, divided by 100; 0 when none is reported."</dd>
                 <dt>"Freshness"</dt>

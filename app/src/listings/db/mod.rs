@@ -35,12 +35,14 @@ pub struct ListingRow {
     pub submitted_at: Option<i64>,
     pub publisher: String,
     pub publisher_kind: OrgKind,
+    /// The publisher is a platform-affiliated partner.
+    pub affiliated: bool,
 }
 
 const LISTING_SELECT: &str = "SELECT l.id, l.org_id, l.slug, l.name, l.tagline, l.description, \
         l.industry AS industry_slug, i.name AS industry, l.data_residency, l.documentation_url, \
         l.status, l.review_reason, l.published_at, l.submitted_at, \
-        o.name AS publisher, o.kind AS publisher_kind \
+        o.name AS publisher, o.kind AS publisher_kind, o.affiliated \
      FROM listings l JOIN organisations o ON o.id = l.org_id JOIN industries i ON i.slug = l.industry";
 
 fn status_of(r: &AnyRow) -> Result<ListingStatus, AppError> {
@@ -68,12 +70,25 @@ fn listing_from(r: &AnyRow) -> Result<ListingRow, AppError> {
         publisher: r.try_get("publisher")?,
         publisher_kind: OrgKind::parse(&kind)
             .ok_or_else(|| AppError::internal("org kind", &kind))?,
+        affiliated: r.try_get::<i64, _>("affiliated")? == 1,
     })
 }
 
 pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<ListingRow>, AppError> {
     sqlx::query(&format!("{LISTING_SELECT} WHERE l.slug = $1"))
         .bind(slug)
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(listing_from)
+        .transpose()
+}
+
+/// Any listing by id, whoever publishes it: only for recording a refused
+/// attempt, never to answer with.
+pub async fn by_id(db: &Db, id: i64) -> Result<Option<ListingRow>, AppError> {
+    sqlx::query(&format!("{LISTING_SELECT} WHERE l.id = $1"))
+        .bind(id)
         .fetch_optional(db.pool())
         .await?
         .as_ref()
@@ -112,32 +127,43 @@ pub async fn status_in(
         .transpose()
 }
 
-/// (org id, org kind, industry, name) of a listing; through the pool or
-/// inside a transaction.
-pub async fn publisher_in<'e, E>(
-    ex: E,
-    id: i64,
-) -> Result<Option<(i64, OrgKind, String, String)>, AppError>
+/// Who publishes a listing (first party or not), its industry and name;
+/// through the pool or inside a transaction.
+pub async fn publisher_in<'e, E>(ex: E, id: i64) -> Result<Option<Publisher>, AppError>
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    let row = sqlx::query(
-        "SELECT l.org_id, o.kind, l.industry, l.name FROM listings l \
-         JOIN organisations o ON o.id = l.org_id WHERE l.id = $1",
-    )
+    let row = sqlx::query(&format!(
+        "SELECT l.org_id, o.kind, CASE WHEN {} THEN 1 ELSE 0 END AS first_party, l.industry, l.name \
+         FROM listings l JOIN organisations o ON o.id = l.org_id WHERE l.id = $1",
+        crate::orgs::FIRST_PARTY
+    ))
     .bind(id)
     .fetch_optional(ex)
     .await?;
     row.map(|r| -> Result<_, AppError> {
         let kind: String = r.try_get("kind")?;
-        Ok((
-            r.try_get("org_id")?,
-            OrgKind::parse(&kind).ok_or_else(|| AppError::internal("org kind", &kind))?,
-            r.try_get("industry")?,
-            r.try_get("name")?,
-        ))
+        Ok(Publisher {
+            org_id: r.try_get("org_id")?,
+            kind: OrgKind::parse(&kind).ok_or_else(|| AppError::internal("org kind", &kind))?,
+            first_party: r.try_get::<i64, _>("first_party")? == 1,
+            industry: r.try_get("industry")?,
+            name: r.try_get("name")?,
+        })
     })
     .transpose()
+}
+
+/// Who publishes a listing, and where.
+pub struct Publisher {
+    pub org_id: i64,
+    pub kind: OrgKind,
+    /// The platform itself or a platform-affiliated partner: bound by the
+    /// non-compete rules.
+    pub first_party: bool,
+    pub industry: String,
+    /// The listing's name.
+    pub name: String,
 }
 
 /// A listing's tags or certifications, alphabetically; through the pool or
@@ -313,7 +339,7 @@ pub async fn of_org_rows(db: &Db, org_id: i64) -> Result<Vec<MyListingRow>, AppE
 /// Listings in a review state, oldest submission first.
 pub async fn review_rows(db: &Db, status: ListingStatus) -> Result<Vec<ReviewRow>, AppError> {
     sqlx::query(
-        "SELECT l.id, l.org_id, l.slug, l.name, l.status, l.submitted_at, o.name AS publisher, o.kind \
+        "SELECT l.id, l.org_id, l.slug, l.name, l.status, l.submitted_at, o.name AS publisher, o.kind, o.affiliated \
          FROM listings l JOIN organisations o ON o.id = l.org_id \
          WHERE l.status = $1 ORDER BY l.submitted_at, l.id LIMIT 500",
     )
@@ -330,6 +356,7 @@ pub async fn review_rows(db: &Db, status: ListingStatus) -> Result<Vec<ReviewRow
             name: r.try_get("name")?,
             publisher: r.try_get("publisher")?,
             platform_owned: OrgKind::parse(&kind) == Some(OrgKind::Platform),
+            affiliated: r.try_get::<i64, _>("affiliated")? == 1,
             status: status_of(r)?,
             submitted_at: r.try_get("submitted_at")?,
             recuse: false,

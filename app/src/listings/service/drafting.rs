@@ -13,7 +13,6 @@ use crate::listings::db::{self, Details, NewDraft};
 use crate::listings::input::{DetailsForm, DraftForm};
 use crate::listings::ListingStatus::*;
 use crate::listings::{EditorData, MyListingsData};
-use crate::orgs::OrgKind;
 use crate::state::AppState;
 
 /// The listings of the actor's organisation, with what a new draft needs.
@@ -76,7 +75,7 @@ pub async fn create(state: &AppState, actor: &Actor, form: &DraftForm) -> Result
         now,
     )
     .await?;
-    if m.kind == OrgKind::Platform {
+    if crate::orgs::affiliation::first_party(&mut **tx, m.org_id).await? {
         cases::first_party_entered(
             &mut tx,
             id,
@@ -94,7 +93,17 @@ pub async fn create(state: &AppState, actor: &Actor, form: &DraftForm) -> Result
 /// The editor of one of the organisation's listings.
 pub async fn editor_data(state: &AppState, actor: &Actor, id: i64) -> Result<EditorData, AppError> {
     let m = editor(actor)?;
-    let row = own_listing(state, m, id).await?;
+    let row = match own_listing(state, m, id).await {
+        Err(AppError::NotFound) => {
+            // A player trying a partner's listing through the editor's
+            // address: refused as on its page, and on the record.
+            if let Some(row) = db::by_id(&state.db, id).await? {
+                super::refuse_player(state, actor, &row, "in the listing editor").await?;
+            }
+            return Err(AppError::NotFound);
+        }
+        other => other?,
+    };
     Ok(EditorData {
         detail: detail(state, &row, true, true).await?,
         description: row.description.clone(),
@@ -136,12 +145,12 @@ pub async fn update(
     let (status, _) = db::status_in(&mut tx, id, Some(m.org_id))
         .await?
         .ok_or(AppError::NotFound)?;
-    let (_, kind, was_in, _) = db::publisher_in(&mut **tx, id)
+    let publisher = db::publisher_in(&mut **tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if matches!(status, Published | Suspended) && was_in != d.industry {
+    if matches!(status, Published | Suspended) && publisher.industry != d.industry {
         let user = actor.user_id;
-        if kind == OrgKind::Partner {
+        if !publisher.first_party {
             cases::partner_entered(&mut tx, id, m.org_id, &d.name, &d.industry, Some(user), now)
                 .await?;
         } else if let Some(case) =

@@ -97,6 +97,35 @@ pub(super) async fn own_listing(
         .ok_or(AppError::NotFound)
 }
 
+/// A player who reaches for a partner's listing where only its publisher
+/// (or a referee) may look: the attempt is recorded as refused, and opens
+/// a case, exactly as a refused read of its page does. Anyone else: nothing
+/// to record.
+pub(super) async fn refuse_player(
+    state: &AppState,
+    actor: &Actor,
+    row: &ListingRow,
+    place: &str,
+) -> Result<(), AppError> {
+    if !actor.is_player() || row.publisher_kind != OrgKind::Partner {
+        return Ok(());
+    }
+    let what = format!(
+        "listing “{}” ({}), {place}",
+        row.name,
+        row.status.label().to_lowercase()
+    );
+    let case = crate::cases::service::player_read(Some(row.id), row.org_id, &what, actor.user_id);
+    crate::policy::firewall::record(
+        state,
+        actor,
+        row.org_id,
+        &what,
+        crate::policy::firewall::Outcome::Refused(case),
+    )
+    .await
+}
+
 pub(super) async fn detail(
     state: &AppState,
     row: &ListingRow,
@@ -119,6 +148,7 @@ pub(super) async fn detail(
             .then(|| row.review_reason.clone()),
         publisher: row.publisher.clone(),
         platform_owned: row.publisher_kind == OrgKind::Platform,
+        affiliated: row.affiliated,
         published_at: row.published_at,
         deployments: db::deployments(&state.db, row.id).await?,
         plans: db::plans(&state.db, row.id).await?,

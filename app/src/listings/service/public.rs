@@ -88,7 +88,15 @@ pub async fn compare(
                 publishers.push(row.org_id);
                 out.push(detail(state, &row, false, false).await?)
             }
-            _ => return Err(AppError::NotFound),
+            Some(row) => {
+                // Only published listings are compared; a player's try at
+                // a partner's unpublished one is on the record.
+                if let Some(a) = viewer {
+                    super::refuse_player(state, a, &row, "on the compare page").await?;
+                }
+                return Err(AppError::NotFound);
+            }
+            None => return Err(AppError::NotFound),
         }
     }
     // A publisher comparing its own listings is not exposure.

@@ -12,7 +12,6 @@ use crate::listings::db;
 use crate::listings::input;
 use crate::listings::ListingStatus::{self, *};
 use crate::listings::ReviewQueueData;
-use crate::orgs::OrgKind;
 use crate::policy::firewall::{self, Outcome};
 use crate::state::AppState;
 use sqlx::Row;
@@ -48,9 +47,9 @@ pub async fn submit(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppE
     if !db::transition(&mut tx, id, &[Draft, Rejected], Submitted, None, now).await? {
         return Err(cannot(status, "submitted"));
     }
-    if m.kind == OrgKind::Platform {
-        if let Some((_, _, industry, name)) = db::publisher_in(&mut **tx, id).await? {
-            cases::first_party_entered(&mut tx, id, &name, &industry, Some(actor.user_id), now)
+    if let Some(p) = db::publisher_in(&mut **tx, id).await? {
+        if p.first_party {
+            cases::first_party_entered(&mut tx, id, &p.name, &p.industry, Some(actor.user_id), now)
                 .await?;
         }
     }
@@ -130,9 +129,10 @@ async fn review(
         .transpose()?;
     let now = state.clock.now_ms();
     // A plain read: the write transaction below re-checks the status.
-    let (org, kind, industry, name) = db::publisher_in(state.db.pool(), id)
+    let org = db::publisher_in(state.db.pool(), id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(AppError::NotFound)?
+        .org_id;
     crate::policy::recusal::refuse_if_party(
         state,
         actor,
@@ -146,6 +146,16 @@ async fn review(
     let (status, _) = db::status_in(&mut tx, id, None)
         .await?
         .ok_or(AppError::NotFound)?;
+    // Who publishes, read in this transaction: an affiliation that changed
+    // since is seen.
+    let db::Publisher {
+        first_party,
+        industry,
+        name,
+        ..
+    } = db::publisher_in(&mut **tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     // A decision the status does not allow writes nothing.
     if !from.contains(&status) {
         return Err(cannot(status, verb));
@@ -155,7 +165,7 @@ async fn review(
     // transaction, so a change of the flag queues behind the decision).
     if to == Published
         && from.contains(&Submitted)
-        && kind == OrgKind::Platform
+        && first_party
         && crate::policy::db::current_in(&mut tx).await?.non_compete
     {
         if let Some(case) =
@@ -170,7 +180,7 @@ async fn review(
     if !db::transition(&mut tx, id, from, to, reason.as_deref(), now).await? {
         return Err(cannot(status, verb));
     }
-    if to == Published && kind == OrgKind::Partner {
+    if to == Published && !first_party {
         cases::partner_entered(&mut tx, id, org, &name, &industry, Some(actor.user_id), now)
             .await?;
     }
@@ -293,6 +303,6 @@ pub async fn review_queue(state: &AppState, actor: &Actor) -> Result<ReviewQueue
             (r.org_id, what, Outcome::Read)
         })
         .collect();
-    firewall::record_all(state, actor, reads).await?;
+    firewall::record_new(state, actor, reads).await?;
     Ok(queue)
 }

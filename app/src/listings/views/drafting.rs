@@ -11,7 +11,7 @@ use super::plan_price;
 use crate::domain::CURRENCIES;
 use crate::error::AppError;
 use crate::gateway::{DeploymentHealth, TestCall};
-use crate::ui::badge::PlatformBadge;
+use crate::ui::badge::{AffiliatedBadge, PlatformBadge};
 use crate::ui::fields::{field_error, invalid, options, page_action, Choice, Field, FormAlert};
 use crate::ui::format::{date, format_money};
 use crate::ui::status::loaded;
@@ -201,7 +201,7 @@ fn editor_view(
     view! {
         <section class="panel">
             <h1>{format!("Edit “{}”", d.name)}</h1>
-            {d.platform_owned.then(|| view! { <PlatformBadge/> })}
+            {d.platform_owned.then(|| view! { <PlatformBadge/> })}{d.affiliated.then(|| view! { " " <AffiliatedBadge/> })}
             <p role="status">
                 {format!("Status: {}.", status.label())}
                 {d.review_reason.clone().map(|r| format!(" Referee's reason: {r}"))}

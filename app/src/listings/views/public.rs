@@ -3,7 +3,7 @@
 use super::super::api::{compare_listings, listing_page};
 use super::super::{ListingDetail, ListingStatus};
 use super::{deployments_table, plan_price, plans_table};
-use crate::ui::badge::PlatformBadge;
+use crate::ui::badge::{AffiliatedBadge, PlatformBadge};
 use crate::ui::format::date;
 use crate::ui::status::loaded;
 use leptos::prelude::*;
@@ -27,7 +27,7 @@ fn model_card(d: ListingDetail, subscribe: Callback<i64, AnyView>) -> impl IntoV
     view! {
         <article class="panel listing">
             <h1>{d.name.clone()}</h1>
-            {d.platform_owned.then(|| view! { <PlatformBadge/> })}
+            {d.platform_owned.then(|| view! { <PlatformBadge/> })}{d.affiliated.then(|| view! { " " <AffiliatedBadge/> })}
             <p class="tagline">{d.tagline.clone()}</p>
             {status_note}
             {edit}
@@ -153,7 +153,7 @@ fn compare_table(cols: Vec<ListingDetail>) -> impl IntoView {
                         view! {
                             <th scope="col">
                                 <a href=href>{d.name}</a>
-                                {d.platform_owned.then(|| view! { " " <PlatformBadge/> })}
+                                {d.platform_owned.then(|| view! { " " <PlatformBadge/> })}{d.affiliated.then(|| view! { " " <AffiliatedBadge/> })}
                             </th>
                         }
                     }).collect_view()}

@@ -7,7 +7,7 @@ use super::super::api::{
 use super::super::ReviewRow;
 use crate::error::AppError;
 use crate::policy::api::{FeatureListing, UnfeatureListing};
-use crate::ui::badge::PlatformBadge;
+use crate::ui::badge::{AffiliatedBadge, PlatformBadge};
 use crate::ui::fields::page_action;
 use crate::ui::format::date;
 use crate::ui::status::loaded;
@@ -127,7 +127,7 @@ fn review_list(rows: Vec<ReviewRow>, actions: impl Fn(ReviewRow) -> AnyView) -> 
                 view! {
                     <li>
                         <a href=href>{r.name.clone()}</a>
-                        {r.platform_owned.then(|| view! { " " <PlatformBadge/> })}
+                        {r.platform_owned.then(|| view! { " " <PlatformBadge/> })}{r.affiliated.then(|| view! { " " <AffiliatedBadge/> })}
                         <span class="muted">{format!(" by {}", r.publisher)}
                             {r.submitted_at.map(|t| format!(", submitted {}", date(t)))}</span>
                         {if r.recuse {

@@ -63,6 +63,8 @@ pub async fn bootstrap(
                 now,
             )
             .await?;
+            crate::orgs::affiliation::after_membership_change(&mut tx, org_id, u.id, None, now)
+                .await?;
             append(
                 &mut tx,
                 &audit_system(

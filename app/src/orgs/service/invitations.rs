@@ -187,6 +187,14 @@ pub async fn accept(visit: &Visit, actor: &Actor, token: &str) -> Result<bool, A
         now,
     )
     .await?;
+    crate::orgs::affiliation::after_membership_change(
+        &mut tx,
+        inv.org_id,
+        actor.user_id,
+        Some(actor),
+        now,
+    )
+    .await?;
     let details = serde_json::json!({ "role": inv.role.as_str(), "staff_role": inv.staff_role.map(StaffRole::as_str) });
     append(
         &mut tx,

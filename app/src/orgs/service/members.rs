@@ -6,6 +6,7 @@ use super::may_grant;
 use crate::audit::db::{append, NewEntry};
 use crate::auth::actor::{Actor, Permission};
 use crate::error::AppError;
+use crate::orgs::affiliation;
 use crate::state::AppState;
 
 /// The target member's role, for a change by `m`'s holder.
@@ -76,6 +77,7 @@ pub async fn remove_member(state: &AppState, actor: &Actor, user_id: i64) -> Res
         ));
     }
     db::remove_member(&mut tx, m.org_id, user_id).await?;
+    affiliation::after_membership_change(&mut tx, m.org_id, user_id, Some(actor), now).await?;
     append(
         &mut tx,
         &NewEntry::by(
@@ -103,6 +105,8 @@ pub async fn leave(state: &AppState, actor: &Actor) -> Result<(), AppError> {
         ));
     }
     db::remove_member(&mut tx, m.org_id, actor.user_id).await?;
+    affiliation::after_membership_change(&mut tx, m.org_id, actor.user_id, Some(actor), now)
+        .await?;
     append(
         &mut tx,
         &NewEntry::by(

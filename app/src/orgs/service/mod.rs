@@ -82,6 +82,8 @@ pub async fn create_org(visit: &Visit, actor: &Actor, form: &NewOrgForm) -> Resu
     }
     let org_id = db::create_org(&mut tx, &name, kind, now).await?;
     db::add_member(&mut tx, org_id, kind, actor.user_id, Role::Owner, None, now).await?;
+    super::affiliation::after_membership_change(&mut tx, org_id, actor.user_id, Some(actor), now)
+        .await?;
     let details = serde_json::json!({ "name": name, "kind": kind.as_str() });
     append(
         &mut tx,

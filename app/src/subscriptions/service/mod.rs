@@ -141,6 +141,7 @@ pub fn statements(
                 listing_name: v.listing_name.clone(),
                 client: v.client.clone(),
                 platform_owned: v.platform_owned,
+                affiliated: v.affiliated,
                 currency: p.currency.clone(),
                 calls: n,
                 gateway_calls: gateway,
