@@ -221,6 +221,18 @@ pub struct Config {
     )]
     pub sqlite_checkpoint_ms: u64,
 
+    /// Tests only: this process's clock runs this many milliseconds ahead
+    /// (a second node "in two weeks", to see an announced change apply). A
+    /// release build refuses to start with it.
+    #[arg(
+        long,
+        env = "FAIRGROUND_TEST_CLOCK_OFFSET_MS",
+        default_value_t = 0,
+        global = true,
+        hide = true
+    )]
+    pub test_clock_offset_ms: i64,
+
     /// Gateway: the longest pause, in milliseconds, within an answer.
     #[arg(
         long,

@@ -77,10 +77,21 @@ pub async fn serve(
     if config.demo_upstream {
         crate::standin::connect_demo(&db, Clock::system().now_ms()).await?;
     }
+    let clock = match config.test_clock_offset_ms {
+        0 => Clock::system(),
+        _ if !cfg!(debug_assertions) => anyhow::bail!(
+            "FAIRGROUND_TEST_CLOCK_OFFSET_MS moves the clock for tests; a release build refuses it"
+        ),
+        offset => {
+            let system = Clock::system();
+            tracing::warn!(offset_ms = offset, "the clock is moved for a test");
+            Clock::from_fn(move || system.now_ms() + offset)
+        }
+    };
     let state = AppState {
         db: db.clone(),
         leptos_options: leptos_options(&config),
-        clock: Clock::system(),
+        clock,
         sessions: config.session_limits(),
         rate_limits: Arc::new(
             RateLimits::new(

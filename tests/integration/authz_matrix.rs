@@ -291,6 +291,9 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
         // No organisation chosen: a referee is told so, nobody else gets
         // that far.
         ("POST", "/api/fn/declare_affiliation" | "/api/fn/withdraw_affiliation") => referee(422),
+        // Empty weights: a referee is told what is missing.
+        ("POST", "/api/fn/propose_ranking_weights") => referee(422),
+        ("POST", "/api/fn/ranking_formula") => 200,
         ("POST", "/api/fn/deprecate_base_model") => referee(200),
         ("POST", "/api/fn/reactivate_base_model") => referee(409),
         (
@@ -524,6 +527,13 @@ fn request(
         ]),
         "/api/fn/open_complaint" => f(&[("about", "listing".into()), ("text", "".into())]),
         "/api/fn/feature_listing" | "/api/fn/unfeature_listing" => f(&[("id", id.clone())]),
+        "/api/fn/propose_ranking_weights" => f(&[
+            ("relevance", "".into()),
+            ("adoption", "".into()),
+            ("evaluation", "".into()),
+            ("freshness", "".into()),
+            ("reason", "".into()),
+        ]),
         "/api/fn/declare_affiliation" | "/api/fn/withdraw_affiliation" => {
             f(&[("org", "".into()), ("reason", "".into())])
         }

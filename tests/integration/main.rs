@@ -23,6 +23,7 @@ mod listings;
 mod metering;
 mod orgs;
 mod policy;
+mod ranking_weights;
 mod recusal;
 mod schema_parity;
 mod services;

@@ -34,7 +34,7 @@ async fn only_referees_change_the_policy_and_every_change_is_public_and_audited(
     let p = call_ok(&anon, "/api/fn/marketplace_policy", &[]).await;
     assert_eq!(
         p["policy"],
-        serde_json::json!({"non_compete": true, "take_rate_bp": 2000, "featured_slots": false})
+        serde_json::json!({"non_compete": true, "take_rate_bp": 2000, "featured_slots": false, "ranking_notice_days": 15})
     );
     assert_eq!(p["changes"].as_array().map(Vec::len), Some(0));
     assert_eq!(p["can_manage"], false);
@@ -74,10 +74,20 @@ async fn only_referees_change_the_policy_and_every_change_is_public_and_audited(
         &fields("off", "12.5", "on", "Trial of promoted slots."),
     )
     .await;
+    // The ranking's notice period: at least 15 days; left out, unchanged.
+    let notice = |days: &'static str| {
+        let mut f = fields("off", "12.5", "on", "A longer notice for ranking changes.").to_vec();
+        f.push(("ranking_notice_days", days));
+        f
+    };
+    let (status, body) = m.referee.call("/api/fn/update_policy", &notice("14")).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["fields"]["ranking_notice_days"].is_array(), "{body}");
+    call_ok(&m.referee, "/api/fn/update_policy", &notice("30")).await;
     let p = call_ok(&anon, "/api/fn/marketplace_policy", &[]).await;
     assert_eq!(
         p["policy"],
-        serde_json::json!({"non_compete": false, "take_rate_bp": 1250, "featured_slots": true})
+        serde_json::json!({"non_compete": false, "take_rate_bp": 1250, "featured_slots": true, "ranking_notice_days": 30})
     );
     let changes: Vec<(String, String, String)> = p["changes"]
         .as_array()
@@ -91,7 +101,8 @@ async fn only_referees_change_the_policy_and_every_change_is_public_and_audited(
             )
         })
         .collect();
-    assert_eq!(changes.len(), 3, "{changes:?}");
+    assert_eq!(changes.len(), 4, "{changes:?}");
+    assert!(changes.contains(&("ranking_notice_days".into(), "15".into(), "30".into())));
     assert!(changes.contains(&("take_rate_bp".into(), "2000".into(), "1250".into())));
     assert!(changes.contains(&("featured_slots".into(), "off".into(), "on".into())));
     assert!(changes.contains(&("non_compete".into(), "on".into(), "off".into())));
@@ -110,7 +121,7 @@ async fn only_referees_change_the_policy_and_every_change_is_public_and_audited(
             .iter()
             .filter(|a| *a == "policy.changed")
             .count(),
-        2
+        3
     );
     let mut conn = db.connect().await;
     let details: String = sqlx::query_scalar::<_, String>(

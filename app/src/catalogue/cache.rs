@@ -44,7 +44,10 @@ impl CatalogueCache {
         // rebuilds it again — never older.
         let since = (day - super::db::ADOPTION_WINDOW_DAYS) * DAY_MS;
         let (entries, facets) = super::db::load_index(db, since).await?;
-        let ix = Arc::new(Index::new(version, day, entries, facets));
+        // Weight changes apply from a UTC midnight: the day's index holds
+        // the formula of the whole day.
+        let weights = super::db::weights_in_force(db, day * DAY_MS).await?;
+        let ix = Arc::new(Index::new(version, day, weights, entries, facets));
         if let Ok(mut slot) = self.current.write() {
             *slot = Some(ix.clone());
         }

@@ -72,6 +72,8 @@ pub struct Index {
     pub version: i64,
     /// The UTC day (days since the epoch) whose adoption figures it holds.
     pub day: i64,
+    /// The ranking weights in force that day.
+    pub weights: ranking::Weights,
     entries: Vec<Entry>,
     /// Lower-cased word → (entry, best field weight of that word in it).
     words: BTreeMap<String, Vec<(u32, f32)>>,
@@ -86,7 +88,13 @@ fn words_of(text: &str) -> impl Iterator<Item = &str> {
 }
 
 impl Index {
-    pub fn new(version: i64, day: i64, entries: Vec<Entry>, facets: Facets) -> Index {
+    pub fn new(
+        version: i64,
+        day: i64,
+        weights: ranking::Weights,
+        entries: Vec<Entry>,
+        facets: Facets,
+    ) -> Index {
         let mut best: HashMap<(String, u32), f32> = HashMap::new();
         for (i, e) in entries.iter().enumerate() {
             let i = i as u32;
@@ -116,6 +124,7 @@ impl Index {
         Index {
             version,
             day,
+            weights,
             entries,
             words,
             facets,
@@ -325,7 +334,7 @@ fn rank(ix: &Index, q: &ParsedQuery, now_ms: i64) -> Vec<(u32, ScoreBreakdown)> 
             keep.then(|| {
                 (
                     i as u32,
-                    ranking::score(&e.rank_input(rel), &q.terms, now_ms),
+                    ranking::score_with(&e.rank_input(rel), &q.terms, now_ms, &ix.weights),
                 )
             })
         })
@@ -413,6 +422,7 @@ mod tests {
         let ix = Index::new(
             1,
             0,
+            ranking::Weights::OPENING,
             entries.clone(),
             Facets {
                 industries: vec![],

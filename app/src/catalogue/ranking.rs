@@ -8,7 +8,9 @@
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 
-/// Weight of each component; they add up to 1, so a score is 0..=1000 points.
+/// The weights the marketplace opened with; they add up to 1, so a score
+/// is 0..=1000 points. The weights in force are policy (`Weights`, from the
+/// database): a change is announced and applies after a notice period.
 pub const W_RELEVANCE: f64 = 0.55;
 pub const W_ADOPTION: f64 = 0.20;
 pub const W_EVALUATION: f64 = 0.15;
@@ -169,8 +171,55 @@ pub struct ScoreBreakdown {
     pub tie: u64,
 }
 
-/// Scores one listing at time `now_ms` for the normalised `terms`.
+/// The weight of each component, in basis points adding up to 10,000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Weights {
+    pub relevance_bp: i64,
+    pub adoption_bp: i64,
+    pub evaluation_bp: i64,
+    pub freshness_bp: i64,
+}
+
+impl Weights {
+    /// The formula the marketplace opened with.
+    pub const OPENING: Weights = Weights {
+        relevance_bp: 5_500,
+        adoption_bp: 2_000,
+        evaluation_bp: 1_500,
+        freshness_bp: 1_000,
+    };
+
+    /// Four weights, each 0..=10,000 basis points, adding up to 10,000.
+    pub fn new(
+        relevance_bp: i64,
+        adoption_bp: i64,
+        evaluation_bp: i64,
+        freshness_bp: i64,
+    ) -> Option<Weights> {
+        let all = [relevance_bp, adoption_bp, evaluation_bp, freshness_bp];
+        (all.iter().all(|w| (0..=10_000).contains(w)) && all.iter().sum::<i64>() == 10_000)
+            .then_some(Weights {
+                relevance_bp,
+                adoption_bp,
+                evaluation_bp,
+                freshness_bp,
+            })
+    }
+}
+
+/// Scores one listing at time `now_ms` for the normalised `terms`, with the
+/// weights the marketplace opened with.
 pub fn score(input: &RankInput, terms: &[String], now_ms: i64) -> ScoreBreakdown {
+    score_with(input, terms, now_ms, &Weights::OPENING)
+}
+
+/// Scores one listing with the given weights.
+pub fn score_with(
+    input: &RankInput,
+    terms: &[String],
+    now_ms: i64,
+    weights: &Weights,
+) -> ScoreBreakdown {
     let band = adoption_band(input.adopters);
     let adoption = {
         let n = band.0 as f64;
@@ -183,11 +232,12 @@ pub fn score(input: &RankInput, terms: &[String], now_ms: i64) -> ScoreBreakdown
         let age_days = ((now_ms - input.published_at_ms).max(0) as f64) / DAY_MS;
         (-age_days / FRESHNESS_HALF_LIFE_DAYS).exp2()
     };
-    let points = |w: f64, c: f64| 1000.0 * w * c;
-    let relevance = points(W_RELEVANCE, input.relevance.clamp(0.0, 1.0));
-    let adoption = points(W_ADOPTION, adoption);
-    let evaluation = points(W_EVALUATION, evaluation);
-    let freshness = points(W_FRESHNESS, freshness);
+    // Basis points over 10,000, times 1,000 points.
+    let points = |w_bp: i64, c: f64| w_bp as f64 / 10.0 * c;
+    let relevance = points(weights.relevance_bp, input.relevance.clamp(0.0, 1.0));
+    let adoption = points(weights.adoption_bp, adoption);
+    let evaluation = points(weights.evaluation_bp, evaluation);
+    let freshness = points(weights.freshness_bp, freshness);
     let total = relevance + adoption + evaluation + freshness;
     ScoreBreakdown {
         relevance,

@@ -23,6 +23,7 @@ pub async fn update_policy(
     non_compete: String,
     take_rate: String,
     featured_slots: String,
+    #[server(default)] ranking_notice_days: String,
     reason: String,
 ) -> Result<(), AppError> {
     crate::state::respond_then(
@@ -34,6 +35,7 @@ pub async fn update_policy(
                 &non_compete,
                 &take_rate,
                 &featured_slots,
+                &ranking_notice_days,
                 &reason,
             )
             .await
@@ -115,5 +117,43 @@ pub async fn withdraw_affiliation(org: String, reason: String) -> Result<(), App
         }
         .await,
         "/policy#affiliations",
+    )
+}
+
+/// The ranking formula in force and announced changes (public).
+#[server(prefix = "/api/fn", endpoint = "ranking_formula")]
+pub async fn ranking_formula() -> Result<super::RankingFormula, AppError> {
+    crate::state::respond(
+        async {
+            let (state, actor) = crate::auth::visit::viewer().await?;
+            super::weights::formula(&state, actor.as_ref()).await
+        }
+        .await,
+    )
+}
+
+/// A referee announces new ranking weights (percentages adding up to 100)
+/// with a published reason; they apply after the notice period.
+#[server(prefix = "/api/fn", endpoint = "propose_ranking_weights")]
+pub async fn propose_ranking_weights(
+    relevance: String,
+    adoption: String,
+    evaluation: String,
+    freshness: String,
+    reason: String,
+) -> Result<(), AppError> {
+    crate::state::respond_then(
+        async {
+            let (state, actor) = crate::auth::visit::current().await?;
+            super::weights::propose(
+                &state,
+                &actor,
+                [&relevance, &adoption, &evaluation, &freshness],
+                &reason,
+            )
+            .await
+        }
+        .await,
+        "/how-ranking-works",
     )
 }

@@ -14,6 +14,8 @@ pub mod recusal;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod views;
+#[cfg(feature = "ssr")]
+pub mod weights;
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +28,32 @@ pub struct Policy {
     pub take_rate_bp: i64,
     /// Whether featured slots exist at all.
     pub featured_slots: bool,
+    /// Days between announcing new ranking weights and applying them (at
+    /// least 15, as the EU P2B Regulation requires for changed terms).
+    pub ranking_notice_days: i64,
+}
+
+/// One ranking formula and when it applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Formula {
+    pub weights: crate::catalogue::ranking::Weights,
+    /// The referee's published reason.
+    pub reason: String,
+    pub proposed_at: i64,
+    /// Applies from this instant (a UTC midnight).
+    pub effective_at: i64,
+}
+
+/// The ranking formula in force, changes announced and not yet applied,
+/// and the ones before (newest first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RankingFormula {
+    pub in_force: Formula,
+    pub announced: Vec<Formula>,
+    pub past: Vec<Formula>,
+    pub notice_days: i64,
+    /// The viewer is a referee and may propose new weights.
+    pub can_propose: bool,
 }
 
 /// One recorded change of one setting.

@@ -37,6 +37,7 @@ pub async fn update(
     non_compete: &str,
     take_rate: &str,
     featured_slots: &str,
+    ranking_notice_days: &str,
     reason: &str,
 ) -> Result<(), AppError> {
     let m = actor.require(Permission::Referee)?;
@@ -61,6 +62,22 @@ pub async fn update(
         );
         0
     });
+    // Left out (older forms, API callers): unchanged.
+    let notice = ranking_notice_days.trim();
+    let notice_days = if notice.is_empty() {
+        None
+    } else {
+        match notice.parse::<i64>() {
+            Ok(d) if (15..=365).contains(&d) => Some(d),
+            _ => {
+                fields.insert(
+                    "ranking_notice_days".into(),
+                    vec!["Give a whole number of days from 15 to 365.".into()],
+                );
+                None
+            }
+        }
+    };
     let reason = reason.trim();
     if !(5..=500).contains(&reason.chars().count()) {
         fields.insert(
@@ -73,14 +90,15 @@ pub async fn update(
     if !fields.is_empty() {
         return Err(AppError::Validation { fields });
     }
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    let before = super::db::current_in(&mut tx).await?;
     let wanted = Policy {
         non_compete,
         take_rate_bp,
         featured_slots,
+        ranking_notice_days: notice_days.unwrap_or(before.ranking_notice_days),
     };
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin_write().await?;
-    let before = super::db::current_in(&mut tx).await?;
     let mut changes = Vec::new();
     let mut change = |setting: &str, b: String, a: String| {
         if b != a {
@@ -107,6 +125,11 @@ pub async fn update(
         "featured_slots",
         on_off(before.featured_slots),
         on_off(wanted.featured_slots),
+    );
+    change(
+        "ranking_notice_days",
+        before.ranking_notice_days.to_string(),
+        wanted.ranking_notice_days.to_string(),
     );
     if changes.is_empty() {
         return Err(AppError::Conflict(

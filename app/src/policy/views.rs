@@ -17,6 +17,8 @@ fn setting_label(setting: &str) -> &'static str {
         "non_compete" => "Non-compete",
         "take_rate_bp" => "Take rate",
         "featured_slots" => "Featured slots",
+        "ranking_notice_days" => "Notice before a ranking change (days)",
+        "ranking_weights" => "Ranking weights (relevance / adoption / evaluation / freshness)",
         _ => "Setting",
     }
 }
@@ -154,6 +156,11 @@ pub fn PolicyPage() -> impl IntoView {
                             <dd>{format!("{} of each subscription's revenue goes to the platform; the rest to the partner.", format_rate(p.take_rate_bp))}</dd>
                             <dt>"Featured slots"</dt>
                             <dd>{if p.featured_slots { "Exist" } else { "None" }}</dd>
+                            <dt>"Ranking changes"</dt>
+                            <dd>
+                                {format!("Announced at least {} days before they apply, on ", p.ranking_notice_days)}
+                                <a href="/how-ranking-works#changes">"How ranking works"</a>"."
+                            </dd>
                         </dl>
                         <p>
                             "Whether the platform's own listings get more than their share of attention is measured on the "
@@ -223,7 +230,7 @@ pub fn PolicyPage() -> impl IntoView {
                         <p class="muted">"Keep a copy of this head: if an earlier entry were ever rewritten, the chain would no longer lead to it."</p>
                         {d.can_manage.then(|| view! {
                             <h2>"Change the policy"</h2>
-                            <FormAlert error fields=&["non_compete", "take_rate", "featured_slots", "reason"]/>
+                            <FormAlert error fields=&["non_compete", "take_rate", "featured_slots", "ranking_notice_days", "reason"]/>
                             <ActionForm action=update>
                                 {switch("non_compete", "Non-compete", p.non_compete)}
                                 <div class="field">
@@ -233,6 +240,12 @@ pub fn PolicyPage() -> impl IntoView {
                                     <p class="field-error" id="take_rate-error">{message("take_rate")}</p>
                                 </div>
                                 {switch("featured_slots", "Featured slots", p.featured_slots)}
+                                <div class="field">
+                                    <label for="ranking_notice_days">"Notice before a ranking change applies (days, 15 to 365)"</label>
+                                    <input id="ranking_notice_days" name="ranking_notice_days" type="number" min="15" max="365" required
+                                        value=p.ranking_notice_days.to_string()/>
+                                    <p class="field-error" id="ranking_notice_days-error">{message("ranking_notice_days")}</p>
+                                </div>
                                 <div class="field">
                                     <label for="reason">"Reason (published)"</label>
                                     <input id="reason" name="reason" type="text" required/>

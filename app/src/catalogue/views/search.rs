@@ -3,8 +3,7 @@
 use super::super::api::catalogue_search;
 use super::super::ranking::{
     ADOPTION_HALF_AT, ADOPTION_WINDOW_DAYS, FIELD_DESCRIPTION, FIELD_NAME, FIELD_TAG,
-    FIELD_TAGLINE, FRESHNESS_HALF_LIFE_DAYS, MAX_TERMS, W_ADOPTION, W_EVALUATION, W_FRESHNESS,
-    W_RELEVANCE,
+    FIELD_TAGLINE, FRESHNESS_HALF_LIFE_DAYS, MAX_TERMS,
 };
 use super::super::{CatalogueQuery, PriceBand, SearchResults, SortOrder, COMPARE_MAX};
 use super::ResultList;
@@ -179,9 +178,68 @@ pub fn CataloguePage() -> impl IntoView {
     }
 }
 
+/// A formula as the page prints it.
+fn formula_line(w: &crate::catalogue::ranking::Weights) -> String {
+    let pct = crate::policy::format_rate;
+    format!(
+        "score = 1000 × ({} × relevance + {} × adoption + {} × evaluation + {} × freshness)",
+        pct(w.relevance_bp),
+        pct(w.adoption_bp),
+        pct(w.evaluation_bp),
+        pct(w.freshness_bp)
+    )
+}
+
+fn formula_list(rows: Vec<crate::policy::Formula>, caption: &'static str) -> impl IntoView {
+    view! {
+        <table class="grid formulas">
+            <caption>{caption}</caption>
+            <thead><tr>
+                <th scope="col">"Applies from (UTC)"</th><th scope="col">"Formula"</th>
+                <th scope="col">"Announced"</th><th scope="col">"Reason"</th>
+            </tr></thead>
+            <tbody>
+                {rows.into_iter().map(|f| view! {
+                    <tr>
+                        <td>{crate::ui::format::date(f.effective_at)}</td>
+                        <td>{formula_line(&f.weights)}</td>
+                        <td>{crate::ui::format::date(f.proposed_at)}</td>
+                        <td>{f.reason}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
 #[component]
 pub fn HowRankingPage() -> impl IntoView {
-    let pct = |w: f64| format!("{:.0} %", w * 100.0);
+    use crate::policy::api::{ranking_formula, ProposeRankingWeights};
+    use crate::ui::fields::{page_action, FormAlert};
+    use crate::ui::status::loaded;
+    let propose = page_action::<ProposeRankingWeights>();
+    let data = Resource::new(move || propose.version().get(), |_| ranking_formula());
+    let error = Signal::derive(move || propose.value().get().and_then(Result::err));
+    let message = move |field: &'static str| {
+        move || {
+            error
+                .get()
+                .map(|e: crate::error::AppError| e.messages_for(field).join(" "))
+                .unwrap_or_default()
+        }
+    };
+    let weight_field = move |name: &'static str, label: &'static str, value: i64| {
+        let value = crate::policy::format_rate(value)
+            .trim_end_matches(" %")
+            .to_string();
+        view! {
+            <div class="field">
+                <label for=name>{label}</label>
+                <input id=name name=name type="text" inputmode="decimal" required value=value/>
+                <p class="field-error" id=format!("{name}-error")>{message(name)}</p>
+            </div>
+        }
+    };
     view! {
         <Title text="How ranking works · Fairground"/>
         <article class="panel prose">
@@ -190,13 +248,53 @@ pub fn HowRankingPage() -> impl IntoView {
                 "One ranking function orders every list of listings on Fairground: the catalogue, "
                 "search results and the home page. It scores each listing from 0 to 1000 points:"
             </p>
-            <p class="formula">
-                "score = 1000 × ("
-                {pct(W_RELEVANCE)} " × relevance + "
-                {pct(W_ADOPTION)} " × adoption + "
-                {pct(W_EVALUATION)} " × evaluation + "
-                {pct(W_FRESHNESS)} " × freshness)"
-            </p>
+            {loaded(data, move |f| {
+                let in_force = f.in_force.weights;
+                view! {
+                    <p class="formula">{formula_line(&in_force)}</p>
+                    <p class="muted">
+                        {if f.in_force.effective_at > 0 {
+                            format!("In force since {}: {}", crate::ui::format::date(f.in_force.effective_at), f.in_force.reason)
+                        } else {
+                            "In force since the marketplace opened.".to_string()
+                        }}
+                    </p>
+                    <h2 id="changes">"Announced changes"</h2>
+                    <p>
+                        {format!(
+                            "The weights are part of the marketplace policy. A referee may change them with a published reason; \
+                             the change is shown here at once and applies from the first midnight (UTC) at least {} days later, \
+                             never sooner.",
+                            f.notice_days
+                        )}
+                    </p>
+                    {if f.announced.is_empty() {
+                        view! { <p class="muted">"No change is announced."</p> }.into_any()
+                    } else {
+                        formula_list(f.announced.clone(), "Announced, not yet in force").into_any()
+                    }}
+                    {(!f.past.is_empty()).then(|| formula_list(f.past.clone(), "Earlier formulas"))}
+                    {f.can_propose.then(|| view! {
+                        <h3>"Announce new weights"</h3>
+                        <FormAlert error fields=&["relevance", "adoption", "evaluation", "freshness", "weights", "reason"]/>
+                        <ActionForm action=propose>
+                            {weight_field("relevance", "Relevance (%)", in_force.relevance_bp)}
+                            {weight_field("adoption", "Adoption (%)", in_force.adoption_bp)}
+                            {weight_field("evaluation", "Evaluation (%)", in_force.evaluation_bp)}
+                            {weight_field("freshness", "Freshness (%)", in_force.freshness_bp)}
+                            <p class="field-error" id="weights-error">{message("weights")}</p>
+                            <div class="field">
+                                <label for="weights-reason">"Reason (published)"</label>
+                                <input id="weights-reason" name="reason" type="text" required/>
+                                <p class="field-error" id="reason-error">{message("reason")}</p>
+                            </div>
+                            <button type="submit">"Announce"</button>
+                        </ActionForm>
+                    })}
+                }
+                .into_any()
+            })}
+            <h2>"The components"</h2>
             <dl>
                 <dt>"Relevance"</dt>
                 <dd>

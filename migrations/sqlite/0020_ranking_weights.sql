@@ -1,0 +1,31 @@
+-- The ranking's weights become policy: a referee proposes new weights with
+-- a reason; they are public at once and apply from the first UTC midnight
+-- after the notice period (a policy setting, at least 15 days). Each row
+-- is a formula and the instant it applies from; the formula in force is
+-- the newest that has begun.
+CREATE TABLE ranking_weights (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    relevance_bp   BIGINT  NOT NULL CHECK (relevance_bp BETWEEN 0 AND 10000),
+    adoption_bp    BIGINT  NOT NULL CHECK (adoption_bp BETWEEN 0 AND 10000),
+    evaluation_bp  BIGINT  NOT NULL CHECK (evaluation_bp BETWEEN 0 AND 10000),
+    freshness_bp   BIGINT  NOT NULL CHECK (freshness_bp BETWEEN 0 AND 10000),
+    reason         TEXT    NOT NULL,
+    proposed_by    BIGINT  REFERENCES users (id) ON DELETE SET NULL,
+    proposed_at    BIGINT  NOT NULL,
+    effective_at   BIGINT  NOT NULL,
+    CONSTRAINT ranking_weights_sum CHECK (relevance_bp + adoption_bp + evaluation_bp + freshness_bp = 10000)
+);
+CREATE INDEX ranking_weights_effective ON ranking_weights (effective_at);
+INSERT INTO ranking_weights (relevance_bp, adoption_bp, evaluation_bp, freshness_bp, reason, proposed_at, effective_at)
+    VALUES (5500, 2000, 1500, 1000, 'The formula the marketplace opened with.', 0, 0);
+
+ALTER TABLE policy_settings ADD COLUMN ranking_notice_days BIGINT NOT NULL DEFAULT 15
+    CHECK (ranking_notice_days BETWEEN 15 AND 365);
+
+-- The policy's public history records both. Widening a CHECK changes
+-- nothing stored: edited in place, as in 0019.
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema
+   SET sql = replace(sql, '''featured_slots'')', '''featured_slots'', ''ranking_notice_days'', ''ranking_weights'')')
+ WHERE type = 'table' AND name = 'policy_changes';
+PRAGMA writable_schema = OFF;
