@@ -10,6 +10,7 @@ pub mod cases;
 pub mod catalogue;
 pub mod domain;
 pub mod error;
+pub mod evaluations;
 pub mod exposure;
 pub mod gateway;
 pub mod layout;
@@ -117,6 +118,8 @@ fn Shell() -> impl IntoView {
                     <Route path=StaticSegment("") view=catalogue::views::HomePage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("catalogue") view=catalogue::views::CataloguePage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("how-ranking-works") view=catalogue::views::HowRankingPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("evaluations") view=evaluations::views::EvaluationsPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("evaluations"), StaticSegment("runs"), ParamSegment("id")) view=evaluations::views::EvaluationRunPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("base-models") view=catalogue::views::BaseModelsPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("notifications") view=notifications::views::NotificationsPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("listings"), ParamSegment("slug")) view=|| view! { <listings::views::ListingPage subscribe=Callback::new(|id| view! { <subscriptions::views::SubscribeBox listing_id=id/> }.into_any())/> } ssr=SsrMode::Async/>

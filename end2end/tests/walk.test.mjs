@@ -86,7 +86,7 @@ const anonymous = () => [
   '/', `/catalogue?q=${encodeURIComponent('clinical summary')}`, '/catalogue',
   `/compare?l=${FIRST_PARTY}&l=${at.partnerListing.split('/').pop()}`,
   `/listings/${FIRST_PARTY}`, at.partnerListing,
-  '/how-ranking-works', '/base-models', '/policy', '/exposure', '/api',
+  '/how-ranking-works', '/base-models', '/policy', '/exposure', '/evaluations', '/api',
   '/sign-in', '/sign-in/code', '/sign-up', at.invitation, '/verify-email/a-link-token',
 ];
 

@@ -60,6 +60,12 @@ fn plain_routes() -> Vec<(http::Method, &'static str, Behind, MethodRouter<AppSt
             get(app::subscriptions::export::statements_csv),
         ),
         (
+            Method::GET,
+            "/evaluation-sets/{industry}/{file}",
+            Behind::Session,
+            get(app::evaluations::api::set_jsonl),
+        ),
+        (
             Method::POST,
             "/api/v1/usage",
             Behind::ApiKey,

@@ -239,6 +239,7 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
             "/api/fn/listing_editor"
             | "/api/fn/update_listing"
             | "/api/fn/add_deployment"
+            | "/api/fn/edit_deployment"
             | "/api/fn/set_default_deployment"
             | "/api/fn/add_plan"
             | "/api/fn/deactivate_plan"
@@ -294,6 +295,12 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
         // Empty weights: a referee is told what is missing.
         ("POST", "/api/fn/propose_ranking_weights") => referee(422),
         ("POST", "/api/fn/ranking_formula") => 200,
+        ("GET", "/evaluations") | ("POST", "/api/fn/evaluations") => 200,
+        // No run exists in the fixture world, nor a set to download.
+        ("GET", "/evaluations/runs/{id}" | "/evaluation-sets/{industry}/{file}")
+        | ("POST", "/api/fn/evaluation_run") => 404,
+        // Empty fields, and a draft's deployment: a referee is told why.
+        ("POST", "/api/fn/publish_evaluation_set" | "/api/fn/run_evaluation") => referee(422),
         ("POST", "/api/fn/deprecate_base_model") => referee(200),
         ("POST", "/api/fn/reactivate_base_model") => referee(409),
         (
@@ -583,6 +590,21 @@ fn request(
         | "/api/fn/remove_deployment"
         | "/api/fn/replace_signing_secret"
         | "/api/fn/test_endpoint" => f(&[("listing_id", id), ("deployment_id", dep)]),
+        "/api/fn/edit_deployment" => f(&[
+            ("listing_id", id),
+            ("deployment_id", dep),
+            ("revision", format!("e{n}")),
+            ("eval_score", "50".into()),
+        ]),
+        "/api/fn/evaluation_run" => f(&[("id", id)]),
+        "/api/fn/run_evaluation" => f(&[("deployment_id", dep)]),
+        "/api/fn/publish_evaluation_set" => f(&[
+            ("industry", "".into()),
+            ("name", "".into()),
+            ("rule", "".into()),
+            ("items", "".into()),
+            ("reason", "".into()),
+        ]),
         "/api/fn/set_endpoint" => f(&[
             ("listing_id", id),
             ("deployment_id", dep),

@@ -6,6 +6,7 @@
 
 use crate::helpers::{run_ok, App, TestDb, Visitor};
 use app::calendar::rfc3339;
+use fairground::standin::{Behaviour, StandIn};
 use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -335,4 +336,85 @@ pub async fn post_usage(app: &App, key: Option<&str>, body: &Value) -> (u16, Val
     let res = req.send().await.expect("post");
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// A stand-in upstream that echoes each prompt back ("Echo: …"), where
+/// it listens, and the deployment's signing secret.
+pub struct Echo {
+    pub standin: StandIn,
+    pub addr: std::net::SocketAddr,
+    pub secret: String,
+}
+
+/// Connects a deployment of the publisher's listing to a new echoing
+/// stand-in upstream.
+pub async fn echo_upstream(publisher: &Visitor<'_>, listing: &str, deployment: &str) -> Echo {
+    let standin = StandIn::default();
+    let addr = standin
+        .spawn("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("stand-in");
+    let set = call_ok(
+        publisher,
+        "/api/fn/set_endpoint",
+        &[
+            ("listing_id", listing),
+            ("deployment_id", deployment),
+            ("base_url", &format!("http://{addr}/u/echo")),
+            ("model", "echo-1"),
+        ],
+    )
+    .await;
+    let secret = set["secret"].as_str().expect("a new secret").to_string();
+    standin.register("echo", &secret, Behaviour::Fixed);
+    Echo {
+        standin,
+        addr,
+        secret,
+    }
+}
+
+/// The JSON Lines of a set of `total` items of which an echoing model
+/// passes the first `passing` under the "contains" rule.
+pub fn echo_items(passing: usize, total: usize) -> String {
+    (0..total)
+        .map(|i| {
+            if i < passing {
+                json!({"prompt": format!("Repeat the code alpha{i}."), "expected": format!("alpha{i}")})
+            } else {
+                json!({"prompt": "Which code is it?", "expected": format!("omega{i}")})
+            }
+            .to_string()
+                + "\n"
+        })
+        .collect()
+}
+
+/// A referee publishes a new version of healthcare's evaluation set.
+pub async fn publish_echo_set(referee: &Visitor<'_>, passing: usize, total: usize) -> Value {
+    call_ok(
+        referee,
+        "/api/fn/publish_evaluation_set",
+        &[
+            ("industry", "healthcare"),
+            ("name", "Triage answers"),
+            ("rule", "contains"),
+            ("items", &echo_items(passing, total)),
+            ("reason", "Codes a triage model must repeat."),
+        ],
+    )
+    .await
+}
+
+/// A referee runs the industry's set on a deployment: the run's id.
+pub async fn run_set(referee: &Visitor<'_>, deployment: &str) -> String {
+    call_ok(
+        referee,
+        "/api/fn/run_evaluation",
+        &[("deployment_id", deployment)],
+    )
+    .await
+    .as_i64()
+    .expect("run id")
+    .to_string()
 }

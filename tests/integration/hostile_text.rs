@@ -19,6 +19,8 @@ const DESCRIPTION: &str = "</textarea><form action=\"/api/fn/change_role\" metho
 <input name=\"role\" value=\"owner\"><button>Save</button></form><textarea>";
 /// A plan name that would open a form around the page's plans.
 const PLAN: &str = r#"<form action="/x">Basic"#;
+/// A web address that would end the attribute it is put in.
+const EVIDENCE: &str = r#"https://e.example/"><form/action="/y">"#;
 /// A tagline that would end an attribute value.
 const TAGLINE: &str = r#""><form action="/y"><input value=""#;
 
@@ -139,6 +141,58 @@ async fn markup_a_publisher_types_is_shown_as_text_on_every_page(backend: Backen
     for path in ["/my/listings", &editor, page] {
         assert_inert(path, &m.alice.page(path).await);
     }
+
+    // An evidence link that would end its attribute, and an evaluation set
+    // whose name, reason and prompts carry markup.
+    let dep = call_ok(&m.alice, "/api/fn/listing_editor", &[("id", &id)]).await["detail"]
+        ["deployments"][0]["id"]
+        .to_string();
+    call_ok(
+        &m.alice,
+        "/api/fn/edit_deployment",
+        &[
+            ("listing_id", &id),
+            ("deployment_id", &dep),
+            ("revision", PLAN),
+            ("eval_score", "90"),
+            ("evidence_url", EVIDENCE),
+        ],
+    )
+    .await;
+    let html = anon.page(page).await;
+    assert_inert(page, &html);
+    let d = doc(&html);
+    let evidence = select(&d, "table.deployments a[rel]");
+    assert_eq!(evidence.len(), 1, "the evidence link");
+    assert_eq!(evidence[0].value().attr("href"), Some(EVIDENCE));
+    assert_inert(&editor, &m.alice.page(&editor).await);
+    call_ok(
+        &m.referee,
+        "/api/fn/publish_evaluation_set",
+        &[
+            ("industry", "healthcare"),
+            ("name", NAME),
+            ("rule", "exact"),
+            (
+                "items",
+                &format!("{}\n", json!({"prompt": DESCRIPTION, "expected": PLAN})),
+            ),
+            ("reason", TAGLINE),
+        ],
+    )
+    .await;
+    let html = anon.page("/evaluations").await;
+    assert_inert("/evaluations", &html);
+    assert!(doc(&html)
+        .root_element()
+        .text()
+        .collect::<String>()
+        .contains(&format!("Healthcare: {NAME}")));
+    let (_, jsonl) = app.get_text("/evaluation-sets/healthcare/v1.jsonl").await;
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(jsonl.trim()).expect("json")["prompt"],
+        DESCRIPTION
+    );
 }
 
 /// A NUL (or another control character) anywhere a person can put text —

@@ -15,6 +15,7 @@ mod catalogue;
 mod cross_site;
 mod database;
 mod error_shape;
+mod evaluations;
 mod exposure;
 mod foundation;
 mod gateway;

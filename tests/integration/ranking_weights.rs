@@ -4,7 +4,9 @@
 //! Later days are seen by nodes whose clock runs ahead
 //! (`FAIRGROUND_TEST_CLOCK_OFFSET_MS`, refused by release builds).
 
-use crate::builders::{call_ok, market, offer, ready_draft};
+use crate::builders::{
+    call_ok, echo_upstream, market, offer, publish_echo_set, ready_draft, run_set,
+};
 use crate::helpers::{App, Backend, TestDb, Visitor};
 use serde_json::Value;
 
@@ -31,11 +33,18 @@ fn points(hit: &Value, part: &str) -> f64 {
 
 async fn a_weight_change_is_announced_then_applies_after_its_notice(backend: Backend) {
     let db = TestDb::new(backend).await;
-    let app = App::spawn(&db).await;
+    let app = App::spawn_with(
+        &db,
+        &[("FAIRGROUND_GATEWAY_ALLOW_PRIVATE_UPSTREAMS", "true")],
+    )
+    .await;
     let m = market(&app, &db).await;
-    // Alice's listing has an evaluation score (81) on one deployment; Bob's
-    // has none.
-    offer(&m).await;
+    // Alice's listing has a verified evaluation (80: four of five items of
+    // the industry's set); Bob's has none.
+    let o = offer(&m).await;
+    let _upstream = echo_upstream(&m.alice, &o.listing, &o.deployments[0]).await;
+    publish_echo_set(&m.referee, 4, 5).await;
+    run_set(&m.referee, &o.deployments[0]).await;
     let bobs = ready_draft(&m.bob, "Triage Desk", &m.models[0]).await;
     call_ok(&m.bob, "/api/fn/submit_listing", &[("id", &bobs)]).await;
     call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &bobs)]).await;
@@ -48,7 +57,7 @@ async fn a_weight_change_is_announced_then_applies_after_its_notice(backend: Bac
             ("freshness", f),
             (
                 "reason",
-                "Evaluation scores are self-reported until runs exist.",
+                "Relevance and freshness first while few sets exist.",
             ),
         ]
     };
@@ -105,7 +114,7 @@ async fn a_weight_change_is_announced_then_applies_after_its_notice(backend: Bac
     assert_eq!(formula["in_force"]["weights"]["evaluation_bp"], 1500);
     let page = Visitor::new(&app).page("/how-ranking-works").await;
     assert!(page.contains("Announced, not yet in force"));
-    assert!(page.contains("Evaluation scores are self-reported until runs exist."));
+    assert!(page.contains("Relevance and freshness first while few sets exist."));
     let policy = Visitor::new(&app).page("/policy").await;
     assert!(
         policy.contains("Ranking weights"),
@@ -120,7 +129,7 @@ async fn a_weight_change_is_announced_then_applies_after_its_notice(backend: Bac
             .find(|h| h["card"]["slug"] == "triage-notes")
             .expect("Alice's");
         assert!(
-            (points(alices, "evaluation") - 150.0 * 0.81).abs() < 1e-9,
+            (points(alices, "evaluation") - 150.0 * 0.80).abs() < 1e-9,
             "day {days}: the old weights: {alices}"
         );
     }

@@ -3,7 +3,10 @@
 //! refusal names the conflict and is on the audit record, the review queue
 //! tells the referee which items to leave, and another referee decides.
 
-use crate::builders::{alice_publishes, call_ok, case_of, invite, market, ready_draft, Market};
+use crate::builders::{
+    alice_publishes, call_ok, case_of, echo_upstream, invite, market, publish_echo_set,
+    ready_draft, run_set, Market,
+};
 use crate::helpers::{audit_actions, App, Backend, TestDb, Visitor};
 use sqlx::Row;
 
@@ -78,7 +81,11 @@ async fn status_of_listing(db: &TestDb, id: &str) -> String {
 
 async fn a_referee_who_is_a_member_of_a_party_is_refused_every_decision_on_it(backend: Backend) {
     let db = TestDb::new(backend).await;
-    let app = App::spawn(&db).await;
+    let app = App::spawn_with(
+        &db,
+        &[("FAIRGROUND_GATEWAY_ALLOW_PRIVATE_UPSTREAMS", "true")],
+    )
+    .await;
     let m = market(&app, &db).await;
     let rex = referee_with_a_side_job(&app, &db, &m).await;
     let published = alice_publishes(&m).await;
@@ -167,6 +174,21 @@ async fn a_referee_who_is_a_member_of_a_party_is_refused_every_decision_on_it(ba
         .get(0);
     assert_eq!(featured, 0);
     call_ok(&m.referee, "/api/fn/feature_listing", &[("id", &published)]).await;
+    // An evaluation run on Alice's deployment: the score is a decision.
+    let dep = call_ok(&m.alice, "/api/fn/listing_editor", &[("id", &published)]).await["detail"]
+        ["deployments"][0]["id"]
+        .to_string();
+    let _upstream = echo_upstream(&m.alice, &published, &dep).await;
+    publish_echo_set(&m.referee, 1, 2).await;
+    refused(&rex, "/api/fn/run_evaluation", &[("deployment_id", &dep)]).await;
+    let mut conn = db.connect().await;
+    let runs: i64 = sqlx::query("SELECT COUNT(*) FROM evaluation_runs")
+        .fetch_one(&mut conn)
+        .await
+        .expect("runs")
+        .get(0);
+    assert_eq!(runs, 0);
+    run_set(&m.referee, &dep).await;
     // Bob's listing is Rex's to decide.
     call_ok(&rex, "/api/fn/approve_listing", &[("id", &bobs)]).await;
 
@@ -201,5 +223,5 @@ async fn a_referee_who_is_a_member_of_a_party_is_refused_every_decision_on_it(ba
         .into_iter()
         .filter(|a| a == "referee.recusal_refused")
         .count();
-    assert_eq!(refusals, 8);
+    assert_eq!(refusals, 9);
 }

@@ -140,13 +140,18 @@ pub async fn load_index(db: &Db, adoption_since_ms: i64) -> Result<(Vec<Entry>, 
             .or_default()
             .push(r.try_get("certification")?);
     }
-    // (base model slugs, deployments, best evaluation of an active deployment)
+    // (base model slugs, deployments, best verified evaluation of an active
+    // deployment). Self-reported scores are not read: they are no input.
     let mut deps: HashMap<i64, (Vec<String>, usize, Option<u8>)> = HashMap::new();
-    for r in sqlx::query(
-        "SELECT d.listing_id, d.status, d.eval_score, b.slug FROM deployments d \
+    for r in sqlx::query(&format!(
+        "SELECT d.listing_id, d.status, \
+                CASE WHEN {} THEN NULL ELSE r.score END AS verified_score, b.slug \
+         FROM deployments d \
          JOIN listings l ON l.id = d.listing_id JOIN base_models b ON b.id = d.base_model_id \
+         LEFT JOIN evaluation_runs r ON r.id = d.verified_run_id \
          WHERE l.status = 'published'",
-    )
+        crate::evaluations::STALE
+    ))
     .fetch_all(pool)
     .await?
     {
@@ -159,7 +164,7 @@ pub async fn load_index(db: &Db, adoption_since_ms: i64) -> Result<(Vec<Entry>, 
                 slot.0.push(slug);
             }
         }
-        let eval: Option<i64> = r.try_get("eval_score")?;
+        let eval: Option<i64> = r.try_get("verified_score")?;
         if status == "active" {
             if let Some(e) = eval {
                 let e = e.clamp(0, 100) as u8;

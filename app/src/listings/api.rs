@@ -159,6 +159,30 @@ pub async fn add_deployment(
     )
 }
 
+/// Changes a deployment's revision label, self-reported score or evidence.
+#[server(prefix = "/api/fn", endpoint = "edit_deployment")]
+pub async fn edit_deployment(
+    listing_id: i64,
+    deployment_id: i64,
+    revision: String,
+    #[server(default)] eval_score: String,
+    #[server(default)] evidence_url: String,
+) -> Result<(), AppError> {
+    let form = service::DeploymentEdit {
+        revision,
+        eval_score,
+        evidence_url,
+    };
+    respond_then(
+        async {
+            let (state, actor) = current().await?;
+            service::edit_deployment(&state, &actor, listing_id, deployment_id, &form).await
+        }
+        .await,
+        &editor_path(listing_id),
+    )
+}
+
 #[server(prefix = "/api/fn", endpoint = "set_default_deployment")]
 pub async fn set_default_deployment(listing_id: i64, deployment_id: i64) -> Result<(), AppError> {
     respond_then(

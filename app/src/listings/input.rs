@@ -81,16 +81,7 @@ impl DetailsForm {
         let name = f.text("name", &self.name, 3, 80, false);
         let slug = slug(f, &self.slug, &name);
         check_listing_name(f, publisher, &name, &slug);
-        let documentation_url = f.text("documentation_url", &self.documentation_url, 0, 300, false);
-        let web =
-            documentation_url.starts_with("https://") || documentation_url.starts_with("http://");
-        if !(documentation_url.is_empty() || web) || documentation_url.contains(char::is_whitespace)
-        {
-            f.fail(
-                "documentation_url",
-                "Give a web address starting with https:// (or leave it empty).",
-            );
-        }
+        let documentation_url = web_address(f, "documentation_url", &self.documentation_url);
         ListingDetails {
             tagline: f.text("tagline", &self.tagline, 1, 140, false),
             description: f.text("description", &self.description, 0, MAX_DESCRIPTION, true),
@@ -170,6 +161,36 @@ impl DeploymentStatus {
     }
 }
 
+/// An optional web address (http or https, at most 300 characters).
+pub fn web_address(f: &mut Form, field: &str, raw: &str) -> String {
+    let url = f.text(field, raw, 0, 300, false);
+    let web = url.starts_with("https://") || url.starts_with("http://");
+    if !(url.is_empty() || web) || url.contains(char::is_whitespace) {
+        f.fail(
+            field,
+            "Give a web address starting with https:// (or leave it empty).",
+        );
+    }
+    url
+}
+
+/// A self-reported evaluation score: 0–100, or none when left empty.
+pub fn self_reported_score(f: &mut Form, raw: &str) -> Option<i64> {
+    match raw.trim() {
+        "" => None,
+        s => match s.parse::<i64>() {
+            Ok(n) if (0..=100).contains(&n) => Some(n),
+            _ => {
+                f.fail(
+                    "eval_score",
+                    "Give a whole number from 0 to 100, or leave it empty.",
+                );
+                None
+            }
+        },
+    }
+}
+
 /// A new deployment as typed.
 #[derive(Debug, Clone, Default)]
 pub struct DeploymentForm {
@@ -198,19 +219,7 @@ impl DeploymentForm {
         let status = f
             .take("status", DeploymentStatus::parse(&self.status))
             .unwrap_or(DeploymentStatus::Paused);
-        let eval_score = match self.eval_score.trim() {
-            "" => None,
-            s => match s.parse::<i64>() {
-                Ok(n) if (0..=100).contains(&n) => Some(n),
-                _ => {
-                    f.fail(
-                        "eval_score",
-                        "Give a whole number from 0 to 100, or leave it empty.",
-                    );
-                    None
-                }
-            },
-        };
+        let eval_score = self_reported_score(f, &self.eval_score);
         NewDeployment {
             base_model_id,
             revision,

@@ -95,7 +95,15 @@ pub struct DeploymentView {
     pub base_model_deprecated: bool,
     pub revision: String,
     pub status: String,
+    /// Self-reported by the publisher: shown as such, not a ranking input.
     pub eval_score: Option<i64>,
+    pub eval_evidence_url: Option<String>,
+    /// The latest evaluation run's score, its date and run, and whether it
+    /// is stale (no longer counted by the ranking).
+    pub verified_score: Option<i64>,
+    pub verified_at: Option<i64>,
+    pub verified_run_id: Option<i64>,
+    pub verified_stale: bool,
     pub is_default: bool,
 }
 

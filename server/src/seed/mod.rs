@@ -322,11 +322,58 @@ pub async fn demo(db: &Db, clock: &Clock) -> anyhow::Result<SeedReport> {
     }
     let hospital = ensure_org(&mut tx, CLIENTS[0].0, CLIENTS[0].1, OrgKind::Client, now).await?;
     demo_subscriptions(&mut tx, hospital, now).await?;
+    demo_evaluation_set(&mut tx, now).await?;
     app::catalogue::db::bump_version(&mut tx).await?;
     tx.commit().await?;
     Ok(SeedReport {
         listings_added: added,
     })
+}
+
+/// Healthcare's evaluation set (once), so a demo referee can run it on
+/// the demo deployments from `/evaluations`. The demo's stand-in model
+/// server echoes each prompt, so the items that name their answer pass.
+async fn demo_evaluation_set(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    now: i64,
+) -> anyhow::Result<()> {
+    let exists = sqlx::query("SELECT 1 FROM evaluation_sets WHERE industry = 'healthcare'")
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some();
+    if exists {
+        return Ok(());
+    }
+    let items = [
+        ("Chest pain spreading to the left arm for 20 minutes. Urgency (urgent or routine)? Say urgent if so.", "urgent"),
+        ("A mild rash for three weeks, no fever. Urgency (urgent or routine)? Say routine if so.", "routine"),
+        ("Sudden slurred speech and a drooping face. Which pathway applies?", "stroke"),
+        ("Adult paracetamol maximum per day, in grams? The label says 4 grams.", "4 grams"),
+        ("Fever and stiff neck in a child. Which test is considered first?", "lumbar puncture"),
+    ];
+    let jsonl: String = items
+        .iter()
+        .map(|(p, e)| serde_json::json!({"prompt": p, "expected": e}).to_string() + "\n")
+        .collect();
+    let set_id: i64 = sqlx::query(
+        "INSERT INTO evaluation_sets (industry, name, created_at) VALUES ('healthcare', 'Triage basics', $1) RETURNING id",
+    )
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("id")?;
+    sqlx::query(
+        "INSERT INTO evaluation_set_versions \
+         (set_id, version, rule, tolerance_milli, items, item_count, reason, published_at) \
+         VALUES ($1, 1, 'contains', 0, $2, $3, 'Demo set: five triage questions with one expected answer each.', $4)",
+    )
+    .bind(set_id)
+    .bind(jsonl)
+    .bind(items.len() as i64)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// The demo hospital subscribes (once) to the first demo listings of each

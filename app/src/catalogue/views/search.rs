@@ -317,7 +317,13 @@ pub fn HowRankingPage() -> impl IntoView {
                      Recomputed whenever the catalogue changes, and at least once a day.")}
                 </dd>
                 <dt>"Evaluation"</dt>
-                <dd>"The best evaluation score (0–100) the publisher reports for an active deployment, divided by 100; 0 when none is reported."</dd>
+                <dd>
+                    "The best verified evaluation score (0–100) of an active deployment, divided by 100; 0 when none is verified. "
+                    "A verified score comes from an evaluation run: the industry's published evaluation set, sent through the "
+                    "platform to the deployment and scored by its rule ("<a href="/evaluations">"Evaluations"</a>"). It stops counting "
+                    "when the deployment's revision or endpoint changes or its set gets a new version, until the next run. "
+                    "Scores publishers report themselves are shown as “self-reported” and are not an input."
+                </dd>
                 <dt>"Freshness"</dt>
                 <dd>{format!("Halves every {FRESHNESS_HALF_LIFE_DAYS} days after first publication: 0.5^(age in days / {FRESHNESS_HALF_LIFE_DAYS}). Computed at the current minute.")}</dd>
             </dl>

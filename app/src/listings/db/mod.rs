@@ -186,10 +186,17 @@ where
 
 pub async fn deployments(db: &Db, id: i64) -> Result<Vec<DeploymentView>, AppError> {
     Ok(sqlx::query(
-        "SELECT d.id, d.base_model_id, b.provider, b.name, b.version, b.status AS bm_status, \
-                d.revision, d.status, d.eval_score, d.is_default \
-         FROM deployments d JOIN base_models b ON b.id = d.base_model_id \
-         WHERE d.listing_id = $1 ORDER BY d.is_default DESC, b.provider, b.name, b.version, d.revision",
+        &format!(
+            "SELECT d.id, d.base_model_id, b.provider, b.name, b.version, b.status AS bm_status, \
+                    d.revision, d.status, d.eval_score, d.eval_evidence_url, d.is_default, \
+                    r.id AS run_id, r.score AS verified_score, r.finished_at AS verified_at, \
+                    CASE WHEN r.id IS NOT NULL AND {} THEN 1 ELSE 0 END AS verified_stale \
+             FROM deployments d JOIN base_models b ON b.id = d.base_model_id \
+             JOIN listings l ON l.id = d.listing_id \
+             LEFT JOIN evaluation_runs r ON r.id = d.verified_run_id \
+             WHERE d.listing_id = $1 ORDER BY d.is_default DESC, b.provider, b.name, b.version, d.revision",
+            crate::evaluations::STALE
+        ),
     )
     .bind(id)
     .fetch_all(db.pool())
@@ -209,6 +216,11 @@ pub async fn deployments(db: &Db, id: i64) -> Result<Vec<DeploymentView>, AppErr
             revision: r.try_get("revision")?,
             status: r.try_get("status")?,
             eval_score: r.try_get("eval_score")?,
+            eval_evidence_url: r.try_get("eval_evidence_url")?,
+            verified_score: r.try_get("verified_score")?,
+            verified_at: r.try_get("verified_at")?,
+            verified_run_id: r.try_get("run_id")?,
+            verified_stale: r.try_get::<i64, _>("verified_stale")? == 1,
             is_default: is_default == 1,
         })
     })

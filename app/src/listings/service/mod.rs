@@ -21,7 +21,8 @@ mod upstream;
 
 pub use drafting::{create, editor_data, my_listings, update};
 pub use offer::{
-    add_deployment, add_plan, deactivate_plan, remove_deployment, set_default_deployment,
+    add_deployment, add_plan, deactivate_plan, edit_deployment, remove_deployment,
+    set_default_deployment, DeploymentEdit,
 };
 pub use probe::{keep_test_call, take_test_call, test_call};
 pub use public::{compare, page};

@@ -18,6 +18,13 @@ const DEPLOYMENT_REVISION: UniqueKey = UniqueKey::new(
     "deployments_listing_model_revision_key",
     "deployments.revision",
 );
+fn revision_taken() -> AppError {
+    AppError::field(
+        "revision",
+        "This listing already has this revision on this base model.",
+    )
+}
+
 const PLAN_NAME: UniqueKey = UniqueKey::new("plans_listing_name_key", "plans.name");
 
 /// Adds a deployment of the listing on a base model.
@@ -58,12 +65,7 @@ pub async fn add_deployment(
         now,
     )
     .await
-    .map_err(on_unique(&[DEPLOYMENT_REVISION], || {
-        AppError::field(
-            "revision",
-            "This listing already has this revision on this base model.",
-        )
-    }))?;
+    .map_err(on_unique(&[DEPLOYMENT_REVISION], revision_taken))?;
     let label = sqlx::query("SELECT name, version FROM base_models WHERE id = $1")
         .bind(base_model_id)
         .fetch_one(&mut **tx)
@@ -76,7 +78,10 @@ pub async fn add_deployment(
             ))
         })?;
     let summary = format!(
-        "Deployment added: {label}, revision {revision}, {status}{}",
+        "Deployment added: {label}, revision {revision}, {status}{}{}",
+        eval_score
+            .map(|e| format!(", self-reported evaluation {e} / 100 (not a ranking input)"))
+            .unwrap_or_default(),
         if make_default {
             ", now the default"
         } else {
@@ -100,13 +105,134 @@ pub async fn add_deployment(
             actor,
             m.org_id,
             listing_id,
-            serde_json::json!({ "deployment": id, "base_model": base_model_id, "revision": revision }),
+            serde_json::json!({
+                "deployment": id, "base_model": base_model_id, "revision": revision,
+                "self_reported_score": eval_score,
+            }),
         ),
         now,
     )
     .await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// A deployment's revision, self-reported score and evidence link as
+/// typed on the editor.
+#[derive(Debug, Clone, Default)]
+pub struct DeploymentEdit {
+    pub revision: String,
+    pub eval_score: String,
+    pub evidence_url: String,
+}
+
+/// Changes a deployment's revision label, self-reported evaluation score
+/// or its evidence link. Each change enters the listing's public history
+/// and the audit log. A new revision makes the deployment's verified
+/// evaluation stale until the next run: the model that was evaluated is
+/// not the one served any more.
+pub async fn edit_deployment(
+    state: &AppState,
+    actor: &Actor,
+    listing_id: i64,
+    deployment_id: i64,
+    form: &DeploymentEdit,
+) -> Result<(), AppError> {
+    let m = editor(actor)?;
+    let mut f = Form::new();
+    let revision = f.text("revision", &form.revision, 1, 40, false);
+    let score = crate::listings::input::self_reported_score(&mut f, &form.eval_score);
+    let evidence = crate::listings::input::web_address(&mut f, "evidence_url", &form.evidence_url);
+    let evidence = (!evidence.is_empty()).then_some(evidence);
+    f.done()?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin_write().await?;
+    let status = open_offer(&mut tx, m, listing_id).await?;
+    let (_, label, _) = db::deployment_in(&mut tx, listing_id, deployment_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let before = sqlx::query(
+        "SELECT revision, eval_score, eval_evidence_url, verified_run_id FROM deployments WHERE id = $1",
+    )
+    .bind(deployment_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let old_revision: String = before.try_get("revision")?;
+    let old_score: Option<i64> = before.try_get("eval_score")?;
+    let old_evidence: Option<String> = before.try_get("eval_evidence_url")?;
+    let evaluated = before
+        .try_get::<Option<i64>, _>("verified_run_id")?
+        .is_some();
+    let mut changes = Vec::new();
+    if revision != old_revision {
+        changes.push(format!(
+            "Revision of {label} is now {revision}{}",
+            if evaluated {
+                "; its verified evaluation is stale until the next run"
+            } else {
+                ""
+            }
+        ));
+    }
+    let shown = |s: Option<i64>| s.map_or("none".to_string(), |s| format!("{s} / 100"));
+    if score != old_score {
+        changes.push(format!(
+            "Self-reported evaluation of {label}: {} → {} (not a ranking input)",
+            shown(old_score),
+            shown(score)
+        ));
+    }
+    if evidence != old_evidence {
+        changes.push(format!(
+            "Evidence link of the self-reported evaluation of {label} changed"
+        ));
+    }
+    if changes.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE deployments SET revision = $2, eval_score = $3, eval_evidence_url = $4, \
+         verified_stale = CASE WHEN $5 = 1 THEN 1 ELSE verified_stale END WHERE id = $1",
+    )
+    .bind(deployment_id)
+    .bind(&revision)
+    .bind(score)
+    .bind(&evidence)
+    .bind(i64::from(revision != old_revision && evaluated))
+    .execute(&mut **tx)
+    .await
+    .map_err(on_unique(&[DEPLOYMENT_REVISION], revision_taken))?;
+    for summary in &changes {
+        public_change(
+            &mut tx,
+            status,
+            listing_id,
+            actor,
+            "deployment",
+            summary,
+            now,
+        )
+        .await?;
+    }
+    append(
+        &mut tx,
+        &audit_entry(
+            "listing.deployment_changed",
+            actor,
+            m.org_id,
+            listing_id,
+            serde_json::json!({
+                "deployment": deployment_id,
+                "revision": [old_revision, revision],
+                "self_reported_score": [old_score, score],
+                "evidence_changed": evidence != old_evidence,
+            }),
+        ),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Makes one of the listing's deployments the default.

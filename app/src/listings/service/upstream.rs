@@ -207,13 +207,31 @@ pub async fn set_upstream(
             Some(secret)
         }
     };
+    // The model behind the endpoint may be another one now: its verified
+    // evaluation no longer counts until it is run again.
+    let staled = sqlx::query(
+        "UPDATE deployments SET verified_stale = 1 \
+         WHERE id = $1 AND verified_run_id IS NOT NULL AND verified_stale = 0",
+    )
+    .bind(deployment_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        > 0;
     public_change(
         &mut tx,
         status,
         listing_id,
         actor,
         "deployment",
-        &format!("Endpoint changed: {label}"),
+        &format!(
+            "Endpoint changed: {label}{}",
+            if staled {
+                "; its verified evaluation is stale until the next run"
+            } else {
+                ""
+            }
+        ),
         now,
     )
     .await?;

@@ -3,8 +3,8 @@
 
 use super::super::api::{
     listing_editor, my_listings, AddDeployment, AddPlan, CreateListing, DeactivatePlan,
-    RemoveDeployment, ReplaceSigningSecret, RetireListing, SetDefaultDeployment, SetEndpoint,
-    SubmitListing, TestEndpoint, UpdateListing,
+    EditDeployment, RemoveDeployment, ReplaceSigningSecret, RetireListing, SetDefaultDeployment,
+    SetEndpoint, SubmitListing, TestEndpoint, UpdateListing,
 };
 use super::super::{EditorData, ListingStatus, NewSecret, UpstreamView};
 use super::plan_price;
@@ -99,6 +99,7 @@ pub fn ListingEditorPage() -> impl IntoView {
     };
     let update = page_action::<UpdateListing>();
     let add_dep = page_action::<AddDeployment>();
+    let edit_dep = page_action::<EditDeployment>();
     let set_default = page_action::<SetDefaultDeployment>();
     let remove_dep = page_action::<RemoveDeployment>();
     let add_plan = page_action::<AddPlan>();
@@ -114,6 +115,7 @@ pub fn ListingEditorPage() -> impl IntoView {
                 id(),
                 update.version().get(),
                 add_dep.version().get(),
+                edit_dep.version().get(),
                 set_default.version().get(),
                 remove_dep.version().get(),
                 add_plan.version().get(),
@@ -131,6 +133,7 @@ pub fn ListingEditorPage() -> impl IntoView {
     let plan_error = Signal::derive(move || add_plan.value().get().and_then(Result::err));
     let other_error = Signal::derive(move || {
         [
+            edit_dep.value().get(),
             set_default.value().get(),
             remove_dep.value().get(),
             deactivate.value().get(),
@@ -144,6 +147,7 @@ pub fn ListingEditorPage() -> impl IntoView {
     let actions = EditorActions {
         update,
         add_dep,
+        edit_dep,
         set_default,
         remove_dep,
         add_plan,
@@ -167,6 +171,7 @@ pub fn ListingEditorPage() -> impl IntoView {
 struct EditorActions {
     update: ServerAction<UpdateListing>,
     add_dep: ServerAction<AddDeployment>,
+    edit_dep: ServerAction<EditDeployment>,
     set_default: ServerAction<SetDefaultDeployment>,
     remove_dep: ServerAction<RemoveDeployment>,
     add_plan: ServerAction<AddPlan>,
@@ -254,9 +259,23 @@ fn editor_view(
                     view! {
                         <li>
                             <strong>{dep.base_model.clone()}</strong>
-                            {format!(" · revision {} · {} · evaluation {}", dep.revision, dep.status,
-                                dep.eval_score.map(|s| s.to_string()).unwrap_or_else(|| "not reported".into()))}
+                            {format!(" · revision {} · {} · verified evaluation: {} · self-reported: {}", dep.revision, dep.status,
+                                super::verified_text(&dep), super::self_reported_text(&dep))}
                             {dep.base_model_deprecated.then(|| view! { " " <span class="badge">"Base model deprecated"</span> })}
+                            <details class="edit-deployment">
+                                <summary>{format!("Change {label}")}</summary>
+                                <ActionForm action=a.edit_dep attr:class="stacked">
+                                    <input type="hidden" name="listing_id" value=id/>
+                                    <input type="hidden" name="deployment_id" value=dep.id/>
+                                    <label for=format!("rev-{}", dep.id)>"Revision label"</label>
+                                    <input id=format!("rev-{}", dep.id) name="revision" type="text" required value=dep.revision.clone()/>
+                                    <label for=format!("score-{}", dep.id)>"Self-reported evaluation (0–100, not a ranking input)"</label>
+                                    <input id=format!("score-{}", dep.id) name="eval_score" type="number" min="0" max="100" value=dep.eval_score.map(|s| s.to_string())/>
+                                    <label for=format!("evidence-{}", dep.id)>"Evidence link (optional)"</label>
+                                    <input id=format!("evidence-{}", dep.id) name="evidence_url" type="url" value=dep.eval_evidence_url.clone()/>
+                                    <button type="submit" class="small">"Save"</button>
+                                </ActionForm>
+                            </details>
                             {if dep.is_default {
                                 view! { " " <span class="badge">"Default"</span> }.into_any()
                             } else {
@@ -310,7 +329,7 @@ fn editor_view(
                     </select>
                     {field_error(dep_error, "status")}
                 </div>
-                <Field label="Evaluation score (0–100)" name="eval_score" input_type="number" autocomplete="off" error=dep_error optional=true/>
+                <Field label="Self-reported evaluation score (0–100, shown as such, not a ranking input)" name="eval_score" input_type="number" autocomplete="off" error=dep_error optional=true/>
                 <label class="check"><input type="checkbox" name="make_default" value="on"/>" Make this the default deployment"</label>
                 <button type="submit">"Add deployment"</button>
             </ActionForm>

@@ -22,16 +22,39 @@ pub(super) fn plan_price(p: &PlanView) -> String {
     }
 }
 
+/// "82 / 100, verified 3 Dec 2026" (or stale), and the run it came from.
+pub(super) fn verified_text(d: &DeploymentView) -> String {
+    match (d.verified_score, d.verified_at) {
+        (Some(s), Some(at)) if d.verified_stale => format!(
+            "{s} / 100, stale since the deployment or its set changed (run {})",
+            crate::ui::format::date(at)
+        ),
+        (Some(s), Some(at)) => format!("{s} / 100 (run {})", crate::ui::format::date(at)),
+        _ => "Not evaluated yet".into(),
+    }
+}
+
+/// The publisher's own figure, always labelled as such.
+pub(super) fn self_reported_text(d: &DeploymentView) -> String {
+    d.eval_score
+        .map(|e| format!("{e} / 100, self-reported"))
+        .unwrap_or_else(|| "None reported".into())
+}
+
 pub(super) fn deployments_table(deps: Vec<DeploymentView>) -> impl IntoView {
     view! {
         <table class="grid deployments">
             <caption>"Deployments"</caption>
             <thead><tr>
                 <th scope="col">"Base model"</th><th scope="col">"Revision"</th>
-                <th scope="col">"Status"</th><th scope="col">"Evaluation"</th><th scope="col">"Default"</th>
+                <th scope="col">"Status"</th><th scope="col">"Verified evaluation"</th>
+                <th scope="col">"Self-reported (not a ranking input)"</th><th scope="col">"Default"</th>
             </tr></thead>
             <tbody>
-                {deps.into_iter().map(|d| view! {
+                {deps.into_iter().map(|d| {
+                    let verified = verified_text(&d);
+                    let reported = self_reported_text(&d);
+                    view! {
                     <tr>
                         <th scope="row">
                             {d.base_model}
@@ -39,9 +62,19 @@ pub(super) fn deployments_table(deps: Vec<DeploymentView>) -> impl IntoView {
                         </th>
                         <td>{d.revision}</td>
                         <td>{d.status}</td>
-                        <td>{d.eval_score.map(|e| format!("{e} / 100")).unwrap_or_else(|| "Not reported".into())}</td>
+                        <td>
+                            {match d.verified_run_id {
+                                Some(run) => view! { <a href=format!("/evaluations/runs/{run}")>{verified}</a> }.into_any(),
+                                None => verified.into_any(),
+                            }}
+                        </td>
+                        <td>
+                            {reported}
+                            {d.eval_evidence_url.map(|u| view! { " " <a href=u rel="nofollow noopener noreferrer">"evidence"</a> })}
+                        </td>
                         <td>{if d.is_default { "Default" } else { "" }}</td>
                     </tr>
+                    }
                 }).collect_view()}
             </tbody>
         </table>

@@ -121,13 +121,22 @@ fn compare_table(cols: Vec<ListingDetail>) -> impl IntoView {
                 .collect::<Vec<_>>()
                 .join("; ")
         }),
-        ("Best evaluation", |d| {
+        ("Best verified evaluation", |d| {
+            d.deployments
+                .iter()
+                .filter(|x| !x.verified_stale)
+                .filter_map(|x| x.verified_score)
+                .max()
+                .map(|e| format!("{e} / 100"))
+                .unwrap_or_else(|| "Not evaluated yet".into())
+        }),
+        ("Best self-reported evaluation", |d| {
             d.deployments
                 .iter()
                 .filter_map(|x| x.eval_score)
                 .max()
-                .map(|e| format!("{e} / 100"))
-                .unwrap_or_else(|| "Not reported".into())
+                .map(|e| format!("{e} / 100 (self-reported)"))
+                .unwrap_or_else(|| "None reported".into())
         }),
         ("Plans", |d| {
             d.plans
