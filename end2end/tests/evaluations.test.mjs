@@ -46,7 +46,9 @@ for (const js of [true, false]) {
     await visitor.hydrated();
     const deployments = visitor.page.getByRole('table', { name: 'Deployments' });
     await deployments.getByRole('link', { name: /^60 \/ 100 \(run / }).waitFor();
-    assert.deepEqual([...ref.problems, ...visitor.problems], []);
+    // The malformed set was answered 422, on purpose.
+    assert.deepEqual(ref.problems.filter((p) => !/status of 422/.test(p)), []);
+    assert.deepEqual(visitor.problems, []);
     await ref.context.close();
     await visitor.context.close();
   });

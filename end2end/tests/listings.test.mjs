@@ -41,7 +41,7 @@ for (const js of [true, false]) {
     await partner.hydrated();
     await page.getByLabel('Base model').selectOption({ label: 'Lumen 3 2026-09 (Lumen AI)' });
     await page.getByLabel('Adapter or revision label').fill('lora-7');
-    await page.getByLabel('Evaluation score (0–100)').fill('91');
+    await page.getByLabel('Self-reported evaluation score').fill('91');
     await page.getByRole('button', { name: 'Add deployment' }).click();
     const deployments = page.getByRole('list', { name: 'Deployments' });
     await deployments.getByText('Lumen 3 2026-09 (Lumen AI)', { exact: true }).waitFor();
