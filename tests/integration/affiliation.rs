@@ -228,12 +228,9 @@ async fn a_partner_whose_member_becomes_staff_is_affiliated_until_they_leave(bac
 
     // Bob leaves the staff: Ledgerline is a plain partner again, on the
     // record.
-    let mut conn = db.connect().await;
-    let platform: i64 = sqlx::query("SELECT id FROM organisations WHERE kind = 'platform'")
-        .fetch_one(&mut conn)
-        .await
-        .expect("platform")
-        .get(0);
+    let platform = db
+        .count("SELECT id FROM organisations WHERE kind = 'platform'")
+        .await;
     call_ok(
         &m.bob,
         "/api/fn/switch_org",

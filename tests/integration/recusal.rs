@@ -44,12 +44,9 @@ async fn referee_with_a_side_job<'a>(app: &'a App, db: &TestDb, m: &Market<'a>) 
         &[("token", &partner_token)],
     )
     .await;
-    let mut conn = db.connect().await;
-    let platform: i64 = sqlx::query("SELECT id FROM organisations WHERE kind = 'platform'")
-        .fetch_one(&mut conn)
-        .await
-        .expect("platform")
-        .get(0);
+    let platform = db
+        .count("SELECT id FROM organisations WHERE kind = 'platform'")
+        .await;
     call_ok(
         &rex,
         "/api/fn/switch_org",

@@ -46,7 +46,7 @@ impl CatalogueCache {
         let (entries, facets) = super::db::load_index(db, since).await?;
         // Weight changes apply from a UTC midnight: the day's index holds
         // the formula of the whole day.
-        let weights = super::db::weights_in_force(db, day * DAY_MS).await?;
+        let weights = super::db::weights_in_force(db.pool(), day * DAY_MS).await?;
         let ix = Arc::new(Index::new(version, day, weights, entries, facets));
         if let Ok(mut slot) = self.current.write() {
             *slot = Some(ix.clone());

@@ -91,25 +91,36 @@ pub async fn adopters(
 
 pub use super::ranking::ADOPTION_WINDOW_DAYS;
 
+/// A `ranking_weights` row's four weights.
+pub fn weights_of(r: &sqlx::any::AnyRow) -> Result<super::ranking::Weights, sqlx::Error> {
+    Ok(super::ranking::Weights {
+        relevance_bp: r.try_get("relevance_bp")?,
+        adoption_bp: r.try_get("adoption_bp")?,
+        evaluation_bp: r.try_get("evaluation_bp")?,
+        freshness_bp: r.try_get("freshness_bp")?,
+    })
+}
+
 /// The ranking weights in force at `at_ms`: the newest formula that has
-/// begun by then.
-pub async fn weights_in_force(db: &Db, at_ms: i64) -> Result<super::ranking::Weights, AppError> {
-    let row = sqlx::query(
+/// begun by then (read through the pool or in a transaction).
+pub async fn weights_in_force<'e, E>(
+    ex: E,
+    at_ms: i64,
+) -> Result<super::ranking::Weights, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    sqlx::query(
         "SELECT relevance_bp, adoption_bp, evaluation_bp, freshness_bp FROM ranking_weights \
          WHERE effective_at <= $1 ORDER BY effective_at DESC, id DESC LIMIT 1",
     )
     .bind(at_ms)
-    .fetch_optional(db.pool())
-    .await?;
-    Ok(match row {
-        Some(r) => super::ranking::Weights {
-            relevance_bp: r.try_get("relevance_bp")?,
-            adoption_bp: r.try_get("adoption_bp")?,
-            evaluation_bp: r.try_get("evaluation_bp")?,
-            freshness_bp: r.try_get("freshness_bp")?,
-        },
-        None => super::ranking::Weights::OPENING,
-    })
+    .fetch_optional(ex)
+    .await?
+    .as_ref()
+    .map(weights_of)
+    .transpose()
+    .map(|w| w.unwrap_or(super::ranking::Weights::OPENING))
 }
 
 /// Everything the index holds; adoption as of `adoption_since_ms`.

@@ -291,48 +291,7 @@ pub async fn declare(
     org: &str,
     reason: &str,
 ) -> Result<(), AppError> {
-    actor.require(Permission::Referee)?;
-    let (org_id, reason) = declaration_form(org, reason)?;
-    let staff_org = partner_for_referee(state, actor, org_id, "declared affiliated").await?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin_write().await?;
-    let done = sqlx::query(
-        "INSERT INTO affiliation_declarations (org_id, reason, declared_by, declared_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (org_id) DO NOTHING",
-    )
-    .bind(org_id)
-    .bind(&reason)
-    .bind(actor.user_id)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(AppError::Conflict(
-            "This organisation is already declared affiliated.".into(),
-        ));
-    }
-    refresh(
-        &mut tx,
-        org_id,
-        Some((Cause::Declared, &reason)),
-        Some(actor),
-        now,
-    )
-    .await?;
-    append(
-        &mut tx,
-        &NewEntry::by(
-            actor,
-            "org.affiliation_declared",
-            Some(staff_org),
-            format!("org:{org_id}"),
-            serde_json::json!({ "reason": reason }),
-        ),
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    change_declaration(state, actor, org, reason, Cause::Declared).await
 }
 
 /// A referee withdraws a declaration (the organisation stays affiliated
@@ -343,33 +302,66 @@ pub async fn withdraw(
     org: &str,
     reason: &str,
 ) -> Result<(), AppError> {
+    change_declaration(state, actor, org, reason, Cause::Withdrawn).await
+}
+
+/// Records (`Declared`) or removes (`Withdrawn`) a referee's declaration,
+/// then recomputes the flag and audits the change, in one transaction.
+async fn change_declaration(
+    state: &AppState,
+    actor: &Actor,
+    org: &str,
+    reason: &str,
+    cause: Cause,
+) -> Result<(), AppError> {
     actor.require(Permission::Referee)?;
+    let declaring = cause == Cause::Declared;
     let (org_id, reason) = declaration_form(org, reason)?;
-    let staff_org = partner_for_referee(state, actor, org_id, "affiliation withdrawn").await?;
+    let verb = if declaring {
+        "declared affiliated"
+    } else {
+        "affiliation withdrawn"
+    };
+    let staff_org = partner_for_referee(state, actor, org_id, verb).await?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
-    let done = sqlx::query("DELETE FROM affiliation_declarations WHERE org_id = $1")
+    let changed = if declaring {
+        sqlx::query(
+            "INSERT INTO affiliation_declarations (org_id, reason, declared_by, declared_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (org_id) DO NOTHING",
+        )
         .bind(org_id)
+        .bind(&reason)
+        .bind(actor.user_id)
+        .bind(now)
         .execute(&mut **tx)
-        .await?;
-    if done.rows_affected() == 0 {
+        .await?
+    } else {
+        sqlx::query("DELETE FROM affiliation_declarations WHERE org_id = $1")
+            .bind(org_id)
+            .execute(&mut **tx)
+            .await?
+    };
+    if changed.rows_affected() == 0 {
         return Err(AppError::Conflict(
-            "This organisation has no declaration to withdraw.".into(),
+            if declaring {
+                "This organisation is already declared affiliated."
+            } else {
+                "This organisation has no declaration to withdraw."
+            }
+            .into(),
         ));
     }
-    refresh(
-        &mut tx,
-        org_id,
-        Some((Cause::Withdrawn, &reason)),
-        Some(actor),
-        now,
-    )
-    .await?;
+    refresh(&mut tx, org_id, Some((cause, &reason)), Some(actor), now).await?;
     append(
         &mut tx,
         &NewEntry::by(
             actor,
-            "org.affiliation_withdrawn",
+            if declaring {
+                "org.affiliation_declared"
+            } else {
+                "org.affiliation_withdrawn"
+            },
             Some(staff_org),
             format!("org:{org_id}"),
             serde_json::json!({ "reason": reason }),

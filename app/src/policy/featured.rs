@@ -91,7 +91,7 @@ pub async fn feature(state: &AppState, actor: &Actor, listing_id: i64) -> Result
         let case = NewCase {
             kind: "featured",
             severity: "high",
-            title: format!("The platform's own listing “{name}” was featured"),
+            title: format!("First-party listing “{name}” was featured"),
             industry: Some(industry.clone()),
             listing_id: Some(listing_id),
             opened_by: Some(actor.user_id),

@@ -43,12 +43,7 @@ async fn all(state: &AppState) -> Result<Vec<Formula>, AppError> {
     .iter()
     .map(|r| {
         Ok(Formula {
-            weights: Weights {
-                relevance_bp: r.try_get("relevance_bp")?,
-                adoption_bp: r.try_get("adoption_bp")?,
-                evaluation_bp: r.try_get("evaluation_bp")?,
-                freshness_bp: r.try_get("freshness_bp")?,
-            },
+            weights: crate::catalogue::db::weights_of(r)?,
             reason: r.try_get("reason")?,
             proposed_at: r.try_get("proposed_at")?,
             effective_at: r.try_get("effective_at")?,
@@ -135,23 +130,7 @@ pub async fn propose(
     let policy = super::db::current_in(&mut tx).await?;
     let effective_at = effective_from(now, policy.ranking_notice_days);
     // The formula that would otherwise be in force then.
-    let before = sqlx::query(
-        "SELECT relevance_bp, adoption_bp, evaluation_bp, freshness_bp FROM ranking_weights \
-         WHERE effective_at <= $1 ORDER BY effective_at DESC, id DESC LIMIT 1",
-    )
-    .bind(effective_at)
-    .fetch_optional(&mut **tx)
-    .await?
-    .map(|r| -> Result<Weights, sqlx::Error> {
-        Ok(Weights {
-            relevance_bp: r.try_get("relevance_bp")?,
-            adoption_bp: r.try_get("adoption_bp")?,
-            evaluation_bp: r.try_get("evaluation_bp")?,
-            freshness_bp: r.try_get("freshness_bp")?,
-        })
-    })
-    .transpose()?
-    .unwrap_or(Weights::OPENING);
+    let before = crate::catalogue::db::weights_in_force(&mut **tx, effective_at).await?;
     if before == proposed {
         return Err(AppError::Conflict(
             "Nothing changed: these are the weights that will be in force then.".into(),
