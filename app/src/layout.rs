@@ -30,6 +30,8 @@ pub fn Footer() -> impl IntoView {
                 " · "
                 <a href="/exposure">"Exposure"</a>
                 " · "
+                <a href="/neutrality-report">"Neutrality reports"</a>
+                " · "
                 <a href="/evaluations">"Evaluations"</a>
                 " · "
                 <a href="/api">"Metering API"</a>

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 /// Modules that are not capabilities: shared foundations any file may use.
 const FOUNDATIONS: &[&str] = &[
-    "calendar", "db", "domain", "error", "form", "layout", "request", "state", "ui",
+    "calendar", "db", "domain", "download", "error", "form", "layout", "request", "state", "ui",
 ];
 
 /// What reads the request or the Leptos context (rule 4).

@@ -16,6 +16,7 @@ pub mod gateway;
 pub mod layout;
 pub mod listings;
 pub mod metering;
+pub mod neutrality;
 pub mod notifications;
 pub mod orgs;
 pub mod policy;
@@ -27,6 +28,8 @@ mod layout_rules;
 
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod download;
 #[cfg(feature = "ssr")]
 pub mod form;
 #[cfg(feature = "ssr")]
@@ -129,6 +132,8 @@ fn Shell() -> impl IntoView {
                     <Route path=StaticSegment("review") view=listings::views::ReviewPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("policy") view=policy::views::PolicyPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("exposure") view=exposure::views::ExposurePage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("neutrality-report") view=neutrality::views::NeutralityReportsPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("neutrality-report"), ParamSegment("month")) view=neutrality::views::NeutralityReportPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("subscriptions") view=subscriptions::views::SubscriptionsPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("subscriptions"), ParamSegment("id")) view=subscriptions::views::SubscriptionPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("revenue") view=subscriptions::views::RevenuePage ssr=SsrMode::Async/>

@@ -87,6 +87,7 @@ const anonymous = () => [
   `/compare?l=${FIRST_PARTY}&l=${at.partnerListing.split('/').pop()}`,
   `/listings/${FIRST_PARTY}`, at.partnerListing,
   '/how-ranking-works', '/base-models', '/policy', '/exposure', '/evaluations', '/api',
+  '/neutrality-report', `/neutrality-report/${new Date().toISOString().slice(0, 7)}`,
   '/sign-in', '/sign-in/code', '/sign-up', at.invitation, '/verify-email/a-link-token',
 ];
 

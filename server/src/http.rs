@@ -66,6 +66,12 @@ fn plain_routes() -> Vec<(http::Method, &'static str, Behind, MethodRouter<AppSt
             get(app::evaluations::api::set_jsonl),
         ),
         (
+            Method::GET,
+            "/neutrality-report/{month}/{file}",
+            Behind::Session,
+            get(app::neutrality::api::download),
+        ),
+        (
             Method::POST,
             "/api/v1/usage",
             Behind::ApiKey,

@@ -123,12 +123,27 @@ pub async fn serve(
     });
     let counts = state.exposure.clone();
     let counts_db = db.clone();
+    let counts_clock = state.clock.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(EXPOSURE_FLUSH);
         loop {
             every.tick().await;
             if let Err(err) = counts.flush(&counts_db).await {
                 tracing::warn!(error = %err, "writing exposure counts failed; kept for the next try");
+            }
+            // Weeks and months that are over: their audit and report.
+            let now = counts_clock.now_ms();
+            match app::exposure::audit::check_due(&counts_db, now).await {
+                Ok(opened) if !opened.is_empty() => {
+                    tracing::warn!(cases = ?opened, "exposure anomaly: conflict cases opened");
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::warn!(error = %err, "the weekly exposure audit failed; retried")
+                }
+            }
+            if let Err(err) = app::neutrality::report::publish_due(&counts_db, now).await {
+                tracing::warn!(error = %err, "publishing last month's neutrality report failed; retried");
             }
         }
     });

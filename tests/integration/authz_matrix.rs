@@ -296,6 +296,14 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
         ("POST", "/api/fn/propose_ranking_weights") => referee(422),
         ("POST", "/api/fn/ranking_formula") => 200,
         ("GET", "/evaluations") | ("POST", "/api/fn/evaluations") => 200,
+        // Public: the current month's report, provisional.
+        (
+            "GET",
+            "/neutrality-report"
+            | "/neutrality-report/{month}"
+            | "/neutrality-report/{month}/{file}",
+        )
+        | ("POST", "/api/fn/neutrality_report" | "/api/fn/neutrality_reports") => 200,
         // No run exists in the fixture world, nor a set to download.
         ("GET", "/evaluations/runs/{id}" | "/evaluation-sets/{industry}/{file}")
         | ("POST", "/api/fn/evaluation_run") => 404,
@@ -481,7 +489,12 @@ fn request(
         } else {
             id
         };
-        let url = path
+        let mut url = path.to_string();
+        if path.starts_with("/neutrality-report/") {
+            url = url.replace("{file}", "report.csv");
+        }
+        let url = url
+            .replace("{month}", &this_month())
             .replace("{token}", &org.token)
             .replace("{slug}", &l.slug)
             .replace("{id}", &id);
@@ -597,6 +610,7 @@ fn request(
             ("eval_score", "50".into()),
         ]),
         "/api/fn/evaluation_run" => f(&[("id", id)]),
+        "/api/fn/neutrality_report" => f(&[("month", this_month())]),
         "/api/fn/run_evaluation" => f(&[("deployment_id", dep)]),
         "/api/fn/publish_evaluation_set" => f(&[
             ("industry", "".into()),
@@ -1138,4 +1152,9 @@ async fn every_route_answers_every_actor_as_expected(backend: Backend) {
         routes.len(),
         ACTORS.len()
     );
+}
+
+/// "2026-12": the month the tests run in.
+fn this_month() -> String {
+    app::neutrality::month_of(crate::builders::now_ms())
 }

@@ -22,6 +22,7 @@ mod gateway;
 mod hostile_text;
 mod listings;
 mod metering;
+mod neutrality;
 mod orgs;
 mod policy;
 mod ranking_weights;

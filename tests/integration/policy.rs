@@ -34,7 +34,7 @@ async fn only_referees_change_the_policy_and_every_change_is_public_and_audited(
     let p = call_ok(&anon, "/api/fn/marketplace_policy", &[]).await;
     assert_eq!(
         p["policy"],
-        serde_json::json!({"non_compete": true, "take_rate_bp": 2000, "featured_slots": false, "ranking_notice_days": 15})
+        serde_json::json!({"non_compete": true, "take_rate_bp": 2000, "featured_slots": false, "ranking_notice_days": 15, "anomaly_ratio_pct": 150})
     );
     assert_eq!(p["changes"].as_array().map(Vec::len), Some(0));
     assert_eq!(p["can_manage"], false);
@@ -87,7 +87,7 @@ async fn only_referees_change_the_policy_and_every_change_is_public_and_audited(
     let p = call_ok(&anon, "/api/fn/marketplace_policy", &[]).await;
     assert_eq!(
         p["policy"],
-        serde_json::json!({"non_compete": false, "take_rate_bp": 1250, "featured_slots": true, "ranking_notice_days": 30})
+        serde_json::json!({"non_compete": false, "take_rate_bp": 1250, "featured_slots": true, "ranking_notice_days": 30, "anomaly_ratio_pct": 150})
     );
     let changes: Vec<(String, String, String)> = p["changes"]
         .as_array()

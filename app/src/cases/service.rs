@@ -37,7 +37,7 @@ pub fn severity(ours: &[String], theirs: &[Vec<String>]) -> &'static str {
     }
 }
 
-async fn notify_parties(
+pub(crate) async fn notify_parties(
     tx: &mut Transaction<'_, Any>,
     orgs: &[i64],
     case_id: i64,

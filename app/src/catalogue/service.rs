@@ -21,7 +21,8 @@ const BASE_MODEL_KEYS: [UniqueKey; 2] = [
 ];
 
 /// Searches the published catalogue (public). The results shown count as
-/// impressions.
+/// impressions; in the ranking's own order, the first page's first three
+/// also count as top-position impressions (the outcome audit's measure).
 pub async fn search(
     state: &AppState,
     query: &CatalogueQuery,
@@ -30,7 +31,12 @@ pub async fn search(
     let parsed = parse_query(query)?;
     let index = state.catalogue.get(&state.db, state.clock.now_ms()).await?;
     let results = search_index(&index, &parsed, state.clock.now_ms(), page_size);
-    crate::exposure::record::impressions(state, results.hits.iter().map(|h| h.card.id));
+    let ids = results.hits.iter().map(|h| h.card.id);
+    if parsed.sort == super::SortOrder::Relevance {
+        crate::exposure::record::ranked(state, ids, parsed.page == 1);
+    } else {
+        crate::exposure::record::impressions(state, ids);
+    }
     Ok(results)
 }
 

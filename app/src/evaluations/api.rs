@@ -78,7 +78,6 @@ pub async fn set_jsonl(
     axum::extract::Path((industry, file)): axum::extract::Path<(String, String)>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    use http::{header, HeaderValue};
     let version = file
         .strip_prefix('v')
         .and_then(|f| f.strip_suffix(".jsonl"))
@@ -87,19 +86,11 @@ pub async fn set_jsonl(
         return AppError::NotFound.into_response();
     };
     match super::service::set_items(&state, &industry, version).await {
-        Ok(body) => {
-            let mut res = axum::response::Response::new(axum::body::Body::from(body));
-            let h = res.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/jsonl; charset=utf-8"),
-            );
-            h.insert(
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment"),
-            );
-            res
-        }
+        Ok(body) => crate::download::attachment(
+            body,
+            "application/jsonl; charset=utf-8",
+            &format!("{industry}-v{version}.jsonl"),
+        ),
         Err(e) => e.into_response(),
     }
 }

@@ -7,20 +7,23 @@ use std::collections::HashMap;
 /// Adds counts to the daily totals (several nodes add to the same rows).
 pub async fn add_counts(
     db: &Db,
-    counts: &HashMap<(i64, i64), (i64, i64)>,
+    counts: &HashMap<(i64, i64), super::DayCounts>,
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.begin_write().await?;
-    for ((day, listing), (impressions, views)) in counts {
+    for ((day, listing), n) in counts {
         sqlx::query(
-            "INSERT INTO exposure_daily (day, listing_id, impressions, views) VALUES ($1, $2, $3, $4) \
+            "INSERT INTO exposure_daily (day, listing_id, impressions, views, top_impressions) \
+             VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (day, listing_id) DO UPDATE SET \
                impressions = exposure_daily.impressions + excluded.impressions, \
-               views = exposure_daily.views + excluded.views",
+               views = exposure_daily.views + excluded.views, \
+               top_impressions = exposure_daily.top_impressions + excluded.top_impressions",
         )
         .bind(*day)
         .bind(*listing)
-        .bind(*impressions)
-        .bind(*views)
+        .bind(n.impressions)
+        .bind(n.views)
+        .bind(n.top)
         .execute(&mut **tx)
         .await?;
     }
@@ -35,31 +38,43 @@ pub struct DayTotals {
     pub platform: bool,
     pub impressions: i64,
     pub views: i64,
+    pub top: i64,
     pub subscriptions: i64,
 }
 
 pub async fn totals_since(db: &Db, from_day: i64) -> Result<Vec<DayTotals>, sqlx::Error> {
+    totals_between(db, from_day, i64::MAX / super::DAY_MS).await
+}
+
+/// Totals of the days from `from_day` up to (not including) `to_day`.
+pub async fn totals_between(
+    db: &Db,
+    from_day: i64,
+    to_day: i64,
+) -> Result<Vec<DayTotals>, sqlx::Error> {
     sqlx::query(
         &format!("SELECT e.day AS day, l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END AS fp, \
                 CAST(SUM(e.impressions) AS BIGINT) AS impressions, CAST(SUM(e.views) AS BIGINT) AS views, \
-                CAST(0 AS BIGINT) AS subscriptions \
+                CAST(SUM(e.top_impressions) AS BIGINT) AS top, CAST(0 AS BIGINT) AS subscriptions \
          FROM exposure_daily e \
          JOIN listings l ON l.id = e.listing_id \
          JOIN organisations o ON o.id = l.org_id \
-         WHERE e.day >= $1 \
+         WHERE e.day >= $1 AND e.day < $2 \
          GROUP BY e.day, l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END \
          UNION ALL \
          SELECT s.started_at / 86400000 AS day, l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END, \
-                CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(COUNT(*) AS BIGINT) \
+                CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(COUNT(*) AS BIGINT) \
          FROM subscriptions s \
          JOIN listings l ON l.id = s.listing_id \
          JOIN organisations o ON o.id = l.org_id \
-         WHERE s.started_at >= $2 \
+         WHERE s.started_at >= $3 AND s.started_at < $4 \
          GROUP BY s.started_at / 86400000, l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END",
         fp = crate::orgs::FIRST_PARTY
     ))
     .bind(from_day)
+    .bind(to_day)
     .bind(from_day * super::DAY_MS)
+    .bind(to_day.saturating_mul(super::DAY_MS))
     .fetch_all(db.pool())
     .await?
     .iter()
@@ -70,6 +85,7 @@ pub async fn totals_since(db: &Db, from_day: i64) -> Result<Vec<DayTotals>, sqlx
             platform: r.try_get::<i64, _>("fp")? == 1,
             impressions: r.try_get("impressions")?,
             views: r.try_get("views")?,
+            top: r.try_get("top")?,
             subscriptions: r.try_get("subscriptions")?,
         })
     })

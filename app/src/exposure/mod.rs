@@ -11,6 +11,8 @@
 
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod audit;
+#[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod record;
@@ -22,6 +24,21 @@ pub mod views;
 
 use crate::ui::fields::Choice;
 use serde::{Deserialize, Serialize};
+
+/// Places of ranked results the outcome audit calls the top positions.
+pub const TOP_PLACES: usize = 3;
+/// A week's top-position impressions in an industry below this many are
+/// too few to judge: no anomaly case is opened on them.
+pub const MIN_TOP_EVENTS: i64 = 50;
+
+/// One listing's counts on one day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DayCounts {
+    pub impressions: i64,
+    pub views: i64,
+    /// Impressions in the top places of ranked results.
+    pub top: i64,
+}
 
 /// Weeks the dashboard covers, the current one included.
 pub const WEEKS: i64 = 12;
@@ -111,8 +128,19 @@ pub struct ExposureRow {
     pub industry: String,
     pub industry_name: String,
     pub impressions: Split,
+    /// Impressions in the top three places of ranked results.
+    #[serde(default)]
+    pub top: Split,
     pub views: Split,
     pub subscriptions: Split,
+    /// First-party share of the published listings, as the week's audit
+    /// found it (for weeks not yet audited: now).
+    #[serde(default)]
+    pub listing_share_bp: Option<i64>,
+    /// The week's audit found the top-position share above the policy's
+    /// threshold and opened an "exposure anomaly" case.
+    #[serde(default)]
+    pub anomaly: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

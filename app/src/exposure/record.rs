@@ -4,13 +4,38 @@
 use super::tally::{Seen, Shown};
 use crate::state::AppState;
 
-/// Listings shown in catalogue results.
+/// Listings shown in catalogue results outside the ranking's order (the
+/// featured strip, results sorted by price or date).
 pub fn impressions(state: &AppState, ids: impl IntoIterator<Item = i64>) {
     note(
         state,
         Seen {
             impressions: ids.into_iter().collect(),
-            views: Vec::new(),
+            ..Seen::default()
+        },
+    );
+}
+
+/// Listings shown in ranked results, best first, and whether these are the
+/// first places (the first page): its first `TOP_PLACES` are counted as
+/// top impressions too.
+pub fn ranked(state: &AppState, ids: impl IntoIterator<Item = i64>, first_page: bool) {
+    let impressions: Vec<i64> = ids.into_iter().collect();
+    let top = if first_page {
+        impressions
+            .iter()
+            .copied()
+            .take(super::TOP_PLACES)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    note(
+        state,
+        Seen {
+            impressions,
+            top,
+            ..Seen::default()
         },
     );
 }
@@ -20,8 +45,8 @@ pub fn views(state: &AppState, ids: impl IntoIterator<Item = i64>) {
     note(
         state,
         Seen {
-            impressions: Vec::new(),
             views: ids.into_iter().collect(),
+            ..Seen::default()
         },
     );
 }

@@ -1,43 +1,85 @@
 //! The exposure dashboard's data: public shares, referees' counts.
 
+use super::audit::{checked_between, Checked};
 use super::db::{published_by_industry, totals_since, DayTotals};
 use super::{day_of, share_bp, week_of, ExposureData, ExposureRow, Split, DAY_MS, WEEKS};
 use crate::auth::actor::{Actor, Permission};
 use crate::catalogue::db::industry_choices;
 use crate::error::AppError;
 use crate::state::AppState;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// (first-party, partner) impressions and views.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Counts {
-    impressions: (i64, i64),
-    views: (i64, i64),
-    subscriptions: (i64, i64),
+pub(crate) struct Counts {
+    pub impressions: (i64, i64),
+    pub top: (i64, i64),
+    pub views: (i64, i64),
+    pub subscriptions: (i64, i64),
 }
 
 impl Counts {
-    fn add(&mut self, t: &DayTotals) {
-        let (i, v, s) = (t.impressions, t.views, t.subscriptions);
-        if t.platform {
-            self.impressions.0 += i;
-            self.views.0 += v;
-            self.subscriptions.0 += s;
-        } else {
-            self.impressions.1 += i;
-            self.views.1 += v;
-            self.subscriptions.1 += s;
-        }
+    pub(crate) fn add(&mut self, t: &DayTotals) {
+        let side = |pair: &mut (i64, i64), n: i64| {
+            if t.platform {
+                pair.0 += n;
+            } else {
+                pair.1 += n;
+            }
+        };
+        side(&mut self.impressions, t.impressions);
+        side(&mut self.top, t.top);
+        side(&mut self.views, t.views);
+        side(&mut self.subscriptions, t.subscriptions);
     }
 
-    fn row(&self, week: i64, industry: &str, name: &str, detailed: bool) -> ExposureRow {
+    pub(crate) fn row(
+        &self,
+        week: i64,
+        industry: &str,
+        name: &str,
+        detailed: bool,
+        audit: &Audits,
+    ) -> ExposureRow {
+        let checked = audit.checked.get(&(week, industry.to_string()));
+        let listed = match checked {
+            Some(c) => c.listed,
+            None => audit.now.get(industry).copied().unwrap_or_default(),
+        };
         ExposureRow {
             week: week * DAY_MS,
             industry: industry.to_string(),
             industry_name: name.to_string(),
             impressions: Split::new(self.impressions.0, self.impressions.1, detailed),
+            top: Split::new(self.top.0, self.top.1, detailed),
             views: Split::new(self.views.0, self.views.1, detailed),
             subscriptions: Split::new(self.subscriptions.0, self.subscriptions.1, detailed),
+            listing_share_bp: share_bp(listed.0, listed.1),
+            anomaly: checked.is_some_and(|c| c.case_id.is_some()),
+        }
+    }
+}
+
+/// What the weekly audits found, and the published listings now (for
+/// weeks not yet audited); industry `""` is all industries together.
+#[derive(Debug, Default)]
+pub(crate) struct Audits {
+    pub checked: HashMap<(i64, String), Checked>,
+    pub now: HashMap<String, (i64, i64)>,
+}
+
+impl Audits {
+    pub(crate) fn new(checked: Vec<Checked>, mut now: HashMap<String, (i64, i64)>) -> Audits {
+        let all = now
+            .values()
+            .fold((0, 0), |acc, n| (acc.0 + n.0, acc.1 + n.1));
+        now.insert(String::new(), all);
+        Audits {
+            checked: checked
+                .into_iter()
+                .map(|c| ((c.week, c.industry.clone()), c))
+                .collect(),
+            now,
         }
     }
 }
@@ -52,6 +94,7 @@ fn fold(
     industry: &str,
     names: &BTreeMap<String, String>,
     detailed: bool,
+    audits: &Audits,
 ) -> (Vec<ExposureRow>, Vec<ExposureRow>) {
     let first_week = this_week - 7 * (WEEKS - 1);
     let mut series: BTreeMap<i64, Counts> = (0..WEEKS)
@@ -76,12 +119,12 @@ fn fold(
     };
     let series = series
         .iter()
-        .map(|(week, c)| c.row(*week, industry, &series_name, detailed))
+        .map(|(week, c)| c.row(*week, industry, &series_name, detailed, audits))
         .collect();
     let mut rows: Vec<ExposureRow> = table
         .iter()
         .filter(|((_, slug), _)| industry.is_empty() || slug == industry)
-        .map(|((week, slug), c)| c.row(*week, slug, &name_of(slug), detailed))
+        .map(|((week, slug), c)| c.row(*week, slug, &name_of(slug), detailed, audits))
         .collect();
     rows.sort_by(|a, b| {
         b.week
@@ -118,8 +161,13 @@ pub async fn report(
         .iter()
         .map(|c| (c.value.clone(), c.label.clone()))
         .collect();
-    let (series, rows) = fold(&totals, this_week, industry, &names, detailed);
     let published = published_by_industry(&state.db).await?;
+    let from_week = this_week - 7 * (WEEKS - 1);
+    let audits = Audits::new(
+        checked_between(&state.db, from_week, this_week + 7).await?,
+        published.clone(),
+    );
+    let (series, rows) = fold(&totals, this_week, industry, &names, detailed, &audits);
     let (fp, partner) = published
         .iter()
         .filter(|(slug, _)| industry.is_empty() || slug.as_str() == industry)
@@ -167,6 +215,7 @@ mod tests {
             platform,
             impressions,
             views,
+            top: 0,
             subscriptions: 0,
         }
     }
@@ -192,7 +241,7 @@ mod tests {
             // Before the period: ignored.
             t(monday - 7 * WEEKS, "legal", true, 1_000, 1_000),
         ];
-        let (series, rows) = fold(&totals, monday, "", &names, true);
+        let (series, rows) = fold(&totals, monday, "", &names, true, &Audits::default());
         assert_eq!(series.len() as i64, WEEKS);
         let last = series.last().unwrap();
         assert_eq!(last.week, monday * DAY_MS);
@@ -222,14 +271,14 @@ mod tests {
         );
         assert_eq!(rows[0].impressions.share_bp, Some(2_500));
 
-        let (series, rows) = fold(&totals, monday, "legal", &names, false);
+        let (series, rows) = fold(&totals, monday, "legal", &names, false, &Audits::default());
         let last = series.last().unwrap().impressions;
         assert_eq!(
             (last.share_bp, last.partner, last.suppressed),
             (None, None, true),
             "public: 7 events are too few for a share"
         );
-        let (series, _) = fold(&totals, monday, "", &names, false);
+        let (series, _) = fold(&totals, monday, "", &names, false, &Audits::default());
         let last = series.last().unwrap().impressions;
         assert_eq!(
             (

@@ -6,6 +6,7 @@
 //! collection is added to the node's [`Tally`]; a background task writes
 //! the tally to `exposure_daily` every few seconds and at shutdown.
 
+use super::DayCounts as Counts;
 use crate::db::Db;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -27,11 +28,14 @@ pub const MAX_REMEMBERED_VIEWS: usize = 200_000;
 pub struct Seen {
     pub impressions: Vec<i64>,
     pub views: Vec<i64>,
+    /// Impressions in the first three places of ranked results (also in
+    /// `impressions`).
+    pub top: Vec<i64>,
 }
 
 impl Seen {
     pub fn is_empty(&self) -> bool {
-        self.impressions.is_empty() && self.views.is_empty()
+        self.impressions.is_empty() && self.views.is_empty() && self.top.is_empty()
     }
 }
 
@@ -44,6 +48,7 @@ impl Shown {
         let mut s = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         s.impressions.extend_from_slice(&seen.impressions);
         s.views.extend_from_slice(&seen.views);
+        s.top.extend_from_slice(&seen.top);
     }
 
     pub fn snapshot(&self) -> Seen {
@@ -54,10 +59,10 @@ impl Shown {
     }
 }
 
-/// (day, listing) → (impressions, views), not yet in the database.
+/// (day, listing) → counts, not yet in the database.
 #[derive(Debug, Default)]
 pub struct Tally {
-    counts: Mutex<HashMap<(i64, i64), (i64, i64)>>,
+    counts: Mutex<HashMap<(i64, i64), Counts>>,
     /// The day and the (visitor, listing) pairs whose view it counted.
     viewed: Mutex<(i64, HashSet<(Visitor, i64)>)>,
 }
@@ -86,6 +91,7 @@ impl Tally {
             &Seen {
                 impressions: seen.impressions.clone(),
                 views,
+                top: seen.top.clone(),
             },
         );
     }
@@ -96,19 +102,23 @@ impl Tally {
         }
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
         for id in &seen.impressions {
-            counts.entry((day, *id)).or_default().0 += 1;
+            counts.entry((day, *id)).or_default().impressions += 1;
         }
         for id in &seen.views {
-            counts.entry((day, *id)).or_default().1 += 1;
+            counts.entry((day, *id)).or_default().views += 1;
+        }
+        for id in &seen.top {
+            counts.entry((day, *id)).or_default().top += 1;
         }
     }
 
-    fn merge(&self, back: HashMap<(i64, i64), (i64, i64)>) {
+    fn merge(&self, back: HashMap<(i64, i64), Counts>) {
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        for (key, (i, v)) in back {
+        for (key, n) in back {
             let c = counts.entry(key).or_default();
-            c.0 += i;
-            c.1 += v;
+            c.impressions += n.impressions;
+            c.views += n.views;
+            c.top += n.top;
         }
     }
 
@@ -138,8 +148,8 @@ mod tests {
     fn a_visitor_views_a_listing_once_a_day() {
         let tally = Tally::default();
         let page = Seen {
-            impressions: vec![],
             views: vec![7],
+            ..Seen::default()
         };
         let ann = Visitor::User(1);
         let ip = Visitor::Address("192.0.2.1".into());
@@ -154,12 +164,22 @@ mod tests {
             &Seen {
                 impressions: vec![7, 7],
                 views: vec![8],
+                top: vec![7],
             },
         );
         let counts = tally.counts.lock().unwrap();
-        assert_eq!(counts[&(10, 7)], (2, 2), "one view each for two visitors");
-        assert_eq!(counts[&(11, 7)], (0, 1), "a new day counts again");
-        assert_eq!(counts[&(10, 8)], (0, 1));
+        let c = |i, v, t| Counts {
+            impressions: i,
+            views: v,
+            top: t,
+        };
+        assert_eq!(
+            counts[&(10, 7)],
+            c(2, 2, 1),
+            "one view each for two visitors"
+        );
+        assert_eq!(counts[&(11, 7)], c(0, 1, 0), "a new day counts again");
+        assert_eq!(counts[&(10, 8)], c(0, 1, 0));
     }
 
     #[test]
@@ -168,16 +188,22 @@ mod tests {
         let seen = Seen {
             impressions: vec![1, 2, 1],
             views: vec![2],
+            top: vec![1],
         };
         tally.add(10, &seen);
         tally.add(11, &seen);
         tally.add(10, &Seen::default());
         let counts = tally.counts.lock().unwrap().clone();
+        let c = |i, v, t| Counts {
+            impressions: i,
+            views: v,
+            top: t,
+        };
         assert_eq!(counts.len(), 4);
-        assert_eq!(counts[&(10, 1)], (2, 0));
-        assert_eq!(counts[&(10, 2)], (1, 1));
-        assert_eq!(counts[&(11, 1)], (2, 0));
+        assert_eq!(counts[&(10, 1)], c(2, 0, 1));
+        assert_eq!(counts[&(10, 2)], c(1, 1, 0));
+        assert_eq!(counts[&(11, 1)], c(2, 0, 1));
         tally.merge(counts);
-        assert_eq!(tally.counts.lock().unwrap()[&(10, 1)], (4, 0));
+        assert_eq!(tally.counts.lock().unwrap()[&(10, 1)], c(4, 0, 2));
     }
 }

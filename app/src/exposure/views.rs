@@ -27,7 +27,7 @@ fn chart(d: &ExposureData) -> impl IntoView {
         .map(|r| r.industry_name.clone())
         .unwrap_or_default();
     let label = format!(
-        "First-party share of impressions, detail views and new subscriptions per week, {name}, weeks of {first} to {last}"
+        "First-party share of impressions, top three positions, detail views and new subscriptions per week, {name}, weeks of {first} to {last}"
     );
     let title = label.clone();
     // Lines between weeks, and a dot on each week (a lone week has no line).
@@ -57,6 +57,7 @@ fn chart(d: &ExposureData) -> impl IntoView {
                 }).collect_view()}
                 {baseline.map(|y| view! { <line class="baseline" x1="0" x2=PLOT_W y1=y y2=y/> })}
                 {dots(|r| r.impressions, "series impressions")}
+                {dots(|r| r.top, "series top")}
                 {dots(|r| r.views, "series views")}
                 {dots(|r| r.subscriptions, "series subscriptions")}
                 <text class="axis" x="0" y=PLOT_H + 20.0>{first}</text>
@@ -64,6 +65,7 @@ fn chart(d: &ExposureData) -> impl IntoView {
             </svg>
             <figcaption>
                 <span class="key impressions">"Impressions"</span>
+                <span class="key top">"Top three positions"</span>
                 <span class="key views">"Detail views"</span>
                 <span class="key subscriptions">"New subscriptions"</span>
                 {d.listing_share_bp.map(|bp| view! {
@@ -98,6 +100,8 @@ fn table(d: &ExposureData) -> impl IntoView {
                 <th scope="col">"Week of (UTC)"</th>
                 <th scope="col">"Industry"</th>
                 <th scope="col">"Impressions"</th>
+                <th scope="col">"Top three positions"</th>
+                <th scope="col">"Published listings"</th>
                 <th scope="col">"Detail views"</th>
                 <th scope="col">"New subscriptions"</th>
             </tr></thead>
@@ -107,6 +111,11 @@ fn table(d: &ExposureData) -> impl IntoView {
                         <td>{date(r.week)}</td>
                         <th scope="row">{r.industry_name.clone()}</th>
                         {cell(r.impressions, detailed)}
+                        {cell(r.top, detailed)}
+                        <td>
+                            {format_share(r.listing_share_bp)}
+                            {r.anomaly.then(|| view! { <br/><strong class="anomaly">"Anomaly: a case is open"</strong> })}
+                        </td>
                         {cell(r.views, detailed)}
                         {cell(r.subscriptions, detailed)}
                     </tr>
@@ -172,6 +181,14 @@ pub fn ExposurePage() -> impl IntoView {
                 "someone outside its publisher (detail views), and of every subscription started, the share "
                 "that went to the platform's own listings, per week (Monday to Sunday, UTC). Counts reach "
                 "this page within a few seconds."
+            </p>
+            <p class="muted">
+                "Top three positions: impressions in the first three places of the ranking's own order (the first page, "
+                "sorted by relevance), beside the first-party share of published listings. Once a week is over it is "
+                "audited per industry: a top-position share above the threshold set in the "
+                <a href="/policy">"marketplace policy"</a>
+                " times the listing share, on at least 50 top-position impressions, opens an “exposure anomaly” conflict case. "
+                "Each month's figures are published in the "<a href="/neutrality-report">"neutrality report"</a>"."
             </p>
             {loaded_or(data, "Loading…", move |d| {
                 {

@@ -24,6 +24,7 @@ pub async fn update_policy(
     take_rate: String,
     featured_slots: String,
     #[server(default)] ranking_notice_days: String,
+    #[server(default)] anomaly_ratio: String,
     reason: String,
 ) -> Result<(), AppError> {
     crate::state::respond_then(
@@ -32,11 +33,14 @@ pub async fn update_policy(
             super::service::update(
                 &state,
                 &actor,
-                &non_compete,
-                &take_rate,
-                &featured_slots,
-                &ranking_notice_days,
-                &reason,
+                &super::service::PolicyForm {
+                    non_compete: &non_compete,
+                    take_rate: &take_rate,
+                    featured_slots: &featured_slots,
+                    ranking_notice_days: &ranking_notice_days,
+                    anomaly_ratio: &anomaly_ratio,
+                    reason: &reason,
+                },
             )
             .await
         }

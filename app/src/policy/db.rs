@@ -11,11 +11,12 @@ fn policy_from(row: &sqlx::any::AnyRow) -> Result<Policy, sqlx::Error> {
         take_rate_bp: row.try_get("take_rate_bp")?,
         featured_slots: row.try_get::<i64, _>("featured_slots")? == 1,
         ranking_notice_days: row.try_get("ranking_notice_days")?,
+        anomaly_ratio_pct: row.try_get("anomaly_ratio_pct")?,
     })
 }
 
-const SELECT: &str = "SELECT non_compete, take_rate_bp, featured_slots, ranking_notice_days \
-     FROM policy_settings WHERE id = 1";
+const SELECT: &str = "SELECT non_compete, take_rate_bp, featured_slots, ranking_notice_days, \
+     anomaly_ratio_pct FROM policy_settings WHERE id = 1";
 
 pub async fn current(db: &Db) -> Result<Policy, AppError> {
     Ok(policy_from(
@@ -39,12 +40,13 @@ pub async fn save(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE policy_settings SET non_compete = $1, take_rate_bp = $2, featured_slots = $3, \
-         ranking_notice_days = $4, updated_at = $5 WHERE id = 1",
+         ranking_notice_days = $4, anomaly_ratio_pct = $5, updated_at = $6 WHERE id = 1",
     )
     .bind(i64::from(p.non_compete))
     .bind(p.take_rate_bp)
     .bind(i64::from(p.featured_slots))
     .bind(p.ranking_notice_days)
+    .bind(p.anomaly_ratio_pct)
     .bind(now_ms)
     .execute(&mut **tx)
     .await?;

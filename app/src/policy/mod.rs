@@ -31,6 +31,11 @@ pub struct Policy {
     /// Days between announcing new ranking weights and applying them (at
     /// least 15, as the EU P2B Regulation requires for changed terms).
     pub ranking_notice_days: i64,
+    /// The outcome audit's threshold, in hundredths: a week in which the
+    /// platform's (and affiliates') share of the top three positions is more
+    /// than this many hundredths of its share of published listings opens
+    /// an "exposure anomaly" case (150 = 1.5 times).
+    pub anomaly_ratio_pct: i64,
 }
 
 /// One ranking formula and when it applies.
@@ -135,6 +140,32 @@ pub fn format_rate(bp: i64) -> String {
     }
 }
 
+/// "1.5" from hundredths.
+pub fn format_ratio(pct: i64) -> String {
+    let cents = format!("{:02}", pct % 100);
+    match cents.trim_end_matches('0') {
+        "" => format!("{}", pct / 100),
+        frac => format!("{}.{frac}", pct / 100),
+    }
+}
+
+/// A ratio with at most two decimals, above 1 and at most 10, into
+/// hundredths.
+pub fn parse_ratio(input: &str) -> Option<i64> {
+    let s = input.trim();
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    if whole.is_empty()
+        || whole.len() > 2
+        || frac.len() > 2
+        || !whole.chars().all(|c| c.is_ascii_digit())
+        || !frac.chars().all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let pct = whole.parse::<i64>().ok()? * 100 + format!("{frac:0<2}").parse::<i64>().ok()?;
+    (101..=1_000).contains(&pct).then_some(pct)
+}
+
 /// A percentage with at most two decimals, 0 to 100, into basis points.
 pub fn parse_rate(input: &str) -> Option<i64> {
     let s = input.trim().trim_end_matches('%').trim();
@@ -172,5 +203,21 @@ mod tests {
         assert_eq!(format_rate(2000), "20 %");
         assert_eq!(format_rate(1250), "12.5 %");
         assert_eq!(format_rate(5), "0.05 %");
+    }
+
+    #[test]
+    fn ratios_parse_to_hundredths_and_back() {
+        assert_eq!(parse_ratio("1.5"), Some(150));
+        assert_eq!(parse_ratio(" 2 "), Some(200));
+        assert_eq!(parse_ratio("1.01"), Some(101));
+        assert_eq!(parse_ratio("10"), Some(1_000));
+        for bad in [
+            "", "1", "1.0", "0.5", "10.01", "-2", "1,5", "1.234", "abc", "1e1",
+        ] {
+            assert_eq!(parse_ratio(bad), None, "{bad}");
+        }
+        assert_eq!(format_ratio(150), "1.5");
+        assert_eq!(format_ratio(200), "2");
+        assert_eq!(format_ratio(125), "1.25");
     }
 }

@@ -30,16 +30,31 @@ fn on_off(b: bool) -> String {
     if b { "on" } else { "off" }.to_string()
 }
 
+/// The policy form as typed; the notice and the anomaly threshold may be
+/// left empty (unchanged).
+pub struct PolicyForm<'a> {
+    pub non_compete: &'a str,
+    pub take_rate: &'a str,
+    pub featured_slots: &'a str,
+    pub ranking_notice_days: &'a str,
+    pub anomaly_ratio: &'a str,
+    pub reason: &'a str,
+}
+
 /// A referee sets the policy; `reason` is published with the change.
 pub async fn update(
     state: &AppState,
     actor: &Actor,
-    non_compete: &str,
-    take_rate: &str,
-    featured_slots: &str,
-    ranking_notice_days: &str,
-    reason: &str,
+    form: &PolicyForm<'_>,
 ) -> Result<(), AppError> {
+    let PolicyForm {
+        non_compete,
+        take_rate,
+        featured_slots,
+        ranking_notice_days,
+        anomaly_ratio,
+        reason,
+    } = *form;
     let m = actor.require(Permission::Referee)?;
     let mut fields = FieldErrors::new();
     let mut switch = |name: &str, value: &str| match value.trim() {
@@ -78,6 +93,23 @@ pub async fn update(
             }
         }
     };
+    let ratio = anomaly_ratio.trim();
+    let anomaly_ratio_pct =
+        if ratio.is_empty() {
+            None
+        } else {
+            match super::parse_ratio(ratio) {
+                Some(pct) => Some(pct),
+                None => {
+                    fields.insert(
+                    "anomaly_ratio".into(),
+                    vec!["Give a ratio above 1 and at most 10, with at most two decimals, e.g. 1.5."
+                        .into()],
+                );
+                    None
+                }
+            }
+        };
     let reason = reason.trim();
     if !(5..=500).contains(&reason.chars().count()) {
         fields.insert(
@@ -98,6 +130,7 @@ pub async fn update(
         take_rate_bp,
         featured_slots,
         ranking_notice_days: notice_days.unwrap_or(before.ranking_notice_days),
+        anomaly_ratio_pct: anomaly_ratio_pct.unwrap_or(before.anomaly_ratio_pct),
     };
     let mut changes = Vec::new();
     let mut change = |setting: &str, b: String, a: String| {
@@ -130,6 +163,11 @@ pub async fn update(
         "ranking_notice_days",
         before.ranking_notice_days.to_string(),
         wanted.ranking_notice_days.to_string(),
+    );
+    change(
+        "anomaly_ratio_pct",
+        super::format_ratio(before.anomaly_ratio_pct),
+        super::format_ratio(wanted.anomaly_ratio_pct),
     );
     if changes.is_empty() {
         return Err(AppError::Conflict(

@@ -18,6 +18,7 @@ fn setting_label(setting: &str) -> &'static str {
         "take_rate_bp" => "Take rate",
         "featured_slots" => "Featured slots",
         "ranking_notice_days" => "Notice before a ranking change (days)",
+        "anomaly_ratio_pct" => "Exposure anomaly threshold (times the listing share)",
         "ranking_weights" => "Ranking weights (relevance / adoption / evaluation / freshness)",
         _ => "Setting",
     }
@@ -161,6 +162,11 @@ pub fn PolicyPage() -> impl IntoView {
                                 {format!("Announced at least {} days before they apply, on ", p.ranking_notice_days)}
                                 <a href="/how-ranking-works#changes">"How ranking works"</a>"."
                             </dd>
+                            <dt>"Exposure anomalies"</dt>
+                            <dd>
+                                {format!("A week in which the platform's own and affiliated listings take more than {} times their share of published listings in an industry's top three search positions opens a conflict case; see the ", super::format_ratio(p.anomaly_ratio_pct))}
+                                <a href="/exposure">"exposure dashboard"</a>" and the "<a href="/neutrality-report">"monthly neutrality reports"</a>"."
+                            </dd>
                         </dl>
                         <p>
                             "Whether the platform's own listings get more than their share of attention is measured on the "
@@ -230,7 +236,7 @@ pub fn PolicyPage() -> impl IntoView {
                         <p class="muted">"Keep a copy of this head: if an earlier entry were ever rewritten, the chain would no longer lead to it."</p>
                         {d.can_manage.then(|| view! {
                             <h2>"Change the policy"</h2>
-                            <FormAlert error fields=&["non_compete", "take_rate", "featured_slots", "ranking_notice_days", "reason"]/>
+                            <FormAlert error fields=&["non_compete", "take_rate", "featured_slots", "ranking_notice_days", "anomaly_ratio", "reason"]/>
                             <ActionForm action=update>
                                 {switch("non_compete", "Non-compete", p.non_compete)}
                                 <div class="field">
@@ -245,6 +251,12 @@ pub fn PolicyPage() -> impl IntoView {
                                     <input id="ranking_notice_days" name="ranking_notice_days" type="number" min="15" max="365" required
                                         value=p.ranking_notice_days.to_string()/>
                                     <p class="field-error" id="ranking_notice_days-error">{message("ranking_notice_days")}</p>
+                                </div>
+                                <div class="field">
+                                    <label for="anomaly_ratio">"Exposure anomaly threshold (a ratio above 1, at most 10)"</label>
+                                    <input id="anomaly_ratio" name="anomaly_ratio" type="text" inputmode="decimal" required
+                                        value=super::format_ratio(p.anomaly_ratio_pct)/>
+                                    <p class="field-error" id="anomaly_ratio-error">{message("anomaly_ratio")}</p>
                                 </div>
                                 <div class="field">
                                     <label for="reason">"Reason (published)"</label>

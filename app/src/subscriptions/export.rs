@@ -5,10 +5,8 @@
 use super::StatementView;
 use crate::error::AppError;
 use crate::state::AppState;
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use http::{header, HeaderValue};
 use leptos::prelude::provide_context;
 use leptos::reactive::computed::ScopedFuture;
 use leptos::reactive::owner::Owner;
@@ -31,20 +29,7 @@ async fn in_context<T>(
     out
 }
 
-/// A cell: quoted when it must be, and never read as a formula by a
-/// spreadsheet.
-fn cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
+use crate::download::csv_cell as cell;
 
 fn amount(minor: i64) -> String {
     let sign = if minor < 0 { "-" } else { "" };
@@ -90,23 +75,11 @@ pub fn csv(rows: &[StatementView]) -> String {
 
 fn download(result: Result<Vec<StatementView>, AppError>, name: &'static str) -> Response {
     match result {
-        Ok(rows) => {
-            let mut res = Response::new(Body::from(csv(&rows)));
-            let h = res.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            );
-            h.insert(
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static(match name {
-                    "invoices" => "attachment; filename=\"invoices.csv\"",
-                    _ => "attachment; filename=\"statements.csv\"",
-                }),
-            );
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            res
-        }
+        Ok(rows) => crate::download::attachment(
+            csv(&rows),
+            "text/csv; charset=utf-8",
+            &format!("{name}.csv"),
+        ),
         Err(err) => err.into_response(),
     }
 }
@@ -154,12 +127,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cells_are_quoted_and_never_formulas() {
-        assert_eq!(cell("plain"), "plain");
-        assert_eq!(cell("a,b"), "\"a,b\"");
-        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(cell("=HYPERLINK(1)"), "'=HYPERLINK(1)");
-        assert_eq!(cell("-1,2"), "\"'-1,2\"");
+    fn amounts_have_two_decimals() {
         assert_eq!(amount(4900), "49.00");
         assert_eq!(amount(5), "0.05");
     }

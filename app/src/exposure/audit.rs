@@ -1,0 +1,324 @@
+//! The outcome audit: once a week is over, each industry's first-party
+//! (platform and affiliated) share of the top three positions of ranked
+//! results is set beside its first-party share of published listings. A
+//! share more than the policy's threshold times the listing share opens an
+//! "exposure anomaly" case, the partners publishing there as parties.
+//!
+//! Every node runs the check after each flush of its counts (a few
+//! seconds); the week's row for industry `''`, written in the same
+//! transaction as the rest, settles which node checks it.
+
+use super::{day_of, share_bp, week_of, DAY_MS, MIN_TOP_EVENTS, WEEKS};
+use crate::audit::db::{append, NewEntry};
+use crate::cases::db::NewCase;
+use crate::db::Db;
+use sqlx::{Any, Row, Transaction};
+use std::collections::BTreeMap;
+
+/// A week is checked this long after it ended, so that every node's
+/// counts of its last minutes have been written.
+pub const GRACE_MS: i64 = 10 * 60 * 1000;
+
+/// Whether a week's counts in one industry are an anomaly: at least
+/// `MIN_TOP_EVENTS` top impressions, and a first-party share of them above
+/// `ratio_pct` hundredths of the first-party share of published listings
+/// (any first-party top impression is, when no first-party listing is
+/// published any more). Exact integer arithmetic.
+pub fn is_anomaly(top: (i64, i64), listed: (i64, i64), ratio_pct: i64) -> bool {
+    let (top_fp, top_partner) = (top.0.max(0), top.1.max(0));
+    let (listed_fp, listed_partner) = (listed.0.max(0), listed.1.max(0));
+    let top_total = top_fp + top_partner;
+    if top_total < MIN_TOP_EVENTS || top_fp == 0 {
+        return false;
+    }
+    if listed_fp == 0 {
+        return true;
+    }
+    let listed_total = i128::from(listed_fp + listed_partner);
+    i128::from(top_fp) * 100 * listed_total
+        > i128::from(ratio_pct) * i128::from(listed_fp) * i128::from(top_total)
+}
+
+/// The newest week whose check is due at `now`: its Monday (a day number).
+pub fn last_due_week(now_ms: i64) -> i64 {
+    week_of(day_of(now_ms - GRACE_MS)) - 7
+}
+
+/// One industry's row of a week's audit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub week: i64,
+    /// `''` for all industries.
+    pub industry: String,
+    pub top: (i64, i64),
+    pub listed: (i64, i64),
+    pub ratio_pct: i64,
+    pub case_id: Option<i64>,
+}
+
+/// Checks every week that is due and not yet checked (at most the
+/// dashboard's period back, and never before the first counted day).
+/// Returns the cases opened.
+pub async fn check_due(db: &Db, now_ms: i64) -> Result<Vec<i64>, sqlx::Error> {
+    let due = last_due_week(now_ms);
+    let row = sqlx::query(
+        "SELECT (SELECT MAX(week) FROM exposure_audits WHERE industry = '') AS checked, \
+                (SELECT MIN(day) FROM exposure_daily) AS first_day",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    let checked: Option<i64> = row.try_get("checked")?;
+    let Some(first_day) = row.try_get::<Option<i64>, _>("first_day")? else {
+        return Ok(Vec::new());
+    };
+    let mut week = match checked {
+        Some(w) => w + 7,
+        None => week_of(first_day),
+    }
+    .max(due - 7 * (WEEKS - 1));
+    let mut opened = Vec::new();
+    while week <= due {
+        opened.extend(check_week(db, week, now_ms).await?);
+        week += 7;
+    }
+    Ok(opened)
+}
+
+/// Checks one week, unless another node already has.
+async fn check_week(db: &Db, week: i64, now_ms: i64) -> Result<Vec<i64>, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let ratio_pct: i64 =
+        sqlx::query_scalar("SELECT anomaly_ratio_pct FROM policy_settings WHERE id = 1")
+            .fetch_one(&mut **tx)
+            .await?;
+    let fp = crate::orgs::FIRST_PARTY;
+    let mut top: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for r in sqlx::query(&format!(
+        "SELECT l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END AS fp, \
+                CAST(SUM(e.top_impressions) AS BIGINT) AS n \
+         FROM exposure_daily e JOIN listings l ON l.id = e.listing_id \
+         JOIN organisations o ON o.id = l.org_id \
+         WHERE e.day >= $1 AND e.day < $2 \
+         GROUP BY l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END"
+    ))
+    .bind(week)
+    .bind(week + 7)
+    .fetch_all(&mut **tx)
+    .await?
+    {
+        let n: i64 = r.try_get("n")?;
+        let e = top.entry(r.try_get("industry")?).or_default();
+        if r.try_get::<i64, _>("fp")? == 1 {
+            e.0 += n;
+        } else {
+            e.1 += n;
+        }
+    }
+    let mut listed: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for r in sqlx::query(&format!(
+        "SELECT l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END AS fp, COUNT(*) AS n \
+         FROM listings l JOIN organisations o ON o.id = l.org_id \
+         WHERE l.status = 'published' GROUP BY l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END"
+    ))
+    .fetch_all(&mut **tx)
+    .await?
+    {
+        let n: i64 = r.try_get("n")?;
+        let e = listed.entry(r.try_get("industry")?).or_default();
+        if r.try_get::<i64, _>("fp")? == 1 {
+            e.0 += n;
+        } else {
+            e.1 += n;
+        }
+    }
+    let sum = |m: &BTreeMap<String, (i64, i64)>| {
+        m.values()
+            .fold((0, 0), |acc, (a, b)| (acc.0 + a, acc.1 + b))
+    };
+    let whole = Checked {
+        week,
+        industry: String::new(),
+        top: sum(&top),
+        listed: sum(&listed),
+        ratio_pct,
+        case_id: None,
+    };
+    if !insert(&mut tx, &whole, now_ms).await? {
+        // Another node checked it.
+        return Ok(Vec::new());
+    }
+    let mut opened = Vec::new();
+    // Every industry with top impressions or published listings: the
+    // report reads each week's listing shares from here.
+    let industries: std::collections::BTreeSet<&String> = top.keys().chain(listed.keys()).collect();
+    for industry in industries {
+        let mut row = Checked {
+            week,
+            industry: industry.clone(),
+            top: top.get(industry).copied().unwrap_or_default(),
+            listed: listed.get(industry).copied().unwrap_or_default(),
+            ratio_pct,
+            case_id: None,
+        };
+        if is_anomaly(row.top, row.listed, ratio_pct) {
+            let id = open_case(&mut tx, &row, now_ms).await?;
+            row.case_id = Some(id);
+            opened.push(id);
+        }
+        insert(&mut tx, &row, now_ms).await?;
+    }
+    tx.commit().await?;
+    Ok(opened)
+}
+
+async fn insert(
+    tx: &mut Transaction<'_, Any>,
+    c: &Checked,
+    now_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO exposure_audits (week, industry, top_first_party, top_partner, \
+           listed_first_party, listed_partner, ratio_pct, case_id, checked_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (week, industry) DO NOTHING",
+    )
+    .bind(c.week)
+    .bind(&c.industry)
+    .bind(c.top.0)
+    .bind(c.top.1)
+    .bind(c.listed.0)
+    .bind(c.listed.1)
+    .bind(c.ratio_pct)
+    .bind(c.case_id)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+async fn open_case(
+    tx: &mut Transaction<'_, Any>,
+    c: &Checked,
+    now_ms: i64,
+) -> Result<i64, sqlx::Error> {
+    let format = |bp: Option<i64>| super::format_share(bp);
+    let date = crate::calendar::date(c.week * DAY_MS);
+    let partners = crate::cases::db::partner_listings_in(tx, &c.industry).await?;
+    let ours = crate::cases::db::first_party_listings_in(tx, &c.industry).await?;
+    let mut orgs: Vec<i64> = partners.iter().map(|(_, o)| *o).collect();
+    orgs.sort_unstable();
+    orgs.dedup();
+    let title = format!(
+        "Exposure anomaly in {}: first-party listings held {} of the top three positions in the week of {date}, against {} of published listings",
+        c.industry,
+        format(share_bp(c.top.0, c.top.1)),
+        format(share_bp(c.listed.0, c.listed.1)),
+    );
+    let case = NewCase {
+        kind: "exposure_anomaly",
+        severity: "high",
+        title: title.clone(),
+        industry: Some(c.industry.clone()),
+        listing_id: None,
+        opened_by: None,
+        dedupe_key: Some(format!("exposure_anomaly:{}:{}", c.industry, c.week)),
+        parties: orgs,
+        listings: ours.iter().map(|(l, _)| *l).collect(),
+    };
+    let (id, new_parties) = crate::cases::db::open(tx, &case, now_ms).await?;
+    crate::cases::service::notify_parties(
+        tx,
+        &new_parties,
+        id,
+        &format!("{title}. A referee reviews it as a conflict case."),
+        now_ms,
+    )
+    .await?;
+    append(
+        tx,
+        &NewEntry {
+            actor_user_id: None,
+            org_id: None,
+            action: "exposure.anomaly".into(),
+            target: format!("case:{id}"),
+            client_ip: String::new(),
+            details: serde_json::json!({
+                "industry": c.industry,
+                "week": date,
+                "top_share_bp": share_bp(c.top.0, c.top.1),
+                "listing_share_bp": share_bp(c.listed.0, c.listed.1),
+                "threshold": crate::policy::format_ratio(c.ratio_pct),
+            }),
+        },
+        now_ms,
+    )
+    .await?;
+    Ok(id)
+}
+
+/// The audit's rows for the weeks from `from_week` up to (not including)
+/// `to_week`.
+pub async fn checked_between(
+    db: &Db,
+    from_week: i64,
+    to_week: i64,
+) -> Result<Vec<Checked>, sqlx::Error> {
+    sqlx::query(
+        "SELECT week, industry, top_first_party, top_partner, listed_first_party, listed_partner, \
+                ratio_pct, case_id \
+         FROM exposure_audits WHERE week >= $1 AND week < $2 ORDER BY week, industry",
+    )
+    .bind(from_week)
+    .bind(to_week)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Checked {
+            week: r.try_get("week")?,
+            industry: r.try_get("industry")?,
+            top: (r.try_get("top_first_party")?, r.try_get("top_partner")?),
+            listed: (
+                r.try_get("listed_first_party")?,
+                r.try_get("listed_partner")?,
+            ),
+            ratio_pct: r.try_get("ratio_pct")?,
+            case_id: r.try_get("case_id")?,
+        })
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_anomaly_is_a_top_share_above_the_threshold_times_the_listing_share() {
+        // One listing in four is first party (25 %): at 1.5 the line is 37.5 %.
+        assert!(!is_anomaly((37, 63), (1, 3), 150), "37 %");
+        assert!(!is_anomaly((75, 125), (1, 3), 150), "exactly 37.5 %");
+        assert!(is_anomaly((38, 62), (1, 3), 150), "38 %");
+        assert!(!is_anomaly((38, 62), (1, 3), 200), "under 50 %");
+        // Too few top impressions to judge.
+        assert!(!is_anomaly((49, 0), (1, 3), 150));
+        assert!(is_anomaly((50, 0), (1, 3), 150));
+        // No first-party impressions, or no partner listings to be unfair to
+        // (a share of 100 % of listings can't be exceeded).
+        assert!(!is_anomaly((0, 500), (1, 3), 150));
+        assert!(!is_anomaly((500, 0), (4, 0), 101));
+        // First-party listings gone from the catalogue but holding the top.
+        assert!(is_anomaly((60, 40), (0, 3), 1_000));
+        // Large counts do not overflow.
+        assert!(is_anomaly((1 << 40, 1), (1, 1 << 40), 1_000));
+    }
+
+    #[test]
+    fn a_week_is_due_once_it_is_over_and_the_grace_has_passed() {
+        // 2026-11-23 was a Monday.
+        let monday = day_of(1_795_392_000_000);
+        let next = (monday + 7) * DAY_MS;
+        assert_eq!(last_due_week(next + GRACE_MS), monday);
+        assert_eq!(last_due_week(next + GRACE_MS - 1), monday - 7);
+        assert_eq!(last_due_week(next + 6 * DAY_MS), monday);
+    }
+}
