@@ -98,7 +98,7 @@ for (const js of [true, false]) {
     await ref.page.getByRole('rowheader', { name: 'Energy' }).first().waitFor();
     await ref.page.goto(BASE + '/exposure?industry=energy');
     await ref.hydrated();
-    await ref.page.getByRole('img', { name: /First-party share of impressions, detail views and new subscriptions per week, Energy/ }).waitFor();
+    await ref.page.getByRole('img', { name: /First-party share of impressions, top three positions, detail views and new subscriptions per week, Energy/ }).waitFor();
     await ref.page.getByRole('table', { name: 'First-party share per industry and week' }).getByRole('rowheader', { name: 'Energy' }).first().waitFor();
 
     for (const who of [partner, client, ref]) assert.deepEqual(who.problems, []);
