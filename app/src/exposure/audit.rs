@@ -13,7 +13,6 @@ use crate::audit::db::{append, NewEntry};
 use crate::cases::db::NewCase;
 use crate::db::Db;
 use sqlx::{Any, Row, Transaction};
-use std::collections::BTreeMap;
 
 /// A week is checked this long after it ended, so that every node's
 /// counts of its last minutes have been written.
@@ -91,55 +90,13 @@ async fn check_week(db: &Db, week: i64, now_ms: i64) -> Result<Vec<i64>, sqlx::E
         sqlx::query_scalar("SELECT anomaly_ratio_pct FROM policy_settings WHERE id = 1")
             .fetch_one(&mut **tx)
             .await?;
-    let fp = crate::orgs::FIRST_PARTY;
-    let mut top: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    for r in sqlx::query(&format!(
-        "SELECT l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END AS fp, \
-                CAST(SUM(e.top_impressions) AS BIGINT) AS n \
-         FROM exposure_daily e JOIN listings l ON l.id = e.listing_id \
-         JOIN organisations o ON o.id = l.org_id \
-         WHERE e.day >= $1 AND e.day < $2 \
-         GROUP BY l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END"
-    ))
-    .bind(week)
-    .bind(week + 7)
-    .fetch_all(&mut **tx)
-    .await?
-    {
-        let n: i64 = r.try_get("n")?;
-        let e = top.entry(r.try_get("industry")?).or_default();
-        if r.try_get::<i64, _>("fp")? == 1 {
-            e.0 += n;
-        } else {
-            e.1 += n;
-        }
-    }
-    let mut listed: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    for r in sqlx::query(&format!(
-        "SELECT l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END AS fp, COUNT(*) AS n \
-         FROM listings l JOIN organisations o ON o.id = l.org_id \
-         WHERE l.status = 'published' GROUP BY l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END"
-    ))
-    .fetch_all(&mut **tx)
-    .await?
-    {
-        let n: i64 = r.try_get("n")?;
-        let e = listed.entry(r.try_get("industry")?).or_default();
-        if r.try_get::<i64, _>("fp")? == 1 {
-            e.0 += n;
-        } else {
-            e.1 += n;
-        }
-    }
-    let sum = |m: &BTreeMap<String, (i64, i64)>| {
-        m.values()
-            .fold((0, 0), |acc, (a, b)| (acc.0 + a, acc.1 + b))
-    };
+    let top = super::db::top_by_industry(&mut **tx, week, week + 7).await?;
+    let listed = super::db::published_by_industry(&mut **tx).await?;
     let whole = Checked {
         week,
         industry: String::new(),
-        top: sum(&top),
-        listed: sum(&listed),
+        top: super::db::total(&top),
+        listed: super::db::total(&listed),
         ratio_pct,
         case_id: None,
     };

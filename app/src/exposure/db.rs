@@ -2,7 +2,7 @@
 
 use crate::db::Db;
 use sqlx::Row;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Adds counts to the daily totals (several nodes add to the same rows).
 pub async fn add_counts(
@@ -92,18 +92,13 @@ pub async fn totals_between(
     .collect()
 }
 
-/// Published listings per industry: (first-party, partner).
-pub async fn published_by_industry(db: &Db) -> Result<HashMap<String, (i64, i64)>, sqlx::Error> {
-    let mut out: HashMap<String, (i64, i64)> = HashMap::new();
-    for r in sqlx::query(&format!(
-        "SELECT l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END AS fp, COUNT(*) AS n FROM listings l \
-         JOIN organisations o ON o.id = l.org_id \
-         WHERE l.status = 'published' GROUP BY l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END",
-        fp = crate::orgs::FIRST_PARTY
-    ))
-    .fetch_all(db.pool())
-    .await?
-    {
+/// (first-party, partner) per industry from rows of `industry`, `fp`
+/// (1 for first party) and `n`.
+pub type PerIndustry = BTreeMap<String, (i64, i64)>;
+
+fn per_industry(rows: &[sqlx::any::AnyRow]) -> Result<PerIndustry, sqlx::Error> {
+    let mut out = PerIndustry::new();
+    for r in rows {
         let n: i64 = r.try_get("n")?;
         let e = out.entry(r.try_get("industry")?).or_default();
         if r.try_get::<i64, _>("fp")? == 1 {
@@ -113,6 +108,58 @@ pub async fn published_by_industry(db: &Db) -> Result<HashMap<String, (i64, i64)
         }
     }
     Ok(out)
+}
+
+/// All industries together.
+pub fn total(m: &PerIndustry) -> (i64, i64) {
+    m.values().fold((0, 0), |acc, n| (acc.0 + n.0, acc.1 + n.1))
+}
+
+/// The same pairs with all industries together under `""`.
+pub fn with_total(mut m: PerIndustry) -> PerIndustry {
+    let all = total(&m);
+    m.insert(String::new(), all);
+    m
+}
+
+/// Published listings per industry: (first-party, partner).
+pub async fn published_by_industry<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    db: E,
+) -> Result<PerIndustry, sqlx::Error> {
+    per_industry(
+        &sqlx::query(&format!(
+            "SELECT l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END AS fp, COUNT(*) AS n FROM listings l \
+             JOIN organisations o ON o.id = l.org_id \
+             WHERE l.status = 'published' GROUP BY l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END",
+            fp = crate::orgs::FIRST_PARTY
+        ))
+        .fetch_all(db)
+        .await?,
+    )
+}
+
+/// Top-position impressions per industry of the days from `from_day` up
+/// to (not including) `to_day`: (first-party, partner).
+pub async fn top_by_industry<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    from_day: i64,
+    to_day: i64,
+) -> Result<PerIndustry, sqlx::Error> {
+    per_industry(
+        &sqlx::query(&format!(
+            "SELECT l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END AS fp, \
+                    CAST(SUM(e.top_impressions) AS BIGINT) AS n \
+             FROM exposure_daily e JOIN listings l ON l.id = e.listing_id \
+             JOIN organisations o ON o.id = l.org_id \
+             WHERE e.day >= $1 AND e.day < $2 \
+             GROUP BY l.industry, CASE WHEN {fp} THEN 1 ELSE 0 END",
+            fp = crate::orgs::FIRST_PARTY
+        ))
+        .bind(from_day)
+        .bind(to_day)
+        .fetch_all(db)
+        .await?,
+    )
 }
 
 /// The gateway's overhead as a histogram: (week's Monday as a day number,

@@ -65,15 +65,12 @@ impl Counts {
 #[derive(Debug, Default)]
 pub(crate) struct Audits {
     pub checked: HashMap<(i64, String), Checked>,
-    pub now: HashMap<String, (i64, i64)>,
+    pub now: BTreeMap<String, (i64, i64)>,
 }
 
 impl Audits {
-    pub(crate) fn new(checked: Vec<Checked>, mut now: HashMap<String, (i64, i64)>) -> Audits {
-        let all = now
-            .values()
-            .fold((0, 0), |acc, n| (acc.0 + n.0, acc.1 + n.1));
-        now.insert(String::new(), all);
+    pub(crate) fn new(checked: Vec<Checked>, now: BTreeMap<String, (i64, i64)>) -> Audits {
+        let now = super::db::with_total(now);
         Audits {
             checked: checked
                 .into_iter()
@@ -161,7 +158,7 @@ pub async fn report(
         .iter()
         .map(|c| (c.value.clone(), c.label.clone()))
         .collect();
-    let published = published_by_industry(&state.db).await?;
+    let published = published_by_industry(state.db.pool()).await?;
     let from_week = this_week - 7 * (WEEKS - 1);
     let audits = Audits::new(
         checked_between(&state.db, from_week, this_week + 7).await?,

@@ -9,7 +9,7 @@ use crate::calendar::DAY_MS;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::exposure::audit::{checked_between, Checked, GRACE_MS};
-use crate::exposure::db::{published_by_industry, totals_between};
+use crate::exposure::db::{published_by_industry, totals_between, with_total};
 use crate::exposure::service::Counts;
 use crate::exposure::{share_bp, week_of, Split};
 use crate::state::AppState;
@@ -72,13 +72,10 @@ pub async fn compute(
         // Oldest first: the last one stays.
         e.listed = Some(c.listed);
     }
-    let now_listed: HashMap<String, (i64, i64)> = if provisional {
-        let mut m = published_by_industry(db).await?;
-        let all = m.values().fold((0, 0), |a, n| (a.0 + n.0, a.1 + n.1));
-        m.insert(String::new(), all);
-        m
+    let now_listed = if provisional {
+        with_total(published_by_industry(db.pool()).await?)
     } else {
-        HashMap::new()
+        BTreeMap::new()
     };
     let names: HashMap<String, String> = crate::catalogue::db::industry_choices(db)
         .await?
