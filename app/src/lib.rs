@@ -126,6 +126,7 @@ fn Shell() -> impl IntoView {
                     <Route path=StaticSegment("base-models") view=catalogue::views::BaseModelsPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("notifications") view=notifications::views::NotificationsPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("listings"), ParamSegment("slug")) view=|| view! { <listings::views::ListingPage subscribe=Callback::new(|id| view! { <subscriptions::views::SubscribeBox listing_id=id/> }.into_any())/> } ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("listings"), ParamSegment("publisher"), ParamSegment("slug")) view=|| view! { <listings::views::ListingPage subscribe=Callback::new(|id| view! { <subscriptions::views::SubscribeBox listing_id=id/> }.into_any())/> } ssr=SsrMode::Async/>
                     <Route path=StaticSegment("compare") view=listings::views::ComparePage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("my"), StaticSegment("listings")) view=listings::views::MyListingsPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("my"), StaticSegment("listings"), ParamSegment("id")) view=listings::views::ListingEditorPage ssr=SsrMode::Async/>

@@ -91,6 +91,8 @@ struct OrgFixture {
 struct ListingFixture {
     id: i64,
     slug: String,
+    /// Its publisher's slug: a draft's address is `/listings/{publisher}/{slug}`.
+    publisher: String,
     deployment: i64,
     plan: i64,
 }
@@ -194,9 +196,11 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
         _ if target == Target::OwnOrg && actor.org() == 'P' => ok,
         _ => 404,
     };
-    // The fixture listings are drafts: seen by their organisation and referees.
-    let sees_draft =
-        !anon && (actor == Referee || (target == Target::OwnOrg && actor.org() != 'C'));
+    // The fixture listings are drafts: seen by their organisation and
+    // referees at their full address, and by their organisation only at the
+    // short one (which is a published listing's; a draft claims no slug).
+    let own_draft = !anon && target == Target::OwnOrg && actor.org() != 'C';
+    let sees_draft = !anon && (actor == Referee || own_draft);
     match (method, path) {
         (
             "GET",
@@ -213,7 +217,14 @@ fn expected(method: &str, path: &str, actor: Actor, target: Target) -> u16 {
         ) => 200,
         ("GET", "/notifications") | ("POST", "/api/fn/notifications") => signed_in(200),
         ("GET", "/org/data-access") | ("POST", "/api/fn/data_access_log") => signed_in(200),
-        ("GET", "/listings/{slug}") | ("POST", "/api/fn/listing_page") => {
+        ("GET", "/listings/{slug}") => {
+            if own_draft {
+                200
+            } else {
+                404
+            }
+        }
+        ("GET", "/listings/{publisher}/{slug}") | ("POST", "/api/fn/listing_page") => {
             if sees_draft {
                 200
             } else {
@@ -496,6 +507,7 @@ fn request(
         let url = url
             .replace("{month}", &this_month())
             .replace("{token}", &org.token)
+            .replace("{publisher}", &l.publisher)
             .replace("{slug}", &l.slug)
             .replace("{id}", &id);
         return (url, Vec::new());
@@ -539,7 +551,9 @@ fn request(
             ("role", "admin".into()),
         ]),
         "/api/fn/remove_member" => f(&[("user_id", org.target_user.to_string())]),
-        "/api/fn/listing_page" => f(&[("slug", l.slug.clone())]),
+        "/api/fn/listing_page" => {
+            f(&[("slug", l.slug.clone()), ("publisher", l.publisher.clone())])
+        }
         "/api/fn/case_page" => f(&[("id", world.case(actor, target).to_string())]),
         "/api/fn/decide_case" => f(&[
             ("id", world.case(actor, target).to_string()),
@@ -887,8 +901,8 @@ async fn listing_fixture(db: &TestDb, org: i64, key: char, models: [i64; 2]) -> 
     let [one, two] = models;
     let mut conn = db.connect().await;
     sqlx::raw_sql(&format!(
-        "INSERT INTO listings (org_id, slug, name, tagline, description, industry, base_model_id, status, created_at, updated_at) \
-         VALUES ({org}, '{slug}', 'Fixture {key}', 'A fixture', 'Described.', 'healthcare', {one}, 'draft', 1, 1);"
+        "INSERT INTO listings (org_id, slug, public_slug, name, tagline, description, industry, base_model_id, status, created_at, updated_at) \
+         VALUES ({org}, '{slug}', '~{org}~{slug}', 'Fixture {key}', 'A fixture', 'Described.', 'healthcare', {one}, 'draft', 1, 1);"
     ))
     .execute(&mut conn)
     .await
@@ -905,9 +919,15 @@ async fn listing_fixture(db: &TestDb, org: i64, key: char, models: [i64; 2]) -> 
     .execute(&mut conn)
     .await
     .expect("deployments and plan");
+    let publisher: String = sqlx::query_scalar("SELECT slug FROM organisations WHERE id = $1")
+        .bind(org)
+        .fetch_one(&mut conn)
+        .await
+        .expect("publisher slug");
     ListingFixture {
         id,
         slug,
+        publisher,
         deployment: db
             .count(&format!(
                 "SELECT id FROM deployments WHERE listing_id = {id} AND is_default = 0"

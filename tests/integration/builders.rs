@@ -147,11 +147,17 @@ pub async fn ready_draft(v: &Visitor<'_>, name: &str, model: &str) -> String {
         ],
     )
     .await;
+    basic_plan(v, &id).await;
+    id
+}
+
+/// Adds the "Basic" plan (EUR 49 a month, 1,000 calls, 2.50 per 1,000 over).
+pub async fn basic_plan(v: &Visitor<'_>, listing: &str) {
     call_ok(
         v,
         "/api/fn/add_plan",
         &[
-            ("listing_id", &id),
+            ("listing_id", listing),
             ("plan_name", "Basic"),
             ("monthly_fee", "49"),
             ("currency", "EUR"),
@@ -160,7 +166,6 @@ pub async fn ready_draft(v: &Visitor<'_>, name: &str, model: &str) -> String {
         ],
     )
     .await;
-    id
 }
 
 pub fn slug_of(name: &str) -> String {

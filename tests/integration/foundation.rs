@@ -261,8 +261,8 @@ async fn home_page_lists_published_listings_with_platform_badge(backend: Backend
     {
         let mut conn = db.connect().await;
         sqlx::raw_sql(
-            "INSERT INTO listings (org_id, slug, name, tagline, industry, base_model_id, status, created_at, updated_at) \
-             SELECT o.id, 'secret-draft', 'Secret Draft Model', '', 'legal', b.id, 'draft', 1, 1 \
+            "INSERT INTO listings (org_id, slug, public_slug, name, tagline, industry, base_model_id, status, created_at, updated_at) \
+             SELECT o.id, 'secret-draft', '~' || o.id || '~secret-draft', 'Secret Draft Model', '', 'legal', b.id, 'draft', 1, 1 \
              FROM organisations o, base_models b WHERE o.slug = 'clausewise' AND b.slug = 'terra-8b'",
         )
         .execute(&mut conn)

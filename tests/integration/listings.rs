@@ -2,7 +2,9 @@
 //! tenant isolation, public change history, base-model deprecation notices
 //! and inert Markdown.
 
-use crate::builders::{alice_publishes, call_ok, catalogue_slugs, market, ready_draft, status_of};
+use crate::builders::{
+    alice_publishes, basic_plan, call_ok, catalogue_slugs, market, ready_draft, status_of,
+};
 use crate::helpers::{audit_actions, App, Backend, TestDb, Visitor};
 
 crate::on_both_backends!(
@@ -17,6 +19,7 @@ crate::on_both_backends!(
     only_the_platform_names_a_listing_after_itself,
     selects_and_textareas_with_an_error_say_so_and_name_their_message,
     a_partner_sets_endpoints_on_the_editor_and_sees_each_secret_once,
+    a_draft_claims_no_slug_another_organisation_could_detect,
 );
 
 /// Adds an active deployment of `listing` on `model`.
@@ -54,20 +57,31 @@ async fn a_listing_is_reviewed_and_only_published_listings_are_public(backend: B
     )
     .await;
 
-    // A draft is nobody's business but its publisher's (and referees').
+    // A draft is nobody's business but its publisher's (and referees',
+    // at the address that names the publisher).
     assert!(catalogue_slugs(&anon, "radiology").await.is_empty());
-    for (who, status) in [
-        (&anon, 404),
-        (&m.bob, 404),
-        (&m.carol, 404),
-        (&m.player, 404),
-        (&m.alice, 200),
-        (&m.referee, 200),
+    for (who, short, full) in [
+        (&anon, 404, 404),
+        (&m.bob, 404, 404),
+        (&m.carol, 404, 404),
+        (&m.player, 404, 404),
+        (&m.alice, 200, 200),
+        (&m.referee, 404, 200),
     ] {
         let (got, _) = who
             .call("/api/fn/listing_page", &[("slug", "radiology-notes")])
             .await;
-        assert_eq!(got, status);
+        assert_eq!(got, short);
+        let (got, _) = who
+            .call(
+                "/api/fn/listing_page",
+                &[
+                    ("slug", "radiology-notes"),
+                    ("publisher", "meridian-health"),
+                ],
+            )
+            .await;
+        assert_eq!(got, full);
     }
 
     call_ok(&m.alice, "/api/fn/submit_listing", &[("id", &id)]).await;
@@ -738,8 +752,10 @@ async fn bad_listing_input_is_refused_with_field_errors_and_nothing_is_written(b
     }
     assert_eq!(db.count("SELECT COUNT(*) FROM listings").await, 0);
     let id = ready_draft(&m.alice, "Loan Risk", &m.models[0]).await;
+    // The organisation's own slug again: said so (another organisation's
+    // draft is never an answer: `a_draft_claims_no_slug_…`).
     let (status, body) = m
-        .bob
+        .alice
         .call(
             "/api/fn/create_listing",
             &[
@@ -755,7 +771,7 @@ async fn bad_listing_input_is_refused_with_field_errors_and_nothing_is_written(b
         body["fields"]["slug"][0]
             .as_str()
             .unwrap_or("")
-            .contains("taken"),
+            .contains("Another of your organisation's listings"),
         "{body}"
     );
     let (status, body) = m
@@ -1235,4 +1251,183 @@ async fn a_partner_sets_endpoints_on_the_editor_and_sees_each_secret_once(backen
     for hidden in ["models.alice.test", "triage-7b", &secret, &replaced] {
         assert!(!public.contains(hidden), "{hidden} on the public page");
     }
+}
+
+/// A listing page as `v` gets it: its status and body.
+async fn page(v: &Visitor<'_>, fields: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    v.call("/api/fn/listing_page", fields).await
+}
+
+/// Saves the details of a "Loan Risk" draft under `slug`.
+async fn save_details(v: &Visitor<'_>, id: &str, slug: &str) -> (u16, serde_json::Value) {
+    let fields = [
+        ("id", id),
+        ("name", "Loan Risk"),
+        ("slug", slug),
+        ("tagline", "A model for testing."),
+        ("description", "Reads **notes**."),
+        ("industry", "healthcare"),
+    ];
+    v.call("/api/fn/update_listing", &fields).await
+}
+
+/// The slug leak: "this slug is taken" once confirmed that another
+/// organisation had an unpublished listing with that slug. A slug is now
+/// claimed when a listing is first published; before that it is the
+/// publisher's own name for its draft, at `/listings/{publisher}/{slug}`.
+async fn a_draft_claims_no_slug_another_organisation_could_detect(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let app = App::spawn(&db).await;
+    let m = market(&app, &db).await;
+    let anon = Visitor::new(&app);
+    let alices = ready_draft(&m.alice, "Loan Risk", &m.models[0]).await;
+    // Bob's organisation drafts the same slug: nothing tells it Alice's
+    // draft exists.
+    let (status, body) = m
+        .bob
+        .call(
+            "/api/fn/create_listing",
+            &[
+                ("name", "Loan Risk"),
+                ("tagline", "Ours"),
+                ("industry", "finance"),
+                ("base_model_id", &m.models[0]),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let bobs = body.as_i64().expect("id").to_string();
+    // The short address is each organisation's own draft, and nothing to
+    // anyone else.
+    let short = [("slug", "loan-risk")];
+    assert_eq!(
+        page(&m.alice, &short).await.1["publisher"],
+        "Meridian Health"
+    );
+    let (_, bob_page) = page(&m.bob, &short).await;
+    assert_eq!(bob_page["publisher"], "Ledgerline");
+    assert_eq!(bob_page["href"], "/listings/ledgerline/loan-risk");
+    for v in [&anon, &m.carol, &m.referee] {
+        assert_eq!(page(v, &short).await.0, 404);
+    }
+    // A referee reads a draft at its full address, on the partner's record.
+    let full = [("slug", "loan-risk"), ("publisher", "meridian-health")];
+    assert_eq!(page(&m.referee, &full).await.0, 200);
+    let log = call_ok(&m.alice, "/api/fn/data_access_log", &[]).await;
+    assert!(log.to_string().contains("Loan Risk"), "{log}");
+    // A player's try at the short address is refused on the record of both
+    // partners it may have been aimed at.
+    let refused = "SELECT COUNT(*) FROM data_access_log WHERE outcome = 'refused'";
+    assert_eq!(db.count(refused).await, 0);
+    assert_eq!(page(&m.player, &short).await.0, 404);
+    assert_eq!(db.count(refused).await, 2);
+    let (status, _) = m
+        .player
+        .call("/api/fn/compare_listings", &[("slugs", "loan-risk")])
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(db.count(refused).await, 4);
+
+    // Bob's draft is ready for review too.
+    assert_eq!(save_details(&m.bob, &bobs, "loan-risk").await.0, 200);
+    basic_plan(&m.bob, &bobs).await;
+
+    // Published, Alice's listing owns the slug's public address.
+    call_ok(&m.alice, "/api/fn/submit_listing", &[("id", &alices)]).await;
+    call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &alices)]).await;
+    let (status, public) = page(&anon, &short).await;
+    assert_eq!(status, 200);
+    assert_eq!(public["publisher"], "Meridian Health");
+    assert_eq!(public["href"], "/listings/loan-risk");
+    assert!(anon
+        .page("/listings/loan-risk")
+        .await
+        .contains("Meridian Health"));
+    // From now on the slug is the listing's address for good.
+    let (status, body) = save_details(&m.alice, &alices, "loan-risk-2").await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["fields"]["slug"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("keeps its address"),
+        "{body}"
+    );
+    // Bob's draft keeps its full address; the slug is now taken, in public,
+    // so that is what Bob is told when submitting or drafting it again.
+    let (status, own) = page(
+        &m.bob,
+        &[("slug", "loan-risk"), ("publisher", "ledgerline")],
+    )
+    .await;
+    assert_eq!((status, own["id"].to_string()), (200, bobs.clone()));
+    let (status, body) = m.bob.call("/api/fn/submit_listing", &[("id", &bobs)]).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("now belongs to a published listing"),
+        "{body}"
+    );
+    let (status, body) = m
+        .bob
+        .call(
+            "/api/fn/create_listing",
+            &[
+                ("name", "Loan Risk"),
+                ("tagline", "Again"),
+                ("industry", "finance"),
+                ("base_model_id", &m.models[0]),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["fields"]["slug"][0],
+        "This slug is taken by a published listing. Choose another one."
+    );
+    // Its details cannot be saved under that slug either.
+    let (status, body) = save_details(&m.bob, &bobs, "loan-risk").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["fields"]["slug"][0],
+        "This slug is taken by a published listing. Choose another one."
+    );
+    // Under another slug, Bob's draft goes to review.
+    assert_eq!(
+        save_details(&m.bob, &bobs, "loan-risk-ledgerline").await.0,
+        200
+    );
+    call_ok(&m.bob, "/api/fn/submit_listing", &[("id", &bobs)]).await;
+
+    // Two drafts with one slug, both under review: the first approved
+    // owns it; approving the second is refused and leaves it under review.
+    let a2 = ready_draft(&m.alice, "Claims Triage", &m.models[0]).await;
+    let b2 = ready_draft(&m.bob, "Claims Triage", &m.models[0]).await;
+    for (v, id) in [(&m.alice, &a2), (&m.bob, &b2)] {
+        call_ok(v, "/api/fn/submit_listing", &[("id", id)]).await;
+    }
+    call_ok(&m.referee, "/api/fn/approve_listing", &[("id", &a2)]).await;
+    let (status, body) = m
+        .referee
+        .call("/api/fn/approve_listing", &[("id", &b2)])
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["message"].as_str().unwrap_or("").contains("slug"),
+        "{body}"
+    );
+    assert_eq!(
+        db.count(&format!(
+            "SELECT COUNT(*) FROM listings WHERE id = {b2} AND status = 'submitted'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM listings WHERE public_slug = 'claims-triage'")
+            .await,
+        1
+    );
 }

@@ -222,11 +222,12 @@ async fn reads_of_partner_data_are_recorded_and_shown_to_that_partner_only(backe
     .await;
     assert!(access_log(&m.alice).await.is_empty());
 
-    // A referee reads the submitted listing: allowed, recorded.
+    // A referee reads the submitted listing (at its address, which names
+    // the publisher): allowed, recorded.
     call_ok(
         &m.referee,
         "/api/fn/listing_page",
-        &[("slug", "secret-scribe")],
+        &[("slug", "secret-scribe"), ("publisher", "meridian-health")],
     )
     .await;
     // A player tries: refused (as if it did not exist), recorded.

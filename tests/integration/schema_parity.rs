@@ -201,7 +201,7 @@ async fn both_backends_migrate_to_the_same_schema() {
         listings.0.contains(&("slug".to_string(), false))
             && listings
                 .1
-                .contains(&(true, false, vec!["slug".to_string()])),
+                .contains(&(true, false, vec!["public_slug".to_string()])),
         "columns and unique keys are read: {listings:?}"
     );
     assert_eq!(differences(&s, &p), Vec::<String>::new());

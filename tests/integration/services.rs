@@ -222,7 +222,7 @@ async fn published(w: &World) -> (i64, i64, i64, i64) {
     .expect("second deployment");
     listings::submit(s, &w.partner, id).await.expect("submit");
     listings::approve(s, &w.referee, id).await.expect("approve");
-    let page = listings::page(s, None, "chest-x-ray-triage")
+    let page = listings::page(s, None, None, "chest-x-ray-triage")
         .await
         .expect("public");
     let first = page
@@ -260,11 +260,11 @@ async fn a_listing_goes_from_draft_to_retired_through_the_service(backend: Backe
         .unwrap_err();
     assert_eq!(
         again.messages_for("slug"),
-        ["This slug is taken. Choose another one."]
+        ["Another of your organisation's listings uses this slug. Choose another one."]
     );
     // Not public yet, and another partner cannot see or change it.
     assert_eq!(
-        listings::page(s, None, "chest-x-ray-triage").await,
+        listings::page(s, None, None, "chest-x-ray-triage").await,
         Err(AppError::NotFound)
     );
     assert_eq!(
@@ -302,7 +302,7 @@ async fn a_listing_goes_from_draft_to_retired_through_the_service(backend: Backe
         Err(AppError::Forbidden)
     );
     listings::approve(s, &w.referee, id).await.expect("approve");
-    let page = listings::page(s, None, "chest-x-ray-triage")
+    let page = listings::page(s, None, None, "chest-x-ray-triage")
         .await
         .expect("published");
     assert_eq!(page.status, ListingStatus::Published);
@@ -318,10 +318,10 @@ async fn a_listing_goes_from_draft_to_retired_through_the_service(backend: Backe
         .await
         .expect("suspend");
     assert_eq!(
-        listings::page(s, None, "chest-x-ray-triage").await,
+        listings::page(s, None, None, "chest-x-ray-triage").await,
         Err(AppError::NotFound)
     );
-    let own = listings::page(s, Some(&w.partner), "chest-x-ray-triage")
+    let own = listings::page(s, Some(&w.partner), None, "chest-x-ray-triage")
         .await
         .expect("the publisher still sees it");
     assert_eq!(
@@ -677,7 +677,7 @@ async fn a_deployments_upstream_is_the_publishers_alone_and_its_secret_is_shown_
         Err(AppError::Conflict(_))
     ));
     // The public page says the endpoint changed, twice, and nothing more.
-    let page = listings::page(s, None, "chest-x-ray-triage")
+    let page = listings::page(s, None, None, "chest-x-ray-triage")
         .await
         .expect("public");
     let endpoint: Vec<&str> = page

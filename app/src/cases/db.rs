@@ -281,7 +281,8 @@ pub async fn listings(
     own: Option<i64>,
 ) -> Result<Vec<CaseListing>, AppError> {
     let rows = sqlx::query(
-        "SELECT l.id, l.slug, l.name, l.status, o.name AS publisher, o.kind, o.affiliated FROM listings l \
+        "SELECT l.id, l.slug, l.name, l.status, l.published_at, o.name AS publisher, o.slug AS publisher_slug, \
+                o.kind, o.affiliated FROM listings l \
          JOIN organisations o ON o.id = l.org_id \
          WHERE l.id = $2 OR l.id IN (SELECT listing_id FROM case_listings WHERE case_id = $1) \
          ORDER BY CASE WHEN l.id = $2 THEN 0 ELSE 1 END, l.id",
@@ -294,8 +295,12 @@ pub async fn listings(
     for r in rows {
         let id: i64 = r.try_get("id")?;
         let kind: String = r.try_get("kind")?;
+        let slug: String = r.try_get("slug")?;
+        let published: Option<i64> = r.try_get("published_at")?;
+        let publisher_slug: String = r.try_get("publisher_slug")?;
         out.push(CaseListing {
-            slug: r.try_get("slug")?,
+            href: crate::listings::href(&publisher_slug, &slug, published.is_some()),
+            slug,
             name: r.try_get("name")?,
             publisher: r.try_get("publisher")?,
             platform_owned: kind == "platform",

@@ -39,6 +39,8 @@ pub struct CasesData {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseListing {
     pub slug: String,
+    /// The listing's address (`crate::listings::href`).
+    pub href: String,
     pub name: String,
     pub publisher: String,
     pub platform_owned: bool,

@@ -149,7 +149,7 @@ fn case_view(c: CaseDetail, action: ServerAction<DecideCase>) -> impl IntoView {
                     <caption>"Listings side by side"</caption>
                     <thead><tr><td></td>
                         {c.listings.iter().map(|l| {
-                            let href = format!("/listings/{}", l.slug);
+                            let href = l.href.clone();
                             let owned = l.platform_owned;
                             let affiliated = l.affiliated;
                             view! { <th scope="col"><a href=href>{l.name.clone()}</a>{owned.then(|| view! { " " <PlatformBadge/> })}{affiliated.then(|| view! { " " <AffiliatedBadge/> })}</th> }

@@ -27,7 +27,7 @@ pub async fn call_context(
                 d.id AS dep_id, d.status AS dep_status, b.slug AS base, \
                 u.base_url, u.upstream_model, u.signing_secret \
          FROM api_keys k \
-         LEFT JOIN listings l ON l.slug = $2 \
+         LEFT JOIN listings l ON l.public_slug = $2 \
          LEFT JOIN subscriptions s \
            ON s.listing_id = l.id AND s.client_org_id = k.org_id AND s.status = 'active' \
          LEFT JOIN deployments d ON d.listing_id = s.listing_id \
@@ -123,7 +123,7 @@ pub async fn named(db: &Db, client_org: i64, slug: &str) -> Result<Option<Named>
                 s.allow_fallback, s.monthly_call_cap \
          FROM listings l LEFT JOIN subscriptions s \
            ON s.listing_id = l.id AND s.client_org_id = $1 AND s.status = 'active' \
-         WHERE l.slug = $2",
+         WHERE l.public_slug = $2",
     )
     .bind(client_org)
     .bind(slug)

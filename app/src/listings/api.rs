@@ -16,12 +16,18 @@ use {
     crate::state::{respond, respond_then},
 };
 
+/// `publisher`: the publisher's slug, for an unpublished listing's
+/// address (`/listings/{publisher}/{slug}`); empty for `/listings/{slug}`.
 #[server(prefix = "/api/fn", endpoint = "listing_page")]
-pub async fn listing_page(slug: String) -> Result<ListingDetail, AppError> {
+pub async fn listing_page(
+    slug: String,
+    #[server(default)] publisher: String,
+) -> Result<ListingDetail, AppError> {
     respond(
         async {
             let (state, actor) = viewer().await?;
-            service::page(&state, actor.as_ref(), &slug).await
+            let publisher = Some(publisher.trim()).filter(|p| !p.is_empty());
+            service::page(&state, actor.as_ref(), publisher, &slug).await
         }
         .await,
     )

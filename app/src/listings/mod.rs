@@ -15,6 +15,19 @@ pub mod views;
 use crate::ui::fields::Choice;
 use serde::{Deserialize, Serialize};
 
+/// A listing's address. Once published, a listing owns its slug:
+/// `/listings/{slug}`, which stays its address when it is later suspended
+/// or retired. Before that its slug is only its publisher's name for it
+/// (another organisation may use the same one), so its address names the
+/// publisher: `/listings/{publisher}/{slug}`.
+pub fn href(publisher_slug: &str, slug: &str, ever_published: bool) -> String {
+    if ever_published {
+        format!("/listings/{slug}")
+    } else {
+        format!("/listings/{publisher_slug}/{slug}")
+    }
+}
+
 /// Where a listing is in its lifecycle. Only `Published` is public.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ListingStatus {
@@ -132,6 +145,8 @@ pub struct ChangeView {
 pub struct ListingDetail {
     pub id: i64,
     pub slug: String,
+    /// The listing's address (`href`).
+    pub href: String,
     pub name: String,
     pub tagline: String,
     /// Sanitised HTML rendered from the Markdown description.
@@ -219,6 +234,8 @@ pub struct ReviewRow {
     /// The publishing organisation.
     pub org_id: i64,
     pub slug: String,
+    /// The listing's address (`href`).
+    pub href: String,
     pub name: String,
     pub publisher: String,
     pub platform_owned: bool,

@@ -172,6 +172,22 @@ pub fn PolicyPage() -> impl IntoView {
                             "Whether the platform's own listings get more than their share of attention is measured on the "
                             <a href="/exposure">"exposure dashboard"</a>"."
                         </p>
+                        <h2 id="public">"What is public, and what is not"</h2>
+                        <p>"Public on purpose, the same for everyone:"</p>
+                        <ul>
+                            <li>"A published listing: its page, deployments, plans, scores (verified or self-reported, said which) and change history. Its slug is its public address from its first publication on, also once suspended or retired."</li>
+                            <li>"A listing's adoption as a band of client organisations (0, 1–4, 5–9, 10–24, 25–49, 50–99, 100–249…), never the exact count."</li>
+                            <li>"Exposure shares per industry and week as whole percentages, withheld when fewer than 50 events stand behind them; the weekly outcome audit and the monthly neutrality reports."</li>
+                            <li>"This policy, its history, the ranking formula in force and any announced change, and the audit log's head."</li>
+                        </ul>
+                        <p>
+                            "Not public: drafts and listings under review or rejected, including their slugs. A slug belongs to a listing only "
+                            "once it is published: until then another organisation may use the same one, and being told a slug is taken says "
+                            "only that a listing published it. A draft's address names its publisher ("
+                            <code>"/listings/{publisher}/{slug}"</code>
+                            ") and answers its own organisation and referees, each referee's read on the partner's record. Also not public: "
+                            "subscribers, usage, revenue and gateway traffic of each partner, and every exact count behind a share or band."
+                        </p>
                         {history(d.changes)}
                         <h2 id="affiliations">"Platform-affiliated organisations"</h2>
                         <p>

@@ -65,7 +65,7 @@ pub async fn ensure_published(
     l: &SeedListing<'_>,
     now_ms: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let exists = sqlx::query("SELECT id FROM listings WHERE slug = $1")
+    let exists = sqlx::query("SELECT id FROM listings WHERE public_slug = $1")
         .bind(l.slug)
         .fetch_optional(&mut **tx)
         .await?;
@@ -73,9 +73,9 @@ pub async fn ensure_published(
         return Ok(None);
     }
     let id: i64 = sqlx::query(
-        "INSERT INTO listings (org_id, slug, name, tagline, description, industry, base_model_id, status, \
+        "INSERT INTO listings (org_id, slug, public_slug, name, tagline, description, industry, base_model_id, status, \
                                published_at, submitted_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'published', $8, $8, $8, $8) RETURNING id",
+         VALUES ($1, $2, $2, $3, $4, $5, $6, $7, 'published', $8, $8, $8, $8) RETURNING id",
     )
     .bind(l.org_id)
     .bind(l.slug)
@@ -121,7 +121,7 @@ pub async fn insert_published_bulk(
     let mut added = 0;
     for chunk in listings.chunks(ROWS_PER_STATEMENT) {
         let mut sql = String::from(
-            "INSERT INTO listings (org_id, slug, name, tagline, description, industry, base_model_id, \
+            "INSERT INTO listings (org_id, slug, public_slug, name, tagline, description, industry, base_model_id, \
                                    status, published_at, submitted_at, created_at, updated_at) VALUES ",
         );
         for i in 0..chunk.len() {
@@ -130,8 +130,9 @@ pub async fn insert_published_bulk(
                 sql.push(',');
             }
             sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, 'published', ${}, ${}, ${}, ${})",
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 'published', ${}, ${}, ${}, ${})",
                 p + 1,
+                p + 2,
                 p + 2,
                 p + 3,
                 p + 4,

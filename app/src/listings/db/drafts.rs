@@ -12,19 +12,28 @@ pub struct NewDraft<'a> {
     pub base_model_id: i64,
 }
 
-/// A new draft with its first (default) deployment. A taken slug is a
-/// unique violation on `listings_slug_key`.
+/// A draft's stand-in for a public address until it is published (see
+/// migration 0023): unique because the slug is unique in the organisation,
+/// and never a slug.
+fn placeholder(org_id: i64, slug: &str) -> String {
+    format!("~{org_id}~{slug}")
+}
+
+/// A new draft with its first (default) deployment. A slug the
+/// organisation already uses is a unique violation on
+/// `listings_org_slug_key`; a draft claims no public slug.
 pub async fn insert_draft(
     tx: &mut Transaction<'_, Any>,
     d: &NewDraft<'_>,
     now_ms: i64,
 ) -> Result<i64, sqlx::Error> {
     let id: i64 = sqlx::query(
-        "INSERT INTO listings (org_id, slug, name, tagline, industry, base_model_id, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7, $7) RETURNING id",
+        "INSERT INTO listings (org_id, slug, public_slug, name, tagline, industry, base_model_id, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'draft', $8, $8) RETURNING id",
     )
     .bind(d.org_id)
     .bind(d.slug)
+    .bind(placeholder(d.org_id, d.slug))
     .bind(d.name)
     .bind(d.tagline)
     .bind(d.industry)
@@ -49,17 +58,23 @@ pub struct Details<'a> {
     pub certifications: &'a [String],
 }
 
+/// Saves a listing's details. A draft's placeholder address follows its
+/// slug; a listing once published keeps its slug (the service refuses a
+/// change), so its public address is written back unchanged.
 pub async fn update_details(
     tx: &mut Transaction<'_, Any>,
     id: i64,
+    org_id: i64,
     d: &Details<'_>,
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE listings SET slug = $1, name = $2, tagline = $3, description = $4, industry = $5, \
-                data_residency = $6, documentation_url = $7, updated_at = $8 WHERE id = $9",
+        "UPDATE listings SET slug = $1, public_slug = CASE WHEN published_at IS NULL THEN $2 ELSE $1 END, \
+                name = $3, tagline = $4, description = $5, industry = $6, \
+                data_residency = $7, documentation_url = $8, updated_at = $9 WHERE id = $10",
     )
     .bind(d.slug)
+    .bind(placeholder(org_id, d.slug))
     .bind(d.name)
     .bind(d.tagline)
     .bind(d.description)

@@ -34,6 +34,9 @@ pub struct ListingRow {
     pub published_at: Option<i64>,
     pub submitted_at: Option<i64>,
     pub publisher: String,
+    /// The publisher's slug: the first part of an unpublished listing's
+    /// address.
+    pub publisher_slug: String,
     pub publisher_kind: OrgKind,
     /// The publisher is a platform-affiliated partner.
     pub affiliated: bool,
@@ -42,8 +45,25 @@ pub struct ListingRow {
 const LISTING_SELECT: &str = "SELECT l.id, l.org_id, l.slug, l.name, l.tagline, l.description, \
         l.industry AS industry_slug, i.name AS industry, l.data_residency, l.documentation_url, \
         l.status, l.review_reason, l.published_at, l.submitted_at, \
-        o.name AS publisher, o.kind AS publisher_kind, o.affiliated \
+        o.name AS publisher, o.slug AS publisher_slug, o.kind AS publisher_kind, o.affiliated \
      FROM listings l JOIN organisations o ON o.id = l.org_id JOIN industries i ON i.slug = l.industry";
+
+/// The listing select with a condition.
+fn select(condition: &str) -> String {
+    format!("{LISTING_SELECT} WHERE {condition}")
+}
+
+/// The one listing a bound `select` finds, if any.
+async fn one<'q>(
+    db: &Db,
+    q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+) -> Result<Option<ListingRow>, AppError> {
+    q.fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(listing_from)
+        .transpose()
+}
 
 fn status_of(r: &AnyRow) -> Result<ListingStatus, AppError> {
     let s: String = r.try_get("status")?;
@@ -68,46 +88,101 @@ fn listing_from(r: &AnyRow) -> Result<ListingRow, AppError> {
         published_at: r.try_get("published_at")?,
         submitted_at: r.try_get("submitted_at")?,
         publisher: r.try_get("publisher")?,
+        publisher_slug: r.try_get("publisher_slug")?,
         publisher_kind: OrgKind::parse(&kind)
             .ok_or_else(|| AppError::internal("org kind", &kind))?,
         affiliated: r.try_get::<i64, _>("affiliated")? == 1,
     })
 }
 
-pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<ListingRow>, AppError> {
-    sqlx::query(&format!("{LISTING_SELECT} WHERE l.slug = $1"))
-        .bind(slug)
-        .fetch_optional(db.pool())
+/// The listing whose public address is `/listings/{slug}`: one that has
+/// been published (a draft claims no slug).
+pub async fn by_public_slug(db: &Db, slug: &str) -> Result<Option<ListingRow>, AppError> {
+    one(db, sqlx::query(&select("l.public_slug = $1")).bind(slug)).await
+}
+
+/// The listing at `/listings/{publisher}/{slug}`.
+pub async fn by_address(
+    db: &Db,
+    publisher: &str,
+    slug: &str,
+) -> Result<Option<ListingRow>, AppError> {
+    let sql = select("o.slug = $1 AND l.slug = $2");
+    let q = sqlx::query(&sql);
+    one(db, q.bind(publisher).bind(slug)).await
+}
+
+/// An organisation's own listing by its slug.
+pub async fn own_by_slug(db: &Db, org_id: i64, slug: &str) -> Result<Option<ListingRow>, AppError> {
+    let sql = select("l.org_id = $1 AND l.slug = $2");
+    let q = sqlx::query(&sql);
+    one(db, q.bind(org_id).bind(slug)).await
+}
+
+/// The never-published listings of any organisation with this slug: what a
+/// try at a slug that is not public may have been aimed at.
+pub async fn unpublished_by_slug(db: &Db, slug: &str) -> Result<Vec<ListingRow>, AppError> {
+    sqlx::query(&select(
+        "l.slug = $1 AND l.published_at IS NULL ORDER BY l.id LIMIT 50",
+    ))
+    .bind(slug)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(listing_from)
+    .collect()
+}
+
+/// The slug a listing published under (its public address for good), or
+/// None for a listing never published.
+pub async fn public_address(
+    tx: &mut Transaction<'_, Any>,
+    id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query("SELECT public_slug FROM listings WHERE id = $1 AND published_at IS NOT NULL")
+        .bind(id)
+        .fetch_optional(&mut **tx)
         .await?
-        .as_ref()
-        .map(listing_from)
+        .map(|r| r.try_get::<String, _>("public_slug"))
         .transpose()
+}
+
+/// Who holds a slug, as a publisher drafting `slug` may be told: the
+/// listing that published it (its id), and the organisation's own listing
+/// with it. Another organisation's unpublished listing is never an answer.
+pub async fn slug_holders(
+    tx: &mut Transaction<'_, Any>,
+    org_id: i64,
+    slug: &str,
+) -> Result<(Option<i64>, Option<i64>), sqlx::Error> {
+    let id_of = |r: sqlx::any::AnyRow| r.try_get::<i64, _>("id");
+    let public = sqlx::query("SELECT id FROM listings WHERE public_slug = $1")
+        .bind(slug)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(id_of)
+        .transpose()?;
+    let own = sqlx::query("SELECT id FROM listings WHERE org_id = $1 AND slug = $2")
+        .bind(org_id)
+        .bind(slug)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(id_of)
+        .transpose()?;
+    Ok((public, own))
 }
 
 /// Any listing by id, whoever publishes it: only for recording a refused
 /// attempt, never to answer with.
 pub async fn by_id(db: &Db, id: i64) -> Result<Option<ListingRow>, AppError> {
-    sqlx::query(&format!("{LISTING_SELECT} WHERE l.id = $1"))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?
-        .as_ref()
-        .map(listing_from)
-        .transpose()
+    one(db, sqlx::query(&select("l.id = $1")).bind(id)).await
 }
 
 /// The listing, only if it belongs to `org_id`.
 pub async fn of_org(db: &Db, org_id: i64, id: i64) -> Result<Option<ListingRow>, AppError> {
-    sqlx::query(&format!(
-        "{LISTING_SELECT} WHERE l.id = $1 AND l.org_id = $2"
-    ))
-    .bind(id)
-    .bind(org_id)
-    .fetch_optional(db.pool())
-    .await?
-    .as_ref()
-    .map(listing_from)
-    .transpose()
+    let sql = select("l.id = $1 AND l.org_id = $2");
+    let q = sqlx::query(&sql);
+    one(db, q.bind(id).bind(org_id)).await
 }
 
 /// The listing's status inside a write transaction, only if it belongs to
@@ -300,7 +375,11 @@ pub async fn transition(
         .join(", ");
     let stamp = match to {
         ListingStatus::Submitted => ", submitted_at = $4",
-        ListingStatus::Published => ", published_at = COALESCE(published_at, $4)",
+        // Published: the listing claims its slug as its public address
+        // (a unique violation when another listing published it first).
+        ListingStatus::Published => {
+            ", published_at = COALESCE(published_at, $4), public_slug = slug"
+        }
         _ => "",
     };
     let done = sqlx::query(&format!(
@@ -351,7 +430,8 @@ pub async fn of_org_rows(db: &Db, org_id: i64) -> Result<Vec<MyListingRow>, AppE
 /// Listings in a review state, oldest submission first.
 pub async fn review_rows(db: &Db, status: ListingStatus) -> Result<Vec<ReviewRow>, AppError> {
     sqlx::query(
-        "SELECT l.id, l.org_id, l.slug, l.name, l.status, l.submitted_at, o.name AS publisher, o.kind, o.affiliated \
+        "SELECT l.id, l.org_id, l.slug, l.name, l.status, l.submitted_at, l.published_at, \
+                o.name AS publisher, o.slug AS publisher_slug, o.kind, o.affiliated \
          FROM listings l JOIN organisations o ON o.id = l.org_id \
          WHERE l.status = $1 ORDER BY l.submitted_at, l.id LIMIT 500",
     )
@@ -361,10 +441,14 @@ pub async fn review_rows(db: &Db, status: ListingStatus) -> Result<Vec<ReviewRow
     .iter()
     .map(|r| -> Result<ReviewRow, AppError> {
         let kind: String = r.try_get("kind")?;
+        let slug: String = r.try_get("slug")?;
+        let published: Option<i64> = r.try_get("published_at")?;
+        let publisher_slug: String = r.try_get("publisher_slug")?;
         Ok(ReviewRow {
             id: r.try_get("id")?,
             org_id: r.try_get("org_id")?,
-            slug: r.try_get("slug")?,
+            href: crate::listings::href(&publisher_slug, &slug, published.is_some()),
+            slug,
             name: r.try_get("name")?,
             publisher: r.try_get("publisher")?,
             platform_owned: OrgKind::parse(&kind) == Some(OrgKind::Platform),

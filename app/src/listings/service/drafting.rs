@@ -26,13 +26,45 @@ pub async fn my_listings(state: &AppState, actor: &Actor) -> Result<MyListingsDa
     })
 }
 
-const LISTING_SLUG: UniqueKey = UniqueKey::new("listings_slug_key", "listings.slug");
+/// A slug some listing has published: its public address.
+pub(super) const PUBLIC_SLUG: UniqueKey =
+    UniqueKey::new("listings_slug_key", "listings.public_slug");
+/// A slug the organisation uses for another of its listings.
+const ORG_SLUG: UniqueKey =
+    UniqueKey::new("listings_org_slug_key", "listings.org_id, listings.slug");
 
-/// A taken slug is the slug field's problem.
+const TAKEN: &str = "This slug is taken by a published listing. Choose another one.";
+const YOURS: &str = "Another of your organisation's listings uses this slug. Choose another one.";
+
+/// What a publisher may learn of who holds `slug`: its own organisation's
+/// listings, and listings that are or were public. An unpublished listing
+/// of another organisation holds nothing here, so the answer cannot reveal
+/// it. `listing` is the one being edited (it does not conflict with
+/// itself).
+async fn check_slug(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    org_id: i64,
+    slug: &str,
+    listing: Option<i64>,
+    f: &mut Form,
+) -> Result<(), AppError> {
+    let (public, own) = db::slug_holders(tx, org_id, slug).await?;
+    let other = |holder: Option<i64>| holder.is_some_and(|h| Some(h) != listing);
+    if other(public) {
+        f.fail("slug", TAKEN);
+    } else if other(own) {
+        f.fail("slug", YOURS);
+    }
+    Ok(())
+}
+
+/// A slug taken between the check and the write (two saves racing) is the
+/// slug field's problem too.
 fn slug_taken(e: sqlx::Error) -> AppError {
-    on_unique(&[LISTING_SLUG], || {
-        AppError::field("slug", "This slug is taken. Choose another one.")
-    })(e)
+    if ORG_SLUG.violated_by(&e) {
+        return AppError::field("slug", YOURS);
+    }
+    on_unique(&[PUBLIC_SLUG], || AppError::field("slug", TAKEN))(e)
 }
 
 /// A new draft in the actor's organisation, with its first deployment.
@@ -50,6 +82,9 @@ pub async fn create(state: &AppState, actor: &Actor, form: &DraftForm) -> Result
             "base_model_id",
             "Choose an active base model from the list.",
         );
+    }
+    if !draft.slug.as_str().is_empty() {
+        check_slug(&mut tx, m.org_id, draft.slug.as_str(), None, &mut f).await?;
     }
     f.done()?;
     let row = NewDraft {
@@ -138,13 +173,24 @@ pub async fn update(
     if !industry_exists(state, &d.industry).await? {
         f.fail("industry", "Choose an industry from the list.");
     }
-    f.done()?;
     let now = state.clock.now_ms();
     let non_compete = crate::policy::db::current(&state.db).await?.non_compete;
     let mut tx = state.db.begin_write().await?;
     let (status, _) = db::status_in(&mut tx, id, Some(m.org_id))
         .await?
         .ok_or(AppError::NotFound)?;
+    if let Some(public) = db::public_address(&mut tx, id).await? {
+        // Links, bookmarks and gateway clients' model names use it.
+        if !d.slug.as_str().is_empty() && d.slug.as_str() != public {
+            f.fail(
+                "slug",
+                format!("A published listing keeps its address: the slug stays “{public}”, so that links and gateway model names keep working."),
+            );
+        }
+    } else if !d.slug.as_str().is_empty() {
+        check_slug(&mut tx, m.org_id, d.slug.as_str(), Some(id), &mut f).await?;
+    }
+    f.done()?;
     let publisher = db::publisher_in(&mut **tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -188,7 +234,7 @@ pub async fn update(
         tags: &d.tags,
         certifications: &d.certifications,
     };
-    db::update_details(&mut tx, id, &details, now)
+    db::update_details(&mut tx, id, m.org_id, &details, now)
         .await
         .map_err(slug_taken)?;
     append(

@@ -136,6 +136,7 @@ pub(super) async fn detail(
     Ok(ListingDetail {
         id: row.id,
         slug: row.slug.clone(),
+        href: crate::listings::href(&row.publisher_slug, &row.slug, row.published_at.is_some()),
         name: row.name.clone(),
         tagline: row.tagline.clone(),
         description_html: markdown::render(&row.description),

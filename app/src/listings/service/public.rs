@@ -16,15 +16,34 @@ use crate::state::AppState;
 
 /// The public listing page. A listing that is not published is shown only
 /// to its publisher and to referees; to anyone else it does not exist.
+///
+/// `/listings/{slug}` (no `publisher`) is the address of the listing that
+/// published `slug`, and for its members also of their own organisation's
+/// listing with that slug. Another organisation's unpublished listing is
+/// reached only at `/listings/{publisher}/{slug}`, so the short address says
+/// nothing about it.
 pub async fn page(
     state: &AppState,
     actor: Option<&Actor>,
+    publisher: Option<&str>,
     slug: &str,
 ) -> Result<ListingDetail, AppError> {
-    let row = db::by_slug(&state.db, slug.trim())
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let slug = slug.trim();
     let member = actor.and_then(|a| a.membership.as_ref());
+    let found = match publisher {
+        Some(p) => db::by_address(&state.db, p, slug).await?,
+        None => match db::by_public_slug(&state.db, slug).await? {
+            Some(row) => Some(row),
+            None => match member {
+                Some(m) => db::own_by_slug(&state.db, m.org_id, slug).await?,
+                None => None,
+            },
+        },
+    };
+    let Some(row) = found else {
+        refuse_player_tries(state, actor, slug, "at its short address").await?;
+        return Err(AppError::NotFound);
+    };
     let own = member.is_some_and(|m| m.org_id == row.org_id);
     let can_edit = own
         && actor
@@ -83,7 +102,7 @@ pub async fn compare(
     let mut out = Vec::new();
     let mut publishers = Vec::new();
     for slug in wanted {
-        match db::by_slug(&state.db, slug).await? {
+        match db::by_public_slug(&state.db, slug).await? {
             Some(row) if row.status == Published => {
                 publishers.push(row.org_id);
                 out.push(detail(state, &row, false, false).await?)
@@ -96,7 +115,10 @@ pub async fn compare(
                 }
                 return Err(AppError::NotFound);
             }
-            None => return Err(AppError::NotFound),
+            None => {
+                refuse_player_tries(state, viewer, slug, "on the compare page").await?;
+                return Err(AppError::NotFound);
+            }
         }
     }
     // A publisher comparing its own listings is not exposure.
@@ -109,4 +131,23 @@ pub async fn compare(
             .map(|(d, _)| d.id),
     );
     Ok(out)
+}
+
+/// A player's try at a slug no published listing holds: refused, and on
+/// the record of every partner whose unpublished listing uses that slug
+/// (the try may have been aimed at any of them). Nobody else's miss is
+/// recorded: a slug that is not public is simply not found.
+async fn refuse_player_tries(
+    state: &AppState,
+    actor: Option<&Actor>,
+    slug: &str,
+    place: &str,
+) -> Result<(), AppError> {
+    let Some(a) = actor.filter(|a| a.is_player()) else {
+        return Ok(());
+    };
+    for row in db::unpublished_by_slug(&state.db, slug).await? {
+        super::refuse_player(state, a, &row, place).await?;
+    }
+    Ok(())
 }

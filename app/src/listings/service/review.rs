@@ -44,6 +44,13 @@ pub async fn submit(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppE
             missing.join(" and ")
         )));
     }
+    // A draft's slug is its publisher's own until publication; one that
+    // another listing has published since cannot become its address.
+    if let Some(slug) = slug_published_by_another(&mut tx, id).await? {
+        return Err(AppError::Conflict(format!(
+            "The slug “{slug}” now belongs to a published listing. Choose another one in the details, then submit."
+        )));
+    }
     if !db::transition(&mut tx, id, &[Draft, Rejected], Submitted, None, now).await? {
         return Err(cannot(status, "submitted"));
     }
@@ -67,6 +74,22 @@ pub async fn submit(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppE
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The listing's slug, when a listing other than `id` has published it.
+async fn slug_published_by_another(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: i64,
+) -> Result<Option<String>, AppError> {
+    Ok(sqlx::query(
+        "SELECT l.slug FROM listings l JOIN listings p ON p.public_slug = l.slug AND p.id <> l.id \
+         WHERE l.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .map(|r| r.try_get::<String, _>("slug"))
+    .transpose()?)
 }
 
 /// The publisher withdraws the listing for good.
@@ -177,7 +200,17 @@ async fn review(
             return Err(cases::needs_sign_off(case));
         }
     }
-    if !db::transition(&mut tx, id, from, to, reason.as_deref(), now).await? {
+    // Publishing claims the slug as the listing's public address; another
+    // listing may have published it while this one waited for review.
+    let moved = db::transition(&mut tx, id, from, to, reason.as_deref(), now)
+        .await
+        .map_err(crate::db::on_unique(&[super::drafting::PUBLIC_SLUG], || {
+            AppError::Conflict(
+                "Another listing has published this listing's slug since it was submitted. Reject it with that reason, so that its publisher can choose another slug."
+                    .into(),
+            )
+        }))?;
+    if !moved {
         return Err(cannot(status, verb));
     }
     if to == Published && !first_party {

@@ -63,7 +63,7 @@ pub fn MyListingsPage() -> impl IntoView {
                     <ActionForm action=create>
                         <Field label="Name" name="name" input_type="text" autocomplete="off" error/>
                         <Field label="Slug (web address)" name="slug" input_type="text" autocomplete="off" error optional=true
-                            hint="Leave empty to derive it from the name."/>
+                            hint="Leave empty to derive it from the name. It becomes the listing's public address when it is published; until then other organisations may use the same slug."/>
                         <Field label="Tagline" name="tagline" input_type="text" autocomplete="off" error/>
                         <div class="field">
                             <label for="industry">"Industry"</label>
@@ -193,7 +193,7 @@ fn editor_view(
     let d = e.detail;
     let id = d.id;
     let status = d.status;
-    let public_href = format!("/listings/{}", d.slug);
+    let public_href = d.href.clone();
     let can_submit = matches!(status, ListingStatus::Draft | ListingStatus::Rejected);
     let retired = status == ListingStatus::Retired;
     let deps = d.deployments.clone();

@@ -75,8 +75,15 @@ fn model_card(d: ListingDetail, subscribe: Callback<i64, AnyView>) -> impl IntoV
 #[component]
 pub fn ListingPage(subscribe: Callback<i64, AnyView>) -> impl IntoView {
     let params = use_params_map();
-    let slug = move || params.with(|p| p.get("slug").unwrap_or_default());
-    let detail = Resource::new(slug, listing_page);
+    let address = move || {
+        params.with(|p| {
+            (
+                p.get("slug").unwrap_or_default(),
+                p.get("publisher").unwrap_or_default(),
+            )
+        })
+    };
+    let detail = Resource::new(address, |(slug, publisher)| listing_page(slug, publisher));
     loaded(detail, move |d: ListingDetail| {
         view! {
             <Title text=format!("{} · Fairground", d.name)/>
@@ -158,7 +165,7 @@ fn compare_table(cols: Vec<ListingDetail>) -> impl IntoView {
                 <thead><tr>
                     <td></td>
                     {heads.into_iter().map(|d| {
-                        let href = format!("/listings/{}", d.slug);
+                        let href = d.href.clone();
                         view! {
                             <th scope="col">
                                 <a href=href>{d.name}</a>

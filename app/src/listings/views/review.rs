@@ -123,7 +123,7 @@ fn review_list(rows: Vec<ReviewRow>, actions: impl Fn(ReviewRow) -> AnyView) -> 
     view! {
         <ul class="review-list">
             {rows.into_iter().map(|r| {
-                let href = format!("/listings/{}", r.slug);
+                let href = r.href.clone();
                 view! {
                     <li>
                         <a href=href>{r.name.clone()}</a>
