@@ -8,7 +8,7 @@
 //! seconds); the week's row for industry `''`, written in the same
 //! transaction as the rest, settles which node checks it.
 
-use super::{day_of, share_bp, week_of, DAY_MS, MIN_TOP_EVENTS, WEEKS};
+use super::{day_of, partner_halves, share_bp, week_of, DAY_MS, MIN_TOP_EVENTS, WEEKS};
 use crate::audit::db::{append, NewEntry};
 use crate::cases::db::NewCase;
 use crate::db::Db;
@@ -18,24 +18,28 @@ use sqlx::{Any, Row, Transaction};
 /// counts of its last minutes have been written.
 pub const GRACE_MS: i64 = 10 * 60 * 1000;
 
-/// Whether a week's counts in one industry are an anomaly: at least
-/// `MIN_TOP_EVENTS` top impressions, and a first-party share of them above
-/// `ratio_pct` hundredths of the first-party share of published listings
-/// (any first-party top impression is, when no first-party listing is
-/// published any more). Exact integer arithmetic.
+/// Whether a week's counts in one industry are an anomaly. The mark is
+/// public (the dashboard, the monthly report), so like the public shares
+/// it reads the partners' top impressions only through their grain
+/// (`partner_halves`): whatever a player knows of the platform's own
+/// counts, the mark says nothing finer of the partners'. An anomaly is at
+/// least `MIN_TOP_EVENTS` top impressions so estimated, and a first-party
+/// share of them above `ratio_pct` hundredths of the first-party share of
+/// published listings (any first-party top impression is, when no
+/// first-party listing is published any more). Exact integer arithmetic.
 pub fn is_anomaly(top: (i64, i64), listed: (i64, i64), ratio_pct: i64) -> bool {
-    let (top_fp, top_partner) = (top.0.max(0), top.1.max(0));
+    let top_fp = top.0.max(0);
     let (listed_fp, listed_partner) = (listed.0.max(0), listed.1.max(0));
-    let top_total = top_fp + top_partner;
-    if top_total < MIN_TOP_EVENTS || top_fp == 0 {
+    let top_total_2 = top_fp * 2 + partner_halves(top.1);
+    if top_total_2 < MIN_TOP_EVENTS * 2 || top_fp == 0 {
         return false;
     }
     if listed_fp == 0 {
         return true;
     }
     let listed_total = i128::from(listed_fp + listed_partner);
-    i128::from(top_fp) * 100 * listed_total
-        > i128::from(ratio_pct) * i128::from(listed_fp) * i128::from(top_total)
+    i128::from(top_fp) * 2 * 100 * listed_total
+        > i128::from(ratio_pct) * i128::from(listed_fp) * i128::from(top_total_2)
 }
 
 /// The newest week whose check is due at `now`: its Monday (a day number).
@@ -248,17 +252,20 @@ pub async fn checked_between(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exposure::PARTNER_GRAIN;
 
     #[test]
     fn an_anomaly_is_a_top_share_above_the_threshold_times_the_listing_share() {
-        // One listing in four is first party (25 %): at 1.5 the line is 37.5 %.
-        assert!(!is_anomaly((37, 63), (1, 3), 150), "37 %");
-        assert!(!is_anomaly((75, 125), (1, 3), 150), "exactly 37.5 %");
-        assert!(is_anomaly((38, 62), (1, 3), 150), "38 %");
-        assert!(!is_anomaly((38, 62), (1, 3), 200), "under 50 %");
-        // Too few top impressions to judge.
-        assert!(!is_anomaly((49, 0), (1, 3), 150));
-        assert!(is_anomaly((50, 0), (1, 3), 150));
+        // One listing in four is first party (25 %): at 1.5 the line is
+        // 37.5 %, of the first-party count plus the middle of the partners'
+        // grain (60–69 counts as 64.5).
+        assert!(!is_anomaly((38, 60), (1, 3), 150), "38 / 102.5 = 37.1 %");
+        assert!(is_anomaly((39, 60), (1, 3), 150), "39 / 103.5 = 37.7 %");
+        assert!(!is_anomaly((39, 60), (1, 3), 200), "under 50 %");
+        assert!(!is_anomaly((39, 70), (1, 3), 150), "39 / 113.5 = 34.4 %");
+        // Too few top impressions to judge: under 50 as estimated.
+        assert!(!is_anomaly((45, 0), (1, 3), 150), "45 + 4.5");
+        assert!(is_anomaly((46, 0), (1, 3), 150), "46 + 4.5");
         // No first-party impressions, or no partner listings to be unfair to
         // (a share of 100 % of listings can't be exceeded).
         assert!(!is_anomaly((0, 500), (1, 3), 150));
@@ -267,6 +274,25 @@ mod tests {
         assert!(is_anomaly((60, 40), (0, 3), 1_000));
         // Large counts do not overflow.
         assert!(is_anomaly((1 << 40, 1), (1, 1 << 40), 1_000));
+    }
+
+    #[test]
+    fn the_public_mark_says_nothing_finer_than_the_partners_grain() {
+        // Whatever the first-party counts, every partner count in one grain
+        // gives the same mark; and the mark does change across grains, so
+        // the grain is what hides the rest.
+        let mut changed = false;
+        for fp in 0..120 {
+            for listed in [(1, 1), (1, 3), (2, 9)] {
+                for partner in 0..300 {
+                    let floor = partner / PARTNER_GRAIN * PARTNER_GRAIN;
+                    let mark = is_anomaly((fp, partner), listed, 150);
+                    assert_eq!(mark, is_anomaly((fp, floor), listed, 150), "{fp} {partner}");
+                    changed |= mark != is_anomaly((fp, floor + PARTNER_GRAIN), listed, 150);
+                }
+            }
+        }
+        assert!(changed);
     }
 
     #[test]

@@ -68,6 +68,12 @@ pub const PUBLIC_MIN_EVENTS: i64 = 50;
 /// this grain: 0–9, 10–19, ... each counted as its middle (4.5, 14.5...).
 pub const PARTNER_GRAIN: i64 = 10;
 
+/// The partners' count as the public figures see it, in halves (to count
+/// a grain's middle exactly): 0–9 is 9 (4.5), 10–19 is 29 (14.5)...
+pub fn partner_halves(partner: i64) -> i64 {
+    (partner.max(0) / PARTNER_GRAIN) * PARTNER_GRAIN * 2 + (PARTNER_GRAIN - 1)
+}
+
 /// One measure split by publisher. Counts are only sent to referees.
 ///
 /// The public summary must not give away the partners' counts to someone
@@ -99,9 +105,7 @@ impl Split {
                 suppressed: false,
             };
         }
-        // In halves, to count a grain's middle exactly.
-        let partner_2 = (partner.max(0) / PARTNER_GRAIN) * PARTNER_GRAIN * 2 + (PARTNER_GRAIN - 1);
-        let total_2 = first_party.max(0) * 2 + partner_2;
+        let total_2 = first_party.max(0) * 2 + partner_halves(partner);
         if total_2 < PUBLIC_MIN_EVENTS * 2 {
             return Split {
                 suppressed: true,
