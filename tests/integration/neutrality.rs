@@ -588,6 +588,18 @@ async fn the_published_report_equals_a_recount_and_never_changes(backend: Backen
     // While the month runs: provisional.
     let provisional = call_ok(&anon, "/api/fn/neutrality_report", &[("month", &month)]).await;
     assert_eq!(provisional["published"], Value::Null);
+    assert_eq!(provisional["report"]["status"], "provisional");
+    // A copy of the provisional download says what it is.
+    let early: Value = serde_json::from_slice(
+        &anon
+            .get(&format!("/neutrality-report/{month}/report.json"))
+            .await
+            .bytes()
+            .await
+            .expect("json"),
+    )
+    .expect("provisional json");
+    assert_eq!(early["status"], "provisional");
     assert!(anon
         .page(&format!("/neutrality-report/{month}"))
         .await
@@ -618,6 +630,7 @@ async fn the_published_report_equals_a_recount_and_never_changes(backend: Backen
 
     // Every figure equals a recount from the tables.
     let report: Value = serde_json::from_slice(&body).expect("report");
+    assert_eq!(report["status"], "published");
     let (from, to) = (
         report["from"].as_i64().expect("from"),
         report["to"].as_i64().expect("to"),

@@ -58,6 +58,11 @@ pub struct NeutralityReport {
     /// The month's first instant and the next month's, ms since the epoch.
     pub from: i64,
     pub to: i64,
+    /// "provisional" while the month runs (computed on each visit, so a
+    /// kept copy of it proves nothing), "published" in the stored copy
+    /// whose SHA-256 is in the audit log.
+    #[serde(default)]
+    pub status: String,
     /// All industries first, then each industry with anything counted or
     /// audited, by name.
     pub industries: Vec<IndustryFigures>,

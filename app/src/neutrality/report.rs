@@ -197,6 +197,12 @@ pub async fn compute(
         month: month.to_string(),
         from,
         to,
+        status: if provisional {
+            "provisional"
+        } else {
+            "published"
+        }
+        .into(),
         industries,
         anomaly_threshold: crate::policy::format_ratio(threshold),
         cases: kinds.into_values().collect(),
