@@ -7,7 +7,7 @@
 //! per-backend migration folders.
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +35,9 @@ impl Backend {
         }
     }
 }
+
+/// A PostgreSQL connection idle this long is tested before it is used.
+const IDLE_BEFORE_TEST: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct DbOptions {
@@ -154,13 +157,26 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(opts.max_connections)
             .acquire_timeout(opts.acquire_timeout)
-            // A pooled connection is tested with a round trip before each
-            // use. A SQLite connection is a file this process holds open and
-            // cannot be cut off, and there the test is a hand-over to the
-            // connection's thread and back: it doubled the thread switches
-            // of every query. A PostgreSQL connection can be (a restarted
-            // server), so there the test stays.
-            .test_before_acquire(backend == Backend::Postgres)
+            // sqlx can test a pooled connection with a round trip before
+            // each use. A SQLite connection is a file this process holds
+            // open and cannot be cut off; there the test is a hand-over to
+            // the connection's thread and back, and it doubled the thread
+            // switches of every query. A PostgreSQL connection can be (a
+            // restarted server), but the pool already tests each one as it
+            // is released, so one that failed a query never comes back;
+            // what is left to test is a connection that sat idle, where the
+            // round trip is not on a busy path. A busy connection is not
+            // tested again (a round trip to the server per query, a third
+            // of a gateway call's database time).
+            .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                Box::pin(async move {
+                    if backend == Backend::Postgres && meta.idle_for >= IDLE_BEFORE_TEST {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _meta| {
                 let pragmas = pragmas.clone();
                 Box::pin(async move {
@@ -193,10 +209,18 @@ impl Db {
     /// Under steady reads and writes a passive checkpoint never gets the
     /// WAL back to its start (some reader always holds a snapshot in it),
     /// so it would grow without end (hundreds of MB a minute under gateway
-    /// load): past `truncate_above` frames this also waits for the readers
-    /// of the moment to finish, holding new writers back, and empties it.
+    /// load). Past `restart_above` frames this process's writers are held
+    /// back for a moment while a second checkpoint copies what came since
+    /// and sends the next commit back to the WAL's start (a restart), if no
+    /// reader holds an older snapshot at that instant: it does not wait for
+    /// readers, so a restart that cannot happen now is tried at the next
+    /// call. The file keeps its length and is written over from its start,
+    /// not cut and grown again (cutting it cost commits several
+    /// milliseconds each time). Should restarts keep missing until the WAL
+    /// holds four times `restart_above`, this call waits for the readers
+    /// and empties the file, as a bound.
     /// Returns the frames the WAL held. Nothing to do on PostgreSQL.
-    pub async fn checkpoint(&self, truncate_above: i64) -> Result<i64, sqlx::Error> {
+    pub async fn checkpoint(&self, restart_above: i64) -> Result<i64, sqlx::Error> {
         if self.backend != Backend::Sqlite {
             return Ok(0);
         }
@@ -205,17 +229,41 @@ impl Db {
             .await?;
         // (busy, frames in the WAL, frames copied back)
         let frames: i64 = sqlx::Row::try_get(&row, 1)?;
-        if frames > truncate_above {
-            // In this process's writer turn: writers wait on it and go on
-            // the moment it ends, instead of meeting the lock inside SQLite
-            // and sleeping in its busy handler's coarse steps (tens of ms).
-            let _turn = tokio::time::timeout(self.turn_timeout, self.writer.clone().lock_owned())
-                .await
-                .map_err(|_| sqlx::Error::PoolTimedOut)?;
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&self.pool)
-                .await?;
+        if frames <= restart_above {
+            return Ok(frames);
         }
+        // In this process's writer turn: writers wait on it and go on the
+        // moment it ends, instead of meeting the lock inside SQLite and
+        // sleeping in its busy handler's coarse steps (tens of ms).
+        let _turn = tokio::time::timeout(self.turn_timeout, self.writer.clone().lock_owned())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?;
+        let mut conn = self.pool.acquire().await?;
+        if frames > restart_above.saturating_mul(4) {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut *conn)
+                .await?;
+            return Ok(frames);
+        }
+        // Without a busy timeout the restart gives up at once where a
+        // reader is in the way, instead of holding the writers back.
+        conn.execute("PRAGMA busy_timeout = 0").await?;
+        let restarted = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+            .execute(&mut *conn)
+            .await;
+        let restored = conn
+            .execute(&*format!(
+                "PRAGMA busy_timeout = {}",
+                self.turn_timeout.as_millis()
+            ))
+            .await;
+        if restarted.is_err() || restored.is_err() {
+            // Never hand a connection without its busy timeout back to
+            // the pool: close it.
+            drop(conn.detach());
+        }
+        restarted?;
+        restored?;
         Ok(frames)
     }
 
@@ -245,6 +293,24 @@ impl Db {
                 _turn: None,
             }),
         }
+    }
+
+    /// Runs one statement that commits by itself (no transaction around
+    /// it: one round trip), in this process's writer turn on SQLite as
+    /// `begin_write` does.
+    pub async fn execute_write<'q>(
+        &self,
+        query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<sqlx::any::AnyQueryResult, sqlx::Error> {
+        let _turn = match self.backend {
+            Backend::Sqlite => Some(
+                tokio::time::timeout(self.turn_timeout, self.writer.clone().lock_owned())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?,
+            ),
+            Backend::Postgres => None,
+        };
+        query.execute(&self.pool).await
     }
 
     /// Readiness: the database answers and has been migrated. On SQLite the

@@ -26,9 +26,9 @@ use tokio::net::TcpListener;
 
 /// How often this node writes its exposure counts to the database.
 const EXPOSURE_FLUSH: Duration = Duration::from_secs(5);
-/// WAL frames (of 4 KiB) past which the checkpoint timer empties the WAL:
-/// 64 MiB.
-const WAL_TRUNCATE_FRAMES: i64 = 16_384;
+/// WAL frames (of 4 KiB) past which the checkpoint timer sends writers back
+/// to the WAL's start: 64 MiB.
+const WAL_RESTART_FRAMES: i64 = 16_384;
 
 /// Builds the Leptos options from our configuration (not from cargo-leptos's
 /// environment), so the binary runs the same wherever it is started.
@@ -68,7 +68,7 @@ pub async fn serve(
             let mut every = tokio::time::interval(period);
             loop {
                 every.tick().await;
-                if let Err(err) = db.checkpoint(WAL_TRUNCATE_FRAMES).await {
+                if let Err(err) = db.checkpoint(WAL_RESTART_FRAMES).await {
                     tracing::warn!(error = %err, "checkpointing the SQLite WAL failed");
                 }
             }

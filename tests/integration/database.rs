@@ -48,12 +48,29 @@ async fn sqlite_connections_use_wal_busy_timeout_and_foreign_keys() {
     assert_eq!(fk, 1);
 }
 
+async fn write_orgs(db: &Db, from: usize, n: usize) {
+    for i in from..from + n {
+        let mut tx = db.begin_write().await.expect("begin");
+        sqlx::query(
+            "INSERT INTO organisations (slug, name, kind, created_at) VALUES ($1, $2, 'client', $3)",
+        )
+        .bind(format!("wal-org-{i}"))
+        .bind("x".repeat(2_000))
+        .bind(i as i64)
+        .execute(&mut **tx)
+        .await
+        .expect("insert");
+        tx.commit().await.expect("commit");
+    }
+}
+
 /// The serving process's checkpoint (`Db::checkpoint`): while readers
 /// keep reading, a passive checkpoint leaves the WAL as long as it was;
-/// past the threshold the WAL is emptied, and every committed row is still
-/// there afterwards.
+/// past the threshold the next commits go back to the WAL's start, so the
+/// file does not grow; far past it (four times) the WAL is emptied. Every
+/// committed row is still there afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_checkpoint_empties_a_wal_past_its_threshold_under_reads() {
+async fn sqlite_checkpoint_keeps_the_wal_bounded_under_reads() {
     let test_db = TestDb::new(Backend::Sqlite).await;
     let opts = DbOptions {
         max_connections: 8,
@@ -81,19 +98,7 @@ async fn sqlite_checkpoint_empties_a_wal_past_its_threshold_under_reads() {
             reads
         })
     };
-    for i in 0..200 {
-        let mut tx = db.begin_write().await.expect("begin");
-        sqlx::query(
-            "INSERT INTO organisations (slug, name, kind, created_at) VALUES ($1, $2, 'client', $3)",
-        )
-        .bind(format!("wal-org-{i}"))
-        .bind("x".repeat(2_000))
-        .bind(i as i64)
-        .execute(&mut **tx)
-        .await
-        .expect("insert");
-        tx.commit().await.expect("commit");
-    }
+    write_orgs(&db, 0, 200).await;
     let frames = db.checkpoint(i64::MAX).await.expect("passive checkpoint");
     assert!(
         frames >= 200,
@@ -104,11 +109,39 @@ async fn sqlite_checkpoint_empties_a_wal_past_its_threshold_under_reads() {
         before > 400_000,
         "the WAL still holds the writes: {before} bytes"
     );
-    db.checkpoint(frames - 1)
-        .await
-        .expect("checkpoint past the threshold");
+    // Past the threshold: a restart that does not wait for readers; one
+    // that meets a reader in the way is tried again at the next call.
+    let mut restarted_after = None;
+    for attempt in 0..50 {
+        db.checkpoint(frames - 1)
+            .await
+            .expect("checkpoint past the threshold");
+        write_orgs(&db, 1_000 + attempt, 1).await;
+        let now = db.checkpoint(i64::MAX).await.expect("passive checkpoint");
+        if now < 20 {
+            restarted_after = Some(attempt);
+            break;
+        }
+    }
+    let before = std::fs::metadata(&wal).expect("the WAL exists").len();
+    assert!(
+        restarted_after.is_some(),
+        "the commits after a checkpoint past the threshold go back to the WAL's start"
+    );
+    write_orgs(&db, 2_000, 50).await;
     let after = std::fs::metadata(&wal).expect("the WAL exists").len();
-    assert_eq!(after, 0, "the WAL is emptied (was {before} bytes)");
+    assert!(
+        after <= before,
+        "the WAL is written over from its start, not grown: {after} bytes (was {before})"
+    );
+    // Four times past the threshold: emptied, waiting for the readers.
+    let frames = db.checkpoint(i64::MAX).await.expect("passive checkpoint");
+    assert!(frames >= 50, "{frames}");
+    db.checkpoint(frames / 4 - 1)
+        .await
+        .expect("checkpoint far past the threshold");
+    let emptied = std::fs::metadata(&wal).expect("the WAL exists").len();
+    assert_eq!(emptied, 0, "the WAL is emptied (was {after} bytes)");
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(reader.await.expect("reader") > 0);
     let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM organisations WHERE slug LIKE 'wal-org-%'")
@@ -117,7 +150,53 @@ async fn sqlite_checkpoint_empties_a_wal_past_its_threshold_under_reads() {
         .expect("count")
         .try_get("n")
         .expect("n");
-    assert_eq!(n, 200);
+    let restarts = restarted_after.expect("restarted") as i64 + 1;
+    assert_eq!(n, 200 + restarts + 50);
+}
+
+/// The restart runs without a busy timeout so that it never holds writers
+/// back waiting for a reader; the connection it ran on gets its timeout
+/// back, so a write on it still waits for another process's lock instead
+/// of failing at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_checkpoint_gives_its_connection_back_with_its_busy_timeout() {
+    let test_db = TestDb::new(Backend::Sqlite).await;
+    let opts = DbOptions {
+        max_connections: 1,
+        checkpoint_in_background: true,
+        ..DbOptions::default()
+    };
+    let db = Db::connect(&test_db.url, &opts).await.expect("connect");
+    fairground::db::migrate(&db).await.expect("migrate");
+    write_orgs(&db, 0, 20).await;
+    let frames = db.checkpoint(i64::MAX).await.expect("passive checkpoint");
+    db.checkpoint(frames - 1)
+        .await
+        .expect("checkpoint past the threshold");
+    let mut conn = db.pool().acquire().await.expect("the one connection");
+    let timeout: i64 = sqlx::query("PRAGMA busy_timeout")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("busy timeout")
+        .try_get(0)
+        .expect("int");
+    assert_eq!(timeout, 5_000, "the connection's busy timeout is back");
+    drop(conn);
+    // Another process holds the write lock for a moment; the write waits.
+    let mut other = <sqlx::SqliteConnection as sqlx::Connection>::connect(&test_db.url)
+        .await
+        .expect("another connection");
+    sqlx::Executor::execute(&mut other, "BEGIN IMMEDIATE")
+        .await
+        .expect("lock");
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        sqlx::Executor::execute(&mut other, "COMMIT")
+            .await
+            .expect("unlock");
+    });
+    write_orgs(&db, 100, 1).await;
+    release.await.expect("released");
 }
 
 /// Each task reads, then writes, in one transaction. On SQLite a deferred

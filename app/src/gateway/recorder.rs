@@ -6,12 +6,17 @@
 
 use super::db::{self, CallRecord};
 use crate::db::Db;
+use std::collections::HashMap;
 use tokio::sync::{mpsc, oneshot};
 
 /// Records one commit takes at most.
 const MAX_BATCH: usize = 1_000;
 /// Calls waiting for the writer at most; more wait to hand over.
 const QUEUE: usize = 8_192;
+/// A key's last use is written again only this much later (ms): it is
+/// shown as a date, and a row rewritten with every commit costs each
+/// commit a statement and a page.
+const LAST_USE_STEP_MS: i64 = 1_000;
 
 type Waiting = (CallRecord, oneshot::Sender<bool>);
 
@@ -46,10 +51,16 @@ impl Recorder {
 
 async fn write_loop(db: Db, mut rx: mpsc::Receiver<Waiting>) {
     let mut batch: Vec<Waiting> = Vec::with_capacity(64);
+    // Each key's last use as committed by this writer.
+    let mut written: HashMap<i64, i64> = HashMap::new();
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (records, waiting): (Vec<CallRecord>, Vec<_>) = batch.drain(..).unzip();
-        let ok = match commit(&db, &records).await {
-            Ok(()) => true,
+        let uses = key_uses(&records, &written);
+        let ok = match commit(&db, &records, &uses).await {
+            Ok(()) => {
+                written.extend(uses.iter().copied());
+                true
+            }
             Err(err) => {
                 tracing::error!(error = %err, calls = records.len(), "storing gateway call records failed");
                 false
@@ -61,8 +72,80 @@ async fn write_loop(db: Db, mut rx: mpsc::Receiver<Waiting>) {
     }
 }
 
-async fn commit(db: &Db, records: &[CallRecord]) -> Result<(), sqlx::Error> {
+/// The last use of each key in `records` that moves its recorded last use
+/// on by at least `LAST_USE_STEP_MS` (every key this writer has not
+/// written yet).
+fn key_uses(records: &[CallRecord], written: &HashMap<i64, i64>) -> Vec<(i64, i64)> {
+    let mut latest: HashMap<i64, i64> = HashMap::new();
+    for r in records {
+        if let Some(key) = r.api_key {
+            let at = latest.entry(key).or_insert(r.occurred_at);
+            *at = (*at).max(r.occurred_at);
+        }
+    }
+    let mut uses: Vec<(i64, i64)> = latest
+        .into_iter()
+        .filter(|(key, at)| written.get(key).is_none_or(|w| *at >= w + LAST_USE_STEP_MS))
+        .collect();
+    uses.sort_unstable();
+    uses
+}
+
+async fn commit(db: &Db, records: &[CallRecord], uses: &[(i64, i64)]) -> Result<(), sqlx::Error> {
+    if uses.is_empty() && db::insert_only(records) {
+        return db::write_alone(db, records).await;
+    }
     let mut tx = db.begin_write().await?;
-    db::write_calls(&mut tx, records).await?;
+    db::write_calls(&mut tx, records, uses).await?;
     tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(key: Option<i64>, at: i64) -> CallRecord {
+        CallRecord {
+            request_id: format!("r{at}"),
+            subscription: 1,
+            api_key: key,
+            deployment: Some(1),
+            fallback_from: None,
+            status: 200,
+            outcome: "ok",
+            streamed: false,
+            billable: true,
+            prompt_tokens: None,
+            completion_tokens: None,
+            upstream_ms: 0,
+            overhead_us: 0,
+            occurred_at: at,
+            reserved_month: None,
+        }
+    }
+
+    #[test]
+    fn a_keys_last_use_is_written_once_a_step() {
+        let mut written = HashMap::new();
+        let first = [
+            call(Some(7), 5_000),
+            call(Some(7), 5_400),
+            call(Some(8), 5_100),
+            call(None, 9_000),
+        ];
+        let uses = key_uses(&first, &written);
+        assert_eq!(
+            uses,
+            vec![(7, 5_400), (8, 5_100)],
+            "each key once, at its latest call"
+        );
+        written.extend(uses);
+        // Within the step: nothing to write.
+        assert!(key_uses(&[call(Some(7), 6_399), call(Some(8), 5_900)], &written).is_empty());
+        // A step on (key 7) is written; key 8 still inside its step is not.
+        assert_eq!(
+            key_uses(&[call(Some(7), 6_400), call(Some(8), 6_099)], &written),
+            vec![(7, 6_400)]
+        );
+    }
 }
