@@ -295,22 +295,19 @@ impl Db {
         }
     }
 
-    /// Runs one statement that commits by itself (no transaction around
-    /// it: one round trip), in this process's writer turn on SQLite as
-    /// `begin_write` does.
-    pub async fn execute_write<'q>(
+    /// This process's writer turn on SQLite (as `begin_write` takes it),
+    /// for a writer on a connection of its own; nothing on PostgreSQL.
+    pub async fn writer_turn(
         &self,
-        query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
-    ) -> Result<sqlx::any::AnyQueryResult, sqlx::Error> {
-        let _turn = match self.backend {
-            Backend::Sqlite => Some(
+    ) -> Result<Option<tokio::sync::OwnedMutexGuard<()>>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => Ok(Some(
                 tokio::time::timeout(self.turn_timeout, self.writer.clone().lock_owned())
                     .await
                     .map_err(|_| sqlx::Error::PoolTimedOut)?,
-            ),
-            Backend::Postgres => None,
-        };
-        query.execute(&self.pool).await
+            )),
+            Backend::Postgres => Ok(None),
+        }
     }
 
     /// Readiness: the database answers and has been migrated. On SQLite the

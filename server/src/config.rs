@@ -277,7 +277,8 @@ pub struct Config {
     )]
     pub site_root: String,
 
-    /// Largest number of pooled database connections per process.
+    /// Largest number of pooled database connections per process (at
+    /// least 2: the gateway's record writer keeps one).
     #[arg(
         long,
         env = "FAIRGROUND_DB_MAX_CONNECTIONS",
@@ -361,7 +362,7 @@ pub struct Config {
 impl Config {
     pub fn db_options(&self) -> app::db::DbOptions {
         app::db::DbOptions {
-            max_connections: self.db_max_connections.max(1),
+            max_connections: self.db_max_connections.max(2),
             acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs.max(1)),
             ..app::db::DbOptions::default()
         }
@@ -406,5 +407,18 @@ impl Config {
             max_connections: self.max_connections.max(1),
             trusted_proxies: std::sync::Arc::new(proxies),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_has_a_connection_beside_the_one_the_record_writer_keeps() {
+        let cli = Cli::try_parse_from(["fairground", "--db-max-connections", "1"]).expect("parses");
+        assert_eq!(cli.config.db_options().max_connections, 2);
+        let cli = Cli::try_parse_from(["fairground", "--db-max-connections", "7"]).expect("parses");
+        assert_eq!(cli.config.db_options().max_connections, 7);
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::db::Db;
 use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
 use sqlx::{Any, Row, Transaction};
 
 /// What one call needs, read in one query: the key (when live), the
@@ -329,11 +330,16 @@ pub fn insert_only(calls: &[CallRecord]) -> bool {
 
 /// Stores a batch that `insert_only` accepts in one statement that commits
 /// by itself: one round trip to the database instead of three (begin,
-/// insert, commit), with the same durability.
-pub async fn write_alone(db: &Db, calls: &[CallRecord]) -> Result<(), sqlx::Error> {
+/// insert, commit), with the same durability. The caller holds the writer
+/// turn on SQLite.
+pub async fn write_alone(
+    conn: &mut AnyConnection,
+    calls: &[CallRecord],
+) -> Result<(), sqlx::Error> {
     debug_assert!(insert_only(calls));
     let sql = insert_sql(calls.len());
-    db.execute_write(bind_calls(sqlx::query(&sql), calls))
+    bind_calls(sqlx::query(&sql), calls)
+        .execute(conn)
         .await
         .map(drop)
 }

@@ -5,7 +5,9 @@
 //! call's answer ends without a transaction per call.
 
 use super::db::{self, CallRecord};
-use crate::db::Db;
+use crate::db::{Backend, Db};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, Connection};
 use std::collections::HashMap;
 use tokio::sync::{mpsc, oneshot};
 
@@ -53,15 +55,21 @@ async fn write_loop(db: Db, mut rx: mpsc::Receiver<Waiting>) {
     let mut batch: Vec<Waiting> = Vec::with_capacity(64);
     // Each key's last use as committed by this writer.
     let mut written: HashMap<i64, i64> = HashMap::new();
+    // The writer keeps one of the pool's connections: taking one from the
+    // pool and giving it back (which tests it with a round trip) for every
+    // batch cost each call's commit. Given back after a failure, so a
+    // broken connection is closed and the next batch takes another.
+    let mut held: Option<PoolConnection<Any>> = None;
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (records, waiting): (Vec<CallRecord>, Vec<_>) = batch.drain(..).unzip();
         let uses = key_uses(&records, &written);
-        let ok = match commit(&db, &records, &uses).await {
+        let ok = match commit(&db, &mut held, &records, &uses).await {
             Ok(()) => {
                 written.extend(uses.iter().copied());
                 true
             }
             Err(err) => {
+                held = None;
                 tracing::error!(error = %err, calls = records.len(), "storing gateway call records failed");
                 false
             }
@@ -91,11 +99,24 @@ fn key_uses(records: &[CallRecord], written: &HashMap<i64, i64>) -> Vec<(i64, i6
     uses
 }
 
-async fn commit(db: &Db, records: &[CallRecord], uses: &[(i64, i64)]) -> Result<(), sqlx::Error> {
+async fn commit(
+    db: &Db,
+    held: &mut Option<PoolConnection<Any>>,
+    records: &[CallRecord],
+    uses: &[(i64, i64)],
+) -> Result<(), sqlx::Error> {
+    let conn = match held {
+        Some(conn) => conn,
+        None => held.insert(db.pool().acquire().await?),
+    };
+    let _turn = db.writer_turn().await?;
     if uses.is_empty() && db::insert_only(records) {
-        return db::write_alone(db, records).await;
+        return db::write_alone(conn, records).await;
     }
-    let mut tx = db.begin_write().await?;
+    let mut tx = match db.backend() {
+        Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => conn.begin().await?,
+    };
     db::write_calls(&mut tx, records, uses).await?;
     tx.commit().await
 }
