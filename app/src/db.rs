@@ -235,9 +235,7 @@ impl Db {
         // In this process's writer turn: writers wait on it and go on the
         // moment it ends, instead of meeting the lock inside SQLite and
         // sleeping in its busy handler's coarse steps (tens of ms).
-        let _turn = tokio::time::timeout(self.turn_timeout, self.writer.clone().lock_owned())
-            .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)?;
+        let _turn = self.turn().await?;
         let mut conn = self.pool.acquire().await?;
         if frames > restart_above.saturating_mul(4) {
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -279,10 +277,7 @@ impl Db {
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => {
-                let turn =
-                    tokio::time::timeout(self.turn_timeout, self.writer.clone().lock_owned())
-                        .await
-                        .map_err(|_| sqlx::Error::PoolTimedOut)?;
+                let turn = self.turn().await?;
                 Ok(WriteTx {
                     tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
                     _turn: Some(turn),
@@ -301,13 +296,17 @@ impl Db {
         &self,
     ) -> Result<Option<tokio::sync::OwnedMutexGuard<()>>, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => Ok(Some(
-                tokio::time::timeout(self.turn_timeout, self.writer.clone().lock_owned())
-                    .await
-                    .map_err(|_| sqlx::Error::PoolTimedOut)?,
-            )),
+            Backend::Sqlite => Ok(Some(self.turn().await?)),
             Backend::Postgres => Ok(None),
         }
+    }
+
+    /// Waits for this process's writer turn, as long as SQLite's busy
+    /// timeout would.
+    async fn turn(&self) -> Result<tokio::sync::OwnedMutexGuard<()>, sqlx::Error> {
+        tokio::time::timeout(self.turn_timeout, self.writer.clone().lock_owned())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)
     }
 
     /// Readiness: the database answers and has been migrated. On SQLite the

@@ -11,13 +11,33 @@ crate::on_both_backends!(
 );
 
 async fn open(db: &TestDb) -> Db {
-    let opts = DbOptions {
-        max_connections: 8,
-        ..DbOptions::default()
-    };
+    open_with(
+        db,
+        DbOptions {
+            max_connections: 8,
+            ..DbOptions::default()
+        },
+    )
+    .await
+}
+
+async fn open_with(db: &TestDb, opts: DbOptions) -> Db {
     let handle = Db::connect(&db.url, &opts).await.expect("connect");
     fairground::db::migrate(&handle).await.expect("migrate");
     handle
+}
+
+/// As the serving process opens SQLite: the WAL checkpointed by a timer.
+async fn open_serving(db: &TestDb, max_connections: u32) -> Db {
+    open_with(
+        db,
+        DbOptions {
+            max_connections,
+            checkpoint_in_background: true,
+            ..DbOptions::default()
+        },
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,13 +92,7 @@ async fn write_orgs(db: &Db, from: usize, n: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_checkpoint_keeps_the_wal_bounded_under_reads() {
     let test_db = TestDb::new(Backend::Sqlite).await;
-    let opts = DbOptions {
-        max_connections: 8,
-        checkpoint_in_background: true,
-        ..DbOptions::default()
-    };
-    let db = Db::connect(&test_db.url, &opts).await.expect("connect");
-    fairground::db::migrate(&db).await.expect("migrate");
+    let db = open_serving(&test_db, 8).await;
     let wal = std::path::PathBuf::from(format!(
         "{}-wal",
         test_db.url.trim_start_matches("sqlite://")
@@ -161,13 +175,7 @@ async fn sqlite_checkpoint_keeps_the_wal_bounded_under_reads() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_checkpoint_gives_its_connection_back_with_its_busy_timeout() {
     let test_db = TestDb::new(Backend::Sqlite).await;
-    let opts = DbOptions {
-        max_connections: 1,
-        checkpoint_in_background: true,
-        ..DbOptions::default()
-    };
-    let db = Db::connect(&test_db.url, &opts).await.expect("connect");
-    fairground::db::migrate(&db).await.expect("migrate");
+    let db = open_serving(&test_db, 1).await;
     write_orgs(&db, 0, 20).await;
     let frames = db.checkpoint(i64::MAX).await.expect("passive checkpoint");
     db.checkpoint(frames - 1)
