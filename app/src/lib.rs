@@ -39,7 +39,7 @@ pub mod state;
 
 use layout::{Footer, Header};
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     ParamSegment, SsrMode, StaticSegment,
@@ -77,6 +77,9 @@ pub fn shell(options: leptos::config::LeptosOptions) -> impl IntoView {
                 // An inline icon: no extra request, nothing for the browser to 404 on.
                 <link rel="icon" href=FAVICON/>
                 <AutoReload options=options.clone()/>
+                // The stylesheet shares the app's hashed output name (see
+                // the server's `assets`); the head is not hydrated.
+                <link rel="stylesheet" href=format!("/{}/{}.css", options.site_pkg_dir, options.output_name)/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -98,7 +101,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="fairground" href="/pkg/fairground.css"/>
         // Every page's title passes through this formatter: the head is
         // written raw on the server, so the title is escaped there.
         <Title formatter=ui::text::unescaped_slot text="Fairground · industry models marketplace"/>

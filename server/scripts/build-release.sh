@@ -21,3 +21,5 @@ if [ -z "$version" ] || [ "$version" -lt 110 ]; then
   exit 1
 fi
 cargo leptos build --release
+# The brotli (11) and gzip (9) copies the server sends as they are.
+target/release/fairground precompress >/dev/null

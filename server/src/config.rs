@@ -28,6 +28,10 @@ pub enum Command {
     Migrate,
     /// Print every route (method and path) the server answers.
     Routes,
+    /// Write the brotli (quality 11) and gzip (level 9) copies of the built
+    /// site's JS, wasm and CSS beside them, so the server sends them as
+    /// they are (run after `cargo leptos build --release`).
+    Precompress,
     /// Platform administration.
     #[command(subcommand)]
     Admin(AdminCommand),

@@ -162,6 +162,8 @@ pub struct Surface {
     pub form_error_key: Vec<u8>,
     /// How long a request body may take to arrive.
     pub body_timeout: Duration,
+    /// The built site's hashed assets.
+    pub assets: Arc<crate::assets::Assets>,
 }
 
 pub fn router(state: AppState, surface: Surface) -> Router {
@@ -170,6 +172,7 @@ pub fn router(state: AppState, surface: Surface) -> Router {
         secure_cookies,
         form_error_key,
         body_timeout,
+        assets,
     } = surface;
     let sessions = session_layer(&state, secure_cookies);
     let links = crate::form_errors::FormErrorLinks::new(form_error_key, site.clone());
@@ -232,8 +235,10 @@ pub fn router(state: AppState, surface: Surface) -> Router {
                     .on_failure(DefaultOnFailure::new().level(Level::WARN)),
             )
             .layer(PropagateRequestIdLayer::new(request_id))
-            // Static files (the wasm above all) at the default quality; the
-            // outer layer leaves what the inner one already encoded alone.
+            // Other answers (CSV exports, files in the site without a hash)
+            // at the default quality; the outer layer leaves what the inner
+            // one already encoded alone. The site's hashed assets are
+            // compressed once, not here (see `assets`).
             .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(not_relayed)))
             // Pages and API answers are made per request (each page has its
             // own CSP nonce), so they are compressed at the fastest level:
@@ -247,7 +252,8 @@ pub fn router(state: AppState, surface: Surface) -> Router {
             .layer(middleware::from_fn_with_state(
                 crate::edge::BodyDeadline(body_timeout),
                 crate::edge::refuse_control_characters,
-            )),
+            ))
+            .layer(middleware::from_fn_with_state(assets, crate::assets::serve)),
     )
 }
 
@@ -313,7 +319,8 @@ fn is_dynamic(
         .is_some_and(|t| t.starts_with("text/html") || t.starts_with("application/json"))
 }
 
-/// Not an answer the gateway relays (see `app::gateway::Relayed`).
+/// Not an answer the gateway relays (see `app::gateway::Relayed`), nor an
+/// asset compressed at build time (`assets::Precompressed`).
 fn not_relayed(
     _: StatusCode,
     _: http::Version,
@@ -321,6 +328,7 @@ fn not_relayed(
     extensions: &http::Extensions,
 ) -> bool {
     extensions.get::<app::gateway::Relayed>().is_none()
+        && extensions.get::<crate::assets::Precompressed>().is_none()
 }
 
 /// The process is up.
@@ -366,8 +374,13 @@ fn new_nonce() -> String {
 ///
 /// Everything but the built assets under `/pkg/` is made per request and may
 /// be someone's own (a new API key is shown once, an invoice, a session's
-/// pages): `Cache-Control: no-store`, so neither the browser's history nor a
-/// shared cache keeps a copy. With an `https://` public URL, browsers are
+/// pages): `Cache-Control: private, no-store`, so neither the browser's
+/// history nor a shared cache keeps a copy. Anonymous pages are not left to
+/// a shared cache either: each carries its own script nonce (a cached one
+/// would be known to everyone), the views a page counts feed the exposure
+/// audit (a cache would hide them), and a sign-in form carries its own
+/// token. The hashed assets are cached for a year (`assets`); other files
+/// under `/pkg/` are checked with the server each time (`no-cache`). With an `https://` public URL, browsers are
 /// told to come back over HTTPS only, for a year (HSTS; not for subdomains,
 /// which may be someone else's).
 async fn security_headers(State(hsts): State<bool>, mut req: Request, next: Next) -> Response {
@@ -402,7 +415,15 @@ async fn security_headers(State(hsts): State<bool>, mut req: Request, next: Next
         HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
     );
     if !asset {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+    } else if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(crate::assets::UNHASHED),
+        );
     }
     if hsts {
         headers.insert(

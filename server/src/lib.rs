@@ -2,6 +2,7 @@
 //! command-line sub-commands. Also a library so tests and benchmarks can reuse
 //! its pieces.
 
+pub mod assets;
 pub mod config;
 pub mod csrf;
 pub mod db;
@@ -31,10 +32,11 @@ const EXPOSURE_FLUSH: Duration = Duration::from_secs(5);
 const WAL_RESTART_FRAMES: i64 = 16_384;
 
 /// Builds the Leptos options from our configuration (not from cargo-leptos's
-/// environment), so the binary runs the same wherever it is started.
-pub fn leptos_options(config: &Config) -> leptos::config::LeptosOptions {
+/// environment), so the binary runs the same wherever it is started. Pages
+/// link the site's assets by their hashed names (see `assets`).
+pub fn leptos_options(config: &Config, assets: &assets::Assets) -> leptos::config::LeptosOptions {
     leptos::config::LeptosOptions::builder()
-        .output_name("fairground")
+        .output_name(assets.output_name())
         .site_root(config.site_root.as_str())
         .site_pkg_dir("pkg")
         .site_addr(config.addr)
@@ -88,9 +90,15 @@ pub async fn serve(
             Clock::from_fn(move || system.now_ms() + offset)
         }
     };
+    let site_root = std::path::PathBuf::from(&config.site_root);
+    let assets = Arc::new(
+        tokio::task::spawn_blocking(move || assets::Assets::load(&site_root))
+            .await?
+            .map_err(|e| anyhow::anyhow!("reading the built site in {}: {e}", config.site_root))?,
+    );
     let state = AppState {
         db: db.clone(),
-        leptos_options: leptos_options(&config),
+        leptos_options: leptos_options(&config, &assets),
         clock,
         sessions: config.session_limits(),
         rate_limits: Arc::new(
@@ -176,6 +184,7 @@ pub async fn serve(
             secure_cookies: config.cookie_secure(),
             form_error_key,
             body_timeout: limits.body_timeout,
+            assets,
         },
     );
     let server = serve::serve(listener, router, limits, graceful);

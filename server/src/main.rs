@@ -41,6 +41,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => fairground::serve(config, fairground::shutdown_signal()).await,
+        Command::Precompress => {
+            let site = std::path::Path::new(&config.site_root);
+            for file in fairground::assets::precompress(site)? {
+                println!("{}", file.display());
+            }
+            Ok(())
+        }
         Command::Routes => {
             for (method, path) in fairground::http::route_table() {
                 println!("{method} {path}");

@@ -418,7 +418,7 @@ async fn answers_are_never_cached_and_an_https_site_asks_for_https_only(backend:
     let no_store = |what: &str, h: &reqwest::header::HeaderMap| {
         assert_eq!(
             h.get("cache-control").and_then(|c| c.to_str().ok()),
-            Some("no-store"),
+            Some("private, no-store"),
             "{what}"
         );
         assert!(

@@ -8,6 +8,7 @@ mod helpers;
 mod accounts;
 mod adoption;
 mod affiliation;
+mod assets;
 mod audit;
 mod authz_matrix;
 mod cases;

@@ -54,7 +54,7 @@ impl InProcess {
         let config = Cli::parse_from(["fairground", "--database-url", &test_db.url]).config;
         let state = AppState {
             db: db.clone(),
-            leptos_options: fairground::leptos_options(&config),
+            leptos_options: fairground::leptos_options(&config, &Default::default()),
             clock,
             sessions: SessionLimits {
                 idle: Duration::from_secs(30 * 60),
@@ -76,6 +76,7 @@ impl InProcess {
                 secure_cookies: false,
                 form_error_key: key,
                 body_timeout: Duration::from_secs(30),
+                assets: Default::default(),
             },
         );
         InProcess { router, now, db }
