@@ -623,6 +623,24 @@ async fn deprecating_a_base_model_notifies_every_organisation_deploying_on_it(ba
         let msg = notes[0]["message"].as_str().unwrap_or("");
         assert!(msg.contains("Aurora 2") && msg.contains(listing), "{msg}");
     }
+    // The page dates each notice and says where its link leads.
+    let html = m.alice.page("/notifications").await;
+    let doc = scraper::Html::parse_document(&html);
+    let item = scraper::Selector::parse("ul.notifications li").expect("selector");
+    let item = doc.select(&item).next().expect("a notice");
+    let time = scraper::Selector::parse("time[datetime]").expect("selector");
+    let time = item.select(&time).next().expect("a date");
+    assert!(
+        time.value()
+            .attr("datetime")
+            .unwrap_or("")
+            .starts_with("20")
+            && time.text().collect::<String>().ends_with(" UTC"),
+        "{html}"
+    );
+    let link = scraper::Selector::parse("a[href='/my/listings']").expect("selector");
+    let link = item.select(&link).next().expect("a link to the listings");
+    assert_eq!(link.text().collect::<String>(), "Review your listings");
     let notes = call_ok(&m.carol, "/api/fn/notifications", &[]).await;
     assert_eq!(
         notes.as_array().map(Vec::len),

@@ -25,6 +25,7 @@ mod listings;
 mod metering;
 mod neutrality;
 mod orgs;
+mod permanent_actions;
 mod policy;
 mod ranking_weights;
 mod recusal;

@@ -14,6 +14,7 @@ crate::on_both_backends!(
     the_database_refuses_a_second_staff_role_and_staff_roles_outside_the_platform,
     only_referees_manage_platform_staff_and_only_referee_owners_make_referees,
     addresses_are_proven_by_a_single_use_link_and_staff_need_a_proven_one,
+    signing_up_or_in_from_an_invitation_link_returns_to_the_invitation,
 );
 
 async fn create_org(v: &Visitor<'_>, name: &str, kind: &str) -> i64 {
@@ -835,4 +836,144 @@ async fn addresses_are_proven_by_a_single_use_link_and_staff_need_a_proven_one(b
 
 async fn verified(v: &Visitor<'_>) -> serde_json::Value {
     v.call("/api/fn/current_user", &[]).await.1["email_verified"].clone()
+}
+
+/// Someone who follows an invitation link and has to sign up or sign in
+/// first comes back to the invitation afterwards, not to the account page
+/// (forms posted without JavaScript here). A `next` that names anything but
+/// an invitation page is ignored: the sign-in form redirects nowhere else.
+async fn signing_up_or_in_from_an_invitation_link_returns_to_the_invitation(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    // Several sign-ins of one account within the minute.
+    let app = App::spawn_with(&db, &[("FAIRGROUND_AUTH_ATTEMPTS_PER_ACCOUNT", "50")]).await;
+    let owner = Visitor::signed_up(&app, "owner@example.org", "Olive Owner").await;
+    create_org(&owner, "Harbour Health", "client").await;
+    let token = invite(&owner, "new@example.org", "member", "").await;
+    let here = format!("/invitations/{token}");
+
+    // Signed out, the invitation page links both forms with the way back.
+    let newcomer = Visitor::new(&app);
+    let page = newcomer.page(&here).await;
+    for form in ["/sign-up", "/sign-in"] {
+        assert!(
+            page.contains(&format!("href=\"{form}?next={here}\"")),
+            "{form} link carries the invitation:\n{page}"
+        );
+    }
+    // The sign-up page keeps it in its form and in its link to sign-in.
+    let sign_up_page = format!("/sign-up?next={here}");
+    let html = newcomer.page(&sign_up_page).await;
+    assert!(
+        html.contains(&format!("name=\"next\" value=\"{here}\"")),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("href=\"/sign-in?next={here}\"")),
+        "{html}"
+    );
+    let res = newcomer
+        .form(
+            "/api/fn/sign_up",
+            &sign_up_page,
+            &[
+                ("email", "new@example.org"),
+                ("display_name", "Nia New"),
+                ("password", "tangerine orbit cathedral 93"),
+                ("next", &here),
+            ],
+        )
+        .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    assert_eq!(
+        res.headers()[LOCATION],
+        here.as_str(),
+        "back to the invitation"
+    );
+    let page = newcomer.page(&here).await;
+    assert!(page.contains("Accept invitation"), "{page}");
+
+    // An account that exists signs in from its invitation and comes back.
+    let known = Visitor::signed_up(&app, "known@example.org", "Kim Known").await;
+    drop(known);
+    let token = invite(&owner, "known@example.org", "member", "").await;
+    let there = format!("/invitations/{token}");
+    let sign_in_page = format!("/sign-in?next={there}");
+    let html = Visitor::new(&app).page(&sign_in_page).await;
+    assert!(
+        html.contains(&format!("name=\"next\" value=\"{there}\"")),
+        "{html}"
+    );
+    let sign_in = |next: String| {
+        let app = &app;
+        let page = sign_in_page.clone();
+        async move {
+            Visitor::new(app)
+                .form(
+                    "/api/fn/sign_in",
+                    &page,
+                    &[
+                        ("email", "known@example.org"),
+                        ("password", "tangerine orbit cathedral 93"),
+                        ("next", &next),
+                    ],
+                )
+                .await
+        }
+    };
+    let res = sign_in(there.clone()).await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    assert_eq!(res.headers()[LOCATION], there.as_str());
+    // With two-step sign-in, through the code page and back.
+    let careful = Visitor::signed_up(&app, "careful@example.org", "Cy Careful").await;
+    let (_, recovery) = careful.enable_two_step().await;
+    drop(careful);
+    let token = invite(&owner, "careful@example.org", "member", "").await;
+    let back_to = format!("/invitations/{token}");
+    let careful = Visitor::new(&app);
+    let from = format!("/sign-in?next={back_to}");
+    let res = careful
+        .form(
+            "/api/fn/sign_in",
+            &from,
+            &[
+                ("email", "careful@example.org"),
+                ("password", "tangerine orbit cathedral 93"),
+                ("next", &back_to),
+            ],
+        )
+        .await;
+    let code_page = format!("/sign-in/code?next={back_to}");
+    assert_eq!(res.headers()[LOCATION], code_page.as_str());
+    let html = careful.page(&code_page).await;
+    assert!(
+        html.contains(&format!("name=\"next\" value=\"{back_to}\"")),
+        "{html}"
+    );
+    let res = careful
+        .form(
+            "/api/fn/sign_in_code",
+            &code_page,
+            &[("code", &recovery[0]), ("next", &back_to)],
+        )
+        .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    assert_eq!(res.headers()[LOCATION], back_to.as_str());
+    assert!(careful.page(&back_to).await.contains("Accept invitation"));
+
+    // Anywhere else: the account page, as without `next`.
+    for elsewhere in [
+        "https://evil.example/",
+        "//evil.example/invitations/abc",
+        "/orgs",
+        "/invitations/abc/../../orgs",
+    ] {
+        let res = sign_in(elsewhere.to_string()).await;
+        assert!(res.status().is_redirection(), "{}", res.status());
+        assert_eq!(res.headers()[LOCATION], "/account", "{elsewhere}");
+    }
+    // And a page asked for with such a `next` does not carry it.
+    let html = Visitor::new(&app)
+        .page("/sign-in?next=https://evil.example/")
+        .await;
+    assert!(!html.contains("evil.example"), "{html}");
 }

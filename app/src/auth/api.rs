@@ -39,6 +39,8 @@ pub async fn sign_up(
     email: String,
     display_name: String,
     password: String,
+    // An invitation page to return to (see `auth::next::return_to`).
+    #[server(default)] next: Option<String>,
 ) -> Result<(), AppError> {
     crate::state::respond_then(
         async {
@@ -46,25 +48,31 @@ pub async fn sign_up(
             super::service::sign_up(&visit, &email, &display_name, &password).await
         }
         .await,
-        "/account",
+        super::next::return_to(next.as_deref()).unwrap_or("/account"),
     )
 }
 
 /// Signs in. Unknown email and wrong password answer alike.
 #[server(prefix = "/api/fn", endpoint = "sign_in")]
-pub async fn sign_in(email: String, password: String) -> Result<SignInOutcome, AppError> {
+pub async fn sign_in(
+    email: String,
+    password: String,
+    // An invitation page to return to (see `auth::next::return_to`).
+    #[server(default)] next: Option<String>,
+) -> Result<SignInOutcome, AppError> {
     let out = async {
         let visit = Visit::current().await?;
         super::service::sign_in(&visit, &email, &password).await
     }
     .await;
     match out {
-        Ok(true) => {
-            crate::state::respond_then(Ok(SignInOutcome { second_step: true }), "/sign-in/code")
-        }
+        Ok(true) => crate::state::respond_then(
+            Ok(SignInOutcome { second_step: true }),
+            &super::next::with_next("/sign-in/code", next.as_deref()),
+        ),
         other => crate::state::respond_then(
             other.map(|_| SignInOutcome { second_step: false }),
-            "/account",
+            super::next::return_to(next.as_deref()).unwrap_or("/account"),
         ),
     }
 }

@@ -2,6 +2,7 @@
 //! sessions that remember it.
 
 pub mod api;
+pub mod next;
 pub mod password;
 pub mod views;
 

@@ -10,10 +10,14 @@ use leptos::prelude::*;
 /// The second step of signing in: a code from the authenticator app or a
 /// recovery code.
 #[server(prefix = "/api/fn", endpoint = "sign_in_code")]
-pub async fn sign_in_code(code: String) -> Result<(), AppError> {
+pub async fn sign_in_code(
+    code: String,
+    // An invitation page to return to (see `auth::next::return_to`).
+    #[server(default)] next: Option<String>,
+) -> Result<(), AppError> {
     crate::state::respond_then(
         async { super::two_step::sign_in_code(&Visit::current().await?, &code).await }.await,
-        "/account",
+        super::next::return_to(next.as_deref()).unwrap_or("/account"),
     )
 }
 

@@ -14,6 +14,8 @@ use leptos_meta::Title;
 /// `/sign-in/code`: after the password of an account with two-step sign-in.
 #[component]
 pub fn SignInCodePage() -> impl IntoView {
+    let next = super::next::next_of_page();
+    let again = super::next::with_next("/sign-in", next.as_deref());
     let action = page_action::<SignInCode>();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     view! {
@@ -31,9 +33,10 @@ pub fn SignInCodePage() -> impl IntoView {
                     hint="A code works once; a new one appears every 30 seconds."
                     error
                 />
+                <super::next::NextField next/>
                 <button type="submit">"Continue"</button>
             </ActionForm>
-            <p><a href="/sign-in">"Start again with your email and password"</a></p>
+            <p><a href=again>"Start again with your email and password"</a></p>
         </section>
     }
 }

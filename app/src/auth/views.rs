@@ -83,6 +83,8 @@ pub fn AccountMenu() -> impl IntoView {
 
 #[component]
 pub fn SignUpPage() -> impl IntoView {
+    let next = super::next::next_of_page();
+    let sign_in = super::next::with_next("/sign-in", next.as_deref());
     let action = page_action::<SignUp>();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     view! {
@@ -101,15 +103,18 @@ pub fn SignUpPage() -> impl IntoView {
                     hint="At least 12 characters. A few unrelated words make a strong one."
                     error
                 />
+                <super::next::NextField next/>
                 <button type="submit">"Create account"</button>
             </ActionForm>
-            <p>"Already have an account? " <a href="/sign-in">"Sign in"</a></p>
+            <p>"Already have an account? " <a href=sign_in>"Sign in"</a></p>
         </section>
     }
 }
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
+    let next = super::next::next_of_page();
+    let sign_up = super::next::with_next("/sign-up", next.as_deref());
     let action = page_action::<SignIn>();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     view! {
@@ -120,9 +125,10 @@ pub fn SignInPage() -> impl IntoView {
             <ActionForm action>
                 <Field label="Email" name="email" input_type="email" autocomplete="email" error/>
                 <Field label="Password" name="password" input_type="password" autocomplete="current-password" error/>
+                <super::next::NextField next/>
                 <button type="submit">"Sign in"</button>
             </ActionForm>
-            <p>"New here? " <a href="/sign-up">"Create an account"</a></p>
+            <p>"New here? " <a href=sign_up>"Create an account"</a></p>
         </section>
     }
 }

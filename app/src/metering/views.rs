@@ -2,6 +2,7 @@
 
 use super::api::{api_keys, CreateApiKey, RevokeApiKey};
 use super::{KeyPurpose, Reason, DIMENSIONS, MAX_BATCH};
+use crate::ui::confirm::Confirm;
 use crate::ui::fields::{page_action, Field, FormAlert};
 use crate::ui::format::date;
 use crate::ui::status::loaded_or;
@@ -72,7 +73,9 @@ pub fn ApiKeysPage() -> impl IntoView {
                                                     "Live "
                                                     <ActionForm action=revoke attr:class="inline-form">
                                                         <input type="hidden" name="id" value=k.id.to_string()/>
-                                                        <button type="submit" class="link-button" aria-label=format!("Revoke {}", k.name)>"Revoke"</button>
+                                                        <Confirm label="Revoke" name=format!("Revoke {}", k.name)
+                                                            consequence="Every call with this key is refused from now on. A revoked key cannot be restored."
+                                                            confirm=format!("Yes, revoke {}", k.name)/>
                                                     </ActionForm>
                                                 }.into_any(),
                                                 None => view! { "Live" }.into_any(),

@@ -2,6 +2,7 @@
 
 use super::api::notifications;
 use super::NotificationView;
+use crate::ui::format::minute;
 use crate::ui::status::loaded;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -22,7 +23,10 @@ pub fn NotificationsPage() -> impl IntoView {
                             {items.into_iter().map(|n| view! {
                                 <li>
                                     <p>{n.message}</p>
-                                    {(!n.link.is_empty()).then(|| view! { <a href=n.link.clone()>"Open"</a> })}
+                                    <p class="muted">
+                                        <time datetime=crate::calendar::rfc3339(n.created_at)>{minute(n.created_at)}</time>
+                                        {(!n.link.is_empty()).then(|| view! { " · " <a href=n.link.clone()>{link_text(&n.kind)}</a> })}
+                                    </p>
                                 </li>
                             }).collect_view()}
                         </ul>
@@ -30,5 +34,14 @@ pub fn NotificationsPage() -> impl IntoView {
                 }
             })}
         </section>
+    }
+}
+
+/// What a notification's link leads to, by its kind.
+fn link_text(kind: &str) -> &'static str {
+    match kind {
+        "conflict_case" => "Open the case",
+        "base_model.deprecated" => "Review your listings",
+        _ => "Open",
     }
 }

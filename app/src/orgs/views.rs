@@ -272,12 +272,16 @@ pub fn InvitationPage() -> impl IntoView {
                                 } else if o.signed_in {
                                     view! { <p>{format!("You are signed in with another address. Sign out, then sign in as {} to accept.", o.email)}</p> }.into_any()
                                 } else {
+                                    // Both come back here once signed in.
+                                    let here = format!("/invitations/{}", token());
+                                    let sign_up = crate::auth::next::with_next("/sign-up", Some(&here));
+                                    let sign_in = crate::auth::next::with_next("/sign-in", Some(&here));
                                     view! {
                                         <p>
                                             {format!("Sign in as {} to accept, or ", o.email)}
-                                            <a href="/sign-up">"create an account"</a>
-                                            " with that address, then open this link again. "
-                                            <a href="/sign-in">"Sign in"</a>
+                                            <a href=sign_up>"create an account"</a>
+                                            " with that address: you come back to this page. "
+                                            <a href=sign_in>"Sign in"</a>
                                         </p>
                                     }.into_any()
                                 }}

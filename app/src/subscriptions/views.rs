@@ -9,6 +9,7 @@ use super::api::{
 use super::{Connect, DayUsage, StatementView, SubscriptionView};
 use crate::policy::format_rate;
 use crate::ui::badge::{AffiliatedBadge, PlatformBadge};
+use crate::ui::confirm::Confirm;
 use crate::ui::fields::options;
 use crate::ui::fields::{field_error, invalid};
 use crate::ui::fields::{page_action, FormAlert};
@@ -340,7 +341,9 @@ pub fn SubscriptionPage() -> impl IntoView {
                             <FormAlert error=cancel_error fields=&[]/>
                             <ActionForm action=cancel>
                                 <input type="hidden" name="id" value=s.id.to_string()/>
-                                <button type="submit" class="danger">"Cancel the subscription"</button>
+                                <Confirm label="Cancel the subscription"
+                                    consequence="Cancelling cannot be undone: calls after it are refused at once and this month's plan fee stays due. Subscribing again starts a new subscription."
+                                    confirm="Yes, cancel the subscription"/>
                             </ActionForm>
                         })}
                     </article>

@@ -3,6 +3,7 @@
 //! here, never from one another.
 
 pub mod badge;
+pub mod confirm;
 pub mod fields;
 pub mod format;
 pub mod status;

@@ -12,6 +12,7 @@ use crate::domain::CURRENCIES;
 use crate::error::AppError;
 use crate::gateway::{DeploymentHealth, TestCall};
 use crate::ui::badge::{AffiliatedBadge, PlatformBadge};
+use crate::ui::confirm::Confirm;
 use crate::ui::fields::{field_error, invalid, options, page_action, Choice, Field, FormAlert};
 use crate::ui::format::{date, format_money};
 use crate::ui::status::loaded;
@@ -221,7 +222,9 @@ fn editor_view(
             {(!retired).then(|| view! {
                 <ActionForm action=a.retire attr:class="inline-form">
                     <input type="hidden" name="id" value=id/>
-                    <button type="submit" class="danger">"Retire listing"</button>
+                    <Confirm label="Retire listing"
+                        consequence="Retiring is final: the listing leaves the catalogue and can never be submitted or published again."
+                        confirm="Yes, retire this listing"/>
                 </ActionForm>
             })}
 
@@ -348,7 +351,9 @@ fn editor_view(
                                     <ActionForm action=a.deactivate attr:class="inline-form">
                                         <input type="hidden" name="listing_id" value=id/>
                                         <input type="hidden" name="plan_id" value=p.id/>
-                                        <button type="submit" class="small">{withdraw}</button>
+                                        <Confirm label="Withdraw" name=withdraw.clone()
+                                            consequence="New subscribers can no longer choose this plan, and there is no way to offer it again: add a new plan instead. The withdrawal shows in the listing's public change history."
+                                            confirm=format!("Yes, withdraw plan {}", p.name)/>
                                     </ActionForm>
                                 }.into_any()
                             } else {
