@@ -36,7 +36,7 @@ export async function person(js, as) {
   page.on('requestfailed', (r) => {
     // With scripting off, Chromium refuses the preloads of the hydration
     // bundle; that is the point of the JS-off run, not a problem.
-    if (!js && /\/pkg\/fairground\.(js|wasm)$/.test(r.url())) return;
+    if (!js && /\/pkg\/fairground\.[0-9a-f]{16}\.(js|wasm)$/.test(r.url())) return;
     // A fetch still running when the test navigates away is cancelled by
     // the browser (net::ERR_ABORTED): the test's doing, not the app's.
     if (r.failure()?.errorText === 'net::ERR_ABORTED') return;

@@ -7,6 +7,10 @@ pub fn Header() -> impl IntoView {
     view! {
         <header class="site-header">
             <a class="brand" href="/">"Fairground"</a>
+            // On a narrow screen the menu folds behind this switch: a
+            // checkbox and its label, so it opens without JavaScript.
+            <input type="checkbox" id="menu-switch" class="menu-switch"/>
+            <label for="menu-switch" class="menu-button">"Menu"</label>
             <nav aria-label="Main">
                 <ul>
                     <li><a href="/catalogue">"Catalogue"</a></li>

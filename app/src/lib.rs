@@ -115,8 +115,9 @@ pub fn App() -> impl IntoView {
 fn Shell() -> impl IntoView {
     auth::views::provide_auth();
     view! {
+            <a class="skip-link" href="#main">"Skip to main content"</a>
             <Header/>
-            <main id="main">
+            <main id="main" tabindex="-1">
                 // Async: pages are rendered whole before the first byte, so they
                 // are complete without JavaScript and carry the right status.
                 <Routes fallback=|| view! { <NotFound/> }>

@@ -77,6 +77,31 @@ async function walk(who, path, status = 200) {
     await page.waitForLoadState('networkidle');
     const own404 = `console: Failed to load resource: the server responded with a status of ${status}`;
     assert.deepEqual(problems.filter((p) => status === 200 || !p.startsWith(own404)), [], path);
+    // On a 375-pixel phone screen nothing scrolls sideways: the header
+    // folds into its menu, tables scroll inside their own box.
+    await page.setViewportSize({ width: 375, height: 800 });
+    const wide = await page.evaluate(() => {
+      const doc = document.documentElement;
+      const edge = doc.clientWidth + 0.5;
+      if (doc.scrollWidth <= doc.clientWidth) return null;
+      // Name the outermost elements that stick out (not those inside a box
+      // that scrolls sideways by itself), to say what to fix.
+      const scrolls = (e) => ['auto', 'scroll', 'hidden'].includes(getComputedStyle(e).overflowX);
+      const out = [];
+      for (const e of document.querySelectorAll('body *')) {
+        if (e.getBoundingClientRect().right <= edge) continue;
+        // A positioned element widens the page from wherever it sits.
+        const positioned = ['absolute', 'fixed'].includes(getComputedStyle(e).position);
+        let a = positioned ? null : e.parentElement;
+        while (a && a !== document.body && !scrolls(a)) a = a.parentElement;
+        if (a && a !== document.body) continue;
+        const parent = e.parentElement;
+        if (!positioned && parent && parent !== document.body && parent.getBoundingClientRect().right > edge) continue;
+        out.push(`${e.tagName.toLowerCase()}${e.className ? '.' + String(e.className).split(' ').join('.') : ''} (to ${Math.round(e.getBoundingClientRect().right)}px)`);
+      }
+      return `${doc.scrollWidth}px wide: ${out.slice(0, 5).join(', ')}`;
+    });
+    assert.equal(wide, null, `${path} at 375 px`);
   } finally {
     await context.close();
   }
