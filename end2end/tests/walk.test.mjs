@@ -1,6 +1,7 @@
 // Every page, with JavaScript on, in the site that run.sh serves (the
 // release build users run): each one answers, hydrates within its timeout,
-// and logs no console error, page error or failed request. The pages of
+// logs no console error, page error or failed request, and fits a 375-pixel
+// phone screen without scrolling sideways. The pages of
 // the label walk (home, catalogue, compare, listing, review queue, case,
 // subscriptions, a subscription, revenue) are all here, each seen by the
 // person who can open it, and so is every other page of the app.
