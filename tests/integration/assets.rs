@@ -90,17 +90,7 @@ async fn assets_are_hashed_cached_for_a_year_and_sent_as_compressed_at_build_tim
     site(&dir);
     let root = dir.to_str().unwrap();
     // The build step: `fairground precompress` writes both copies.
-    let out = tokio::process::Command::new(BIN)
-        .args(["precompress"])
-        .env("FAIRGROUND_SITE_ROOT", root)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    precompress(root).await;
     let pkg = dir.join("pkg");
     for name in ["fairground.js", "fairground_bg.wasm", "fairground.css"] {
         let raw = std::fs::read(pkg.join(name)).unwrap();
@@ -226,13 +216,7 @@ async fn assets_are_hashed_cached_for_a_year_and_sent_as_compressed_at_build_tim
 
     // A new build (one byte of the stylesheet changed) has new names.
     std::fs::write(pkg.join("fairground.css"), CSS.repeat(300) + " ").unwrap();
-    let out = tokio::process::Command::new(BIN)
-        .args(["precompress"])
-        .env("FAIRGROUND_SITE_ROOT", root)
-        .output()
-        .await
-        .unwrap();
-    assert!(out.status.success());
+    precompress(root).await;
     let app = App::spawn_with(&db, &[("FAIRGROUND_SITE_ROOT", root)]).await;
     let (css2, _, _) = linked(&app).await;
     assert_ne!(css2, css, "a changed file changes the names");
@@ -270,6 +254,21 @@ async fn a_build_without_compressed_copies_is_compressed_once_at_start() {
     }
     drop(app);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs the build step `fairground precompress` on the site at `root`.
+async fn precompress(root: &str) {
+    let out = tokio::process::Command::new(BIN)
+        .args(["precompress"])
+        .env("FAIRGROUND_SITE_ROOT", root)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn tempfile_dir(what: &str) -> std::path::PathBuf {

@@ -1,7 +1,9 @@
 //! Organisations, members, roles and invitations; the platform's referee /
 //! player split; and tenant isolation between organisations.
 
-use crate::helpers::{api_post_as, audit_actions, run_cli, run_ok, App, Backend, TestDb, Visitor};
+use crate::helpers::{
+    api_post_as, audit_actions, run_cli, run_ok, App, Backend, TestDb, Visitor, PASSWORD,
+};
 use reqwest::header::LOCATION;
 
 crate::on_both_backends!(
@@ -878,7 +880,7 @@ async fn signing_up_or_in_from_an_invitation_link_returns_to_the_invitation(back
             &[
                 ("email", "new@example.org"),
                 ("display_name", "Nia New"),
-                ("password", "tangerine orbit cathedral 93"),
+                ("password", PASSWORD),
                 ("next", &here),
             ],
         )
@@ -913,7 +915,7 @@ async fn signing_up_or_in_from_an_invitation_link_returns_to_the_invitation(back
                     &page,
                     &[
                         ("email", "known@example.org"),
-                        ("password", "tangerine orbit cathedral 93"),
+                        ("password", PASSWORD),
                         ("next", &next),
                     ],
                 )
@@ -937,7 +939,7 @@ async fn signing_up_or_in_from_an_invitation_link_returns_to_the_invitation(back
             &from,
             &[
                 ("email", "careful@example.org"),
-                ("password", "tangerine orbit cathedral 93"),
+                ("password", PASSWORD),
                 ("next", &back_to),
             ],
         )
