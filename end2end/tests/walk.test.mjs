@@ -1,7 +1,11 @@
 // Every page, with JavaScript on, in the site that run.sh serves (the
 // release build users run): each one answers, hydrates within its timeout,
-// logs no console error, page error or failed request, and fits a 375-pixel
-// phone screen without scrolling sideways. The pages of
+// logs no console error, page error or failed request, fits a 375-pixel
+// phone screen without scrolling sideways, gives its tables room at 1280
+// pixels, keeps its headings in order, and has no serious or critical
+// accessibility fault that axe-core finds, with JavaScript on (light and
+// dark theme) and off. The
+// pages of
 // the label walk (home, catalogue, compare, listing, review queue, case,
 // subscriptions, a subscription, revenue) are all here, each seen by the
 // person who can open it, and so is every other page of the app.
@@ -11,6 +15,7 @@
 // JavaScript-on browser holding the same person's cookies.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import axe from 'axe-core';
 import {
   BASE, approve, draftAndSubmit, invite, newOrg, newPlayer, person, referee, signUp,
 } from '../support.mjs';
@@ -103,9 +108,61 @@ async function walk(who, path, status = 200) {
       return `${doc.scrollWidth}px wide: ${out.slice(0, 5).join(', ')}`;
     });
     assert.equal(wide, null, `${path} at 375 px`);
+    // On a laptop screen, tables (statements, invoices) fit the page
+    // without a sideways scroll of their own.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    const cramped = await page.evaluate(() => [...document.querySelectorAll('table')]
+      .filter((t) => t.getBoundingClientRect().right > t.parentElement.getBoundingClientRect().right + 0.5
+        || t.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+      .map((t) => `table "${t.caption?.textContent ?? t.className}" ${Math.round(t.getBoundingClientRect().width)}px in ${t.parentElement.clientWidth}px`));
+    assert.deepEqual(cramped, [], `${path} at 1280 px`);
+    assert.deepEqual(await headingFaults(page), [], `${path}: headings`);
+    assert.deepEqual(await axeFaults(page), [], `${path}: accessibility, JavaScript on`);
+    // The dark theme (the system's setting) keeps its contrast too.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    assert.deepEqual(await axeFaults(page), [], `${path}: accessibility, dark theme`);
   } finally {
     await context.close();
   }
+  // The same page as the server sends it, as with JavaScript off: the
+  // app's script and wasm are refused, so nothing hydrates. (axe-core
+  // itself needs the page's timers, which a JavaScript-off context stops.)
+  const plain = await person(true, who);
+  try {
+    await plain.page.route(/\/pkg\/fairground\.[0-9a-f]{16}\.(js|wasm)$/, (r) => r.abort());
+    await plain.page.goto(BASE + path);
+    assert.deepEqual(await headingFaults(plain.page), [], `${path}: headings, JavaScript off`);
+    assert.deepEqual(await axeFaults(plain.page), [], `${path}: accessibility, JavaScript off`);
+  } finally {
+    await plain.context.close();
+  }
+}
+
+/// One h1, first; no heading skips a level on the way down.
+function headingFaults(page) {
+  return page.evaluate(() => {
+    const levels = [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')]
+      .map((h) => [Number(h.tagName[1]), h.textContent.trim().slice(0, 40)]);
+    const faults = [];
+    if (levels.filter(([l]) => l === 1).length !== 1) faults.push(`${levels.filter(([l]) => l === 1).length} h1`);
+    if (levels.length && levels[0][0] !== 1) faults.push(`first heading is h${levels[0][0]} "${levels[0][1]}"`);
+    levels.forEach(([l, text], i) => {
+      if (i > 0 && l > levels[i - 1][0] + 1) faults.push(`h${levels[i - 1][0]} then h${l} "${text}"`);
+    });
+    return faults;
+  });
+}
+
+/// axe-core's serious and critical findings on the page as it is now
+/// (injected through the DevTools protocol, which the page's Content
+/// Security Policy does not govern).
+async function axeFaults(page) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axe.source);
+  const found = await page.evaluate(async () => (await window.axe.run(document, {
+    resultTypes: ['violations'],
+  })).violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`));
+  return found;
 }
 
 const anonymous = () => [

@@ -71,6 +71,7 @@ fn chart(d: &ExposureData) -> impl IntoView {
                 {d.listing_share_bp.map(|bp| view! {
                     <span class="key baseline">{format!("First-party share of published listings now: {}", format_share(Some(bp)))}</span>
                 })}
+                {(!d.rows.is_empty()).then(|| view! { <a href="#exposure-figures">"The figures in a table"</a> })}
             </figcaption>
         </figure>
     }
@@ -94,7 +95,7 @@ fn table(d: &ExposureData) -> impl IntoView {
     }
     let detailed = d.detailed;
     view! {
-        <table class="grid exposure">
+        <table class="grid exposure" id="exposure-figures">
             <caption>"First-party share per industry and week"</caption>
             <thead><tr>
                 <th scope="col">"Week of (UTC)"</th>

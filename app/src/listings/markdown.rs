@@ -3,15 +3,60 @@
 //! text) before sanitising, so it can neither run nor break out of the
 //! description; links keep only http, https and mailto and open with
 //! `rel="noopener noreferrer nofollow"`.
+//!
+//! The description sits under the page's "Description" heading (an h2), so
+//! its own headings start at h3 and never skip a level on the way down,
+//! whatever levels the author typed: the page keeps one h1 and its order.
 
-use pulldown_cmark::{html, Event, Options, Parser};
+use pulldown_cmark::{html, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+
+/// The level of the heading above a description's first heading.
+const DESCRIPTION_LEVEL: usize = 2;
+
+fn level_of(level: HeadingLevel) -> usize {
+    level as usize
+}
+
+fn heading(level: usize) -> HeadingLevel {
+    match level {
+        0..=1 => HeadingLevel::H1,
+        2 => HeadingLevel::H2,
+        3 => HeadingLevel::H3,
+        4 => HeadingLevel::H4,
+        5 => HeadingLevel::H5,
+        _ => HeadingLevel::H6,
+    }
+}
 
 /// Safe HTML for a Markdown description.
 pub fn render(markdown: &str) -> String {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+    // The author's level shifted down by two, but at most one below the
+    // heading before it (h3 at most for the first).
+    let mut previous = DESCRIPTION_LEVEL;
+    let mut open = HeadingLevel::H3;
     let events = Parser::new_ext(markdown, options).map(|event| match event {
         // Raw HTML becomes visible text, never markup.
         Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+        Event::Start(Tag::Heading {
+            level,
+            id,
+            classes,
+            attrs,
+        }) => {
+            let shifted = (level_of(level) + DESCRIPTION_LEVEL)
+                .min(previous + 1)
+                .clamp(DESCRIPTION_LEVEL + 1, 6);
+            previous = shifted;
+            open = heading(shifted);
+            Event::Start(Tag::Heading {
+                level: open,
+                id,
+                classes,
+                attrs,
+            })
+        }
+        Event::End(TagEnd::Heading(_)) => Event::End(TagEnd::Heading(open)),
         other => other,
     });
     let mut unsafe_html = String::new();
@@ -30,7 +75,7 @@ mod tests {
     #[test]
     fn markdown_renders() {
         let html = render("# Title\n\nSome **bold** and a [link](https://example.org).");
-        assert!(html.contains("<h1>Title</h1>"), "{html}");
+        assert!(html.contains("<h3>Title</h3>"), "{html}");
         assert!(html.contains("<strong>bold</strong>"), "{html}");
         assert!(
             html.contains(
@@ -76,5 +121,22 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("click"), "{html}");
+    }
+
+    #[test]
+    fn headings_sit_under_the_description_heading_without_skipping() {
+        let levels = |md: &str| -> Vec<String> {
+            let html = render(md);
+            html.match_indices("<h")
+                .filter_map(|(i, _)| html[i + 2..].chars().next().filter(char::is_ascii_digit))
+                .map(String::from)
+                .collect()
+        };
+        assert_eq!(levels("# A\n\n## B\n\n### C\n\n# D"), ["3", "4", "5", "3"]);
+        // Skipped or odd levels are closed up: never below the one before + 1.
+        assert_eq!(levels("#### A\n\n###### B\n\n## C"), ["3", "4", "4"]);
+        assert_eq!(levels("# 1\n\n## 2\n\n### 3\n\n#### 4\n\n##### 5"), ["3", "4", "5", "6", "6"]);
+        assert!(render("###### Deep\n").contains("<h3>Deep</h3>"));
+        assert!(!render("# Title\n").contains("<h1>"));
     }
 }

@@ -20,8 +20,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-/// Calls per day as an SVG bar chart, with the numbers in a table for
-/// screen readers and anyone who wants them.
+/// Calls per day as an SVG bar chart, with the numbers in a table (folded
+/// under the chart, linked from its caption) for screen readers and anyone
+/// who wants them.
 pub fn usage_chart(usage: &[DayUsage]) -> impl IntoView {
     const W: f64 = 600.0;
     const H: f64 = 160.0;
@@ -70,7 +71,28 @@ pub fn usage_chart(usage: &[DayUsage]) -> impl IntoView {
                 group_digits(total as u64),
                 group_digits(gateway as u64),
                 group_digits(tokens as u64)
-            )}</figcaption>
+            )}" "<a href="#usage-figures">"The figures day by day"</a></figcaption>
+            <details id="usage-figures" class="chart-figures">
+                <summary>"Calls per day as a table"</summary>
+                <table class="grid">
+                    <thead><tr>
+                        <th scope="col">"Day (UTC)"</th>
+                        <th scope="col">"Calls"</th>
+                        <th scope="col">"Through the gateway"</th>
+                        <th scope="col">"Tokens"</th>
+                    </tr></thead>
+                    <tbody>
+                        {usage.iter().map(|d| view! {
+                            <tr>
+                                <td>{date(d.day)}</td>
+                                <td>{group_digits(d.calls.max(0) as u64)}</td>
+                                <td>{group_digits(d.gateway_calls.max(0) as u64)}</td>
+                                <td>{group_digits(d.tokens.max(0) as u64)}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </details>
         </figure>
     }
 }
@@ -121,12 +143,12 @@ pub fn statements_table(
                                 group_digits(s.reported_calls as u64)
                             )}</span>
                         </td>
-                        <td>{money(s.plan_fee_minor, &s)}</td>
-                        <td>{money(s.overage_minor, &s)}</td>
-                        <td><strong>{money(s.total_minor, &s)}</strong></td>
-                        <td>{format_rate(s.take_rate_bp)}</td>
-                        <td>{money(s.platform_fee_minor, &s)}</td>
-                        <td>{money(s.payout_minor, &s)}</td>
+                        <td class="num">{money(s.plan_fee_minor, &s)}</td>
+                        <td class="num">{money(s.overage_minor, &s)}</td>
+                        <td class="num"><strong>{money(s.total_minor, &s)}</strong></td>
+                        <td class="num">{format_rate(s.take_rate_bp)}</td>
+                        <td class="num">{money(s.platform_fee_minor, &s)}</td>
+                        <td class="num">{money(s.payout_minor, &s)}</td>
                     </tr>
                 }).collect_view()}
             </tbody>

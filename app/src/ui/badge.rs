@@ -24,3 +24,41 @@ pub fn AffiliatedBadge() -> impl IntoView {
         </a>
     }
 }
+
+/// Up to two initials of a publisher's name ("Aurora Labs" → "AL"), for its
+/// avatar: letters only, so a name of symbols gives none.
+pub fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|word| word.chars().find(|c| c.is_alphanumeric()))
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// A publisher: initials in a circle (the same neutral colour for every
+/// publisher, the platform included), then the name.
+#[component]
+pub fn Publisher(name: String) -> impl IntoView {
+    let letters = initials(&name);
+    view! {
+        <span class="publisher">
+            <span class="avatar" aria-hidden="true">{letters}</span>
+            {name}
+        </span>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::initials;
+
+    #[test]
+    fn initials_take_the_first_letter_of_two_words() {
+        assert_eq!(initials("Aurora Labs"), "AL");
+        assert_eq!(initials("northwind"), "N");
+        assert_eq!(initials("St Brigid Hospital"), "SB");
+        assert_eq!(initials("  élan  vital "), "ÉV");
+        assert_eq!(initials("<script> & co"), "SC");
+        assert_eq!(initials("& -- !!"), "");
+    }
+}

@@ -3,7 +3,7 @@
 use super::super::api::home_listings;
 use super::ResultList;
 use crate::policy::api::featured_listings;
-use crate::ui::badge::{AffiliatedBadge, PlatformBadge};
+use crate::ui::badge::{AffiliatedBadge, PlatformBadge, Publisher};
 use crate::ui::status::{loaded, loaded_or};
 use leptos::prelude::*;
 
@@ -30,7 +30,7 @@ fn FeaturedStrip() -> impl IntoView {
                                     }}
                                     {f.card.platform_owned.then(|| view! { " " <PlatformBadge/> })}{f.card.affiliated.then(|| view! { " " <AffiliatedBadge/> })}
                                     <p class="tagline">{f.card.tagline}</p>
-                                    <p class="muted">{f.card.publisher}</p>
+                                    <p class="muted"><Publisher name=f.card.publisher/></p>
                                 </li>
                             }
                         }).collect_view()}

@@ -11,7 +11,7 @@ pub use home::HomePage;
 pub use search::{CataloguePage, HowRankingPage};
 
 use super::SearchHit;
-use crate::ui::badge::{AffiliatedBadge, PlatformBadge};
+use crate::ui::badge::{AffiliatedBadge, PlatformBadge, Publisher};
 use leptos::prelude::*;
 
 #[component]
@@ -67,13 +67,13 @@ fn ResultItem(hit: SearchHit, compare: bool) -> impl IntoView {
                 <dd>{card.industry}</dd>
                 <dt>"Base model"</dt>
                 <dd>
-                    {card.base_model}
+                    <span class="chip">{card.base_model}</span>
                     {(card.deployments > 1).then(|| format!(" + {} more", card.deployments - 1))}
                 </dd>
                 <dt>"Publisher"</dt>
-                <dd>{card.publisher}</dd>
+                <dd><Publisher name=card.publisher/></dd>
                 <dt>"From"</dt>
-                <dd>{card.from_price.unwrap_or_else(|| "No active plan".into())}</dd>
+                <dd class="price">{card.from_price.unwrap_or_else(|| "No active plan".into())}</dd>
                 {(!card.certifications.is_empty()).then(|| view! {
                     <dt>"Certifications"</dt>
                     <dd>{card.certifications.join(", ")}</dd>

@@ -131,6 +131,7 @@ fn results_view(q: CatalogueQuery, r: SearchResults) -> impl IntoView {
             </div>
             <button type="submit">"Search"</button>
         </form>
+        <h2 class="visually-hidden">"Results"</h2>
         <p class="count" role="status">{summary}</p>
         <form id="compare-form" method="get" action="/compare" class="compare-form">
             <button type="submit">{format!("Compare selected (up to {COMPARE_MAX})")}</button>
