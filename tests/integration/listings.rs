@@ -706,11 +706,15 @@ async fn markdown_descriptions_render_inert(backend: Backend) {
     let doc = scraper::Html::parse_document(&html);
     let section = scraper::Selector::parse("section.description").expect("selector");
     let description = doc.select(&section).next().expect("description section");
+    // The author's "# Heading" sits under the page's "Description" (h2):
+    // the page keeps one h1, the listing's name.
     assert!(
-        description.inner_html().contains("<h1>Heading</h1>"),
+        description.inner_html().contains("<h3>Heading</h3>"),
         "{}",
         description.inner_html()
     );
+    let h1 = scraper::Selector::parse("h1").expect("selector");
+    assert_eq!(doc.select(&h1).count(), 1, "one h1 on the page");
     for el in description
         .descendants()
         .filter_map(scraper::ElementRef::wrap)
