@@ -135,7 +135,10 @@ mod tests {
         assert_eq!(levels("# A\n\n## B\n\n### C\n\n# D"), ["3", "4", "5", "3"]);
         // Skipped or odd levels are closed up: never below the one before + 1.
         assert_eq!(levels("#### A\n\n###### B\n\n## C"), ["3", "4", "4"]);
-        assert_eq!(levels("# 1\n\n## 2\n\n### 3\n\n#### 4\n\n##### 5"), ["3", "4", "5", "6", "6"]);
+        assert_eq!(
+            levels("# 1\n\n## 2\n\n### 3\n\n#### 4\n\n##### 5"),
+            ["3", "4", "5", "6", "6"]
+        );
         assert!(render("###### Deep\n").contains("<h3>Deep</h3>"));
         assert!(!render("# Title\n").contains("<h1>"));
     }

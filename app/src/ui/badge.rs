@@ -43,7 +43,7 @@ pub fn Publisher(name: String) -> impl IntoView {
     view! {
         <span class="publisher">
             <span class="avatar" aria-hidden="true">{letters}</span>
-            {name}
+            <span>{name}</span>
         </span>
     }
 }

@@ -47,14 +47,14 @@ fn model_card(d: ListingDetail, subscribe: Callback<i64, AnyView>) -> impl IntoV
                 }}</dd>
                 <dt>"Published"</dt><dd>{d.published_at.map(date).unwrap_or_else(|| "Not yet".into())}</dd>
             </dl>
-            <section class="description" aria-labelledby="description-heading">
-                <h2 id="description-heading">"Description"</h2>
-                {if d.description_html.trim().is_empty() {
-                    view! { <p class="muted">"No description yet."</p> }.into_any()
-                } else {
-                    view! { <div inner_html=d.description_html.clone()></div> }.into_any()
-                }}
-            </section>
+            <h2 id="description-heading">"Description"</h2>
+            {if d.description_html.trim().is_empty() {
+                view! { <p class="muted">"No description yet."</p> }.into_any()
+            } else {
+                view! {
+                    <section class="description" aria-labelledby="description-heading" inner_html=d.description_html.clone()></section>
+                }.into_any()
+            }}
             {deployments_table(d.deployments.clone())}
             {plans_table(d.plans.clone())}
             {(d.status == ListingStatus::Published).then(|| subscribe.run(d.id))}
