@@ -80,7 +80,7 @@ pub fn shell(options: leptos::config::LeptosOptions) -> impl IntoView {
                 // The stylesheet shares the app's hashed output name (see
                 // the server's `assets`); the head is not hydrated.
                 <link rel="stylesheet" href=format!("/{}/{}.css", options.site_pkg_dir, options.output_name)/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -93,13 +93,6 @@ pub fn shell(options: leptos::config::LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Effects run only in the browser, after hydration: mark the document so
-    // tests (and curious people) can tell the page is live.
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         // Every page's title passes through this formatter: the head is
         // written raw on the server, so the title is escaped there.

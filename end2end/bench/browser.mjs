@@ -2,8 +2,9 @@
 // Chromium (playwright-core, the machine's browser) with the CPU slowed
 // four times and DevTools' "Fast 3G" network, each page opened cold (a new
 // browser profile, empty cache) and then warm (the same profile again).
-// Prints, per page, bytes transferred, first contentful paint, largest
-// contentful paint and the time until the page is interactive (hydrated).
+// Prints, per page, the size of its HTML and of the hydration data in it,
+// bytes transferred, first contentful paint, largest contentful paint and
+// the time until the page is interactive (hydrated).
 //
 // Run by end2end/bench.sh, which builds and serves the release site; reads
 // FAIRGROUND_E2E_URL. A benchmark, not a test: it prints figures and checks
@@ -105,6 +106,17 @@ async function throttled(state) {
   return { context, page, cdp };
 }
 
+/// Bytes of hydration data in the page as the server sends it: the
+/// scripts that carry serialized resources.
+async function hydrationData(path, state) {
+  const context = await browser.newContext({ storageState: state });
+  const html = await (await context.request.get(BASE + path)).text();
+  await context.close();
+  const scripts = [...html.matchAll(/<script[^>]*>([\s\S]*?)<\/script>/g)].map((m) => m[1]);
+  const data = scripts.filter((t) => t.includes('__RESOLVED_RESOURCES') || t.includes('__SERIALIZED_ERRORS'));
+  return { page: html.length, data: data.reduce((n, t) => n + t.length, 0) };
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const { editor, state } = await partnerWithDraft();
@@ -125,6 +137,8 @@ for (const [name, path, who] of pages) {
     runs.warm.push(await open(page, cdp, path));
     await context.close();
   }
+  const h = await hydrationData(path, who);
+  console.log(`${name.padEnd(18)} HTML ${h.page} B, of which hydration data ${h.data} B`);
   for (const visit of ['cold', 'warm']) {
     const r = runs[visit];
     const m = (k) => median(r.map((x) => x[k]));

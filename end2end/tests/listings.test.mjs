@@ -92,7 +92,10 @@ for (const js of [true, false]) {
     assert.equal(await firstParty.getByText('Platform-owned').count(), 1);
 
     await mine.getByLabel(`Compare ${name}`).check();
+    // With JavaScript the compare button is an island that counts.
+    if (js) await visitor.page.getByRole('status').filter({ hasText: '1 ticked: tick one more to compare' }).waitFor();
     await firstParty.getByLabel('Compare Fairground Clinical Summary').check();
+    if (js) await visitor.page.getByRole('status').filter({ hasText: /^2 ticked$/ }).waitFor();
     await visitor.page.getByRole('button', { name: /Compare selected/ }).click();
     await visitor.page.waitForURL(/\/compare\?/);
     const table = visitor.page.getByRole('table', { name: 'Listings side by side' });

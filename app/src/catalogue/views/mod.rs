@@ -3,6 +3,7 @@
 //! this position" is a `<details>` element: both work without JavaScript.
 
 mod base_models;
+mod compare_picker;
 mod home;
 mod search;
 

@@ -134,7 +134,7 @@ fn results_view(q: CatalogueQuery, r: SearchResults) -> impl IntoView {
         <h2 class="visually-hidden">"Results"</h2>
         <p class="count" role="status">{summary}</p>
         <form id="compare-form" method="get" action="/compare" class="compare-form">
-            <button type="submit">{format!("Compare selected (up to {COMPARE_MAX})")}</button>
+            <super::compare_picker::ComparePicker max=COMPARE_MAX/>
         </form>
         <ResultList hits=r.hits compare=true label="Search results"/>
         <nav class="pager" aria-label="Pages">
