@@ -16,8 +16,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 /// The current user and the sign-out action, shared by the header and the
-/// pages. `changed` is bumped when a page signs someone in, so the header
-/// follows without a reload.
+/// pages. `changed` is bumped when a page's action completes; in islands
+/// mode only an island's action does that in the browser (none yet: every
+/// form posts and the page comes back, header included).
 #[derive(Clone, Copy)]
 pub struct Auth {
     pub sign_out: ServerAction<SignOut>,

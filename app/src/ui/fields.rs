@@ -6,8 +6,10 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Bumped whenever one of a page's own actions completes, so what shows the
-/// signed-in person (the header's menu) can follow without a reload.
+/// Bumped whenever one of a page's own actions completes in the browser, so
+/// what shows the signed-in person (the header's menu) could follow without
+/// a reload. In islands mode pages are server HTML: today no action runs in
+/// the browser, and forms post and come back instead.
 #[derive(Clone, Copy)]
 pub struct ActionsDone(pub RwSignal<u64>);
 
