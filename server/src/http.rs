@@ -38,6 +38,10 @@ enum Behind {
     ApiKey,
     /// Sessions, the same-origin check and the rest, as pages.
     Session,
+    /// The probes: read no cookie and change nothing, so, like the API,
+    /// no session and no same-origin layer; the layers every response
+    /// passes (request id, trace, security headers) still apply.
+    Probe,
 }
 
 /// The routes outside Leptos, written once: the router mounts exactly these
@@ -45,8 +49,8 @@ enum Behind {
 fn plain_routes() -> Vec<(http::Method, &'static str, Behind, MethodRouter<AppState>)> {
     use http::Method;
     vec![
-        (Method::GET, "/healthz", Behind::Session, get(healthz)),
-        (Method::GET, "/readyz", Behind::Session, get(readyz)),
+        (Method::GET, "/healthz", Behind::Probe, get(healthz)),
+        (Method::GET, "/readyz", Behind::Probe, get(readyz)),
         (
             Method::GET,
             "/exports/invoices.csv",
@@ -188,7 +192,7 @@ pub fn router(state: AppState, surface: Surface) -> Router {
     let (mut api, mut pages) = (Router::new(), Router::new());
     for (_, path, behind, handler) in plain_routes() {
         match behind {
-            Behind::ApiKey => api = api.route(path, handler),
+            Behind::ApiKey | Behind::Probe => api = api.route(path, handler),
             Behind::Session => pages = pages.route(path, handler),
         }
     }
@@ -283,8 +287,7 @@ async fn count_exposure(State(state): State<AppState>, mut req: Request, next: N
     let address = req
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_default();
+        .map(|c| c.0.ip());
     let res = next.run(req).await;
     if res.status().is_success() {
         let seen = shown.snapshot();
@@ -299,7 +302,10 @@ async fn count_exposure(State(state): State<AppState>, mut req: Request, next: N
                 .flatten(),
             _ => None,
         };
-        let visitor = user.map_or(Visitor::Address(address), Visitor::User);
+        let visitor = user.map_or_else(
+            || Visitor::Address(address.map(|a| a.to_string()).unwrap_or_default()),
+            Visitor::User,
+        );
         let day = app::exposure::day_of(state.clock.now_ms());
         state.exposure.add_from(day, &visitor, &seen);
     }

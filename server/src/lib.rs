@@ -96,7 +96,7 @@ pub async fn serve(
             .await?
             .map_err(|e| anyhow::anyhow!("reading the built site in {}: {e}", config.site_root))?,
     );
-    let state = AppState {
+    let state = AppState::new(app::state::StateFields {
         db: db.clone(),
         leptos_options: leptos_options(&config, &assets),
         clock,
@@ -115,7 +115,7 @@ pub async fn serve(
             db.clone(),
             config.gateway_settings(),
         )),
-    };
+    });
     // Expired sessions are refused on read; this only reclaims their rows.
     let sweeper = DbSessionStore::new(db.clone(), state.clock.clone(), state.sessions.idle);
     tokio::spawn(async move {

@@ -94,7 +94,7 @@ async fn world(backend: Backend) -> World {
         .await
         .expect("connect");
     fairground::db::migrate(&db).await.expect("migrate");
-    let state = AppState {
+    let state = AppState::new(app::state::StateFields {
         db: db.clone(),
         leptos_options: leptos::config::LeptosOptions::builder()
             .output_name("fairground")
@@ -109,7 +109,7 @@ async fn world(backend: Backend) -> World {
         catalogue: Default::default(),
         exposure: Default::default(),
         gateway: Arc::new(app::gateway::Gateway::new(db.clone(), Default::default())),
-    };
+    });
     let mut tx = db.begin_write().await.expect("begin");
     let org = |slug: &'static str, name: &'static str, kind: OrgKind| (slug, name, kind);
     let specs = [

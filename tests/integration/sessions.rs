@@ -52,7 +52,7 @@ impl InProcess {
             Clock::from_fn(move || now.load(Ordering::SeqCst))
         };
         let config = Cli::parse_from(["fairground", "--database-url", &test_db.url]).config;
-        let state = AppState {
+        let state = AppState::new(app::state::StateFields {
             db: db.clone(),
             leptos_options: fairground::leptos_options(&config, &Default::default()),
             clock,
@@ -65,7 +65,7 @@ impl InProcess {
             catalogue: Default::default(),
             exposure: Default::default(),
             gateway: Arc::new(app::gateway::Gateway::new(db.clone(), Default::default())),
-        };
+        });
         let key = fairground::db::site_key(&db, "form_errors", 0)
             .await
             .expect("key");
