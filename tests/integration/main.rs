@@ -25,6 +25,7 @@ mod listings;
 mod metering;
 mod neutrality;
 mod orgs;
+mod page_cache;
 mod permanent_actions;
 mod policy;
 mod ranking_weights;

@@ -168,6 +168,7 @@ crate::on_both_backends!(
     a_session_deleted_while_a_request_of_it_is_in_flight_stays_deleted,
     busy_sessions_ended_by_a_password_change_stay_ended,
     a_signed_in_request_writes_the_session_at_most_once_a_minute,
+    the_catalogue_kept_for_everyone_keeps_sign_ins_alive_and_ends_idle_ones,
 );
 
 async fn idle_sessions_end_after_the_idle_timeout(backend: Backend) {
@@ -325,5 +326,53 @@ async fn a_signed_in_request_writes_the_session_at_most_once_a_minute(backend: B
         at_sign_in + 61_000,
         "activity recorded a minute on"
     );
+    app.db.close().await;
+}
+
+/// The catalogue is served from a page kept for everyone (`page_cache`),
+/// with the viewer's menu put in: reading it is activity like any page, and
+/// a sign-in idle for too long is ended there too.
+async fn the_catalogue_kept_for_everyone_keeps_sign_ins_alive_and_ends_idle_ones(backend: Backend) {
+    let _one_at_a_time = IN_PROCESS.lock().await;
+    let test_db = TestDb::new(backend).await;
+    let app = InProcess::new(&test_db).await;
+    let cookie = app.sign_up().await;
+    let catalogue = |cookie: Option<&str>| {
+        let mut req = Request::get("/catalogue?q=triage").header(header::HOST, HOST);
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        let req = req.body(Body::empty()).expect("request");
+        async {
+            let res = app.send(req).await;
+            assert_eq!(res.status(), StatusCode::OK);
+            let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+                .await
+                .expect("body");
+            String::from_utf8(body.to_vec()).expect("utf-8")
+        }
+    };
+    // Only the catalogue for 87 minutes, a visit every 29: still signed in
+    // at the end, so each visit counted as activity. Each time the page is
+    // first rendered for the signed-in person, then served to them kept.
+    for _ in 0..3 {
+        app.advance(29 * MINUTE);
+        for _ in 0..2 {
+            let page = catalogue(Some(&cookie)).await;
+            assert!(page.contains(">Ada</a>"), "{page}");
+            assert!(!page.contains("href=\"/sign-in\""), "{page}");
+        }
+        assert!(!catalogue(None).await.contains("Ada"));
+    }
+    assert_eq!(app.account_status(&cookie).await, StatusCode::OK);
+    // Idle for 31 minutes, the page kept meanwhile by an anonymous visit:
+    // the sign-in is over on the catalogue too, and everywhere after it.
+    app.advance(31 * MINUTE);
+    assert!(!catalogue(None).await.contains("Ada"));
+    let page = catalogue(Some(&cookie)).await;
+    assert!(!page.contains("Ada"), "{page}");
+    assert!(page.contains("href=\"/sign-in\""), "{page}");
+    // (The store refuses the expired row; the sweeper removes it later.)
+    assert_eq!(app.account_status(&cookie).await, StatusCode::UNAUTHORIZED);
     app.db.close().await;
 }

@@ -10,24 +10,11 @@ use leptos::prelude::*;
 #[server(prefix = "/api/fn", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<SignedInUser>, AppError> {
     let out = async {
-        use super::actor::Permission;
         Ok(Visit::current()
             .await?
             .viewer()
             .await?
-            .map(|a| SignedInUser {
-                id: a.user_id,
-                edits_listings: a.require(Permission::EditListings).is_ok(),
-                referee: a.require(Permission::Referee).is_ok(),
-                staff_locked: a.staff_locked,
-                client: a
-                    .membership
-                    .as_ref()
-                    .is_some_and(|m| m.kind == crate::orgs::OrgKind::Client),
-                email_verified: a.email_verified,
-                email: a.email,
-                display_name: a.display_name,
-            }))
+            .map(SignedInUser::of))
     }
     .await;
     crate::state::respond(out)

@@ -50,6 +50,28 @@ pub struct SignedInUser {
     pub client: bool,
 }
 
+#[cfg(feature = "ssr")]
+impl SignedInUser {
+    /// What pages show of a signed-in actor: the header's menu and the
+    /// account page read these flags, the same wherever they are built.
+    pub fn of(a: actor::Actor) -> SignedInUser {
+        use actor::Permission;
+        SignedInUser {
+            id: a.user_id,
+            edits_listings: a.require(Permission::EditListings).is_ok(),
+            referee: a.require(Permission::Referee).is_ok(),
+            staff_locked: a.staff_locked,
+            client: a
+                .membership
+                .as_ref()
+                .is_some_and(|m| m.kind == crate::orgs::OrgKind::Client),
+            email_verified: a.email_verified,
+            email: a.email,
+            display_name: a.display_name,
+        }
+    }
+}
+
 /// What signing in with a password led to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignInOutcome {

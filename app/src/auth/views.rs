@@ -15,30 +15,21 @@ use crate::ui::status::set_status;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// The current user and the sign-out action, shared by the header and the
+/// The current user, shared by the header and the
 /// pages. `changed` is bumped when a page's action completes; in islands
 /// mode only an island's action does that in the browser (none yet: every
 /// form posts and the page comes back, header included).
 #[derive(Clone, Copy)]
 pub struct Auth {
-    pub sign_out: ServerAction<SignOut>,
     pub user: Resource<Result<Option<SignedInUser>, AppError>>,
     pub changed: RwSignal<u64>,
 }
 
 /// Provides the current user and the sign-out action to the tree.
 pub fn provide_auth() -> Auth {
-    let sign_out = ServerAction::<SignOut>::new();
     let changed = RwSignal::new(0);
-    let user = Resource::new(
-        move || (changed.get(), sign_out.version().get()),
-        |_| current_user(),
-    );
-    let auth = Auth {
-        sign_out,
-        user,
-        changed,
-    };
+    let user = Resource::new(move || changed.get(), |_| current_user());
+    let auth = Auth { user, changed };
     provide_context(auth);
     provide_context(crate::ui::fields::ActionsDone(changed));
     auth
@@ -55,31 +46,52 @@ pub fn AccountMenu() -> impl IntoView {
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                match auth.user.await {
-                    Ok(Some(user)) => view! {
-                        {user.edits_listings.then(|| view! { <li><a href="/my/listings">"My listings"</a></li> })}
-                        {user.edits_listings.then(|| view! { <li><a href="/revenue">"Revenue"</a></li> })}
-                        {user.client.then(|| view! { <li><a href="/subscriptions">"Subscriptions"</a></li> })}
-                        {user.referee.then(|| view! { <li><a href="/review">"Review"</a></li> })}
-                        {user.referee.then(|| view! { <li><a href="/cases">"Cases"</a></li> })}
-                        {user.referee.then(|| view! { <li><a href="/marketplace-totals">"Totals"</a></li> })}
-                        <li><a href="/notifications">"Notifications"</a></li>
-                        <li><a href="/orgs">"Organisations"</a></li>
-                        <li><a href="/account">{user.display_name}</a></li>
-                        <li>
-                            <ActionForm action=auth.sign_out attr:class="inline-form">
-                                <button type="submit" class="link-button">"Sign out"</button>
-                            </ActionForm>
-                        </li>
-                    }.into_any(),
-                    _ => view! {
-                        <li><a href="/sign-in">"Sign in"</a></li>
-                        <li><a href="/sign-up">"Sign up"</a></li>
-                    }.into_any(),
-                }
+                let user = auth.user.await.ok().flatten();
+                view! { <MenuItems user/> }
             })}
         </Transition>
     }
+}
+
+/// The header menu's items that depend on who is looking. Every other part
+/// of the header, and of a catalogue page, is the same for everyone: the
+/// server keeps such a page once and puts these items in per viewer
+/// ([`menu_items_html`]). The sign-out button is a plain form posting to
+/// its server function (no page runs actions in the browser).
+#[component]
+pub fn MenuItems(user: Option<SignedInUser>) -> impl IntoView {
+    let sign_out = <SignOut as leptos::server_fn::ServerFn>::url();
+    match user {
+        Some(user) => view! {
+            {user.edits_listings.then(|| view! { <li><a href="/my/listings">"My listings"</a></li> })}
+            {user.edits_listings.then(|| view! { <li><a href="/revenue">"Revenue"</a></li> })}
+            {user.client.then(|| view! { <li><a href="/subscriptions">"Subscriptions"</a></li> })}
+            {user.referee.then(|| view! { <li><a href="/review">"Review"</a></li> })}
+            {user.referee.then(|| view! { <li><a href="/cases">"Cases"</a></li> })}
+            {user.referee.then(|| view! { <li><a href="/marketplace-totals">"Totals"</a></li> })}
+            <li><a href="/notifications">"Notifications"</a></li>
+            <li><a href="/orgs">"Organisations"</a></li>
+            <li><a href="/account">{user.display_name}</a></li>
+            <li>
+                <form method="post" action=sign_out class="inline-form">
+                    <button type="submit" class="link-button">"Sign out"</button>
+                </form>
+            </li>
+        }
+        .into_any(),
+        None => view! {
+            <li><a href="/sign-in">"Sign in"</a></li>
+            <li><a href="/sign-up">"Sign up"</a></li>
+        }
+        .into_any(),
+    }
+}
+
+/// [`MenuItems`] as HTML, for a page kept once and served to everyone
+/// (`server::page_cache`); text is escaped as in any rendering.
+#[cfg(feature = "ssr")]
+pub fn menu_items_html(user: Option<SignedInUser>) -> String {
+    Owner::new().with(|| view! { <MenuItems user/> }.to_html())
 }
 
 #[component]
