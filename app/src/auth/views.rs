@@ -15,8 +15,7 @@ use crate::ui::status::set_status;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// The current user, shared by the header and the
-/// pages. `changed` is bumped when a page's action completes; in islands
+/// The current user, shared by the header and the pages. `changed` is bumped when a page's action completes; in islands
 /// mode only an island's action does that in the browser (none yet: every
 /// form posts and the page comes back, header included).
 #[derive(Clone, Copy)]
@@ -25,7 +24,7 @@ pub struct Auth {
     pub changed: RwSignal<u64>,
 }
 
-/// Provides the current user and the sign-out action to the tree.
+/// Provides the current user to the tree.
 pub fn provide_auth() -> Auth {
     let changed = RwSignal::new(0);
     let user = Resource::new(move || changed.get(), |_| current_user());
