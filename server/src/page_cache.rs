@@ -53,7 +53,8 @@ struct Kept {
 
 #[derive(Default, Clone)]
 pub struct PageCache {
-    pages: Arc<Mutex<HashMap<String, Kept>>>,
+    /// Shared so a copy is made outside the lock.
+    pages: Arc<Mutex<HashMap<String, Arc<Kept>>>>,
     /// The pages being rendered for keeping, each with a lock its renderer
     /// holds: requests for the same page meanwhile wait for that rendering
     /// instead of each rendering it again (every kept page goes stale at
@@ -74,11 +75,14 @@ impl PageCache {
         menu: Option<&str>,
         nonce: &str,
     ) -> Option<(String, Seen)> {
-        let pages = self.pages.lock().ok()?;
-        pages
+        let kept = self
+            .pages
+            .lock()
+            .ok()?
             .get(key)
             .filter(|k| k.version == version && k.minute == minute)
-            .map(|k| (copy_for(k, menu, nonce), k.seen.clone()))
+            .cloned()?;
+        Some((copy_for(&kept, menu, nonce), kept.seen.clone()))
     }
 
     /// The lock of `key`'s rendering, and whether this caller is the
@@ -191,8 +195,10 @@ pub async fn anonymous_pages(
         return next.run(req).await;
     };
     let (parts, body) = req.into_parts();
-    let signed_in = parts.headers.contains_key(header::COOKIE);
-    let menu = if signed_in {
+    // Perhaps signed in: the cookie is looked up (a stale or foreign
+    // cookie gets the anonymous menu).
+    let with_cookie = parts.headers.contains_key(header::COOKIE);
+    let menu = if with_cookie {
         match viewer_menu(&state, &parts).await {
             Ok(menu) => menu,
             // The page reports the error as any page does.
@@ -232,12 +238,12 @@ pub async fn anonymous_pages(
     };
     tracing::debug!(page = %parts.uri.path(), waited = _renderer.is_none(), "rendering a catalogue page");
     // Rendered as an anonymous visitor sees it, its listings counted apart.
-    // For a signed-in viewer: without the cookie and with a session of its
+    // For a request with a cookie: without it, and with a session of its
     // own that nothing saves.
     let rendering = Shown::default();
     let mut anonymous = parts.clone();
     anonymous.extensions.insert(rendering.clone());
-    let session = if signed_in {
+    let session = if with_cookie {
         let blank = Session::new(
             None,
             Arc::new(DbSessionStore::new(
@@ -267,7 +273,7 @@ pub async fn anonymous_pages(
         && !res.headers().contains_key(header::SET_COOKIE)
         && !session.is_some_and(|s| s.is_modified());
     if !keepable {
-        if signed_in {
+        if with_cookie {
             // Not a page for everyone: rendered for this viewer as usual.
             return next.run(Request::from_parts(parts, body)).await;
         }
@@ -296,7 +302,7 @@ pub async fn anonymous_pages(
         })
     }) else {
         tracing::error!("a catalogue page without the header's menu items; not kept");
-        if signed_in {
+        if with_cookie {
             return next.run(Request::from_parts(parts, body)).await;
         }
         if let Some(shown) = &shown {
@@ -313,7 +319,7 @@ pub async fn anonymous_pages(
             if pages.len() >= MAX_PAGES {
                 pages.clear();
             }
-            pages.insert(key.clone(), kept);
+            pages.insert(key.clone(), Arc::new(kept));
         }
     }
     let mut res = Response::from_parts(res_parts, Body::from(page));
