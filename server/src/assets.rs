@@ -12,8 +12,7 @@
 //! once as it starts, at a quicker level. Nothing is compressed per request.
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -21,7 +20,6 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// The app's name in `pkg/` (cargo-leptos's `output-name`).
 const OUTPUT: &str = "fairground";
@@ -169,14 +167,14 @@ impl Assets {
 #[derive(Clone, Copy)]
 pub struct Precompressed;
 
-/// Serves the hashed assets (GET and HEAD); everything else passes on.
-pub async fn serve(State(assets): State<Arc<Assets>>, req: Request, next: Next) -> Response {
+/// The answer to a request for a hashed asset (GET and HEAD); `None` for
+/// everything else, which passes on.
+pub fn serve(assets: &Assets, req: &Request) -> Option<Response> {
     if matches!(*req.method(), Method::GET | Method::HEAD) {
-        if let Some(res) = assets.answer(req.method(), req.uri().path(), req.headers()) {
-            return res;
-        }
+        assets.answer(req.method(), req.uri().path(), req.headers())
+    } else {
+        None
     }
-    next.run(req).await
 }
 
 #[derive(Debug, PartialEq, Eq)]

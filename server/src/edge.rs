@@ -13,7 +13,6 @@
 use app::error::{ApiErrorBody, AppError};
 use axum::body::Body;
 use axum::extract::Request;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{header, StatusCode};
 
@@ -103,23 +102,22 @@ fn refuse(path: &str, status: StatusCode, message: &str) -> Response {
 #[derive(Clone, Copy, Debug)]
 pub struct BodyDeadline(pub std::time::Duration);
 
-pub async fn refuse_control_characters(
-    axum::extract::State(deadline): axum::extract::State<BodyDeadline>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let path = req.uri().path().to_string();
+/// Screens a request at the edge: a control character in its path or query
+/// (decoded), or in a form or JSON body, is refused, and every body is read
+/// whole within `deadline`. Returns the request to pass on (its body read)
+/// or the refusal.
+pub async fn screen(deadline: BodyDeadline, req: Request) -> Result<Request, Response> {
     let query = req.uri().query().unwrap_or("").as_bytes();
-    if has_control(&percent_decode(path.as_bytes(), false))
+    if has_control(&percent_decode(req.uri().path().as_bytes(), false))
         || has_control(&percent_decode(query, true))
     {
-        return refuse(&path, StatusCode::BAD_REQUEST, MESSAGE);
+        return Err(refuse(req.uri().path(), StatusCode::BAD_REQUEST, MESSAGE));
     }
     if matches!(
         *req.method(),
         http::Method::GET | http::Method::HEAD | http::Method::OPTIONS
     ) {
-        return next.run(req).await;
+        return Ok(req);
     }
     let kind = req
         .headers()
@@ -139,27 +137,28 @@ pub async fn refuse_control_characters(
     // trickles one byte at a time is answered 408 instead of holding a
     // handler (and perhaps a database connection) for as long as it likes.
     let (parts, body) = req.into_parts();
+    let path = parts.uri.path();
     let bytes = match tokio::time::timeout(deadline.0, axum::body::to_bytes(body, MAX_BODY)).await {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(err)) => {
             let too_large = std::error::Error::source(&err)
                 .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
-            return if too_large {
+            return Err(if too_large {
                 refuse(
-                    &path,
+                    path,
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "The body is too large.",
                 )
             } else {
-                refuse(&path, StatusCode::BAD_REQUEST, "The body was cut off.")
-            };
+                refuse(path, StatusCode::BAD_REQUEST, "The body was cut off.")
+            });
         }
         Err(_) => {
-            return refuse(
-                &path,
+            return Err(refuse(
+                path,
                 StatusCode::REQUEST_TIMEOUT,
                 "The body did not arrive in time.",
-            )
+            ))
         }
     };
     let bad = if form {
@@ -168,10 +167,9 @@ pub async fn refuse_control_characters(
         json && json_has_control(&bytes)
     };
     if bad {
-        return refuse(&path, StatusCode::BAD_REQUEST, MESSAGE);
+        return Err(refuse(path, StatusCode::BAD_REQUEST, MESSAGE));
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
 #[cfg(test)]
