@@ -32,7 +32,8 @@ export async function person(js, as) {
   const page = await context.newPage();
   const problems = [];
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message} (on ${page.url()})`));
+  if (process.env.FAIRGROUND_E2E_TRACE) page.on('pageerror', (e) => console.log(`page error on ${page.url()}:`, e.stack));
   page.on('requestfailed', (r) => {
     // With scripting off, Chromium refuses the preloads of the hydration
     // bundle; that is the point of the JS-off run, not a problem.
@@ -42,7 +43,11 @@ export async function person(js, as) {
     if (r.failure()?.errorText === 'net::ERR_ABORTED') return;
     problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
   });
-  const hydrated = async () => { if (js) await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20000 }); };
+  // Also waits for a form sent in place to have come back (its page
+  // content replaced), as a click on a plain form waits for the next page.
+  const hydrated = async () => {
+    if (js) await page.waitForSelector('body[data-hydrated="true"]:not(:has(form[aria-busy="true"]))', { timeout: 20000 });
+  };
   return { context, page, problems, hydrated };
 }
 
@@ -84,10 +89,13 @@ export const referee = (js) => signIn(js, REFEREE_EMAIL, REFEREE_SECRET);
 
 /// Turns on two-step sign-in from the account page, as a person would
 /// with an authenticator app: reads the key, enters a code, puts the
-/// recovery codes away. Returns the key and the codes.
+/// recovery codes away. Returns the key, the codes, and whether the page
+/// stayed the same page throughout (forms sent in place, JavaScript on).
 export async function turnOnTwoStep({ page, hydrated }) {
   await page.goto(BASE + '/account');
   await hydrated();
+  // Left on the page: whether the three steps below reloaded it.
+  await page.evaluate(() => { window.samePage = true; });
   await page.getByRole('button', { name: 'Set up two-step sign-in' }).click();
   await page.getByRole('img', { name: 'QR code of the key' }).waitFor();
   const secret = (await page.locator('code.totp-key').innerText()).trim();
@@ -100,7 +108,8 @@ export async function turnOnTwoStep({ page, hydrated }) {
   await hydrated();
   await page.getByRole('button', { name: 'I have saved these codes' }).click();
   await page.getByText('of 10 recovery codes left').waitFor();
-  return { secret, recovery };
+  const inPlace = await page.evaluate(() => window.samePage === true);
+  return { secret, recovery, inPlace };
 }
 
 /// Drafts a ready-to-submit listing through the pages and submits it.
@@ -135,6 +144,8 @@ export async function approve(ref, name) {
   await ref.page.goto(BASE + '/review');
   await ref.hydrated();
   await ref.page.getByRole('button', { name: `Approve ${name}` }).click();
+  // Refused or done: the page has come back either way.
+  await ref.hydrated();
 }
 
 /// Creates an organisation of the given kind (a label pattern: /Partner/,

@@ -40,6 +40,7 @@ pub fn Footer() -> impl IntoView {
                 " · "
                 <a href="/api">"Metering API"</a>
             </p>
+            <crate::ui::in_place::FormsInPlace/>
         </footer>
     }
 }

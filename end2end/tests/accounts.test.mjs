@@ -15,9 +15,24 @@ for (const js of [true, false]) {
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Your name').fill('Ada Lovelace');
     await page.getByLabel('Password').fill('password1234');
+    // With JavaScript the form is sent in place: the page is not reloaded
+    // (a mark left on it survives), what was typed stays (the password
+    // excepted), focus goes to the field in error and the outcome is read
+    // out. Without it the page comes back from the server.
+    await page.evaluate(() => { window.samePage = true; });
     await page.getByRole('button', { name: 'Create account' }).click();
-    await page.getByText('This password is too easy to guess', { exact: false }).waitFor();
+    await page.locator('#password-error').getByText('This password is too easy to guess', { exact: false }).waitFor();
     assert.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), 'true');
+    if (js) {
+      await hydrated();
+      assert.equal(await page.evaluate(() => window.samePage), true, 'sent in place, not reloaded');
+      assert.equal(await page.getByLabel('Email').inputValue(), email);
+      assert.equal(await page.getByLabel('Your name').inputValue(), 'Ada Lovelace');
+      assert.equal(await page.getByLabel('Password').inputValue(), '');
+      assert.equal(await page.evaluate(() => document.activeElement?.id), 'password');
+      assert.match(await page.locator('#in-place-status').innerText(), /^Not done: .*too easy to guess/);
+      assert.equal(new URL(page.url()).pathname, '/sign-up');
+    }
 
     await hydrated();
     await page.getByLabel('Email').fill(email);
@@ -39,8 +54,15 @@ for (const js of [true, false]) {
     await hydrated();
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill('not the right one');
+    await page.evaluate(() => { window.samePage = true; });
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'That email and password do not match an account.' }).waitFor();
+    if (js) {
+      await hydrated();
+      assert.equal(await page.evaluate(() => window.samePage), true, 'sent in place, not reloaded');
+      assert.equal(await page.getByLabel('Email').inputValue(), email);
+      assert.match(await page.locator('#in-place-status').innerText(), /do not match an account/);
+    }
 
     await hydrated();
     await page.getByLabel('Email').fill(email);
@@ -60,8 +82,9 @@ for (const js of [true, false]) {
     const who = await person(js);
     const email = `tess-${js ? 'js' : 'nojs'}-${Date.now()}@example.org`;
     await signUp(who, email, 'Tess Two');
-    const { recovery } = await turnOnTwoStep(who);
+    const { recovery, inPlace } = await turnOnTwoStep(who);
     assert.equal(recovery.length, 10);
+    assert.equal(inPlace, js, 'with JavaScript the three steps are done in place');
     await who.page.getByText('On since').waitFor();
 
     // The password alone leads to the code page, and a wrong code is refused there.

@@ -15,22 +15,20 @@ use crate::ui::status::set_status;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// The current user, shared by the header and the pages. `changed` is bumped when a page's action completes; in islands
-/// mode only an island's action does that in the browser (none yet: every
-/// form posts and the page comes back, header included).
+/// The current user, shared by the header and the pages. Pages are server
+/// HTML: after a form is sent the page comes back from the server (whole,
+/// or its content put in place by the `FormsInPlace` island), header
+/// included, so nothing here follows actions in the browser.
 #[derive(Clone, Copy)]
 pub struct Auth {
     pub user: Resource<Result<Option<SignedInUser>, AppError>>,
-    pub changed: RwSignal<u64>,
 }
 
 /// Provides the current user to the tree.
 pub fn provide_auth() -> Auth {
-    let changed = RwSignal::new(0);
-    let user = Resource::new(move || changed.get(), |_| current_user());
-    let auth = Auth { user, changed };
+    let user = Resource::new(|| (), |_| current_user());
+    let auth = Auth { user };
     provide_context(auth);
-    provide_context(crate::ui::fields::ActionsDone(changed));
     auth
 }
 
@@ -147,24 +145,13 @@ pub fn SignInPage() -> impl IntoView {
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    let auth = auth();
     let rename = page_action::<ChangeDisplayName>();
     let repassword = page_action::<ChangePassword>();
     let rename_error = Signal::derive(move || rename.value().get().and_then(Result::err));
     let password_error = Signal::derive(move || repassword.value().get().and_then(Result::err));
     // Its own resource: reading the header's in a second Suspense boundary
     // is a pattern known to stall Leptos SSR responses now and then.
-    let changed = auth.changed;
-    let user = Resource::new(
-        move || {
-            (
-                changed.get(),
-                rename.version().get(),
-                repassword.version().get(),
-            )
-        },
-        |_| current_user(),
-    );
+    let user = Resource::new(|| (), |_| current_user());
     let query = leptos_router::hooks::use_query_map();
     let notice = move || match query.read().get("updated").as_deref() {
         Some("password") => Some("Your password was changed. Your other sessions were signed out."),

@@ -6,13 +6,6 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Bumped whenever one of a page's own actions completes in the browser, so
-/// what shows the signed-in person (the header's menu) could follow without
-/// a reload. In islands mode pages are server HTML: today no action runs in
-/// the browser, and forms post and come back instead.
-#[derive(Clone, Copy)]
-pub struct ActionsDone(pub RwSignal<u64>);
-
 /// The id of the message shown under `field`.
 pub fn error_id(field: &str) -> String {
     format!("{field}-error")
@@ -42,23 +35,17 @@ pub fn field_error(error: Signal<Option<AppError>>, field: &'static str) -> impl
     }
 }
 
-/// A page's own action: created inside the routes, where a JavaScript-free
-/// form post's error is read back from the redirect URL; when it completes
-/// [`ActionsDone`] is bumped.
+/// A page's own action, for its `ActionForm`: the form posts to the
+/// action's server function, and when that fails the page reads the error
+/// back from the address it is sent back to (`action.value()`, filled on
+/// the server). Nothing of it runs in the browser.
 pub fn page_action<S>() -> ServerAction<S>
 where
     S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
     S::Output: Send + Sync + 'static,
     S::Error: Send + Sync + 'static + leptos::server_fn::error::FromServerFnError,
 {
-    let action = ServerAction::<S>::new();
-    let changed = use_context::<ActionsDone>().map(|d| d.0);
-    Effect::new(move |_| {
-        if let (true, Some(changed)) = (action.version().get() > 0, changed) {
-            changed.update(|n| *n += 1);
-        }
-    });
-    action
+    ServerAction::<S>::new()
 }
 
 /// An error that belongs to no single field, shown above the form.

@@ -6,5 +6,6 @@ pub mod badge;
 pub mod confirm;
 pub mod fields;
 pub mod format;
+pub mod in_place;
 pub mod status;
 pub mod text;
