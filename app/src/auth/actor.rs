@@ -3,7 +3,7 @@
 //! permission; tenant data is then read through the organisation it names.
 
 use crate::error::AppError;
-use crate::orgs::db::{memberships_of, Membership};
+use crate::orgs::db::Membership;
 use crate::orgs::{OrgKind, Role, StaffRole};
 use crate::request::Origin;
 use crate::state::AppState;
@@ -127,10 +127,10 @@ pub async fn resolve_in(
     let Some(user_id) = super::session::signed_in_user(state, session).await? else {
         return Ok(None);
     };
-    let Some(user) = super::db::user_by_id(&state.db, user_id).await? else {
+    let Some((user, memberships)) = super::db::user_with_memberships(&state.db, user_id).await?
+    else {
         return Ok(None);
     };
-    let memberships = memberships_of(&state.db, user_id).await?;
     let chosen = session
         .get::<i64>(CURRENT_ORG_KEY)
         .await

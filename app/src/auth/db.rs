@@ -77,6 +77,42 @@ pub async fn user_by_id(db: &Db, id: i64) -> Result<Option<UserRow>, AppError> {
     Ok(row.as_ref().map(user_from).transpose()?)
 }
 
+/// The user `id` and every organisation they belong to, oldest membership
+/// first, in one query: what every signed-in page reads first (one trip to
+/// the database instead of two).
+pub async fn user_with_memberships(
+    db: &Db,
+    id: i64,
+) -> Result<Option<(UserRow, Vec<crate::orgs::db::Membership>)>, AppError> {
+    let rows = sqlx::query(
+        "SELECT u.id, u.email, u.display_name, u.password_hash, u.email_verified_at, \
+         u.totp_enabled_at, m.org_id, o.name, o.kind, m.role, m.staff_role \
+         FROM users u \
+         LEFT JOIN memberships m ON m.user_id = u.id \
+         LEFT JOIN organisations o ON o.id = m.org_id \
+         WHERE u.id = $1 ORDER BY m.created_at, m.id",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let user = user_from(first)?;
+    let mut memberships = Vec::with_capacity(rows.len());
+    for row in &rows {
+        // A user with no organisation: one row, its membership columns NULL
+        // (and, as with an inner join, a membership without its
+        // organisation is no membership).
+        if row.try_get::<Option<i64>, _>("org_id")?.is_some()
+            && row.try_get::<Option<String>, _>("name")?.is_some()
+        {
+            memberships.push(crate::orgs::db::membership_from(row)?);
+        }
+    }
+    Ok(Some((user, memberships)))
+}
+
 pub async fn set_password_hash(
     tx: &mut Transaction<'_, Any>,
     user_id: i64,

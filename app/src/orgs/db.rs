@@ -85,7 +85,7 @@ fn kind(row: &sqlx::any::AnyRow) -> Result<OrgKind, AppError> {
     OrgKind::parse(&kind).ok_or_else(|| AppError::internal("org kind", &kind))
 }
 
-fn membership_from(row: &sqlx::any::AnyRow) -> Result<Membership, AppError> {
+pub(crate) fn membership_from(row: &sqlx::any::AnyRow) -> Result<Membership, AppError> {
     let (role, staff_role) = roles(row)?;
     Ok(Membership {
         org_id: row.try_get("org_id")?,
