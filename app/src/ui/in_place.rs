@@ -394,10 +394,15 @@ mod browser {
             doc.query_selector("main#main")?,
             document().query_selector("main#main")?,
         ) else {
-            location.assign(&res.url())?;
-            return Ok(None);
+            // Not a page of this site's: said, and the page left as it is
+            // (the post's own address is no page to open).
+            return Ok(Some(format!(
+                "Not done: the server answered {} {}.",
+                res.status(),
+                res.status_text()
+            )));
         };
-        if new_main.query_selector("leptos-island")?.is_some() {
+        if res.redirected() && new_main.query_selector("leptos-island")?.is_some() {
             // Islands start only when a page loads.
             location.assign(&res.url())?;
             return Ok(None);
