@@ -194,6 +194,10 @@ pub async fn anonymous_pages(
     let Ok(version) = app::catalogue::db::catalogue_version(&state.db).await else {
         return next.run(req).await;
     };
+    // Rendering the page uses this read instead of making its own.
+    let mut req = req;
+    req.extensions_mut()
+        .insert(app::catalogue::cache::VersionRead(version));
     let (parts, body) = req.into_parts();
     // Perhaps signed in: the cookie is looked up (a stale or foreign
     // cookie gets the anonymous menu).
@@ -313,7 +317,12 @@ pub async fn anonymous_pages(
     if let Some(shown) = &shown {
         shown.add(&kept.seen);
     }
-    let page = copy_for(&kept, menu.as_deref(), &nonce);
+    // An anonymous visitor gets the rendering as it is (it carries their
+    // nonce); a signed-in one a copy with their menu.
+    let page = match menu.as_deref() {
+        None => Body::from(bytes.clone()),
+        Some(menu) => Body::from(copy_for(&kept, Some(menu), &nonce)),
+    };
     if bytes.len() <= MAX_PAGE_BYTES {
         if let Ok(mut pages) = cache.pages.lock() {
             if pages.len() >= MAX_PAGES {
@@ -322,7 +331,7 @@ pub async fn anonymous_pages(
             pages.insert(key.clone(), Arc::new(kept));
         }
     }
-    let mut res = Response::from_parts(res_parts, Body::from(page));
+    let mut res = Response::from_parts(res_parts, page);
     res.headers_mut().remove(header::CONTENT_LENGTH);
     res
 }

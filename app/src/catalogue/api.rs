@@ -10,6 +10,13 @@ use {
     crate::state::{respond, respond_then},
 };
 
+/// The catalogue version the page cache read as this request began, if it did.
+#[cfg(feature = "ssr")]
+fn version_read() -> Option<super::cache::VersionRead> {
+    use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<super::cache::VersionRead>().copied())
+}
+
 /// Cards the home page shows: the top of the default catalogue order.
 pub const HOME_PAGE_SIZE: usize = 12;
 
@@ -37,7 +44,7 @@ pub async fn catalogue_search(
     respond(
         async {
             let state = crate::state::app_state()?;
-            service::search(&state, &query, super::PAGE_SIZE).await
+            service::search(&state, &query, super::PAGE_SIZE, version_read()).await
         }
         .await,
     )
@@ -49,7 +56,8 @@ pub async fn home_listings() -> Result<SearchResults, AppError> {
     respond(
         async {
             let state = crate::state::app_state()?;
-            service::search(&state, &super::CatalogueQuery::default(), HOME_PAGE_SIZE).await
+            let query = super::CatalogueQuery::default();
+            service::search(&state, &query, HOME_PAGE_SIZE, version_read()).await
         }
         .await,
     )

@@ -7,6 +7,13 @@ use std::sync::{Arc, RwLock};
 
 const DAY_MS: i64 = 86_400_000;
 
+/// The catalogue version a request read as it began: the page cache reads
+/// it to know whether a kept page is current, and puts it in the request's
+/// extensions, so that rendering the page does not read it a second time.
+/// An index at least that new serves the page, as if read then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VersionRead(pub i64);
+
 /// The current index of this node, rebuilt when the catalogue version moves.
 #[derive(Default)]
 pub struct CatalogueCache {
@@ -23,7 +30,21 @@ impl CatalogueCache {
     /// current day (UTC) at `now_ms`: adoption counts calls of the 30 days
     /// before the day, so a new day rebuilds it.
     pub async fn get(&self, db: &Db, now_ms: i64) -> Result<Arc<Index>, AppError> {
-        let version = super::db::catalogue_version(db).await?;
+        self.get_as_of(db, now_ms, None).await
+    }
+
+    /// As `get`, with the catalogue version this request has already read
+    /// (`VersionRead`), if any, instead of reading it again.
+    pub async fn get_as_of(
+        &self,
+        db: &Db,
+        now_ms: i64,
+        read: Option<VersionRead>,
+    ) -> Result<Arc<Index>, AppError> {
+        let version = match read {
+            Some(VersionRead(v)) => v,
+            None => super::db::catalogue_version(db).await?,
+        };
         let day = now_ms.div_euclid(DAY_MS);
         if let Some(ix) = self
             .cached()

@@ -6,7 +6,7 @@
 //! for the current minute (scores use the time rounded down to the minute,
 //! so a remembered list is exactly what would be computed again).
 
-use super::ranking::{self, RankInput, ScoreBreakdown};
+use super::ranking::{self, RankInput};
 use super::{CatalogueQuery, PriceBand, SearchHit, SearchResults, SortOrder};
 use crate::error::{AppError, FieldErrors};
 use crate::listings::ListingCard;
@@ -65,8 +65,33 @@ type ResultKey = (
     SortOrder,
     i64,
 );
-/// A ranked result list: (entry, score) in order.
-type Ranked = Arc<Vec<(u32, ScoreBreakdown)>>;
+/// Every listing a query matches, scored, in no particular order: a page
+/// is cut out of it by partial selection, so a query that matches
+/// thousands of listings sorts only the twenty it shows.
+type Ranked = Arc<Vec<Scored>>;
+
+/// A matching listing as results are ordered: by `primary` (0 for
+/// relevance, the cheapest fee for price, the publication time reversed for
+/// newest), then by score (`ranking::by_rank`: key descending, tie-break hash
+/// ascending), then by entry so that the order is total.
+#[derive(Debug, Clone, Copy)]
+struct Scored {
+    primary: i64,
+    key: i64,
+    tie: u64,
+    entry: u32,
+    relevance: f64,
+}
+
+impl Scored {
+    fn order(a: &Scored, b: &Scored) -> std::cmp::Ordering {
+        a.primary
+            .cmp(&b.primary)
+            .then(b.key.cmp(&a.key))
+            .then(a.tie.cmp(&b.tie))
+            .then(a.entry.cmp(&b.entry))
+    }
+}
 
 pub struct Index {
     pub version: i64,
@@ -80,6 +105,18 @@ pub struct Index {
     facets: Facets,
     certifications: Vec<String>,
     results: Mutex<HashMap<ResultKey, Ranked>>,
+    /// Every entry's standing points at one minute, in entry order.
+    standing: Mutex<Option<(i64, Arc<Vec<Standing>>)>>,
+}
+
+/// What ranking reads of an entry besides its relevance, packed together so
+/// that scoring thousands of matches reads one small record each.
+#[derive(Debug, Clone, Copy)]
+struct Standing {
+    points: ranking::StandingPoints,
+    listing_id: i64,
+    min_fee: Option<i64>,
+    published_at: i64,
 }
 
 fn words_of(text: &str) -> impl Iterator<Item = &str> {
@@ -115,6 +152,10 @@ impl Index {
         for ((w, i), weight) in best {
             words.entry(w).or_default().push((i, weight));
         }
+        // In entry order, so lists merge without a lookup table.
+        for postings in words.values_mut() {
+            postings.sort_unstable_by_key(|&(i, _)| i);
+        }
         let mut certifications: Vec<String> = entries
             .iter()
             .flat_map(|e| e.card.certifications.iter().cloned())
@@ -130,7 +171,38 @@ impl Index {
             facets,
             certifications,
             results: Mutex::new(HashMap::new()),
+            standing: Mutex::new(None),
         }
+    }
+
+    /// Every entry's standing at `now_ms` (a minute: computed once for it).
+    fn standing(&self, now_ms: i64) -> Arc<Vec<Standing>> {
+        if let Some((at, all)) = self
+            .standing
+            .lock()
+            .ok()
+            .as_deref()
+            .and_then(Option::as_ref)
+        {
+            if *at == now_ms {
+                return all.clone();
+            }
+        }
+        let all: Arc<Vec<Standing>> = Arc::new(
+            self.entries
+                .iter()
+                .map(|e| Standing {
+                    points: ranking::standing_points(&e.rank_input(0.0), now_ms, &self.weights),
+                    listing_id: e.card.id,
+                    min_fee: e.min_fee,
+                    published_at: e.published_at,
+                })
+                .collect(),
+        );
+        if let Ok(mut slot) = self.standing.lock() {
+            *slot = Some((now_ms, all.clone()));
+        }
+        all
     }
 
     pub fn len(&self) -> usize {
@@ -157,38 +229,69 @@ impl Index {
             .count() as i64
     }
 
-    /// Relevance of every entry for `terms` (None: not a match), the same
-    /// values `ranking::relevance` gives, found through the word lists.
-    fn relevances(&self, terms: &[String]) -> Vec<Option<f64>> {
+    /// The entries that match every term, in entry order, with their
+    /// relevance: the same values `ranking::relevance` gives, found through
+    /// the word lists. Only the postings of the query's words are visited,
+    /// never the whole catalogue (but for the empty query, which matches all).
+    fn relevances(&self, terms: &[String]) -> Vec<(u32, f64)> {
         if terms.is_empty() {
-            return vec![Some(1.0); self.entries.len()];
+            return (0..self.entries.len() as u32).map(|i| (i, 1.0)).collect();
         }
-        let n = self.entries.len();
-        let mut sum = vec![0.0f64; n];
-        let mut hits = vec![0usize; n];
+        // Per matching entry, the sum of each term's best field weight so far
+        // (summed in term order, as the definition does).
+        let mut matched: Option<Vec<(u32, f64)>> = None;
         for t in terms {
-            let mut best = vec![0.0f32; n];
+            // Every word starting with the term: the best weight per entry.
+            let mut best: Vec<(u32, f32)> = Vec::new();
+            let mut lists = 0;
             for (_, postings) in self
                 .words
                 .range(t.clone()..)
                 .take_while(|(w, _)| w.starts_with(t.as_str()))
             {
-                for &(i, weight) in postings {
-                    let b = &mut best[i as usize];
-                    *b = b.max(weight);
-                }
+                best.extend_from_slice(postings);
+                lists += 1;
             }
-            for (i, b) in best.into_iter().enumerate() {
-                if b > 0.0 {
-                    sum[i] += f64::from(b);
-                    hits[i] += 1;
-                }
+            if lists > 1 {
+                best.sort_unstable_by_key(|&(i, _)| i);
+                best.dedup_by(|later, kept| {
+                    let same = later.0 == kept.0;
+                    if same {
+                        kept.1 = kept.1.max(later.1);
+                    }
+                    same
+                });
             }
+            let next = match matched {
+                None => best.into_iter().map(|(i, w)| (i, f64::from(w))).collect(),
+                Some(so_far) => intersect(so_far, &best),
+            };
+            if next.is_empty() {
+                return next;
+            }
+            matched = Some(next);
         }
-        (0..n)
-            .map(|i| (hits[i] == terms.len()).then(|| round_weight(sum[i] / terms.len() as f64)))
+        let n = terms.len() as f64;
+        matched
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(i, sum)| (i, round_weight(sum / n)))
             .collect()
     }
+}
+
+/// The entries in both lists (each in entry order), each sum increased by
+/// the weight `best` has for it.
+fn intersect(so_far: Vec<(u32, f64)>, best: &[(u32, f32)]) -> Vec<(u32, f64)> {
+    let mut out = Vec::with_capacity(so_far.len().min(best.len()));
+    let mut rest = best.iter().peekable();
+    for (i, sum) in so_far {
+        while rest.next_if(|(j, _)| *j < i).is_some() {}
+        if let Some((_, w)) = rest.next_if(|(j, _)| *j == i) {
+            out.push((i, sum + f64::from(*w)));
+        }
+    }
+    out
 }
 
 /// The field weights pass through f32 in the word lists; rounding to 1e-6
@@ -287,16 +390,24 @@ pub fn search(ix: &Index, q: &ParsedQuery, now_ms: i64, page_size: usize) -> Sea
     };
     let total = ranked.len();
     let pages = total.div_ceil(page_size).max(1);
-    let start = (q.page - 1).saturating_mul(page_size);
-    let hits = ranked
-        .iter()
+    let start = (q.page - 1).saturating_mul(page_size).min(total);
+    let end = start.saturating_add(page_size).min(total);
+    let hits = page_of(&ranked, start, end)
+        .into_iter()
         .enumerate()
-        .skip(start)
-        .take(page_size)
-        .map(|(pos, (i, score))| SearchHit {
-            position: pos + 1,
-            card: ix.entries[*i as usize].card.clone(),
-            score: *score,
+        .map(|(k, s)| {
+            let entry = &ix.entries[s.entry as usize];
+            SearchHit {
+                position: start + k + 1,
+                card: entry.card.clone(),
+                // The same function of the same inputs as when it was ranked.
+                score: ranking::score_with(
+                    &entry.rank_input(s.relevance),
+                    &q.terms,
+                    minute,
+                    &ix.weights,
+                ),
+            }
         })
         .collect();
     SearchResults {
@@ -311,57 +422,68 @@ pub fn search(ix: &Index, q: &ParsedQuery, now_ms: i64, page_size: usize) -> Sea
     }
 }
 
-/// Every matching entry, in result order.
-fn rank(ix: &Index, q: &ParsedQuery, now_ms: i64) -> Vec<(u32, ScoreBreakdown)> {
-    let relevances = ix.relevances(&q.terms);
+/// Positions `start..end` of the result order, in order: selected in
+/// linear time, then only those sorted.
+fn page_of(ranked: &[Scored], start: usize, end: usize) -> Vec<Scored> {
+    if start >= end {
+        return Vec::new();
+    }
+    let mut top = ranked.to_vec();
+    if end < top.len() {
+        top.select_nth_unstable_by(end, Scored::order);
+        top.truncate(end);
+    }
+    if start > 0 {
+        top.select_nth_unstable_by(start, Scored::order);
+    }
+    let mut page = top.split_off(start);
+    page.sort_unstable_by(Scored::order);
+    page
+}
+
+/// Every matching entry that passes the filters, scored.
+fn rank(ix: &Index, q: &ParsedQuery, now_ms: i64) -> Vec<Scored> {
     let cert = q.certification.to_lowercase();
-    let mut out: Vec<(u32, ScoreBreakdown)> = ix
-        .entries
-        .iter()
-        .zip(relevances)
-        .enumerate()
-        .filter_map(|(i, (e, rel))| {
-            let rel = rel?;
-            let keep = (q.industry.is_empty() || e.industry_slug == q.industry)
-                && (q.base_model.is_empty() || e.base_model_slugs.contains(&q.base_model))
+    let standing = ix.standing(now_ms);
+    ix.relevances(&q.terms)
+        .into_iter()
+        .filter_map(|(i, rel)| {
+            let s = &standing[i as usize];
+            // The entry itself is read only when a filter asks for it.
+            let e = || &ix.entries[i as usize];
+            let keep = (q.industry.is_empty() || e().industry_slug == q.industry)
+                && (q.base_model.is_empty() || e().base_model_slugs.contains(&q.base_model))
                 && q.price
-                    .is_none_or(|band| e.min_fee.is_some_and(|fee| band.contains(fee)))
+                    .is_none_or(|band| s.min_fee.is_some_and(|fee| band.contains(fee)))
                 && (cert.is_empty()
-                    || e.card
+                    || e()
+                        .card
                         .certifications
                         .iter()
                         .any(|c| c.to_lowercase() == cert));
             keep.then(|| {
-                (
-                    i as u32,
-                    ranking::score_with(&e.rank_input(rel), &q.terms, now_ms, &ix.weights),
-                )
+                // The key `score_with` would give, from the same parts.
+                let (_, _, key) = ranking::combine(rel, &s.points, &ix.weights);
+                Scored {
+                    primary: match q.sort {
+                        SortOrder::Relevance => 0,
+                        SortOrder::Price => s.min_fee.unwrap_or(i64::MAX),
+                        SortOrder::Newest => s.published_at.saturating_neg(),
+                    },
+                    key,
+                    tie: ranking::tie_hash(s.listing_id, &q.terms),
+                    entry: i,
+                    relevance: rel,
+                }
             })
         })
-        .collect();
-    let entry = |i: u32| &ix.entries[i as usize];
-    match q.sort {
-        SortOrder::Relevance => out.sort_unstable_by(|a, b| ranking::by_rank(&a.1, &b.1)),
-        SortOrder::Price => out.sort_unstable_by(|a, b| {
-            let fee = |i: u32| entry(i).min_fee.unwrap_or(i64::MAX);
-            fee(a.0)
-                .cmp(&fee(b.0))
-                .then_with(|| ranking::by_rank(&a.1, &b.1))
-        }),
-        SortOrder::Newest => out.sort_unstable_by(|a, b| {
-            entry(b.0)
-                .published_at
-                .cmp(&entry(a.0).published_at)
-                .then_with(|| ranking::by_rank(&a.1, &b.1))
-        }),
-    }
-    out
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalogue::ranking::TextDoc;
+    use crate::catalogue::ranking::{ScoreBreakdown, TextDoc};
 
     fn entry(id: i64, name: &str, tagline: &str, description: &str, tags: &[&str]) -> Entry {
         Entry {
@@ -392,6 +514,14 @@ mod tests {
         }
     }
 
+    fn index_of(entries: &[Entry]) -> Index {
+        let facets = Facets {
+            industries: vec![],
+            base_models: vec![],
+        };
+        Index::new(1, 0, ranking::Weights::OPENING, entries.to_vec(), facets)
+    }
+
     #[test]
     fn index_relevance_equals_the_definition() {
         let words = [
@@ -419,19 +549,13 @@ mod tests {
             let tag = pick().to_string();
             entries.push(entry(id, &name, &tagline, &description, &[&tag]));
         }
-        let ix = Index::new(
-            1,
-            0,
-            ranking::Weights::OPENING,
-            entries.clone(),
-            Facets {
-                industries: vec![],
-                base_models: vec![],
-            },
-        );
+        let ix = index_of(&entries);
         for query in ["card", "claims risk", "x-ray", "tri", "zebra", "", "c r"] {
             let terms = ranking::terms(query);
-            let fast = ix.relevances(&terms);
+            let mut fast = vec![None; entries.len()];
+            for (i, rel) in ix.relevances(&terms) {
+                fast[i as usize] = Some(rel);
+            }
             for (e, got) in entries.iter().zip(fast) {
                 let want = ranking::relevance(
                     &TextDoc {
@@ -444,6 +568,92 @@ mod tests {
                 )
                 .map(round_weight);
                 assert_eq!(got, want, "{query:?} on {}", e.name);
+            }
+        }
+    }
+
+    /// Cutting pages out by partial selection gives exactly the pages of a
+    /// full sort by the definition, for every sort order, page by page.
+    #[test]
+    fn pages_are_the_full_order_cut_in_pieces() {
+        let words = ["claims", "card", "cardiology", "risk", "loan", "triage"];
+        let mut seed = 11u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        let mut entries = Vec::new();
+        for id in 0..300 {
+            let mut pick = || words[next() % words.len()];
+            let name = format!("{} {}", pick(), pick());
+            let tagline = pick().to_string();
+            let description = pick().to_string();
+            let tag = pick().to_string();
+            let mut e = entry(id, &name, &tagline, &description, &[&tag]);
+            // Few distinct values, so that many listings tie on every key.
+            e.min_fee = (next() % 5 != 0).then(|| (next() % 4) as i64 * 1000);
+            e.published_at = (next() % 3) as i64 * 86_400_000;
+            e.adopters = (next() % 3) as i64 * 10;
+            e.evaluation = (next() % 2 == 0).then_some(80);
+            entries.push(e);
+        }
+        let ix = index_of(&entries);
+        let now = 40 * 86_400_000;
+        for query in ["", "card", "claims risk", "tri loan", "zebra"] {
+            for sort in SortOrder::ALL {
+                let terms = ranking::terms(query);
+                let mut want: Vec<(i64, i64, ScoreBreakdown)> = entries
+                    .iter()
+                    .filter_map(|e| {
+                        let doc = TextDoc {
+                            name: &e.name,
+                            tagline: &e.tagline,
+                            description: &e.description,
+                            tags: &e.tags,
+                        };
+                        let rel = round_weight(ranking::relevance(&doc, &terms)?);
+                        let primary = match sort {
+                            SortOrder::Relevance => 0,
+                            SortOrder::Price => e.min_fee.unwrap_or(i64::MAX),
+                            SortOrder::Newest => -e.published_at,
+                        };
+                        let score =
+                            ranking::score_with(&e.rank_input(rel), &terms, now, &ix.weights);
+                        Some((primary, e.card.id, score))
+                    })
+                    .collect();
+                want.sort_by(|a, b| {
+                    a.0.cmp(&b.0)
+                        .then_with(|| ranking::by_rank(&a.2, &b.2))
+                        .then(a.1.cmp(&b.1))
+                });
+                let parsed = |page: usize| ParsedQuery {
+                    terms: terms.clone(),
+                    industry: String::new(),
+                    base_model: String::new(),
+                    price: None,
+                    certification: String::new(),
+                    sort,
+                    page,
+                };
+                let first = search(&ix, &parsed(1), now, 7);
+                assert_eq!(first.total, want.len(), "{query:?} {sort:?}");
+                let mut got = Vec::new();
+                for page in 1..=first.pages + 1 {
+                    let r = search(&ix, &parsed(page), now, 7);
+                    if page > first.pages {
+                        assert!(r.hits.is_empty(), "a page past the last is empty");
+                    }
+                    for h in r.hits {
+                        assert_eq!(h.position, got.len() + 1);
+                        got.push((h.card.id, h.score));
+                    }
+                }
+                let want: Vec<(i64, ScoreBreakdown)> =
+                    want.into_iter().map(|(_, id, s)| (id, s)).collect();
+                assert_eq!(got, want, "{query:?} {sort:?}");
             }
         }
     }

@@ -164,7 +164,7 @@ pub struct ScoreBreakdown {
     /// The band of adopting client organisations the adoption points come
     /// from (the exact count is not published).
     pub adoption_band: (i64, Option<i64>),
-    /// The total in millionths of a point: what results are compared by, so
+    /// The total in thousandths of a point: what results are compared by, so
     /// equal scores are exactly equal.
     pub key: i64,
     /// The tie-break: a stable hash of (listing id, query).
@@ -220,6 +220,35 @@ pub fn score_with(
     now_ms: i64,
     weights: &Weights,
 ) -> ScoreBreakdown {
+    let standing = standing_points(input, now_ms, weights);
+    let (relevance, total, key) = combine(input.relevance, &standing, weights);
+    ScoreBreakdown {
+        relevance,
+        adoption: standing.adoption,
+        evaluation: standing.evaluation,
+        freshness: standing.freshness,
+        total,
+        adoption_band: standing.adoption_band,
+        key,
+        tie: tie_hash(input.listing_id, terms),
+    }
+}
+
+/// The points of a listing that do not depend on the query: the same for
+/// every search within a minute, so the catalogue's index computes them
+/// once a minute for every listing and `combine`s them with each query's
+/// relevance, exactly as `score_with` does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StandingPoints {
+    pub adoption: f64,
+    pub evaluation: f64,
+    pub freshness: f64,
+    pub adoption_band: (i64, Option<i64>),
+}
+
+/// The query-independent points of `input` at `now_ms` (its relevance and
+/// id are not read).
+pub fn standing_points(input: &RankInput, now_ms: i64, weights: &Weights) -> StandingPoints {
     let band = adoption_band(input.adopters);
     let adoption = {
         let n = band.0 as f64;
@@ -232,23 +261,25 @@ pub fn score_with(
         let age_days = ((now_ms - input.published_at_ms).max(0) as f64) / DAY_MS;
         (-age_days / FRESHNESS_HALF_LIFE_DAYS).exp2()
     };
-    // Basis points over 10,000, times 1,000 points.
-    let points = |w_bp: i64, c: f64| w_bp as f64 / 10.0 * c;
-    let relevance = points(weights.relevance_bp, input.relevance.clamp(0.0, 1.0));
-    let adoption = points(weights.adoption_bp, adoption);
-    let evaluation = points(weights.evaluation_bp, evaluation);
-    let freshness = points(weights.freshness_bp, freshness);
-    let total = relevance + adoption + evaluation + freshness;
-    ScoreBreakdown {
-        relevance,
-        adoption,
-        evaluation,
-        freshness,
-        total,
+    StandingPoints {
+        adoption: points(weights.adoption_bp, adoption),
+        evaluation: points(weights.evaluation_bp, evaluation),
+        freshness: points(weights.freshness_bp, freshness),
         adoption_band: band,
-        key: (total * 1000.0).round() as i64,
-        tie: tie_hash(input.listing_id, terms),
     }
+}
+
+/// Relevance points, the total and the comparison key (the total in
+/// thousandths of a point) from a relevance in 0..=1 and standing points.
+pub fn combine(relevance: f64, standing: &StandingPoints, weights: &Weights) -> (f64, f64, i64) {
+    let relevance = points(weights.relevance_bp, relevance.clamp(0.0, 1.0));
+    let total = relevance + standing.adoption + standing.evaluation + standing.freshness;
+    (relevance, total, (total * 1000.0).round() as i64)
+}
+
+/// A component in 0..=1 as points: basis points over 10,000, times 1,000.
+fn points(w_bp: i64, c: f64) -> f64 {
+    w_bp as f64 / 10.0 * c
 }
 
 /// FNV-1a over the listing id and the query's terms: the same for the same

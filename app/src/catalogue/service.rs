@@ -2,6 +2,7 @@
 //! deprecate and reactivate; a deprecation notifies every organisation with
 //! a listing deployed on the model).
 
+use super::cache::VersionRead;
 use super::db::{self, NewBaseModel};
 use super::index::{parse_query, search as search_index};
 use super::{BaseModelsData, CatalogueQuery, SearchResults};
@@ -23,13 +24,18 @@ const BASE_MODEL_KEYS: [UniqueKey; 2] = [
 /// Searches the published catalogue (public). The results shown count as
 /// impressions; in the ranking's own order, the first page's first three
 /// also count as top-position impressions (the outcome audit's measure).
+/// `read`: the catalogue version the request already read, if any.
 pub async fn search(
     state: &AppState,
     query: &CatalogueQuery,
     page_size: usize,
+    read: Option<VersionRead>,
 ) -> Result<SearchResults, AppError> {
     let parsed = parse_query(query)?;
-    let index = state.catalogue.get(&state.db, state.clock.now_ms()).await?;
+    let index = state
+        .catalogue
+        .get_as_of(&state.db, state.clock.now_ms(), read)
+        .await?;
     let results = search_index(&index, &parsed, state.clock.now_ms(), page_size);
     let ids = results.hits.iter().map(|h| h.card.id);
     if parsed.sort == super::SortOrder::Relevance {
