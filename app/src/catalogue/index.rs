@@ -2,9 +2,10 @@
 //! node's memory with word lists for search. It carries the catalogue
 //! version it was built from; each search compares that with the database's
 //! (one small read), so a change made through any node is seen by all of
-//! them on their next request. Ranked result lists are remembered per query
-//! for the current minute (scores use the time rounded down to the minute,
-//! so a remembered list is exactly what would be computed again).
+//! them on their next request. A query's scored matches are remembered for
+//! the current minute (scores use the time rounded down to the minute, so a
+//! remembered list is exactly what would be computed again); each page is
+//! cut out of them.
 
 use super::ranking::{self, RankInput};
 use super::{CatalogueQuery, PriceBand, SearchHit, SearchResults, SortOrder};
@@ -72,8 +73,8 @@ type Ranked = Arc<Vec<Scored>>;
 
 /// A matching listing as results are ordered: by `primary` (0 for
 /// relevance, the cheapest fee for price, the publication time reversed for
-/// newest), then by score (`ranking::by_rank`: key descending, tie-break hash
-/// ascending), then by entry so that the order is total.
+/// newest), then in the ranking order (`ranking::by_key_and_tie`), then by
+/// entry so that the order is total.
 #[derive(Debug, Clone, Copy)]
 struct Scored {
     primary: i64,
@@ -87,8 +88,7 @@ impl Scored {
     fn order(a: &Scored, b: &Scored) -> std::cmp::Ordering {
         a.primary
             .cmp(&b.primary)
-            .then(b.key.cmp(&a.key))
-            .then(a.tie.cmp(&b.tie))
+            .then(ranking::by_key_and_tie((a.key, a.tie), (b.key, b.tie)))
             .then(a.entry.cmp(&b.entry))
     }
 }

@@ -309,7 +309,12 @@ pub fn tie_hash(listing_id: i64, terms: &[String]) -> u64 {
 
 /// The ranking order: higher score first, then the tie hash.
 pub fn by_rank(a: &ScoreBreakdown, b: &ScoreBreakdown) -> Ordering {
-    b.key.cmp(&a.key).then(a.tie.cmp(&b.tie))
+    by_key_and_tie((a.key, a.tie), (b.key, b.tie))
+}
+
+/// The ranking order on a score's comparison key and tie hash alone.
+pub fn by_key_and_tie((a_key, a_tie): (i64, u64), (b_key, b_tie): (i64, u64)) -> Ordering {
+    b_key.cmp(&a_key).then(a_tie.cmp(&b_tie))
 }
 
 #[cfg(test)]
