@@ -62,6 +62,12 @@ for (const js of [true, false]) {
       assert.equal(await page.evaluate(() => window.samePage), true, 'sent in place, not reloaded');
       assert.equal(await page.getByLabel('Email').inputValue(), email);
       assert.match(await page.locator('#in-place-status').innerText(), /do not match an account/);
+      // No field is in error: focus goes to the form-wide alert, so that it
+      // is where a keyboard or screen-reader user continues from.
+      assert.equal(
+        await page.evaluate(() => document.activeElement?.textContent.trim()),
+        'That email and password do not match an account.',
+      );
     }
 
     await hydrated();

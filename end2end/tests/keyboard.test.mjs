@@ -1,28 +1,39 @@
-// A whole flow with the keyboard alone, JavaScript on and off: the skip
-// link, signing up, creating an organisation, creating an API key and
-// revoking it through its confirmation, signing out. Every stop reached
-// with Tab must show where the focus is.
+// Whole flows with the keyboard alone, JavaScript on and off. A new
+// person: the skip link, signing up, creating an organisation, creating an
+// API key and revoking it through its confirmation, signing out. A client
+// on a phone-width screen: the folded header menu, a search, two listings
+// ticked and compared, a subscription taken and cancelled through its
+// confirmation. Every stop reached with Tab must show where the focus is.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, PASSWORD, person } from '../support.mjs';
+import { BASE, PASSWORD, newOrg, person, signUp } from '../support.mjs';
 
 /// What has the focus: its accessible name as a person would read it, and
-/// whether a focus ring (an outline) is drawn around it.
+/// whether a focus ring (an outline) is drawn around it, or, for a control
+/// hidden behind its label (the menu switch), around that label.
 const focused = (page) => page.evaluate(() => {
   const el = document.activeElement;
   if (!el || el === document.body) return null;
-  const label = el.labels && el.labels.length ? el.labels[0].childNodes[0]?.textContent ?? '' : '';
-  const name = el.getAttribute('aria-label') || label || el.innerText || '';
-  const style = getComputedStyle(el);
-  const ring = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
-  return { name: name.trim(), id: el.id, ring };
+  const label = el.labels && el.labels.length ? el.labels[0] : null;
+  // The label's own words, not a hint or an error inside it.
+  const said = label
+    ? [...label.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join('')
+    : '';
+  const name = el.getAttribute('aria-label') || said.trim() || el.innerText || '';
+  const drawn = (x) => {
+    const style = getComputedStyle(x);
+    return style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
+  };
+  const hidden = getComputedStyle(el).opacity === '0';
+  const ring = hidden ? !!label && drawn(label) : drawn(el);
+  return { name: name.trim(), id: el.id, tag: el.tagName.toLowerCase(), ring };
 });
 
-/// Presses Tab until the focus is on a control named `name` (at most 80
+/// Presses Tab until the focus is on a control named `name` (at most 150
 /// presses) and checks that it shows.
 async function tabTo(page, name) {
   const passed = [];
-  for (let i = 0; i < 80; i++) {
+  for (let i = 0; i < 150; i++) {
     await page.keyboard.press('Tab');
     const here = await focused(page);
     if (here && name.test(here.name)) {
@@ -88,6 +99,83 @@ for (const js of [true, false]) {
     await page.waitForURL(BASE + '/');
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Sign in' }).waitFor();
 
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+}
+
+for (const js of [true, false]) {
+  test(`a client compares, subscribes and cancels with the keyboard alone at 375 px (JavaScript ${js ? 'on' : 'off'})`, async () => {
+    const who = await person(js);
+    const { context, page, problems, hydrated } = who;
+    const tag = `${js ? 'js' : 'nojs'}${Date.now()}`;
+    await signUp(who, `keyed-${tag}@example.org`, 'Cleo Keys');
+    await newOrg(who, `Keyed Clinic ${tag}`, /Client/);
+    await page.setViewportSize({ width: 375, height: 812 });
+
+    // The header is folded behind its menu switch; Space opens it.
+    await page.goto(BASE + '/');
+    await hydrated();
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    assert.equal(await nav.getByRole('link', { name: 'Catalogue' }).isVisible(), false);
+    await tabTo(page, /^Menu$/);
+    await page.keyboard.press('Space');
+    await nav.getByRole('link', { name: 'Catalogue' }).waitFor();
+    await tabTo(page, /^Catalogue$/);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(BASE + '/catalogue');
+    await hydrated();
+
+    await tabTo(page, /^Search$/);
+    assert.equal((await focused(page)).tag, 'input');
+    await page.keyboard.type('clinical');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/catalogue\?q=clinical/);
+    await hydrated();
+
+    // Two listings ticked with Space (the results' first two boxes), then
+    // compared: Tab goes on past the end of the page and round to the
+    // button above the results.
+    const ticked = [];
+    for (let i = 0; i < 2; i++) {
+      ticked.push((await tabTo(page, /^Compare (?!selected)/)).name.replace(/^Compare /, ''));
+      await page.keyboard.press('Space');
+    }
+    assert.ok(ticked.includes('Fairground Clinical Summary'), `ticked ${ticked.join(', ')}`);
+    if (js) await page.getByRole('status').filter({ hasText: /^2 ticked$/ }).waitFor();
+    await tabTo(page, /^Compare selected/);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/compare\?/);
+    const table = page.getByRole('table', { name: 'Listings side by side' });
+    assert.equal(await table.getByRole('columnheader').count(), 2, 'the two listings ticked');
+    await hydrated();
+
+    // From the comparison to the listing, and a subscription with a plan
+    // chosen from the keyboard.
+    await tabTo(page, /^Fairground Clinical Summary$/);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/listings\/[^/]+$/);
+    await page.getByRole('heading', { name: 'Subscribe' }).waitFor();
+    await hydrated();
+    await tabTo(page, /^Plan$/);
+    await page.keyboard.press('ArrowDown');
+    assert.notEqual(await page.getByLabel('Plan').inputValue(), '', 'a plan is chosen');
+    await tabTo(page, /^Subscribe$/);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/subscriptions\/\d+$/);
+    await page.getByText('Active', { exact: true }).waitFor();
+    await hydrated();
+
+    // A permanent action: the first control only opens the confirmation.
+    await tabTo(page, /^Cancel the subscription$/);
+    await page.keyboard.press('Enter');
+    await tabTo(page, /^Yes, cancel the subscription$/);
+    await page.keyboard.press('Enter');
+    await page.getByText(/^Cancelled on /).waitFor();
+    await hydrated();
+
+    // Nothing on these pages ran off the side of the phone screen.
+    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 375);
     assert.deepEqual(problems, []);
     await context.close();
   });

@@ -7,7 +7,7 @@
 //! answer is the page the form is on, puts that page's new content in place
 //! of the old: no reload, the scroll position stays, after an error the
 //! values typed are kept (passwords excepted) and focus goes to the first
-//! field in error; the outcome is read out by a live region. An answer on
+//! field in error, or to the form-wide alert when no field is; the outcome is read out by a live region. An answer on
 //! another page (signing in leads to the account page) is opened as usual.
 //!
 //! What a form may be sent this way ([`in_place`]): a URL-encoded `post` to
@@ -326,7 +326,15 @@ mod browser {
         Ok(())
     }
 
+    /// Moves focus to `el`. A message (a form-wide alert) cannot take focus
+    /// by itself: it is made focusable, outside the tab order, first.
     fn focus(el: &Element) {
+        if !el
+            .matches("a[href], button, input, select, textarea, [tabindex]")
+            .unwrap_or(true)
+        {
+            let _ = el.set_attribute("tabindex", "-1");
+        }
         if let Some(h) = el.dyn_ref::<HtmlElement>() {
             let options = FocusOptions::new();
             options.set_prevent_scroll(true);
