@@ -7,8 +7,9 @@
 //! answer is the page the form is on, puts that page's new content in place
 //! of the old: no reload, the scroll position stays, after an error the
 //! values typed are kept (passwords excepted) and focus goes to the first
-//! field in error, or to the form-wide alert when no field is; the outcome is read out by a live region. An answer on
-//! another page (signing in leads to the account page) is opened as usual.
+//! field in error, or to the form-wide alert when no field is; the outcome
+//! is read out by a live region. An answer on another page (signing in
+//! leads to the account page) is opened as usual.
 //!
 //! What a form may be sent this way ([`in_place`]): a URL-encoded `post` to
 //! this site that opens in the same window, by a button that does not send
