@@ -4,6 +4,10 @@
 //! time, so a slow server cannot hide its queueing (no coordinated
 //! omission). Used by `server/benches/load.sh`; targets 127.0.0.1 only.
 //!
+//! `--windows MS` also prints each window of MS milliseconds (by scheduled
+//! time) whose slowest request took over 10 ms, to tell a stall (a few
+//! windows, all slow at once) from queueing spread over the run.
+//!
 //!   cargo run --release -p server --example loadgen -- --rate 2000 --seconds 10 URL...
 
 use std::sync::Arc;
@@ -14,12 +18,14 @@ use tokio::sync::{Mutex, Semaphore};
 async fn main() -> anyhow::Result<()> {
     let mut rate = 1000.0f64;
     let mut seconds = 10.0f64;
+    let mut window_ms = 0u64;
     let mut urls = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--rate" => rate = args.next().unwrap_or_default().parse()?,
             "--seconds" => seconds = args.next().unwrap_or_default().parse()?,
+            "--windows" => window_ms = args.next().unwrap_or_default().parse()?,
             url => urls.push(url.to_string()),
         }
     }
@@ -70,7 +76,10 @@ async fn main() -> anyhow::Result<()> {
                 if !ok {
                     errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
-                latencies.lock().await.push(scheduled.elapsed());
+                latencies
+                    .lock()
+                    .await
+                    .push((scheduled.elapsed(), scheduled - start));
             }));
             sent += 1;
         }
@@ -79,7 +88,11 @@ async fn main() -> anyhow::Result<()> {
         t.await?;
     }
     let elapsed = start.elapsed().as_secs_f64();
-    let mut l = latencies.lock().await.clone();
+    let timed = latencies.lock().await.clone();
+    if window_ms > 0 {
+        print_slow_windows(&timed, window_ms);
+    }
+    let mut l: Vec<Duration> = timed.iter().map(|&(took, _)| took).collect();
     l.sort();
     let pct = |p: f64| {
         let i = ((l.len() as f64 * p).ceil() as usize).clamp(1, l.len()) - 1;
@@ -95,4 +108,30 @@ async fn main() -> anyhow::Result<()> {
         errors.load(std::sync::atomic::Ordering::Relaxed)
     );
     Ok(())
+}
+
+/// Per window of scheduled time: requests, p99 and the slowest, for the
+/// windows whose slowest request took over 10 ms.
+fn print_slow_windows(timed: &[(Duration, Duration)], window_ms: u64) {
+    let mut windows: std::collections::BTreeMap<u64, Vec<Duration>> = Default::default();
+    for &(took, at) in timed {
+        windows
+            .entry(at.as_millis() as u64 / window_ms)
+            .or_default()
+            .push(took);
+    }
+    for (w, mut l) in windows {
+        l.sort();
+        let max = l[l.len() - 1];
+        if max > Duration::from_millis(10) {
+            let p99 = l[((l.len() as f64 * 0.99).ceil() as usize).clamp(1, l.len()) - 1];
+            println!(
+                "window {:>6} ms: {:>5} requests, p99 {:.1} ms, max {:.1} ms",
+                w * window_ms,
+                l.len(),
+                p99.as_secs_f64() * 1000.0,
+                max.as_secs_f64() * 1000.0
+            );
+        }
+    }
 }
