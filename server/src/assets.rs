@@ -178,7 +178,7 @@ pub fn serve(assets: &Assets, req: &Request) -> Option<Response> {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-enum Encoding {
+pub(crate) enum Encoding {
     Brotli,
     Gzip,
     Identity,
@@ -186,7 +186,7 @@ enum Encoding {
 
 /// The best encoding the request accepts: brotli, then gzip, else none.
 /// A coding given `q=0` is refused; `*` accepts both.
-fn preferred(headers: &HeaderMap) -> Encoding {
+pub(crate) fn preferred(headers: &HeaderMap) -> Encoding {
     let (mut br, mut gz) = (false, false);
     let (mut br_said, mut gz_said, mut any) = (false, false, false);
     for value in headers.get_all(header::ACCEPT_ENCODING) {
@@ -246,7 +246,7 @@ fn with_extension(path: &Path, ext: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn brotli(raw: &[u8], quality: u32) -> std::io::Result<Vec<u8>> {
+pub(crate) fn brotli(raw: &[u8], quality: u32) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(raw.len() / 3);
     {
         let mut w = brotli::CompressorWriter::new(&mut out, 64 * 1024, quality, 24);
@@ -256,7 +256,7 @@ fn brotli(raw: &[u8], quality: u32) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
-fn gzip(raw: &[u8], level: u32) -> std::io::Result<Vec<u8>> {
+pub(crate) fn gzip(raw: &[u8], level: u32) -> std::io::Result<Vec<u8>> {
     let mut w = flate2::write::GzEncoder::new(
         Vec::with_capacity(raw.len() / 3),
         flate2::Compression::new(level),

@@ -246,7 +246,9 @@ pub fn router(state: AppState, surface: Surface) -> Router {
             .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(not_relayed)))
             // Pages and API answers are made per request (each page has its
             // own CSP nonce), so they are compressed at the fastest level:
-            // brotli 4 cost 40 % of the catalogue's throughput.
+            // brotli 4 cost 40 % of the catalogue's throughput. Copies of a
+            // kept catalogue page for anonymous visitors arrive compressed
+            // once already (`page_cache`) and are left alone.
             .layer(
                 CompressionLayer::new()
                     .quality(CompressionLevel::Fastest)
@@ -398,6 +400,16 @@ fn not_ready() -> Response {
         .into_response()
 }
 
+/// The one content security policy, with the page's own scripts named by
+/// `scripts` (a nonce, or the hashes of a kept page's scripts).
+pub(crate) fn content_security_policy(scripts: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' {scripts} 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
 fn new_nonce() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
@@ -412,22 +424,23 @@ fn new_nonce() -> String {
 /// be someone's own (a new API key is shown once, an invoice, a session's
 /// pages): `Cache-Control: private, no-store`, so neither the browser's
 /// history nor a shared cache keeps a copy. Anonymous pages are not left to
-/// a shared cache either: each carries its own script nonce (a cached one
-/// would be known to everyone), the views a page counts feed the exposure
-/// audit (a cache would hide them), and a sign-in form carries its own
-/// token. The hashed assets are cached for a year (`assets`); other files
-/// under `/pkg/` are checked with the server each time (`no-cache`). With an `https://` public URL, browsers are
-/// told to come back over HTTPS only, for a year (HSTS; not for subdomains,
-/// which may be someone else's).
+/// a shared cache either: the views a page counts feed the exposure audit
+/// (a cache would hide them), and a sign-in form carries its own token. The
+/// hashed assets are cached for a year (`assets`); other files under
+/// `/pkg/` are checked with the server each time (`no-cache`). With an
+/// `https://` public URL, browsers are told to come back over HTTPS only,
+/// for a year (HSTS; not for subdomains, which may be someone else's).
+///
+/// A response that already names its scripts keeps its policy: a copy of a
+/// kept catalogue page names its scripts by hash instead of a nonce, so
+/// that one compressed copy serves every anonymous visitor (`page_cache`).
 fn security_headers(mut res: Response, nonce: &str, asset: bool, hsts: bool) -> Response {
-    let csp = format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
-         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    );
     let headers = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&csp) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, v);
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        if let Ok(v) = HeaderValue::from_str(&content_security_policy(&format!("'nonce-{nonce}'")))
+        {
+            headers.insert(header::CONTENT_SECURITY_POLICY, v);
+        }
     }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -4,11 +4,15 @@
 //! long as the catalogue version and the minute (the ranking's clock) stay
 //! the same, except for the header menu's items that name the signed-in
 //! person (`app::auth::views::MenuItems`). Such a page is rendered once as
-//! an anonymous visitor sees it and kept with its CSP nonce replaced by a
-//! placeholder; later requests get a copy with their own nonce and, when
-//! someone is signed in, their own menu items in place of "Sign in / Sign
-//! up" (resolved from their session as any page does, so an expired
-//! sign-in ends here too and activity is recorded). Any other path or
+//! an anonymous visitor sees it and kept without its CSP nonce: the copies
+//! name the page's own scripts by their SHA-256 hashes in the policy
+//! instead (the scripts that carried the rendering's fresh nonce, which no
+//! typed text can have known), so every anonymous visitor gets the same
+//! bytes, compressed once per page and encoding rather than per response.
+//! Someone signed in gets a copy with their own menu items in place of
+//! "Sign in / Sign up" (resolved from their session as any page does, so an
+//! expired sign-in ends here too and activity is recorded), compressed as
+//! any page is. The rendering's own response keeps its nonce. Any other path or
 //! method, and any answer but a 200 HTML page that left the session
 //! untouched, are passed through untouched. A page kept also keeps the
 //! listings it showed, so every copy served counts as exposure just as a
@@ -22,7 +26,10 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use base64::Engine as _;
+use bytes::Bytes;
 use http::{header, HeaderValue, Method, StatusCode};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use tower_sessions::Session;
@@ -32,8 +39,13 @@ use tower_sessions::Session;
 const MAX_PAGES: usize = 512;
 /// Bigger pages are served but not kept.
 const MAX_PAGE_BYTES: usize = 512 * 1024;
-/// Stands for the nonce in a kept page; never a valid nonce (base64url has no `!`).
-const PLACEHOLDER: &str = "!nonce!";
+/// Brotli quality and gzip level of the shared copy of a kept page: made
+/// on the page's first copy and served until the page goes stale. The
+/// fastest, as pages compressed per response are (`http`): many kept pages
+/// are copied only once or twice before they go stale (quality 5 cost
+/// searches in rotation a quarter of their throughput).
+const KEPT_BROTLI: u32 = 0;
+const KEPT_GZIP: u32 = 1;
 const MINUTE_MS: i64 = 60_000;
 /// Where the header starts and ends; the menu items are looked for only
 /// between the two, before any text a visitor or publisher typed.
@@ -43,12 +55,103 @@ const HEADER_CLOSE: &str = "</header>";
 struct Kept {
     version: i64,
     minute: i64,
-    /// The page as an anonymous visitor sees it, nonce replaced.
-    body: String,
+    /// The page as an anonymous visitor sees it, without the nonce.
+    body: Bytes,
     /// Where the anonymous menu items start in `body`.
     menu_at: usize,
     /// The listings its rendering showed: each copy served counts them again.
     seen: Seen,
+    /// The policy of its copies: its scripts named by hash.
+    csp: HeaderValue,
+    /// The anonymous copy compressed, each made on first use.
+    br: OnceLock<Option<Bytes>>,
+    gzip: OnceLock<Option<Bytes>>,
+}
+
+impl Kept {
+    /// Keeps a page rendered with `nonce`: every script carrying that nonce
+    /// is named by its hash, and the nonce taken out. None when the nonce
+    /// shows anywhere but in a script's attribute (or where Leptos puts it
+    /// in the preload links' `crossorigin`, which any value but
+    /// `use-credentials` makes anonymous, as the empty value does), or the
+    /// menu is missing.
+    fn new(text: &str, nonce: &str, version: i64, minute: i64, seen: Seen) -> Option<Kept> {
+        let text: &str = &text.replace(&format!(" crossorigin=\"{nonce}\""), " crossorigin=\"\"");
+        let attribute = format!(" nonce=\"{nonce}\"");
+        let mut hashes = String::new();
+        let mut named = 0;
+        let mut rest = text;
+        while let Some(open) = rest.find("<script") {
+            let tag_end = open + rest[open..].find('>')?;
+            let close = tag_end + rest[tag_end..].find("</script>")?;
+            if rest[open..tag_end].contains(&attribute) {
+                let code = &rest[tag_end + 1..close];
+                let hash = base64::engine::general_purpose::STANDARD
+                    .encode(Sha256::digest(code.as_bytes()));
+                hashes.push_str(&format!("'sha256-{hash}' "));
+                named += 1;
+            }
+            rest = &rest[close..];
+        }
+        if named == 0 || text.matches(nonce).count() != named {
+            return None;
+        }
+        let body = text.replace(&attribute, "");
+        let csp =
+            HeaderValue::from_str(&crate::http::content_security_policy(hashes.trim_end())).ok()?;
+        Some(Kept {
+            version,
+            minute,
+            menu_at: menu_position(&body)?,
+            body: Bytes::from(body),
+            seen,
+            csp,
+            br: OnceLock::new(),
+            gzip: OnceLock::new(),
+        })
+    }
+
+    /// A copy for one viewer: their menu items (None: the anonymous ones,
+    /// as kept, compressed in an encoding the request accepts).
+    fn copy(&self, menu: Option<&str>, accepts: &http::HeaderMap) -> Response {
+        use crate::assets::Encoding;
+        let Some(menu) = menu else {
+            type Compress = fn(&[u8], u32) -> std::io::Result<Vec<u8>>;
+            let shared = |slot: &OnceLock<Option<Bytes>>, compress: Compress, level| {
+                slot.get_or_init(|| compress(&self.body, level).ok().map(Bytes::from))
+                    .clone()
+            };
+            let (encoded, name) = match crate::assets::preferred(accepts) {
+                Encoding::Brotli => (shared(&self.br, crate::assets::brotli, KEPT_BROTLI), "br"),
+                Encoding::Gzip => (shared(&self.gzip, crate::assets::gzip, KEPT_GZIP), "gzip"),
+                Encoding::Identity => (None, ""),
+            };
+            let mut res = match encoded {
+                Some(bytes) => {
+                    let mut res = html_page(Body::from(bytes));
+                    res.headers_mut()
+                        .insert(header::CONTENT_ENCODING, HeaderValue::from_static(name));
+                    res
+                }
+                None => html_page(Body::from(self.body.clone())),
+            };
+            res.headers_mut()
+                .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            res.headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, self.csp.clone());
+            return res;
+        };
+        let (before, after) = self.body.split_at(self.menu_at);
+        let after = &after[anonymous_menu().len()..];
+        let mut out = Vec::with_capacity(self.body.len() + menu.len());
+        out.extend_from_slice(before);
+        out.extend_from_slice(menu.as_bytes());
+        out.extend_from_slice(after);
+        let mut res = html_page(Body::from(out));
+        res.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, self.csp.clone());
+        res
+    }
 }
 
 #[derive(Default, Clone)]
@@ -67,22 +170,14 @@ pub struct PageCache {
 const WAIT_FOR_RENDERING: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl PageCache {
-    /// A copy of the page kept under `key`, if it is current.
-    fn copy(
-        &self,
-        key: &str,
-        (version, minute): (i64, i64),
-        menu: Option<&str>,
-        nonce: &str,
-    ) -> Option<(String, Seen)> {
-        let kept = self
-            .pages
+    /// The page kept under `key`, if it is current.
+    fn current(&self, key: &str, (version, minute): (i64, i64)) -> Option<Arc<Kept>> {
+        self.pages
             .lock()
             .ok()?
             .get(key)
             .filter(|k| k.version == version && k.minute == minute)
-            .cloned()?;
-        Some((copy_for(&kept, menu, nonce), kept.seen.clone()))
+            .cloned()
     }
 
     /// The lock of `key`'s rendering, and whether this caller is the
@@ -110,8 +205,8 @@ fn cacheable(req: &Request) -> bool {
     req.method() == Method::GET && matches!(req.uri().path(), "/" | "/catalogue")
 }
 
-fn html_page(body: String) -> Response {
-    let mut res = Response::new(Body::from(body));
+fn html_page(body: Body) -> Response {
+    let mut res = Response::new(body);
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
@@ -130,22 +225,6 @@ fn menu_position(page: &str) -> Option<usize> {
     let open = page.find(HEADER_OPEN)?;
     let close = open + page[open..].find(HEADER_CLOSE)?;
     Some(open + page[open..close].find(anonymous_menu())?)
-}
-
-/// A kept page for one viewer: their menu items (None: the anonymous
-/// ones, as kept) and their nonce.
-fn copy_for(kept: &Kept, menu: Option<&str>, nonce: &str) -> String {
-    let body = &kept.body;
-    let Some(menu) = menu else {
-        return body.replace(PLACEHOLDER, nonce);
-    };
-    let (before, rest) = body.split_at(kept.menu_at);
-    let after = &rest[anonymous_menu().len()..];
-    // The menu items are HTML of their own, without the placeholder.
-    let mut out = before.replace(PLACEHOLDER, nonce);
-    out.push_str(menu);
-    out.push_str(&after.replace(PLACEHOLDER, nonce));
-    out
 }
 
 /// Holds a page's rendering lock; on drop (kept, not kept, or the request
@@ -214,13 +293,13 @@ pub async fn anonymous_pages(
     let minute = state.clock.now_ms().div_euclid(MINUTE_MS);
     let key = parts.uri.to_string();
     let shown = parts.extensions.get::<Shown>().cloned();
-    let serve = |(body, seen): (String, Seen)| {
+    let serve = |kept: Arc<Kept>| {
         if let Some(shown) = &shown {
-            shown.add(&seen);
+            shown.add(&kept.seen);
         }
-        html_page(body)
+        kept.copy(menu.as_deref(), &parts.headers)
     };
-    if let Some(hit) = cache.copy(&key, (version, minute), menu.as_deref(), &nonce) {
+    if let Some(hit) = cache.current(&key, (version, minute)) {
         return serve(hit);
     }
     // One request renders a page for keeping; others asking for it
@@ -234,7 +313,7 @@ pub async fn anonymous_pages(
         }),
         Err(lock) => {
             let _ = tokio::time::timeout(WAIT_FOR_RENDERING, lock.lock()).await;
-            if let Some(hit) = cache.copy(&key, (version, minute), menu.as_deref(), &nonce) {
+            if let Some(hit) = cache.current(&key, (version, minute)) {
                 return serve(hit);
             }
             None
@@ -295,17 +374,13 @@ pub async fn anonymous_pages(
             return Response::from_parts(res_parts, Body::empty());
         }
     };
-    let Some(kept) = std::str::from_utf8(&bytes).ok().and_then(|text| {
-        let body = text.replace(&nonce, PLACEHOLDER);
-        Some(Kept {
-            version,
-            minute,
-            menu_at: menu_position(&body)?,
-            body,
-            seen: rendering.snapshot(),
-        })
-    }) else {
-        tracing::error!("a catalogue page without the header's menu items; not kept");
+    let Some(kept) = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|text| Kept::new(text, &nonce, version, minute, rendering.snapshot()))
+    else {
+        tracing::error!(
+            "a catalogue page without the header's menu items, or with its nonce outside its scripts; not kept"
+        );
         if with_cookie {
             return next.run(Request::from_parts(parts, body)).await;
         }
@@ -317,21 +392,70 @@ pub async fn anonymous_pages(
     if let Some(shown) = &shown {
         shown.add(&kept.seen);
     }
-    // An anonymous visitor gets the rendering as it is (it carries their
-    // nonce); a signed-in one a copy with their menu.
-    let page = match menu.as_deref() {
-        None => Body::from(bytes.clone()),
-        Some(menu) => Body::from(copy_for(&kept, Some(menu), &nonce)),
-    };
+    let kept = Arc::new(kept);
     if bytes.len() <= MAX_PAGE_BYTES {
         if let Ok(mut pages) = cache.pages.lock() {
             if pages.len() >= MAX_PAGES {
                 pages.clear();
             }
-            pages.insert(key.clone(), Arc::new(kept));
+            pages.insert(key.clone(), kept.clone());
         }
     }
-    let mut res = Response::from_parts(res_parts, page);
-    res.headers_mut().remove(header::CONTENT_LENGTH);
-    res
+    // An anonymous visitor gets the rendering as it is (it carries their
+    // nonce); a signed-in one a copy with their menu.
+    match menu.as_deref() {
+        None => {
+            let mut res = Response::from_parts(res_parts, Body::from(bytes));
+            res.headers_mut().remove(header::CONTENT_LENGTH);
+            res
+        }
+        Some(menu) => kept.copy(Some(menu), &parts.headers),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(nonce: &str, main: &str) -> String {
+        format!(
+            "<html><head><link rel=\"modulepreload\" href=\"/pkg/a.js\" crossorigin=\"{nonce}\">\
+             <script type=\"module\" nonce=\"{nonce}\">start()</script></head><body>\
+             {HEADER_OPEN}{}{HEADER_CLOSE}<main>{main}</main></body></html>\
+             <script nonce=\"{nonce}\">__X=[];</script>",
+            anonymous_menu()
+        )
+    }
+
+    fn named(csp: &str, code: &str) -> bool {
+        let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(code));
+        csp.contains(&format!("'sha256-{hash}'"))
+    }
+
+    #[test]
+    fn a_kept_page_names_only_the_scripts_that_carried_the_nonce() {
+        let nonce = "Qx7_fresh-nonce";
+        // A script that got into the page without the nonce (as an injection
+        // would) is not named, so a browser refuses it in every copy too.
+        let kept = Kept::new(
+            &page(nonce, "<script>alert(1)</script>"),
+            nonce,
+            1,
+            1,
+            Seen::default(),
+        )
+        .expect("kept");
+        let csp = kept.csp.to_str().expect("ascii");
+        assert_eq!(csp.matches("'sha256-").count(), 2, "{csp}");
+        assert!(named(csp, "start()") && named(csp, "__X=[];"), "{csp}");
+        assert!(!named(csp, "alert(1)"), "{csp}");
+        assert!(!csp.contains("nonce"), "{csp}");
+        let body = std::str::from_utf8(&kept.body).expect("utf-8");
+        assert!(!body.contains(nonce), "{body}");
+        assert!(body.contains("crossorigin=\"\""), "{body}");
+
+        // The nonce anywhere else: the page is not kept.
+        let elsewhere = page(nonce, &format!("<p title=\"{nonce}\"></p>"));
+        assert!(Kept::new(&elsewhere, nonce, 1, 1, Seen::default()).is_none());
+    }
 }

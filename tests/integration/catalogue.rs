@@ -382,29 +382,90 @@ async fn anonymous_catalogue_pages_are_shared_but_never_stale_or_someone_elses(b
     let db = TestDb::new(backend).await;
     run_ok(&db, &["seed", "--demo"]).await;
     let app = App::spawn(&db).await;
-    let mut bodies = Vec::new();
-    for _ in 0..2 {
-        let res = app.get("/catalogue?q=meridian").await;
-        assert_eq!(res.status(), 200);
-        let nonce = nonce_of(&res);
-        let body = res.text().await.expect("body");
-        // Every script carries this response's own nonce.
-        let scripts = body.matches("<script").count();
-        assert!(scripts > 0);
-        assert_eq!(
-            body.matches(&format!("nonce=\"{nonce}\"")).count(),
-            scripts,
-            "{body}"
-        );
-        bodies.push((nonce, body));
-    }
-    assert_ne!(bodies[0].0, bodies[1].0, "a fresh nonce per response");
+    let path = "/catalogue?q=meridian";
+    // The rendering: every script carries this response's own nonce.
+    let res = app.get(path).await;
+    assert_eq!(res.status(), 200);
+    let nonce = nonce_of(&res);
+    let rendered = res.text().await.expect("body");
+    let scripts = rendered.matches("<script").count();
+    assert!(scripts > 0);
     assert_eq!(
-        bodies[0].1.replace(&bodies[0].0, "N"),
-        bodies[1].1.replace(&bodies[1].0, "N"),
-        "the same page otherwise"
+        rendered.matches(&format!("nonce=\"{nonce}\"")).count(),
+        scripts,
+        "{rendered}"
     );
-    assert!(bodies[0].1.contains("Meridian Radiology Notes"));
+    assert!(rendered.contains("Meridian Radiology Notes"));
+
+    // Copies of the kept page: the same bytes for every anonymous visitor,
+    // compressed once; no nonce (one shared would be known to everyone): the
+    // policy names exactly the page's scripts by hash.
+    let raw = reqwest::Client::builder()
+        .no_brotli()
+        .no_gzip()
+        .build()
+        .expect("client");
+    let mut copies = Vec::new();
+    for _ in 0..2 {
+        let res = raw
+            .get(format!("{}{path}", app.base_url))
+            .header("accept-encoding", "gzip, br")
+            .send()
+            .await
+            .expect("copy");
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-encoding"], "br");
+        assert_eq!(res.headers()["vary"], "accept-encoding");
+        assert_eq!(res.headers()["cache-control"], "private, no-store");
+        let csp = res.headers()["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .to_string();
+        copies.push((csp, res.bytes().await.expect("body")));
+    }
+    assert_eq!(copies[0], copies[1], "one compressed copy for all");
+    let (csp, compressed) = &copies[0];
+    let mut html = String::new();
+    std::io::Read::read_to_string(
+        &mut brotli::Decompressor::new(compressed.as_ref(), 4096),
+        &mut html,
+    )
+    .expect("brotli");
+    assert_eq!(
+        html,
+        rendered
+            .replace(&format!(" nonce=\"{nonce}\""), "")
+            .replace(&format!("crossorigin=\"{nonce}\""), "crossorigin=\"\""),
+        "the rendering without its nonce"
+    );
+    assert!(
+        !csp.contains("'nonce-") && !html.contains("nonce="),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    // Each script's text exactly as it stands between its tags, as a
+    // browser hashes it.
+    let mut named = 0;
+    for piece in html.split("<script").skip(1) {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let code =
+            &piece[piece.find('>').expect("tag end") + 1..piece.find("</script>").expect("close")];
+        let hash =
+            base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(code.as_bytes()));
+        assert!(csp.contains(&format!("'sha256-{hash}'")), "{code}: {csp}");
+        named += 1;
+    }
+    assert_eq!(csp.matches("'sha256-").count(), named, "{csp}");
+    // A client that takes no compression gets the page as it is.
+    let res = raw
+        .get(format!("{}{path}", app.base_url))
+        .send()
+        .await
+        .expect("plain");
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("content-encoding").is_none());
+    assert_eq!(res.text().await.expect("body"), html);
 
     // A change to the catalogue shows at once.
     let mut conn = db.connect().await;
