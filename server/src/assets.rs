@@ -256,6 +256,55 @@ pub(crate) fn brotli(raw: &[u8], quality: u32) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// A brotli stream of `raw` made to be joined to others by `brotli_join`:
+/// the first part of a whole is `appendable`; every later part `catable`
+/// (byte-aligned at its start, never referring to data before itself).
+pub(crate) fn brotli_part(raw: &[u8], first: bool, quality: i32) -> std::io::Result<Vec<u8>> {
+    let params = brotli::enc::BrotliEncoderParams {
+        quality,
+        // One window size for every part: a part may not have a larger
+        // window than the part before it.
+        lgwin: 22,
+        appendable: true,
+        catable: !first,
+        ..Default::default()
+    };
+    let mut out = Vec::with_capacity(raw.len() / 3 + 16);
+    brotli::BrotliCompress(&mut &raw[..], &mut out, &params)?;
+    Ok(out)
+}
+
+/// One brotli stream of the parts' contents in order, from parts made by
+/// `brotli_part` (the first with `first`): their streams are spliced
+/// where they meet, nothing is compressed again. None if a part was not
+/// made to be joined.
+pub(crate) fn brotli_join(parts: &[&[u8]]) -> Option<Vec<u8>> {
+    use brotli::concat::{BroCatli, BroCatliResult};
+    let mut joined = BroCatli::new();
+    let mut out = vec![0u8; parts.iter().map(|p| p.len()).sum::<usize>() + 64];
+    let mut written = 0;
+    for part in parts {
+        joined.new_brotli_file();
+        let mut read = 0;
+        loop {
+            match joined.stream(part, &mut read, &mut out, &mut written) {
+                BroCatliResult::NeedsMoreInput => break,
+                BroCatliResult::NeedsMoreOutput => out.resize(out.len() * 2, 0),
+                _ => return None,
+            }
+        }
+    }
+    loop {
+        match joined.finish(&mut out, &mut written) {
+            BroCatliResult::Success => break,
+            BroCatliResult::NeedsMoreOutput => out.resize(out.len() * 2, 0),
+            _ => return None,
+        }
+    }
+    out.truncate(written);
+    Some(out)
+}
+
 pub(crate) fn gzip(raw: &[u8], level: u32) -> std::io::Result<Vec<u8>> {
     let mut w = flate2::write::GzEncoder::new(
         Vec::with_capacity(raw.len() / 3),
@@ -337,5 +386,37 @@ mod tests {
             .unwrap();
         assert_eq!(back, raw);
         assert!(br.len() < raw.len() / 4 && gz.len() < raw.len() / 4);
+    }
+
+    #[test]
+    fn parts_joined_decompress_to_the_whole() {
+        let page = |n: usize| -> Vec<u8> {
+            (0..n)
+                .map(|i| format!("<li class=\"card\">listing {i} &amp; more</li>"))
+                .collect::<String>()
+                .into_bytes()
+        };
+        let (head, tail) = (page(80), page(900));
+        for quality in [0, 1, 4] {
+            let first = brotli_part(&head, true, quality).unwrap();
+            let last = brotli_part(&tail, false, quality).unwrap();
+            for middle in [&b""[..], b"<a href=\"/account\">R&amp;D \xc3\xa9</a>"] {
+                let part = brotli_part(middle, false, quality).unwrap();
+                let joined = brotli_join(&[&first, &part, &last]).expect("joined");
+                let mut back = Vec::new();
+                brotli::Decompressor::new(joined.as_slice(), 4096)
+                    .read_to_end(&mut back)
+                    .unwrap();
+                assert_eq!(
+                    back,
+                    [&head[..], middle, &tail[..]].concat(),
+                    "quality {quality}"
+                );
+            }
+        }
+        // A stream not made to be joined is refused, not spliced wrongly.
+        let plain = brotli(&tail, 5).unwrap();
+        let first = brotli_part(&head, true, 1).unwrap();
+        assert!(brotli_join(&[&first, &plain]).is_none());
     }
 }

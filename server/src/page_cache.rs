@@ -11,8 +11,9 @@
 //! bytes, compressed once per page and encoding rather than per response.
 //! Someone signed in gets a copy with their own menu items in place of
 //! "Sign in / Sign up" (resolved from their session as any page does, so an
-//! expired sign-in ends here too and activity is recorded), compressed as
-//! any page is. The rendering's own response keeps its nonce. Any other path or
+//! expired sign-in ends here too and activity is recorded): in brotli, the
+//! parts before and after the menu compressed once and joined around their
+//! menu compressed alone. The rendering's own response keeps its nonce. Any other path or
 //! method, and any answer but a 200 HTML page that left the session
 //! untouched, are passed through untouched. A page kept also keeps the
 //! listings it showed, so every copy served counts as exposure just as a
@@ -66,6 +67,10 @@ struct Kept {
     /// The anonymous copy compressed, each made on first use.
     br: OnceLock<Option<Bytes>>,
     gzip: OnceLock<Option<Bytes>>,
+    /// What comes before and after the menu items, each compressed once
+    /// as a brotli part (`assets::brotli_part`): a signed-in copy is these
+    /// two joined around that person's menu items, compressed alone.
+    parts_br: OnceLock<Option<(Bytes, Bytes)>>,
 }
 
 impl Kept {
@@ -108,7 +113,27 @@ impl Kept {
             csp,
             br: OnceLock::new(),
             gzip: OnceLock::new(),
+            parts_br: OnceLock::new(),
         })
+    }
+
+    /// The page as a brotli stream with `menu` in place of the anonymous
+    /// menu items: the kept parts around them joined with the menu's own.
+    fn brotli_with(&self, menu: &str) -> Option<Vec<u8>> {
+        use crate::assets::{brotli_join, brotli_part};
+        let (before, after) = self
+            .parts_br
+            .get_or_init(|| {
+                let (before, after) = self.body.split_at(self.menu_at);
+                let after = &after[anonymous_menu().len()..];
+                Some((
+                    brotli_part(before, true, KEPT_BROTLI as i32).ok()?.into(),
+                    brotli_part(after, false, KEPT_BROTLI as i32).ok()?.into(),
+                ))
+            })
+            .as_ref()?;
+        let menu = brotli_part(menu.as_bytes(), false, KEPT_BROTLI as i32).ok()?;
+        brotli_join(&[before, &menu, after])
     }
 
     /// A copy for one viewer: their menu items (None: the anonymous ones,
@@ -141,13 +166,30 @@ impl Kept {
                 .insert(header::CONTENT_SECURITY_POLICY, self.csp.clone());
             return res;
         };
-        let (before, after) = self.body.split_at(self.menu_at);
-        let after = &after[anonymous_menu().len()..];
-        let mut out = Vec::with_capacity(self.body.len() + menu.len());
-        out.extend_from_slice(before);
-        out.extend_from_slice(menu.as_bytes());
-        out.extend_from_slice(after);
-        let mut res = html_page(Body::from(out));
+        // Someone signed in: brotli without compressing the page again;
+        // otherwise the page with their menu, compressed as any page is.
+        let joined = (crate::assets::preferred(accepts) == Encoding::Brotli)
+            .then(|| self.brotli_with(menu))
+            .flatten();
+        let mut res = match joined {
+            Some(br) => {
+                let mut res = html_page(Body::from(br));
+                res.headers_mut()
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
+                res.headers_mut()
+                    .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+                res
+            }
+            None => {
+                let (before, after) = self.body.split_at(self.menu_at);
+                let after = &after[anonymous_menu().len()..];
+                let mut out = Vec::with_capacity(self.body.len() + menu.len());
+                out.extend_from_slice(before);
+                out.extend_from_slice(menu.as_bytes());
+                out.extend_from_slice(after);
+                html_page(Body::from(out))
+            }
+        };
         res.headers_mut()
             .insert(header::CONTENT_SECURITY_POLICY, self.csp.clone());
         res
@@ -453,6 +495,19 @@ mod tests {
         let body = std::str::from_utf8(&kept.body).expect("utf-8");
         assert!(!body.contains(nonce), "{body}");
         assert!(body.contains("crossorigin=\"\""), "{body}");
+
+        // A signed-in copy in brotli: the kept parts joined around the
+        // person's own menu items.
+        let menu = "<li><a href=\"/account\">R&amp;D Rowe \u{e9}</a></li>";
+        let joined = kept.brotli_with(menu).expect("joined");
+        let mut back = String::new();
+        std::io::Read::read_to_string(
+            &mut brotli::Decompressor::new(joined.as_slice(), 4096),
+            &mut back,
+        )
+        .expect("brotli");
+        assert_eq!(back, body.replacen(anonymous_menu(), menu, 1));
+        assert!(back.contains("R&amp;D Rowe") && !back.contains(anonymous_menu()));
 
         // The nonce anywhere else: the page is not kept.
         let elsewhere = page(nonce, &format!("<p title=\"{nonce}\"></p>"));
