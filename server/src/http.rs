@@ -247,8 +247,9 @@ pub fn router(state: AppState, surface: Surface) -> Router {
             // Pages and API answers are made per request (each page has its
             // own CSP nonce), so they are compressed at the fastest level:
             // brotli 4 cost 40 % of the catalogue's throughput. Copies of a
-            // kept catalogue page for anonymous visitors arrive compressed
-            // once already (`page_cache`) and are left alone.
+            // kept catalogue page arrive compressed already (anonymous ones
+            // once per page, signed-in ones in brotli joined from parts
+            // compressed once; `page_cache`) and are left alone.
             .layer(
                 CompressionLayer::new()
                     .quality(CompressionLevel::Fastest)
