@@ -117,6 +117,12 @@ impl Kept {
         })
     }
 
+    /// The page before and after the anonymous menu items.
+    fn around_menu(&self) -> (&[u8], &[u8]) {
+        let (before, after) = self.body.split_at(self.menu_at);
+        (before, &after[anonymous_menu().len()..])
+    }
+
     /// The page as a brotli stream with `menu` in place of the anonymous
     /// menu items: the kept parts around them joined with the menu's own.
     fn brotli_with(&self, menu: &str) -> Option<Vec<u8>> {
@@ -124,8 +130,7 @@ impl Kept {
         let (before, after) = self
             .parts_br
             .get_or_init(|| {
-                let (before, after) = self.body.split_at(self.menu_at);
-                let after = &after[anonymous_menu().len()..];
+                let (before, after) = self.around_menu();
                 Some((
                     brotli_part(before, true, KEPT_BROTLI as i32).ok()?.into(),
                     brotli_part(after, false, KEPT_BROTLI as i32).ok()?.into(),
@@ -137,59 +142,42 @@ impl Kept {
     }
 
     /// A copy for one viewer: their menu items (None: the anonymous ones,
-    /// as kept, compressed in an encoding the request accepts).
+    /// as kept). Compressed here where that costs no compressing of the
+    /// page (the anonymous copy once per encoding, a signed-in one in
+    /// brotli joined from parts); otherwise left to the compression layer.
     fn copy(&self, menu: Option<&str>, accepts: &http::HeaderMap) -> Response {
         use crate::assets::Encoding;
-        let Some(menu) = menu else {
-            type Compress = fn(&[u8], u32) -> std::io::Result<Vec<u8>>;
-            let shared = |slot: &OnceLock<Option<Bytes>>, compress: Compress, level| {
-                slot.get_or_init(|| compress(&self.body, level).ok().map(Bytes::from))
-                    .clone()
-            };
-            let (encoded, name) = match crate::assets::preferred(accepts) {
-                Encoding::Brotli => (shared(&self.br, crate::assets::brotli, KEPT_BROTLI), "br"),
-                Encoding::Gzip => (shared(&self.gzip, crate::assets::gzip, KEPT_GZIP), "gzip"),
-                Encoding::Identity => (None, ""),
-            };
-            let mut res = match encoded {
-                Some(bytes) => {
-                    let mut res = html_page(Body::from(bytes));
-                    res.headers_mut()
-                        .insert(header::CONTENT_ENCODING, HeaderValue::from_static(name));
-                    res
-                }
-                None => html_page(Body::from(self.body.clone())),
-            };
-            res.headers_mut()
-                .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-            res.headers_mut()
-                .insert(header::CONTENT_SECURITY_POLICY, self.csp.clone());
-            return res;
+        type Compress = fn(&[u8], u32) -> std::io::Result<Vec<u8>>;
+        let shared = |slot: &OnceLock<Option<Bytes>>, compress: Compress, level| {
+            slot.get_or_init(|| compress(&self.body, level).ok().map(Bytes::from))
+                .clone()
         };
-        // Someone signed in: brotli without compressing the page again;
-        // otherwise the page with their menu, compressed as any page is.
-        let joined = (crate::assets::preferred(accepts) == Encoding::Brotli)
-            .then(|| self.brotli_with(menu))
-            .flatten();
-        let mut res = match joined {
-            Some(br) => {
-                let mut res = html_page(Body::from(br));
+        let encoded = match (menu, crate::assets::preferred(accepts)) {
+            (None, Encoding::Brotli) => {
+                shared(&self.br, crate::assets::brotli, KEPT_BROTLI).map(|b| (b, "br"))
+            }
+            (None, Encoding::Gzip) => {
+                shared(&self.gzip, crate::assets::gzip, KEPT_GZIP).map(|b| (b, "gzip"))
+            }
+            (Some(menu), Encoding::Brotli) => self.brotli_with(menu).map(|b| (b.into(), "br")),
+            _ => None,
+        };
+        let mut res = match (encoded, menu) {
+            (Some((bytes, name)), _) => {
+                let mut res = html_page(Body::from(bytes));
                 res.headers_mut()
-                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
-                res.headers_mut()
-                    .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static(name));
                 res
             }
-            None => {
-                let (before, after) = self.body.split_at(self.menu_at);
-                let after = &after[anonymous_menu().len()..];
-                let mut out = Vec::with_capacity(self.body.len() + menu.len());
-                out.extend_from_slice(before);
-                out.extend_from_slice(menu.as_bytes());
-                out.extend_from_slice(after);
-                html_page(Body::from(out))
+            (None, None) => html_page(Body::from(self.body.clone())),
+            (None, Some(menu)) => {
+                let (before, after) = self.around_menu();
+                html_page(Body::from([before, menu.as_bytes(), after].concat()))
             }
         };
+        // The compression layer adds no second one.
+        res.headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
         res.headers_mut()
             .insert(header::CONTENT_SECURITY_POLICY, self.csp.clone());
         res
