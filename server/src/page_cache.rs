@@ -272,18 +272,26 @@ impl Drop for Rendering<'_> {
 }
 
 /// Who is looking, as the header shows them: the menu items for a signed-in
-/// person, None for everyone else. Resolved from the session as every page
-/// resolves it (`auth::actor::resolve_in`): a sign-in past its idle or
-/// absolute limit is ended here, and activity is recorded.
+/// person, None for everyone else. Decided as every page decides it
+/// (`auth::actor`): from the session row read with the catalogue version
+/// when that reading changes nothing, else through the session layer (a
+/// sign-in past its idle or absolute limit is ended there, and activity is
+/// recorded).
 async fn viewer_menu(
     state: &AppState,
     parts: &http::request::Parts,
+    stored: Option<app::auth::db::StoredSession>,
 ) -> Result<Option<String>, app::error::AppError> {
-    let Some(session) = parts.extensions.get::<Session>() else {
-        return Ok(None);
-    };
+    use app::auth::actor::{resolve_in, resolve_stored, Stored};
     let origin = app::request::Origin::of(parts, state.public_url.as_deref());
-    let actor = app::auth::actor::resolve_in(state, session, &origin).await?;
+    let actor = match resolve_stored(state, stored, &origin) {
+        Stored::Nobody => None,
+        Stored::Actor(actor) => Some(*actor),
+        Stored::ThroughSession => match parts.extensions.get::<Session>() {
+            Some(session) => resolve_in(state, session, &origin).await?,
+            None => None,
+        },
+    };
     Ok(actor.map(|a| app::auth::views::menu_items_html(Some(app::auth::SignedInUser::of(a)))))
 }
 
@@ -298,9 +306,29 @@ pub async fn anonymous_pages(
     let Some(CspNonce(nonce)) = req.extensions().get::<CspNonce>().cloned() else {
         return next.run(req).await;
     };
-    // The version read is the one every catalogue search makes anyway; if
-    // it fails, the page is rendered (and reports the error) as usual.
-    let Ok(version) = app::catalogue::db::catalogue_version(&state.db).await else {
+    // Perhaps signed in: the cookie is looked up (a stale or foreign
+    // cookie gets the anonymous menu).
+    let with_cookie = req.headers().contains_key(header::COOKIE);
+    let session_id = with_cookie
+        .then(|| req.extensions().get::<Session>().and_then(Session::id))
+        .flatten();
+    // The version read is the one every catalogue search makes anyway; the
+    // session a cookie names is read with it. If the read fails, the page
+    // is rendered (and reports the error) as usual.
+    let read = match session_id {
+        Some(id) => {
+            app::auth::db::catalogue_version_and_session(
+                &state.db,
+                &app::auth::session_store::key(&id),
+                state.clock.now_ms(),
+            )
+            .await
+        }
+        None => app::catalogue::db::catalogue_version(&state.db)
+            .await
+            .map(|version| (version, None)),
+    };
+    let Ok((version, stored)) = read else {
         return next.run(req).await;
     };
     // Rendering the page uses this read instead of making its own.
@@ -308,11 +336,8 @@ pub async fn anonymous_pages(
     req.extensions_mut()
         .insert(app::catalogue::cache::VersionRead(version));
     let (parts, body) = req.into_parts();
-    // Perhaps signed in: the cookie is looked up (a stale or foreign
-    // cookie gets the anonymous menu).
-    let with_cookie = parts.headers.contains_key(header::COOKIE);
     let menu = if with_cookie {
-        match viewer_menu(&state, &parts).await {
+        match viewer_menu(&state, &parts, stored).await {
             Ok(menu) => menu,
             // The page reports the error as any page does.
             Err(_) => return next.run(Request::from_parts(parts, body)).await,

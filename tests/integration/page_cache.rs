@@ -104,6 +104,43 @@ async fn a_kept_catalogue_page_shows_each_viewer_their_own_menu(backend: Backend
         );
     }
 
+    // Who someone is, is read on every request, never kept: working in
+    // another organisation changes the menu on the kept page at once, and so
+    // does a membership ended behind the person's back (here straight in the
+    // database, as another owner's removal would).
+    let clinic = crate::builders::call_ok(
+        &m.alice,
+        "/api/fn/create_org",
+        &[("name", "Alice Clinic"), ("kind", "client")],
+    )
+    .await
+    .to_string();
+    crate::builders::call_ok(&m.alice, "/api/fn/switch_org", &[("org_id", &clinic)]).await;
+    let menu_of = |page: String| header(&page).to_string();
+    for (step, theirs, not_theirs) in [
+        ("in the clinic", "/subscriptions", "/my/listings"),
+        ("removed from the clinic", "/my/listings", "/subscriptions"),
+    ] {
+        if step == "removed from the clinic" {
+            let mut conn = db.connect().await;
+            sqlx::query("DELETE FROM memberships WHERE org_id = $1")
+                .bind(clinic.parse::<i64>().expect("id"))
+                .execute(&mut conn)
+                .await
+                .expect("remove");
+        }
+        let page = menu_of(m.alice.page(path).await);
+        assert_eq!(page, menu_of(m.alice.page("/policy").await), "{step}");
+        assert!(
+            page.contains(&format!("href=\"{theirs}\"")),
+            "{step}: {page}"
+        );
+        assert!(
+            !page.contains(&format!("href=\"{not_theirs}\"")),
+            "{step}: {page}"
+        );
+    }
+
     // Signed out: the same cookie gets the anonymous menu.
     let (status, _) = m.carol.call("/api/fn/sign_out", &[]).await;
     assert_eq!(status, 200);

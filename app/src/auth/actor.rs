@@ -135,6 +135,99 @@ pub async fn resolve_in(
         .get::<i64>(CURRENT_ORG_KEY)
         .await
         .map_err(|e| AppError::internal("session store", e))?;
+    let second_factor = super::session::passed_second_factor(session).await?;
+    Ok(Some(actor_of(
+        user,
+        memberships,
+        chosen,
+        second_factor,
+        origin,
+    )))
+}
+
+/// Who a session read straight from the store is (see `resolve_stored`).
+#[derive(Debug)]
+pub enum Stored {
+    /// Nobody is signed in on it.
+    Nobody,
+    /// Signed in, as this actor.
+    Actor(Box<Actor>),
+    /// Reading it changes it (the sign-in is over, or its activity is due
+    /// to be recorded), or it is not as the store writes it: to be resolved
+    /// through the session layer (`resolve_in`), which makes the change.
+    ThroughSession,
+}
+
+/// The actor of a session read straight from the store with its user and
+/// memberships (`db::catalogue_version_and_session`), decided exactly as
+/// `resolve_in` decides it from the session layer, for a reading that
+/// changes nothing. Nothing is kept between requests: a sign-out, a
+/// password change ending other sessions, or a membership removed counts
+/// on the next request.
+pub fn resolve_stored(
+    state: &AppState,
+    stored: Option<super::db::StoredSession>,
+    origin: &Origin,
+) -> Stored {
+    let Some(stored) = stored else {
+        // No unexpired session under that id: the session layer would load
+        // none either.
+        return Stored::Nobody;
+    };
+    read_stored(state, stored, origin).unwrap_or(Stored::ThroughSession)
+}
+
+/// `resolve_stored`'s reading; None for data not as the session layer
+/// writes it.
+fn read_stored(
+    state: &AppState,
+    stored: super::db::StoredSession,
+    origin: &Origin,
+) -> Option<Stored> {
+    use super::session::{self, Standing};
+    // Some(None) for a key the session does not hold.
+    let number = |key: &str| match stored.data.get(key) {
+        None => Some(None),
+        Some(value) => value.as_i64().map(Some),
+    };
+    let Some(user_id) = number(super::session_store::USER_ID_KEY)? else {
+        return Some(Stored::Nobody);
+    };
+    let started = number(session::SIGNED_IN_AT_KEY)?.unwrap_or(0);
+    let seen = number(session::LAST_SEEN_KEY)?.unwrap_or(0);
+    let unchanged = Standing::Current {
+        record_activity: false,
+    };
+    if session::standing(&state.sessions, state.clock.now_ms(), started, seen) != unchanged {
+        return Some(Stored::ThroughSession);
+    }
+    let chosen = number(CURRENT_ORG_KEY)?;
+    let second_factor = number(session::SECOND_FACTOR_KEY)?.is_some();
+    let Some((user, memberships)) = stored.user else {
+        return Some(Stored::Nobody);
+    };
+    if user.id != user_id {
+        return None;
+    }
+    Some(Stored::Actor(Box::new(actor_of(
+        user,
+        memberships,
+        chosen,
+        second_factor,
+        origin,
+    ))))
+}
+
+/// The actor of `user`: the organisation `chosen` in the session while the
+/// person still belongs to it, else their oldest membership; staff powers
+/// only on a sign-in that `second_factor` says passed two-step sign-in.
+fn actor_of(
+    user: super::db::UserRow,
+    memberships: Vec<Membership>,
+    chosen: Option<i64>,
+    second_factor: bool,
+    origin: &Origin,
+) -> Actor {
     let mut membership = chosen
         .and_then(|id| memberships.iter().find(|m| m.org_id == id))
         .or_else(|| memberships.first())
@@ -144,13 +237,12 @@ pub async fn resolve_in(
     let staff_locked = membership
         .as_ref()
         .is_some_and(|m| m.kind == OrgKind::Platform)
-        && !(user.totp_enabled_at.is_some()
-            && super::session::passed_second_factor(session).await?);
+        && !(user.totp_enabled_at.is_some() && second_factor);
     if staff_locked {
         membership = None;
     }
-    Ok(Some(Actor {
-        user_id,
+    Actor {
+        user_id: user.id,
         staff_locked,
         email_verified: user.email_verified_at.is_some(),
         email: user.email,
@@ -158,7 +250,7 @@ pub async fn resolve_in(
         membership,
         memberships,
         origin: origin.clone(),
-    }))
+    }
 }
 
 /// Makes `org_id` the current organisation, under a new session id (the

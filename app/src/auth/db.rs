@@ -77,30 +77,25 @@ pub async fn user_by_id(db: &Db, id: i64) -> Result<Option<UserRow>, AppError> {
     Ok(row.as_ref().map(user_from).transpose()?)
 }
 
-/// The user `id` and every organisation they belong to, oldest membership
-/// first, in one query: what every signed-in page reads first (one trip to
-/// the database instead of two).
-pub async fn user_with_memberships(
-    db: &Db,
-    id: i64,
+/// A user's columns and their memberships' (see `user_and_memberships`).
+const USER_AND_MEMBERSHIPS: &str = "u.id, u.email, u.display_name, u.password_hash, \
+     u.email_verified_at, u.totp_enabled_at, m.org_id, o.name, o.kind, m.role, m.staff_role";
+
+/// The user and memberships in rows selecting `USER_AND_MEMBERSHIPS` from
+/// users left-joined with memberships and organisations, oldest membership
+/// first; None when the rows hold no user.
+fn user_and_memberships(
+    rows: &[sqlx::any::AnyRow],
 ) -> Result<Option<(UserRow, Vec<crate::orgs::db::Membership>)>, AppError> {
-    let rows = sqlx::query(
-        "SELECT u.id, u.email, u.display_name, u.password_hash, u.email_verified_at, \
-         u.totp_enabled_at, m.org_id, o.name, o.kind, m.role, m.staff_role \
-         FROM users u \
-         LEFT JOIN memberships m ON m.user_id = u.id \
-         LEFT JOIN organisations o ON o.id = m.org_id \
-         WHERE u.id = $1 ORDER BY m.created_at, m.id",
-    )
-    .bind(id)
-    .fetch_all(db.pool())
-    .await?;
     let Some(first) = rows.first() else {
         return Ok(None);
     };
+    if first.try_get::<Option<i64>, _>("id")?.is_none() {
+        return Ok(None);
+    }
     let user = user_from(first)?;
     let mut memberships = Vec::with_capacity(rows.len());
-    for row in &rows {
+    for row in rows {
         // A user with no organisation: one row, its membership columns NULL
         // (and, as with an inner join, a membership without its
         // organisation is no membership).
@@ -111,6 +106,74 @@ pub async fn user_with_memberships(
         }
     }
     Ok(Some((user, memberships)))
+}
+
+/// The user `id` and every organisation they belong to, oldest membership
+/// first, in one query: what every signed-in page reads first (one trip to
+/// the database instead of two).
+pub async fn user_with_memberships(
+    db: &Db,
+    id: i64,
+) -> Result<Option<(UserRow, Vec<crate::orgs::db::Membership>)>, AppError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {USER_AND_MEMBERSHIPS} FROM users u \
+         LEFT JOIN memberships m ON m.user_id = u.id \
+         LEFT JOIN organisations o ON o.id = m.org_id \
+         WHERE u.id = $1 ORDER BY m.created_at, m.id"
+    ))
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?;
+    user_and_memberships(&rows)
+}
+
+/// A session as stored, read together with its user (see
+/// `catalogue_version_and_session`).
+pub struct StoredSession {
+    /// The session's data, as the session layer would load it.
+    pub data: std::collections::HashMap<String, serde_json::Value>,
+    /// The user the row names, with their memberships; None when there is
+    /// no such user.
+    pub user: Option<(UserRow, Vec<crate::orgs::db::Membership>)>,
+}
+
+/// In one query: the catalogue version, and the session stored under `key`
+/// (`session_store::key`) if it has not expired by `now`, with its user and
+/// their memberships. A kept catalogue page needs exactly these for a
+/// signed-in viewer, who would otherwise cost three trips to the database
+/// (the version, the session, the user) against an anonymous visitor's one.
+pub async fn catalogue_version_and_session(
+    db: &Db,
+    key: &str,
+    now: i64,
+) -> Result<(i64, Option<StoredSession>), AppError> {
+    let rows = sqlx::query(&format!(
+        "SELECT c.version, s.data, {USER_AND_MEMBERSHIPS} FROM catalogue_state c \
+         LEFT JOIN sessions s ON s.id = $1 AND s.expires_at > $2 \
+         LEFT JOIN users u ON u.id = s.user_id \
+         LEFT JOIN memberships m ON m.user_id = u.id \
+         LEFT JOIN organisations o ON o.id = m.org_id \
+         WHERE c.id = 1 ORDER BY m.created_at, m.id"
+    ))
+    .bind(key)
+    .bind(now)
+    .fetch_all(db.pool())
+    .await?;
+    let first = rows
+        .first()
+        .ok_or_else(|| AppError::internal("catalogue version", "no catalogue_state row"))?;
+    let version: i64 = first.try_get("version")?;
+    let Some(data) = first.try_get::<Option<String>, _>("data")? else {
+        return Ok((version, None));
+    };
+    let data = serde_json::from_str(&data).map_err(|e| AppError::internal("session data", e))?;
+    Ok((
+        version,
+        Some(StoredSession {
+            data,
+            user: user_and_memberships(&rows)?,
+        }),
+    ))
 }
 
 pub async fn set_password_hash(

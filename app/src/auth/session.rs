@@ -3,7 +3,7 @@
 use super::session_store::USER_ID_KEY;
 use crate::error::AppError;
 use crate::request::Origin;
-use crate::state::AppState;
+use crate::state::{AppState, SessionLimits};
 use tower_sessions::Session;
 
 /// When the current sign-in started (ms since the epoch, UTC).
@@ -30,6 +30,33 @@ pub(crate) fn store_err(e: tower_sessions::session::Error) -> AppError {
     AppError::internal("session store", e)
 }
 
+/// Where a sign-in stands at a given moment, by the app's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Older than the absolute lifetime, or idle for longer than the idle
+    /// timeout: to be ended.
+    Over,
+    /// Signed in; `record_activity` when the last recorded activity is a
+    /// minute old or more (recording it writes the session).
+    Current { record_activity: bool },
+}
+
+/// How a sign-in that started at `started` and was last seen at `seen`
+/// stands at `now` (all ms since the epoch). Every reading of a sign-in
+/// decides by this, whether it reads the session through the session layer
+/// or straight from the store (`actor::resolve_stored`).
+pub fn standing(limits: &SessionLimits, now: i64, started: i64, seen: i64) -> Standing {
+    if now - started > limits.absolute.as_millis() as i64
+        || now - seen > limits.idle.as_millis() as i64
+    {
+        Standing::Over
+    } else {
+        Standing::Current {
+            record_activity: now - seen >= RECORD_ACTIVITY_AFTER_MS,
+        }
+    }
+}
+
 /// The signed-in user's id, or None. A sign-in older than the absolute
 /// lifetime, or idle for longer than the idle timeout (both by the app's
 /// clock; activity recorded to the minute), is ended here and the session
@@ -49,18 +76,20 @@ pub async fn signed_in_user(state: &AppState, session: &Session) -> Result<Optio
         .await
         .map_err(store_err)?
         .unwrap_or(0);
-    let limits = &state.sessions;
-    if now - started > limits.absolute.as_millis() as i64
-        || now - seen > limits.idle.as_millis() as i64
-    {
-        session.flush().await.map_err(store_err)?;
-        return Ok(None);
-    }
-    if now - seen >= RECORD_ACTIVITY_AFTER_MS {
-        session
+    match standing(&state.sessions, now, started, seen) {
+        Standing::Over => {
+            session.flush().await.map_err(store_err)?;
+            return Ok(None);
+        }
+        Standing::Current {
+            record_activity: true,
+        } => session
             .insert(LAST_SEEN_KEY, now)
             .await
-            .map_err(store_err)?;
+            .map_err(store_err)?,
+        Standing::Current {
+            record_activity: false,
+        } => {}
     }
     Ok(Some(user_id))
 }
@@ -127,4 +156,43 @@ pub(crate) async fn require_user(
     super::db::user_by_id(&state.db, user_id)
         .await?
         .ok_or(AppError::Unauthorized)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_sign_in_ends_past_either_limit_and_records_activity_once_a_minute() {
+        let limits = SessionLimits {
+            idle: Duration::from_secs(30 * 60),
+            absolute: Duration::from_secs(12 * 3600),
+        };
+        let minute = 60_000;
+        let start = 1_000_000_000;
+        let current = |record_activity| Standing::Current { record_activity };
+        // Seen a moment ago, a minute ago, at the idle limit, past it.
+        assert_eq!(
+            standing(&limits, start + 59_999, start, start),
+            current(false)
+        );
+        assert_eq!(
+            standing(&limits, start + minute, start, start),
+            current(true)
+        );
+        assert_eq!(
+            standing(&limits, start + 30 * minute, start, start),
+            current(true)
+        );
+        assert_eq!(
+            standing(&limits, start + 30 * minute + 1, start, start),
+            Standing::Over
+        );
+        // Active all along, but signed in longer than the absolute lifetime.
+        let twelve_hours = 12 * 60 * minute;
+        let now = start + twelve_hours;
+        assert_eq!(standing(&limits, now, start, now - 1), current(false));
+        assert_eq!(standing(&limits, now + 1, start, now), Standing::Over);
+    }
 }
