@@ -3,7 +3,9 @@
 // API key and revoking it through its confirmation, signing out. A client
 // on a phone-width screen: the folded header menu, a search, two listings
 // ticked and compared, a subscription taken and cancelled through its
-// confirmation. Every stop reached with Tab must show where the focus is.
+// confirmation. A partner: a listing drafted, described, given a plan and
+// submitted for review. Every stop reached with Tab must show where the
+// focus is.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE, PASSWORD, newOrg, person, signUp } from '../support.mjs';
@@ -176,6 +178,63 @@ for (const js of [true, false]) {
 
     // Nothing on these pages ran off the side of the phone screen.
     assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 375);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+}
+
+for (const js of [true, false]) {
+  test(`a partner drafts a listing and submits it for review with the keyboard alone (JavaScript ${js ? 'on' : 'off'})`, async () => {
+    const who = await person(js);
+    const { context, page, problems, hydrated } = who;
+    const tag = `${js ? 'js' : 'nojs'}${Date.now()}`;
+    await signUp(who, `drafter-${tag}@example.org`, 'Dora Keys');
+    await newOrg(who, `Keyed Vendor ${tag}`, /Partner/);
+
+    await page.goto(BASE + '/my/listings');
+    await hydrated();
+    await tabTo(page, /^Name$/);
+    await page.keyboard.type(`Keyed Notes ${tag}`);
+    await tabTo(page, /^Tagline/);
+    await page.keyboard.type('Notes written from the keyboard.');
+    // A closed list takes the arrow keys: the first choice after the prompt.
+    for (const [name, label] of [[/^Industry$/, 'Industry'], [/^Base model$/, 'Base model']]) {
+      await tabTo(page, name);
+      await page.keyboard.press('ArrowDown');
+      assert.notEqual(await page.getByLabel(label).inputValue(), '', `${label} chosen`);
+    }
+    await tabTo(page, /^Create draft$/);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/my\/listings\/\d+$/);
+    await hydrated();
+
+    await tabTo(page, /^Description/);
+    await page.keyboard.type('Turns spoken notes into records.');
+    await tabTo(page, /^Capability tags/);
+    await page.keyboard.type('keyboard, notes');
+    await tabTo(page, /^Save details$/);
+    await page.keyboard.press('Enter');
+    await page.getByLabel('Capability tags (comma-separated)').and(page.locator('[value="keyboard, notes"]')).waitFor();
+    await hydrated();
+
+    for (const [name, text] of [
+      [/^Plan name/, 'Desk'],
+      [/^Monthly fee/, '40'],
+      [/^Included calls a month/, '2000'],
+      [/^Price per 1,000 calls over that/, '2'],
+    ]) {
+      await tabTo(page, name);
+      await page.keyboard.type(text);
+    }
+    await tabTo(page, /^Add plan$/);
+    await page.keyboard.press('Enter');
+    await page.getByRole('list', { name: 'Plans' }).getByText('EUR 40.00 a month').waitFor();
+    await hydrated();
+
+    await tabTo(page, /^Submit for review$/);
+    await page.keyboard.press('Enter');
+    await page.getByText('Status: Submitted for review.').waitFor();
+
     assert.deepEqual(problems, []);
     await context.close();
   });
