@@ -84,7 +84,7 @@ export async function signIn(js, email, secret) {
 /// The platform's referee (joined by run.sh before the tests, with
 /// two-step sign-in on).
 export const REFEREE_EMAIL = process.env.FAIRGROUND_E2E_REFEREE_EMAIL;
-const REFEREE_SECRET = process.env.FAIRGROUND_E2E_REFEREE_TOTP;
+export const REFEREE_SECRET = process.env.FAIRGROUND_E2E_REFEREE_TOTP;
 export const referee = (js) => signIn(js, REFEREE_EMAIL, REFEREE_SECRET);
 
 /// Turns on two-step sign-in from the account page, as a person would

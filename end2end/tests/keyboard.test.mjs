@@ -4,11 +4,15 @@
 // on a phone-width screen: the folded header menu, a search, two listings
 // ticked and compared, a subscription taken and cancelled through its
 // confirmation. A partner: a listing drafted, described, given a plan and
-// submitted for review. Every stop reached with Tab must show where the
+// submitted for review. A referee: signing in with the two-step code,
+// approving one listing and rejecting another with a reason. A client of
+// the gateway: a gateway key, a prompt sent from the playground, fallback
+// and a monthly cap set. Every stop reached with Tab must show where the
 // focus is.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, PASSWORD, newOrg, person, signUp } from '../support.mjs';
+import { BASE, PASSWORD, REFEREE_EMAIL, REFEREE_SECRET, draftAndSubmit, newOrg, person, signUp } from '../support.mjs';
+import { freshCode } from '../totp.mjs';
 
 /// What has the focus: its accessible name as a person would read it, and
 /// whether a focus ring (an outline) is drawn around it, or, for a control
@@ -31,11 +35,11 @@ const focused = (page) => page.evaluate(() => {
   return { name: name.trim(), id: el.id, tag: el.tagName.toLowerCase(), ring };
 });
 
-/// Presses Tab until the focus is on a control named `name` (at most 150
-/// presses) and checks that it shows.
-async function tabTo(page, name) {
+/// Presses Tab until the focus is on a control named `name` (at most
+/// `limit` presses) and checks that it shows.
+async function tabTo(page, name, limit = 150) {
   const passed = [];
-  for (let i = 0; i < 150; i++) {
+  for (let i = 0; i < limit; i++) {
     await page.keyboard.press('Tab');
     const here = await focused(page);
     if (here && name.test(here.name)) {
@@ -234,6 +238,113 @@ for (const js of [true, false]) {
     await tabTo(page, /^Submit for review$/);
     await page.keyboard.press('Enter');
     await page.getByText('Status: Submitted for review.').waitFor();
+
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+}
+
+for (const js of [true, false]) {
+  test(`a referee signs in with a code, approves one listing and rejects another with the keyboard alone (JavaScript ${js ? 'on' : 'off'})`, async () => {
+    const tag = `${js ? 'js' : 'nojs'}${Date.now()}`;
+    const partner = await person(js);
+    await signUp(partner, `queued-${tag}@example.org`, 'Quinn Queue');
+    await newOrg(partner, `Queued Vendor ${tag}`, /Partner/);
+    const good = `Keyed Approval ${tag}`;
+    const poor = `Keyed Rejection ${tag}`;
+    await draftAndSubmit(partner, good, 'Telecom');
+    await draftAndSubmit(partner, poor, 'Telecom');
+
+    const { context, page, problems, hydrated } = await person(js);
+    await page.goto(BASE + '/sign-in');
+    await hydrated();
+    await tabTo(page, /^Email$/);
+    await page.keyboard.type(REFEREE_EMAIL);
+    await tabTo(page, /^Password$/);
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(BASE + '/sign-in/code');
+    await hydrated();
+    await tabTo(page, /^Code$/);
+    await page.keyboard.type(await freshCode(REFEREE_SECRET));
+    await page.keyboard.press('Enter');
+    await page.waitForURL((u) => !u.pathname.startsWith('/sign-in'));
+
+    await page.goto(BASE + '/review');
+    await hydrated();
+    // The queue may hold other people's listings before these: more stops.
+    await tabTo(page, new RegExp(`^Approve ${good}$`), 400);
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: `Suspend ${good}` }).waitFor();
+    await hydrated();
+
+    // Rejecting needs a reason, the field right after the approve button.
+    await tabTo(page, new RegExp(`^Approve ${poor}$`), 400);
+    await page.keyboard.press('Tab');
+    const reason = await focused(page);
+    assert.equal(reason?.name, 'Reason');
+    assert.ok(reason.ring, 'the focus on the reason shows');
+    await page.keyboard.type('Say which telecom work it covers.');
+    await tabTo(page, new RegExp(`^Reject ${poor}$`), 3);
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: `Approve ${poor}` }).waitFor({ state: 'detached' });
+    await hydrated();
+
+    // The partner sees both decisions.
+    await partner.page.goto(BASE + '/my/listings');
+    await partner.hydrated();
+    const row = (name) => partner.page.getByRole('row').filter({ has: partner.page.getByRole('link', { name }) });
+    assert.match(await row(good).innerText(), /Published/);
+    assert.match(await row(poor).innerText(), /Rejected\s+Say which telecom work it covers\./);
+
+    for (const who of [partner.problems, problems]) assert.deepEqual(who, []);
+    await context.close();
+    await partner.context.close();
+  });
+}
+
+for (const js of [true, false]) {
+  test(`a client makes a gateway key, sends a prompt and sets its call limits with the keyboard alone (JavaScript ${js ? 'on' : 'off'})`, async () => {
+    const tag = `${js ? 'js' : 'nojs'}${Date.now()}`;
+    const who = await person(js);
+    const { context, page, problems, hydrated } = who;
+    await signUp(who, `gwkeys-${tag}@example.org`, 'Kit Gateway');
+    await newOrg(who, `Keyed Clinic ${tag}`, /Client/);
+    // Subscribing by keyboard is the phone flow above; here by mouse.
+    await page.goto(`${BASE}/catalogue`);
+    await page.locator('li.card h3 a').first().click();
+    await page.getByRole('button', { name: 'Subscribe' }).waitFor();
+    await hydrated();
+    const plan = page.getByLabel('Plan');
+    await plan.selectOption(await plan.locator('option').nth(1).getAttribute('value'));
+    await page.getByRole('button', { name: 'Subscribe' }).click();
+    await page.waitForURL(/\/subscriptions\/\d+$/);
+    const subscription = page.url();
+
+    await page.goto(BASE + '/org/api-keys');
+    await hydrated();
+    await tabTo(page, /^Key name/);
+    await page.keyboard.type('Ward app');
+    await page.keyboard.press('Enter');
+    assert.match((await page.locator('code.new-key').innerText()).trim(), /^fgc_/);
+
+    await page.goto(subscription);
+    await hydrated();
+    await tabTo(page, /^Prompt$/);
+    await page.keyboard.type(`Keyed <i>${tag}</i>`);
+    await tabTo(page, /^Send$/);
+    await page.keyboard.press('Enter');
+    await page.locator('.playground-answer').getByText(`Echo: Keyed <i>${tag}</i>`).waitFor();
+    await hydrated();
+
+    await tabTo(page, /^Fall back to the listing/);
+    await page.keyboard.press('Space');
+    await tabTo(page, /^Monthly cap of calls/);
+    await page.keyboard.type('2500');
+    await tabTo(page, /^Save call settings$/);
+    await page.keyboard.press('Enter');
+    await page.getByText('2,500 calls').waitFor();
+    await page.getByText(/^On: when the chosen deployment is paused or fails/).waitFor();
 
     assert.deepEqual(problems, []);
     await context.close();

@@ -2,9 +2,11 @@
 # Load benchmark (not a test): seeds N listings (default 10000) into a fresh
 # database, starts the release server on 127.0.0.1, and in one run measures
 # with wrk (maximum rate) /healthz, the home page, the catalogue's first page,
-# one search query repeated and 768 different searches in rotation; then, with
-# the fixed-rate generator (benches/loadgen.rs), p50/p99 of the catalogue and
-# of the rotating searches at half their maximum rate (three runs each, with
+# one search query repeated, 768 different searches in rotation, and the
+# catalogue for a signed-in member of a client organisation; then, with the
+# fixed-rate generator (examples/loadgen.rs), p50/p99 of the catalogue
+# (anonymous and signed in) and of the rotating searches at half their
+# maximum rate (three runs each, with
 # the 100 ms windows in which every request was slow). Prints the ratios the
 # catalogue's targets are stated in, and the server's peak memory. Stops by
 # itself.
@@ -56,6 +58,17 @@ request = function()
   return wrk.format("GET", "/catalogue?q=" .. q .. "&sort=" .. sorts[math.floor(i / 256) + 1])
 end
 LUA
+# A member of a client organisation, signed in: the catalogue as she sees it.
+cookie=$(curl -sf -D - -o /dev/null -X POST -H "Origin: $url" -H 'Accept: application/json' \
+  --data-urlencode email=load@bench.test --data-urlencode display_name=Load \
+  --data-urlencode 'password=tangerine orbit cathedral 93' "$url/api/fn/sign_up" \
+  | awk 'tolower($1)=="set-cookie:"{split($2,a,";"); print a[1]}' | tail -1)
+# Joining an organisation moves the session to a new id.
+cookie=$(curl -sf -D - -o /dev/null -X POST -H "Origin: $url" -H 'Accept: application/json' -H "Cookie: $cookie" \
+  --data-urlencode 'name=Load Test Clinic' --data-urlencode kind=client "$url/api/fn/create_org" \
+  | awk 'tolower($1)=="set-cookie:"{split($2,a,";"); print a[1]}' | tail -1)
+curl -sf -H "Cookie: $cookie" "$url/catalogue" | grep -q 'href="/subscriptions"' \
+  || { echo "the signed-in catalogue does not show a client member's menu" >&2; exit 1; }
 rotating=()
 for s in "${sorts[@]}"; do for a in "${words[@]}"; do for b in "${words[@]}"; do
   rotating+=("$url/catalogue?q=$a+$b&sort=$s")
@@ -63,10 +76,11 @@ done; done; done
 
 # wrk prints latencies as 1.23ms / 456.00us / 1.20s: convert to ms.
 to_ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v+0} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000} }'; }
-run() {
-  local path=$1 out script=()
+run() { # path name [lua script] [label] [header]
+  local path=$1 out script=() header=()
   [ -n "${3:-}" ] && script=(-s "$3")
-  out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H 'Accept-Encoding: br' "${script[@]}" "$url$path")
+  [ -n "${5:-}" ] && header=(-H "$5")
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H 'Accept-Encoding: br' "${script[@]}" "${header[@]}" "$url$path")
   local rps p50 p99 errs
   rps=$(awk '/^Requests\/sec/{print $2}' <<<"$out")
   p50=$(to_ms "$(awk '$1=="50%"{print $2}' <<<"$out")")
@@ -83,11 +97,14 @@ run / home
 run /catalogue catalogue
 run "/catalogue?q=claims+triage" search
 run /catalogue rotating "$work/rotate.lua" "768 searches in rotation"
-awk -v h="$rps_health" -v c="$rps_catalogue" -v s="$rps_search" -v r="$rps_rotating" -v o="$rps_home" 'BEGIN{
-  printf "of /healthz req/s: home %.1f%%, catalogue %.1f%% (target >= 10%%), search %.1f%%, rotating searches %.1f%% (target >= 5%%)\n", 100*o/h, 100*c/h, 100*s/h, 100*r/h }'
+run /catalogue signed "" "catalogue, signed in" "Cookie: $cookie"
+awk -v h="$rps_health" -v c="$rps_catalogue" -v s="$rps_search" -v r="$rps_rotating" -v o="$rps_home" -v si="$rps_signed" 'BEGIN{
+  printf "of /healthz req/s: home %.1f%%, catalogue %.1f%% (target >= 10%%), search %.1f%%, rotating searches %.1f%% (target >= 5%%)\n", 100*o/h, 100*c/h, 100*s/h, 100*r/h
+  printf "signed-in catalogue: %.1f%% of the anonymous one (target >= 50%%)\n", 100*si/c }'
 secs=${DURATION%s}
 half_c=$(awk -v r="$rps_catalogue" 'BEGIN{printf "%d", r/2}')
 half_r=$(awk -v r="$rps_rotating" 'BEGIN{printf "%d", r/2}')
+half_s=$(awk -v r="$rps_signed" 'BEGIN{printf "%d", r/2}')
 echo
 echo "half of the maximum rate (loadgen, latency from the scheduled send time; target p99 < 25 ms),"
 echo "three runs each; stalled = the 100 ms windows (by send time) whose slowest request took over 25 ms:"
@@ -99,5 +116,6 @@ half() {
     "$(grep -cE 'max (2[5-9]|[3-9][0-9]|[0-9]{3,})\.' <<<"$out" || true)"
 }
 for _ in 1 2 3; do half "catalogue at $half_c/s" --rate "$half_c" --seconds "$secs" "$url/catalogue"; done
+for _ in 1 2 3; do half "signed in at $half_s/s" --rate "$half_s" --seconds "$secs" --header "Cookie: $cookie" "$url/catalogue"; done
 for _ in 1 2 3; do half "searches at $half_r/s" --rate "$half_r" --seconds "$secs" "${rotating[@]}"; done
 echo "server peak RSS: $(awk '/VmHWM/{print $2, $3}' /proc/$pid/status)"

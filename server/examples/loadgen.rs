@@ -14,6 +14,9 @@
 //! timer of about a millisecond, so up to a millisecond of a latency can be
 //! the generator's own.
 //!
+//! `--header 'Name: value'` adds a header to every request (say, a session
+//! cookie, to measure pages for a signed-in person); it may be repeated.
+//!
 //! `--windows MS` also prints each window of MS milliseconds (by scheduled
 //! time) whose slowest request took over 10 ms, to tell a stall (a few
 //! windows, all slow at once) from queueing spread over the run.
@@ -58,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
     let mut seconds = 10.0f64;
     let mut window_ms = 0u64;
     let mut connections = 64usize;
+    let mut headers = String::new();
     let mut urls = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -66,6 +70,15 @@ async fn main() -> anyhow::Result<()> {
             "--seconds" => seconds = args.next().unwrap_or_default().parse()?,
             "--windows" => window_ms = args.next().unwrap_or_default().parse()?,
             "--connections" => connections = args.next().unwrap_or_default().parse()?,
+            "--header" => {
+                let h = args.next().unwrap_or_default();
+                anyhow::ensure!(
+                    h.contains(':') && !h.contains(['\r', '\n']),
+                    "a header is one line, 'Name: value'"
+                );
+                headers.push_str(&h);
+                headers.push_str("\r\n");
+            }
             url => urls.push(url.to_string()),
         }
     }
@@ -87,8 +100,10 @@ async fn main() -> anyhow::Result<()> {
             "every URL must name the same server: {url}"
         );
         requests.push(
-            format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nAccept-Encoding: br\r\n\r\n")
-                .into_bytes(),
+            format!(
+                "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAccept-Encoding: br\r\n{headers}\r\n"
+            )
+            .into_bytes(),
         );
     }
     let plan = Arc::new(Plan {
