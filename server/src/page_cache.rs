@@ -505,6 +505,13 @@ mod tests {
         let body = std::str::from_utf8(&kept.body).expect("utf-8");
         assert!(!body.contains(nonce), "{body}");
         assert!(body.contains("crossorigin=\"\""), "{body}");
+        // Nothing else changed: the rendering without its nonce.
+        assert_eq!(
+            body,
+            page(nonce, "<script>alert(1)</script>")
+                .replace(&format!(" nonce=\"{nonce}\""), "")
+                .replace(&format!("crossorigin=\"{nonce}\""), "crossorigin=\"\"")
+        );
 
         // A signed-in copy in brotli: the kept parts joined around the
         // person's own menu items.
