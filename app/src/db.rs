@@ -304,9 +304,12 @@ impl Db {
     /// Waits for this process's writer turn, as long as SQLite's busy
     /// timeout would.
     async fn turn(&self) -> Result<tokio::sync::OwnedMutexGuard<()>, sqlx::Error> {
-        tokio::time::timeout(self.turn_timeout, self.writer.clone().lock_owned())
+        let asked = std::time::Instant::now();
+        let turn = tokio::time::timeout(self.turn_timeout, self.writer.clone().lock_owned())
             .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)
+            .map_err(|_| sqlx::Error::PoolTimedOut);
+        crate::metrics::metrics().sqlite_writer_wait(asked.elapsed());
+        turn
     }
 
     /// Readiness: the database answers and has been migrated. On SQLite the

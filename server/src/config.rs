@@ -361,9 +361,40 @@ pub struct Config {
         global = true
     )]
     pub trusted_proxies: String,
+
+    /// `GET /metrics` on the main address answers only with
+    /// `Authorization: Bearer <this>` (at least 32 characters). Unset: the
+    /// main address has no `/metrics`.
+    #[arg(
+        long,
+        env = "FAIRGROUND_METRICS_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub metrics_token: Option<String>,
+
+    /// A second address serving only `GET /metrics` (say, one only the
+    /// monitoring network reaches); with a token set, it asks for it too.
+    #[arg(long, env = "FAIRGROUND_METRICS_ADDR", global = true)]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
+/// The shortest metrics token taken: it is compared on every scrape
+/// without a limit on tries, so it must be too long to guess.
+pub const MIN_METRICS_TOKEN: usize = 32;
+
 impl Config {
+    /// The metrics token, refused when too short to be safe.
+    pub fn metrics_token(&self) -> anyhow::Result<Option<std::sync::Arc<str>>> {
+        match self.metrics_token.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(t) if t.chars().count() < MIN_METRICS_TOKEN => anyhow::bail!(
+                "FAIRGROUND_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} characters (say, `openssl rand -hex 32`)"
+            ),
+            Some(t) => Ok(Some(t.into())),
+        }
+    }
+
     pub fn db_options(&self) -> app::db::DbOptions {
         app::db::DbOptions {
             max_connections: self.db_max_connections.max(2),

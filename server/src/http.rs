@@ -169,6 +169,8 @@ pub struct Surface {
     pub body_timeout: Duration,
     /// The built site's hashed assets.
     pub assets: Arc<crate::assets::Assets>,
+    /// With a token, `GET /metrics` answers those who send it (`metrics`).
+    pub metrics_token: Option<Arc<str>>,
 }
 
 pub fn router(state: AppState, surface: Surface) -> Router {
@@ -178,6 +180,7 @@ pub fn router(state: AppState, surface: Surface) -> Router {
         form_error_key,
         body_timeout,
         assets,
+        metrics_token,
     } = surface;
     let sessions = session_layer(&state, secure_cookies);
     let links = crate::form_errors::FormErrorLinks::new(form_error_key, site.clone());
@@ -198,6 +201,10 @@ pub fn router(state: AppState, surface: Surface) -> Router {
         }
     }
     let api = api.with_state(state.clone());
+    let api = match metrics_token {
+        Some(token) => api.merge(crate::metrics::router(state.clone(), Some(token))),
+        None => api,
+    };
     let pages = pages
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
@@ -267,6 +274,7 @@ pub fn router(state: AppState, surface: Surface) -> Router {
                     hsts,
                     deadline: crate::edge::BodyDeadline(body_timeout),
                     assets,
+                    routes: crate::metrics::RoutePatterns::new(&route_table()),
                 }),
                 front,
             )),
@@ -278,6 +286,8 @@ struct Front {
     hsts: bool,
     deadline: crate::edge::BodyDeadline,
     assets: Arc<crate::assets::Assets>,
+    /// Paths to route patterns, for the metrics.
+    routes: crate::metrics::RoutePatterns,
 }
 
 /// Every request: a fresh script nonce; the edge's screening
@@ -285,6 +295,9 @@ struct Front {
 /// rest passed on; and the security headers on every answer, refusals and
 /// assets included.
 async fn front(State(front): State<Arc<Front>>, mut req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let route = front.routes.pattern(req.uri().path());
     let nonce = new_nonce();
     let asset = req.uri().path().starts_with("/pkg/");
     req.extensions_mut().insert(CspNonce(nonce.clone()));
@@ -295,6 +308,7 @@ async fn front(State(front): State<Arc<Front>>, mut req: Request, next: Next) ->
             None => next.run(req).await,
         },
     };
+    app::metrics::metrics().request(route, &method, res.status().as_u16(), started.elapsed());
     security_headers(res, &nonce, asset, front.hsts)
 }
 

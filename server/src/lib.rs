@@ -9,6 +9,7 @@ pub mod db;
 pub mod edge;
 pub mod form_errors;
 pub mod http;
+pub mod metrics;
 pub mod page_cache;
 pub mod proxy;
 pub mod seed;
@@ -53,6 +54,7 @@ pub async fn serve(
     let site = csrf::SiteOrigin::from_public_url(config.public_url.as_deref())
         .map_err(anyhow::Error::msg)?;
     let limits = config.connection_limits()?;
+    let metrics_token = config.metrics_token()?;
     // The serving process checkpoints SQLite's WAL on a timer (below), off
     // the commit path.
     let db = db::open_with(
@@ -161,6 +163,20 @@ pub async fn serve(
         .await
         .with_context(|| format!("binding {}", config.addr))?;
     let addr = listener.local_addr()?;
+    // The metrics' own address, if any, is announced first: the line after
+    // this one tells people and scripts the server is ready.
+    let metrics_listener = match config.metrics_addr {
+        Some(metrics_addr) => {
+            let listener = TcpListener::bind(metrics_addr)
+                .await
+                .with_context(|| format!("binding the metrics address {metrics_addr}"))?;
+            let addr = listener.local_addr()?;
+            tracing::info!(%addr, "metrics listening");
+            println!("fairground metrics on http://{addr}/metrics");
+            Some(listener)
+        }
+        None => None,
+    };
     tracing::info!(%addr, backend = db.backend().name(), "listening");
     // One line on stdout for people and scripts: where to reach the server.
     println!("fairground listening on http://{addr}");
@@ -177,6 +193,14 @@ pub async fn serve(
         tracing::info!("shutdown requested: finishing in-flight requests");
         let _ = stop_tx.send(true);
     });
+    if let Some(listener) = metrics_listener {
+        let router = metrics::router(state.clone(), metrics_token.clone());
+        let mut rx = stop_rx.clone();
+        let stop = async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        tokio::spawn(serve::serve(listener, router, limits.clone(), stop));
+    }
     let router = http::router(
         state,
         http::Surface {
@@ -185,6 +209,7 @@ pub async fn serve(
             form_error_key,
             body_timeout: limits.body_timeout,
             assets,
+            metrics_token,
         },
     );
     let server = serve::serve(listener, router, limits, graceful);

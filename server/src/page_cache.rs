@@ -21,6 +21,7 @@
 
 use app::auth::session_store::DbSessionStore;
 use app::exposure::tally::{Seen, Shown};
+use app::metrics::{metrics, PageCacheOutcome};
 use app::state::AppState;
 use app::CspNonce;
 use axum::body::Body;
@@ -355,6 +356,7 @@ pub async fn anonymous_pages(
         kept.copy(menu.as_deref(), &parts.headers)
     };
     if let Some(hit) = cache.current(&key, (version, minute)) {
+        metrics().page_cache(PageCacheOutcome::Hit);
         return serve(hit);
     }
     // One request renders a page for keeping; others asking for it
@@ -369,12 +371,14 @@ pub async fn anonymous_pages(
         Err(lock) => {
             let _ = tokio::time::timeout(WAIT_FOR_RENDERING, lock.lock()).await;
             if let Some(hit) = cache.current(&key, (version, minute)) {
+                metrics().page_cache(PageCacheOutcome::Waited);
                 return serve(hit);
             }
             None
         }
     };
     tracing::debug!(page = %parts.uri.path(), waited = _renderer.is_none(), "rendering a catalogue page");
+    metrics().page_cache(PageCacheOutcome::Rendered);
     // Rendered as an anonymous visitor sees it, its listings counted apart.
     // For a request with a cookie: without it, and with a session of its
     // own that nothing saves.

@@ -30,11 +30,13 @@ crate::on_both_backends!(
 
 /// Gateway settings for tests: the stand-in is on 127.0.0.1, and a hung
 /// upstream fails over after a second.
-const ENV: [(&str, &str); 3] = [
+const ENV: [(&str, &str); 4] = [
     ("FAIRGROUND_GATEWAY_ALLOW_PRIVATE_UPSTREAMS", "true"),
     ("FAIRGROUND_GATEWAY_FIRST_BYTE_TIMEOUT_MS", "1000"),
     ("FAIRGROUND_GATEWAY_REQUESTS_PER_KEY", "1000"),
+    ("FAIRGROUND_METRICS_TOKEN", METRICS_TOKEN),
 ];
+const METRICS_TOKEN: &str = "gateway-metrics-token-0123456789abcdef";
 
 /// Alice's listing on two base models, each deployment connected to its
 /// own stand-in upstream ("first", "second"), Carol's subscription on the
@@ -370,6 +372,28 @@ async fn a_client_calls_its_model_plain_and_streamed_and_each_call_is_metered_on
         "{page}"
     );
     assert!(page.contains("/gateway/v1</code>"));
+
+    // The node's metrics count the three calls, their upstream and
+    // overhead times, and the three answers by route pattern.
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("metrics");
+    for line in [
+        "fairground_gateway_calls_total{outcome=\"ok\"} 3",
+        "fairground_gateway_upstream_seconds_count{outcome=\"ok\"} 3",
+        "fairground_gateway_overhead_seconds_count{outcome=\"ok\"} 3",
+        "fairground_http_requests_total{route=\"/gateway/v1/chat/completions\",method=\"POST\",status=\"200\"} 3",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+    }
+    assert!(!text.contains(&c.key[..12]), "no key in the metrics");
     let _ = (c.addr, c.secrets);
 }
 

@@ -158,6 +158,8 @@ pub struct App {
     db_url: String,
     stderr: Arc<Mutex<String>>,
     pub client: reqwest::Client,
+    /// What it printed before its address (say, the metrics' own address).
+    pub announced: Vec<String>,
 }
 
 impl App {
@@ -175,11 +177,13 @@ impl App {
         let mut child = cmd.spawn().expect("start fairground");
         let stderr = collect(child.stderr.take().expect("stderr"));
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut announced = Vec::new();
         let addr = tokio::time::timeout(Duration::from_secs(60), async {
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Some(url) = line.strip_prefix("fairground listening on ") {
                     return Some(url.trim().to_string());
                 }
+                announced.push(line);
             }
             None
         })
@@ -206,6 +210,7 @@ impl App {
             },
             stderr,
             client: client(),
+            announced,
         }
     }
 

@@ -23,6 +23,7 @@ mod gateway;
 mod hostile_text;
 mod listings;
 mod metering;
+mod metrics;
 mod neutrality;
 mod orgs;
 mod page_cache;

@@ -77,6 +77,7 @@ impl InProcess {
                 form_error_key: key,
                 body_timeout: Duration::from_secs(30),
                 assets: Default::default(),
+                metrics_token: None,
             },
         );
         InProcess { router, now, db }

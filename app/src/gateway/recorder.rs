@@ -42,6 +42,11 @@ impl Recorder {
 
     /// Stores one record; returns once it is committed.
     pub async fn store(&self, record: CallRecord) -> Result<(), NotStored> {
+        crate::metrics::metrics().gateway_call(
+            record.outcome,
+            record.upstream_ms,
+            record.overhead_us,
+        );
         let (done, committed) = oneshot::channel();
         self.tx.send((record, done)).await.map_err(|_| NotStored)?;
         match committed.await {

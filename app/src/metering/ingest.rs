@@ -350,10 +350,16 @@ async fn ingest(
     db::touch_key(&mut tx, key_id, now).await?;
     tx.commit().await?;
     let count = |o: Outcome| verdicts.iter().filter(|(x, _)| *x == o).count();
+    let (accepted, duplicates, rejected) = (
+        count(Outcome::Accepted),
+        count(Outcome::Duplicate),
+        count(Outcome::Rejected),
+    );
+    crate::metrics::metrics().usage_records(accepted, duplicates, rejected);
     Ok(BatchResult {
-        accepted: count(Outcome::Accepted),
-        duplicates: count(Outcome::Duplicate),
-        rejected: count(Outcome::Rejected),
+        accepted,
+        duplicates,
+        rejected,
         results: records
             .iter()
             .zip(&verdicts)
