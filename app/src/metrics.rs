@@ -134,6 +134,12 @@ fn escape(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// The `# HELP` and `# TYPE` lines that open a family of samples.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
 impl Metrics {
     /// One response: its route pattern (as the router declares it), method,
     /// status, and the time until its head was ready.
@@ -199,8 +205,12 @@ impl Metrics {
                 v
             })
             .unwrap_or_default();
-        out.push_str("# HELP fairground_http_requests_total Responses by route pattern, method and status.\n");
-        out.push_str("# TYPE fairground_http_requests_total counter\n");
+        family(
+            &mut out,
+            "fairground_http_requests_total",
+            "counter",
+            "Responses by route pattern, method and status.",
+        );
         for (route, stats) in &routes {
             let route = escape(route);
             if let Ok(r) = stats.responses.lock() {
@@ -212,8 +222,12 @@ impl Metrics {
                 }
             }
         }
-        out.push_str("# HELP fairground_http_request_duration_seconds Time until a response's head was ready, by route pattern.\n");
-        out.push_str("# TYPE fairground_http_request_duration_seconds histogram\n");
+        family(
+            &mut out,
+            "fairground_http_request_duration_seconds",
+            "histogram",
+            "Time until a response's head was ready, by route pattern.",
+        );
         for (route, stats) in &routes {
             let labels = format!("route=\"{}\",", escape(route));
             stats.latency.write(
@@ -223,8 +237,12 @@ impl Metrics {
             );
         }
 
-        out.push_str("# HELP fairground_page_cache_requests_total Requests for catalogue pages that may be kept, by how they were answered.\n");
-        out.push_str("# TYPE fairground_page_cache_requests_total counter\n");
+        family(
+            &mut out,
+            "fairground_page_cache_requests_total",
+            "counter",
+            "Requests for catalogue pages that may be kept, by how they were answered.",
+        );
         for (name, slot) in ["hit", "rendered", "waited"].iter().zip(&self.page_cache) {
             let _ = writeln!(
                 out,
@@ -233,8 +251,12 @@ impl Metrics {
             );
         }
 
-        out.push_str("# HELP fairground_usage_records_total Usage records sent to the metering API, by outcome.\n");
-        out.push_str("# TYPE fairground_usage_records_total counter\n");
+        family(
+            &mut out,
+            "fairground_usage_records_total",
+            "counter",
+            "Usage records sent to the metering API, by outcome.",
+        );
         for (name, slot) in ["accepted", "duplicate", "rejected"]
             .iter()
             .zip(&self.usage_records)
@@ -251,8 +273,12 @@ impl Metrics {
             .lock()
             .map(|m| m.iter().map(|(k, v)| (*k, v.clone())).collect())
             .unwrap_or_default();
-        out.push_str("# HELP fairground_gateway_calls_total Calls through the model gateway that were recorded, by outcome.\n");
-        out.push_str("# TYPE fairground_gateway_calls_total counter\n");
+        family(
+            &mut out,
+            "fairground_gateway_calls_total",
+            "counter",
+            "Calls through the model gateway that were recorded, by outcome.",
+        );
         for (outcome, stats) in &gateway {
             let _ = writeln!(
                 out,
@@ -260,16 +286,24 @@ impl Metrics {
                 stats.upstream.count.load(Ordering::Relaxed)
             );
         }
-        out.push_str("# HELP fairground_gateway_upstream_seconds The upstream's time per gateway call, by outcome.\n");
-        out.push_str("# TYPE fairground_gateway_upstream_seconds histogram\n");
+        family(
+            &mut out,
+            "fairground_gateway_upstream_seconds",
+            "histogram",
+            "The upstream's time per gateway call, by outcome.",
+        );
         for (outcome, stats) in &gateway {
             let labels = format!("outcome=\"{outcome}\",");
             stats
                 .upstream
                 .write(&mut out, "fairground_gateway_upstream_seconds", &labels);
         }
-        out.push_str("# HELP fairground_gateway_overhead_seconds The gateway's own time per call (the call's time less the upstream's), by outcome.\n");
-        out.push_str("# TYPE fairground_gateway_overhead_seconds histogram\n");
+        family(
+            &mut out,
+            "fairground_gateway_overhead_seconds",
+            "histogram",
+            "The gateway's own time per call (the call's time less the upstream's), by outcome.",
+        );
         for (outcome, stats) in &gateway {
             let labels = format!("outcome=\"{outcome}\",");
             stats
@@ -277,8 +311,12 @@ impl Metrics {
                 .write(&mut out, "fairground_gateway_overhead_seconds", &labels);
         }
 
-        out.push_str("# HELP fairground_db_pool_connections Database connections of this node's pool, by state.\n");
-        out.push_str("# TYPE fairground_db_pool_connections gauge\n");
+        family(
+            &mut out,
+            "fairground_db_pool_connections",
+            "gauge",
+            "Database connections of this node's pool, by state.",
+        );
         let in_use = (sampled.pool_size as usize).saturating_sub(sampled.pool_idle);
         let _ = writeln!(
             out,
@@ -289,24 +327,29 @@ impl Metrics {
             out,
             "fairground_db_pool_connections{{state=\"in_use\"}} {in_use}"
         );
-        out.push_str(
-            "# HELP fairground_db_pool_max_connections The most connections the pool opens.\n",
+        family(
+            &mut out,
+            "fairground_db_pool_max_connections",
+            "gauge",
+            "The most connections the pool opens.",
         );
-        out.push_str("# TYPE fairground_db_pool_max_connections gauge\n");
         let _ = writeln!(
             out,
             "fairground_db_pool_max_connections {}",
             sampled.pool_max
         );
         if sampled.backend == "sqlite" {
-            out.push_str("# HELP fairground_db_sqlite_writer_wait_seconds How long a write waited for this node's SQLite writer turn (one writer at a time).\n");
-            out.push_str("# TYPE fairground_db_sqlite_writer_wait_seconds histogram\n");
+            family(&mut out, "fairground_db_sqlite_writer_wait_seconds", "histogram", "How long a write waited for this node's SQLite writer turn (one writer at a time).");
             self.sqlite_writer_wait
                 .write(&mut out, "fairground_db_sqlite_writer_wait_seconds", "");
         }
 
-        out.push_str("# HELP fairground_outbox_messages Messages waiting in the outbox.\n");
-        out.push_str("# TYPE fairground_outbox_messages gauge\n");
+        family(
+            &mut out,
+            "fairground_outbox_messages",
+            "gauge",
+            "Messages waiting in the outbox.",
+        );
         match sampled.outbox {
             Some(n) => {
                 let _ = writeln!(out, "fairground_outbox_messages {n}");
