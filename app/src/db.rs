@@ -71,6 +71,16 @@ pub enum ConnectError {
         path: String,
         source: std::io::Error,
     },
+    #[error(
+        "the SQLite file {path} is being restored (its lock file {path}.lock is held \
+         exclusively by `fairground restore`); start again once the restore has finished"
+    )]
+    BeingRestored { path: String },
+    #[error("could not open the lock file {path}.lock beside the SQLite file: {source}")]
+    LockFile {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("could not connect to the {backend} database: {source}")]
     Connect {
         backend: &'static str,
@@ -90,6 +100,13 @@ pub struct Db {
     writer: Arc<tokio::sync::Mutex<()>>,
     /// How long a writer waits for its turn, as for SQLite's busy timeout.
     turn_timeout: Duration,
+    /// SQLite file: a shared lock on `<file>.lock`, held while this handle
+    /// (or a clone) lives, so `fairground restore` (which takes it
+    /// exclusively) never replaces a file a server or command has open.
+    _in_use: Option<Arc<std::fs::File>>,
+    /// Set while the database is known to be out of reach (see
+    /// `watch_health`): requests that need it are answered 503 at once.
+    down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A write transaction; on SQLite it also holds this process's writer
@@ -137,9 +154,16 @@ impl Db {
         sqlx::any::install_default_drivers();
         let backend =
             Backend::from_url(url).ok_or_else(|| ConnectError::UnsupportedUrl(redact_url(url)))?;
-        let url = match backend {
-            Backend::Sqlite => prepare_sqlite_url(url)?,
-            Backend::Postgres => url.to_string(),
+        let (url, in_use) = match backend {
+            Backend::Sqlite => {
+                let url = prepare_sqlite_url(url)?;
+                let in_use = match sqlite_file(&url) {
+                    Some(path) => Some(Arc::new(hold_shared(&path)?)),
+                    None => None,
+                };
+                (url, in_use)
+            }
+            Backend::Postgres => (url.to_string(), None),
         };
         // WAL lets readers run beside the single writer; the busy timeout makes
         // a second writer wait instead of failing.
@@ -197,6 +221,8 @@ impl Db {
             backend,
             writer: Arc::default(),
             turn_timeout: opts.busy_timeout,
+            _in_use: in_use,
+            down: Arc::default(),
         })
     }
 
@@ -263,6 +289,24 @@ impl Db {
         restarted?;
         restored?;
         Ok(frames)
+    }
+
+    /// Whether the database is known to be out of reach right now.
+    pub fn is_down(&self) -> bool {
+        self.down.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Records whether the database answered a check (the node's watch,
+    /// or `/readyz`), with one log line when that changes.
+    pub fn mark_answered(&self, answered: bool) {
+        let was_down = self
+            .down
+            .swap(!answered, std::sync::atomic::Ordering::Relaxed);
+        if !answered && !was_down {
+            tracing::warn!("the database is out of reach: pages, the metering API and the gateway answer 503 until it answers again");
+        } else if answered && was_down {
+            tracing::info!("the database answers again: serving");
+        }
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -354,6 +398,58 @@ impl Clock {
     }
 }
 
+/// Whether an error means the database is out of reach (down, cut off,
+/// or every connection busy past the wait), rather than a failed query.
+pub fn out_of_reach(err: &sqlx::Error) -> bool {
+    matches!(
+        err,
+        sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+    )
+}
+
+/// The file a SQLite URL names; None for an in-memory database.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?.trim_start_matches("//");
+    let path = rest.split_once('?').map_or(rest, |(p, _)| p);
+    let memory = path.is_empty() || path == ":memory:" || rest.contains("mode=memory");
+    (!memory).then(|| std::path::PathBuf::from(path))
+}
+
+/// The lock file beside a SQLite file: shared by every process using the
+/// database, exclusive while `fairground restore` replaces it.
+pub fn lock_file_of(db_file: &std::path::Path) -> std::path::PathBuf {
+    let mut name = db_file.as_os_str().to_owned();
+    name.push(".lock");
+    std::path::PathBuf::from(name)
+}
+
+/// Opens (creating) the lock file and takes it shared.
+fn hold_shared(db_file: &std::path::Path) -> Result<std::fs::File, ConnectError> {
+    let path = lock_file_of(db_file);
+    let shown = db_file.display().to_string();
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| ConnectError::LockFile {
+            path: shown.clone(),
+            source,
+        })?;
+    match file.try_lock_shared() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(ConnectError::BeingRestored { path: shown }),
+        Err(std::fs::TryLockError::Error(source)) => Err(ConnectError::LockFile {
+            path: shown,
+            source,
+        }),
+    }
+}
+
 /// Adds `mode=rwc` (create when missing) and creates the file's directory.
 fn prepare_sqlite_url(url: &str) -> Result<String, ConnectError> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
@@ -404,6 +500,27 @@ mod tests {
         let kept = prepare_sqlite_url(&format!("sqlite://{}/x.db?mode=ro", dir.display())).unwrap();
         assert!(kept.ends_with("?mode=ro"), "{kept}");
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_file_of_a_sqlite_url_and_its_lock_file() {
+        use std::path::PathBuf;
+        assert_eq!(
+            sqlite_file("sqlite://data/fg.db?mode=rwc"),
+            Some(PathBuf::from("data/fg.db"))
+        );
+        assert_eq!(
+            sqlite_file("sqlite:///tmp/a b/fg.db"),
+            Some(PathBuf::from("/tmp/a b/fg.db"))
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("sqlite://:memory:?mode=rwc"), None);
+        assert_eq!(sqlite_file("sqlite://x.db?mode=memory"), None);
+        assert_eq!(sqlite_file("postgres://h/db"), None);
+        assert_eq!(
+            lock_file_of(std::path::Path::new("data/fg.db")),
+            PathBuf::from("data/fg.db.lock")
+        );
     }
 
     #[test]

@@ -37,10 +37,16 @@ pub enum AppError {
     Conflict(String),
     #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
     RateLimited { retry_after_secs: u64 },
+    /// The database cannot be reached: nothing was done; try again later.
+    #[error("Fairground cannot reach its database at the moment, so nothing was done. Try again in {retry_after_secs} seconds.")]
+    Unavailable { retry_after_secs: u64 },
     /// Carries only a reference for support; the cause stays in the server log.
     #[error("Something went wrong on our side. Reference: {reference}.")]
     Internal { reference: String },
 }
+
+/// Seconds a caller is asked to wait while the database is unreachable.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 5;
 
 impl AppError {
     pub fn status(&self) -> http::StatusCode {
@@ -53,6 +59,7 @@ impl AppError {
             AppError::BadRequest(_) => S::BAD_REQUEST,
             AppError::Conflict(_) => S::CONFLICT,
             AppError::RateLimited { .. } => S::TOO_MANY_REQUESTS,
+            AppError::Unavailable { .. } => S::SERVICE_UNAVAILABLE,
             AppError::Internal { .. } => S::INTERNAL_SERVER_ERROR,
         }
     }
@@ -62,6 +69,16 @@ impl AppError {
         let mut fields = FieldErrors::new();
         fields.insert(field.to_string(), vec![message.into()]);
         AppError::Validation { fields }
+    }
+
+    /// Seconds to wait before trying again (rate limited, or the database
+    /// unreachable): the `Retry-After` header.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited { retry_after_secs }
+            | AppError::Unavailable { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        }
     }
 
     /// Messages for one field, empty when that field is fine.
@@ -104,6 +121,14 @@ impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
         match &err {
             sqlx::Error::RowNotFound => AppError::NotFound,
+            // The database is out of reach (down, cut off, or every
+            // connection busy past the wait): the caller may try again.
+            e if crate::db::out_of_reach(e) => {
+                tracing::warn!(error = %err, "the database is out of reach: answered 503");
+                AppError::Unavailable {
+                    retry_after_secs: UNAVAILABLE_RETRY_SECS,
+                }
+            }
             _ => AppError::internal("database", &err),
         }
     }
@@ -157,7 +182,7 @@ pub fn mark_status(err: &AppError) {
         leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
     ) {
         res.set_status(err.status());
-        if let AppError::RateLimited { retry_after_secs } = err {
+        if let Some(retry_after_secs) = err.retry_after_secs() {
             if let Ok(v) = http::HeaderValue::from_str(&retry_after_secs.to_string()) {
                 res.insert_header(http::header::RETRY_AFTER, v);
             }
@@ -170,7 +195,7 @@ impl axum::response::IntoResponse for AppError {
     fn into_response(self) -> axum::response::Response {
         let status = self.status();
         let mut res = (status, axum::Json(ApiErrorBody::from(&self))).into_response();
-        if let AppError::RateLimited { retry_after_secs } = self {
+        if let Some(retry_after_secs) = self.retry_after_secs() {
             if let Ok(v) = http::HeaderValue::from_str(&retry_after_secs.to_string()) {
                 res.headers_mut().insert(http::header::RETRY_AFTER, v);
             }
@@ -185,7 +210,8 @@ impl axum::response::IntoResponse for AppError {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ApiErrorBody {
     /// unauthorized, forbidden, second_factor_required, not_found,
-    /// validation, bad_request, conflict, rate_limited, internal; the
+    /// validation, bad_request, conflict, rate_limited, unavailable,
+    /// internal; the
     /// metering API adds unsupported_media_type, payload_too_large,
     /// malformed_json, invalid_request and request_timeout.
     pub code: String,
@@ -193,7 +219,8 @@ pub struct ApiErrorBody {
     /// Field name → messages, for errors shown next to form fields.
     #[serde(default)]
     pub fields: FieldErrors,
-    /// Seconds to wait (`rate_limited` only; also the Retry-After header).
+    /// Seconds to wait (`rate_limited` and `unavailable`; also the
+    /// Retry-After header).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_secs: Option<u64>,
     /// The reference to quote to support (`internal` only).
@@ -225,12 +252,14 @@ impl From<&AppError> for ApiErrorBody {
             AppError::BadRequest(_) => "bad_request",
             AppError::Conflict(_) => "conflict",
             AppError::RateLimited { .. } => "rate_limited",
+            AppError::Unavailable { .. } => "unavailable",
             AppError::Internal { .. } => "internal",
         };
         let mut body = ApiErrorBody::new(code, err.to_string());
         match err {
             AppError::Validation { fields } => body.fields = fields.clone(),
-            AppError::RateLimited { retry_after_secs } => {
+            AppError::RateLimited { retry_after_secs }
+            | AppError::Unavailable { retry_after_secs } => {
                 body.retry_after_secs = Some(*retry_after_secs)
             }
             AppError::Internal { reference } => body.reference = Some(reference.clone()),
@@ -270,6 +299,9 @@ impl TryFrom<ApiErrorBody> for AppError {
             "rate_limited" => AppError::RateLimited {
                 retry_after_secs: body.retry_after_secs.unwrap_or(1),
             },
+            "unavailable" => AppError::Unavailable {
+                retry_after_secs: body.retry_after_secs.unwrap_or(UNAVAILABLE_RETRY_SECS),
+            },
             "internal" => AppError::Internal {
                 reference: body.reference.unwrap_or_default(),
             },
@@ -308,6 +340,9 @@ mod tests {
             AppError::Conflict("Already subscribed.".into()),
             AppError::RateLimited {
                 retry_after_secs: 42,
+            },
+            AppError::Unavailable {
+                retry_after_secs: 5,
             },
             AppError::Internal {
                 reference: "req-9".into(),

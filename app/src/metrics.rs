@@ -86,6 +86,8 @@ pub struct Metrics {
     usage_records: [AtomicU64; 3],
     gateway: Mutex<BTreeMap<&'static str, Arc<GatewayStats>>>,
     sqlite_writer_wait: Histogram,
+    /// Limit name → checks counted on this node because Redis failed.
+    limits_counted_locally: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 #[derive(Default)]
@@ -102,6 +104,9 @@ pub struct Sampled {
     pub pool_max: u32,
     /// Messages waiting in the outbox; None when it could not be read.
     pub outbox: Option<i64>,
+    /// With Redis configured for the rate limits: whether it answered the
+    /// last check.
+    pub redis_up: Option<bool>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::default);
@@ -186,6 +191,14 @@ impl Metrics {
         stats
             .overhead
             .observe(Duration::from_micros(overhead_us.max(0) as u64));
+    }
+
+    /// A rate-limit check counted on this node alone because Redis, where
+    /// the limits are shared, failed.
+    pub fn rate_limit_counted_locally(&self, limit: &'static str) {
+        if let Ok(mut m) = self.limits_counted_locally.lock() {
+            *m.entry(limit).or_default() += 1;
+        }
     }
 
     /// How long a SQLite writer waited for this process's writer turn.
@@ -356,6 +369,30 @@ impl Metrics {
             }
             None => out.push_str("fairground_outbox_messages NaN\n"),
         }
+
+        if let Some(up) = sampled.redis_up {
+            family(
+                &mut out,
+                "fairground_rate_limits_shared",
+                "gauge",
+                "1 while the rate limits are counted in Redis for every node; 0 while Redis fails and each node counts on its own.",
+            );
+            let _ = writeln!(out, "fairground_rate_limits_shared {}", u8::from(up));
+            family(
+                &mut out,
+                "fairground_rate_limit_local_checks_total",
+                "counter",
+                "Rate-limit checks counted on this node alone because Redis failed, by limit.",
+            );
+            if let Ok(m) = self.limits_counted_locally.lock() {
+                for (limit, n) in m.iter() {
+                    let _ = writeln!(
+                        out,
+                        "fairground_rate_limit_local_checks_total{{limit=\"{limit}\"}} {n}"
+                    );
+                }
+            }
+        }
         out
     }
 }
@@ -370,6 +407,7 @@ mod tests {
             pool_size: 3,
             pool_idle: 1,
             pool_max: 10,
+            redis_up: None,
             outbox: Some(4),
         }
     }

@@ -2,10 +2,8 @@
 
 use crate::db::{Clock, Db};
 use crate::error::AppError;
-use governor::clock::Clock as _;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use crate::limits::{Limit, Shared};
 use leptos::config::LeptosOptions;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -89,42 +87,53 @@ pub fn respond_then<T>(result: Result<T, AppError>, then: &str) -> Result<T, App
 }
 
 /// Limits on sign-in and sign-up attempts, per client IP and per account,
-/// and on metering requests per API key, kept in this process's memory
-/// (each app node counts on its own).
+/// and on metering requests per API key: counted in Redis when the nodes
+/// share one (`FAIRGROUND_REDIS_URL`), else by each node on its own (see
+/// `limits`).
 pub struct RateLimits {
-    per_ip: DefaultKeyedRateLimiter<String>,
-    per_account: DefaultKeyedRateLimiter<String>,
-    per_api_key: DefaultKeyedRateLimiter<i64>,
+    per_ip: Limit<String>,
+    per_account: Limit<String>,
+    per_api_key: Limit<i64>,
     api_requests_per_second: u32,
+    shared: Option<Arc<Shared>>,
 }
 
 /// Metering requests a key may send a second unless configured otherwise.
 pub const DEFAULT_API_REQUESTS_PER_KEY: u32 = 100;
 
-fn at_least_one(n: u32) -> NonZeroU32 {
-    NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN)
-}
+const MINUTE: Duration = Duration::from_secs(60);
+const SECOND: Duration = Duration::from_secs(1);
 
 impl RateLimits {
     /// `per_ip` and `per_account` attempts a minute (at least one each);
-    /// API keys get the default number of requests a second.
-    pub fn new(per_ip: u32, per_account: u32) -> RateLimits {
+    /// API keys get the default number of requests a second. Counted in
+    /// `shared` Redis if given.
+    pub fn new(per_ip: u32, per_account: u32, shared: Option<Arc<Shared>>) -> RateLimits {
         RateLimits {
-            per_ip: RateLimiter::keyed(Quota::per_minute(at_least_one(per_ip))),
-            per_account: RateLimiter::keyed(Quota::per_minute(at_least_one(per_account))),
-            per_api_key: RateLimiter::keyed(Quota::per_second(at_least_one(
+            per_ip: Limit::new("sign_in_ip", per_ip, MINUTE, shared.clone()),
+            per_account: Limit::new("sign_in_account", per_account, MINUTE, shared.clone()),
+            per_api_key: Limit::new(
+                "metering_key",
                 DEFAULT_API_REQUESTS_PER_KEY,
-            ))),
+                SECOND,
+                shared.clone(),
+            ),
             api_requests_per_second: DEFAULT_API_REQUESTS_PER_KEY,
+            shared,
         }
     }
 
     /// Allows each API key `n` metering requests a second (at least one),
     /// with bursts of up to `n` at once.
     pub fn with_api_requests_per_key(mut self, n: u32) -> RateLimits {
-        self.per_api_key = RateLimiter::keyed(Quota::per_second(at_least_one(n)));
+        self.per_api_key = Limit::new("metering_key", n, SECOND, self.shared.clone());
         self.api_requests_per_second = n.max(1);
         self
+    }
+
+    /// Redis, when the limits are counted there.
+    pub fn shared(&self) -> Option<&Arc<Shared>> {
+        self.shared.as_ref()
     }
 
     /// Requests a second each API key may send.
@@ -134,29 +143,23 @@ impl RateLimits {
 
     /// One metering request by API key `key_id`: the milliseconds to wait
     /// when the key is over its limit.
-    pub fn check_api_key(&self, key_id: i64) -> Result<(), u64> {
-        // The limiter's clock, read only when the key is over.
-        self.per_api_key.check_key(&key_id).map_err(|not_until| {
-            let now = self.per_api_key.clock().now();
-            (not_until.wait_time_from(now).as_millis() as u64).max(1)
-        })
+    pub async fn check_api_key(&self, key_id: i64) -> Result<(), u64> {
+        self.per_api_key
+            .check(&key_id)
+            .await
+            .map_err(|wait| (wait.as_millis() as u64).max(1))
     }
 
     /// One attempt from `ip` (on `account`, if known): RateLimited when over.
-    pub fn check(&self, ip: &str, account: Option<&str>) -> Result<(), AppError> {
-        let over = |limiter: &DefaultKeyedRateLimiter<String>, key: &str| {
-            limiter
-                .check_key(&key.to_string())
-                .err()
-                .map(|not_until| not_until.wait_time_from(limiter.clock().now()).as_secs() + 1)
+    pub async fn check(&self, ip: &str, account: Option<&str>) -> Result<(), AppError> {
+        let by_ip = self.per_ip.check(&ip.to_string()).await.err();
+        let by_account = match account {
+            Some(a) => self.per_account.check(&a.to_string()).await.err(),
+            None => None,
         };
-        let wait = over(&self.per_ip, ip)
-            .into_iter()
-            .chain(account.and_then(|a| over(&self.per_account, a)))
-            .max();
-        match wait {
-            Some(secs) => Err(AppError::RateLimited {
-                retry_after_secs: secs,
+        match by_ip.into_iter().chain(by_account).max() {
+            Some(wait) => Err(AppError::RateLimited {
+                retry_after_secs: wait.as_secs() + 1,
             }),
             None => Ok(()),
         }
@@ -167,20 +170,23 @@ impl RateLimits {
 mod tests {
     use super::RateLimits;
 
-    #[test]
-    fn an_api_key_over_its_limit_waits_and_other_keys_do_not() {
-        let limits = RateLimits::new(10, 10).with_api_requests_per_key(3);
+    #[tokio::test]
+    async fn an_api_key_over_its_limit_waits_and_other_keys_do_not() {
+        let limits = RateLimits::new(10, 10, None).with_api_requests_per_key(3);
         assert_eq!(limits.api_requests_per_second(), 3);
         for _ in 0..3 {
-            assert_eq!(limits.check_api_key(1), Ok(()));
+            assert_eq!(limits.check_api_key(1).await, Ok(()));
         }
-        let wait = limits.check_api_key(1).expect_err("the fourth is over");
+        let wait = limits
+            .check_api_key(1)
+            .await
+            .expect_err("the fourth is over");
         assert!(
             (1..=334).contains(&wait),
             "waits about a third of a second, not {wait} ms"
         );
         assert_eq!(
-            limits.check_api_key(2),
+            limits.check_api_key(2).await,
             Ok(()),
             "another key has its own budget"
         );

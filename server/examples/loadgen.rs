@@ -17,6 +17,14 @@
 //! `--header 'Name: value'` adds a header to every request (say, a session
 //! cookie, to measure pages for a signed-in person); it may be repeated.
 //!
+//! `--post FILE` sends each request as a POST with FILE's bytes as a JSON
+//! body (say, a gateway call, with `--header 'Authorization: Bearer …'`).
+//!
+//! URLs may name several servers (say, two nodes of one deployment): each
+//! connection keeps to one of them, in turn, and takes that server's
+//! requests; a due request goes to whichever connection is free first, as
+//! a least-busy balancer would send it.
+//!
 //! `--windows MS` also prints each window of MS milliseconds (by scheduled
 //! time) whose slowest request took over 10 ms, to tell a stall (a few
 //! windows, all slow at once) from queueing spread over the run.
@@ -32,10 +40,15 @@ use tokio::net::TcpStream;
 /// The longest a request may take before it counts as an error.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What every connection shares: the schedule and the requests.
-struct Plan {
+/// One server's address and the requests for it.
+struct Server {
     address: String,
     requests: Vec<Vec<u8>>,
+}
+
+/// What every connection shares: the schedule and the requests.
+struct Plan {
+    servers: Vec<Server>,
     start: Instant,
     rate: f64,
     total: usize,
@@ -62,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
     let mut window_ms = 0u64;
     let mut connections = 64usize;
     let mut headers = String::new();
+    let mut body: Option<Vec<u8>> = None;
     let mut urls = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -70,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
             "--seconds" => seconds = args.next().unwrap_or_default().parse()?,
             "--windows" => window_ms = args.next().unwrap_or_default().parse()?,
             "--connections" => connections = args.next().unwrap_or_default().parse()?,
+            "--post" => body = Some(std::fs::read(args.next().unwrap_or_default())?),
             "--header" => {
                 let h = args.next().unwrap_or_default();
                 anyhow::ensure!(
@@ -87,35 +102,42 @@ async fn main() -> anyhow::Result<()> {
         rate > 0.0 && seconds > 0.0 && connections > 0,
         "rate, seconds and connections must be positive"
     );
-    let mut address = None;
-    let mut requests = Vec::with_capacity(urls.len());
+    let mut servers: Vec<Server> = Vec::new();
     for url in &urls {
         let (authority, path) = split_url(url)?;
         anyhow::ensure!(
             authority.starts_with("127.0.0.1:"),
             "only 127.0.0.1 is a target: {url}"
         );
-        anyhow::ensure!(
-            *address.get_or_insert(authority) == authority,
-            "every URL must name the same server: {url}"
-        );
-        requests.push(
-            format!(
+        let mut request = match &body {
+            None => format!(
                 "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAccept-Encoding: br\r\n{headers}\r\n"
             )
             .into_bytes(),
-        );
+            Some(b) => format!(
+                "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{headers}\r\n",
+                b.len()
+            )
+            .into_bytes(),
+        };
+        request.extend_from_slice(body.as_deref().unwrap_or_default());
+        match servers.iter_mut().find(|s| s.address == authority) {
+            Some(s) => s.requests.push(request),
+            None => servers.push(Server {
+                address: authority.to_string(),
+                requests: vec![request],
+            }),
+        }
     }
     let plan = Arc::new(Plan {
-        address: address.unwrap_or_default().to_string(),
-        requests,
+        servers,
         start: Instant::now(),
         rate,
         total: (rate * seconds) as usize,
         next: AtomicUsize::new(0),
     });
     let tasks: Vec<_> = (0..connections)
-        .map(|_| tokio::spawn(connection(plan.clone())))
+        .map(|k| tokio::spawn(connection(plan.clone(), k)))
         .collect();
     let (mut timed, mut errors) = (Vec::with_capacity(plan.total), 0usize);
     for t in tasks {
@@ -160,15 +182,16 @@ fn split_url(url: &str) -> anyhow::Result<(&str, &str)> {
 /// One connection's share of the run: (latency from the scheduled time,
 /// scheduled time from the start) for each request it sent, and how many
 /// failed (no answer, an answer other than 2xx, or over the timeout).
-async fn connection(plan: Arc<Plan>) -> (Vec<(Duration, Duration)>, usize) {
+async fn connection(plan: Arc<Plan>, k: usize) -> (Vec<(Duration, Duration)>, usize) {
     let mut timed = Vec::new();
     let mut failed = 0;
     let mut open: Option<Connection> = None;
+    let server = &plan.servers[k % plan.servers.len()];
     while let Some((i, due)) = plan.claim() {
         tokio::time::sleep_until(due.into()).await;
-        let request = &plan.requests[i % plan.requests.len()];
+        let request = &server.requests[i % server.requests.len()];
         let answer =
-            tokio::time::timeout(TIMEOUT, exchange(&mut open, &plan.address, request)).await;
+            tokio::time::timeout(TIMEOUT, exchange(&mut open, &server.address, request)).await;
         if !matches!(answer, Ok(Ok(true))) {
             failed += 1;
         }

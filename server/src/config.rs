@@ -40,6 +40,22 @@ pub enum Command {
     Audit(AuditCommand),
     /// Add data: demo data for trying the app, or many listings for benchmarks.
     Seed(SeedArgs),
+    /// Write a consistent copy of the SQLite database to a new file while
+    /// it serves, and check the copy (integrity, audit chain). For
+    /// PostgreSQL use pg_dump (README: Backup and restore).
+    Backup {
+        /// The file to write; it must not exist yet.
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+    },
+    /// Replace the SQLite database with a backup, after checking it. Refuses
+    /// while any fairground process has the database open; the replaced
+    /// database is kept beside it under a dated name.
+    Restore {
+        /// A file written by `fairground backup`.
+        #[arg(value_name = "FILE")]
+        from: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -377,6 +393,19 @@ pub struct Config {
     /// monitoring network reaches); with a token set, it asks for it too.
     #[arg(long, env = "FAIRGROUND_METRICS_ADDR", global = true)]
     pub metrics_addr: Option<SocketAddr>,
+
+    /// Redis (redis://HOST:PORT[/DB]) where the sign-in, metering and
+    /// gateway rate limits are counted, so several nodes together allow what
+    /// one does. Unset: each node counts on its own. Unreachable: each node
+    /// counts on its own until it answers again (a log line and a metric
+    /// say so); no request is refused for it.
+    #[arg(
+        long,
+        env = "FAIRGROUND_REDIS_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub redis_url: Option<String>,
 }
 
 /// The shortest metrics token taken: it is compared on every scrape

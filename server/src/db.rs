@@ -14,6 +14,15 @@ fn migrator(backend: Backend) -> &'static Migrator {
     }
 }
 
+/// The newest migration this build has for `backend`.
+pub fn newest_migration(backend: Backend) -> i64 {
+    migrator(backend)
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0)
+}
+
 /// Connects and brings the schema up to date. Any failure is an error that
 /// names the step, so start-up stops with a message rather than serving on a
 /// half-migrated database.

@@ -187,6 +187,7 @@ pub fn router(state: AppState, surface: Surface) -> Router {
     let hsts = site.is_https();
     let state_for_cache = state.clone();
     let state_for_exposure = state.clone();
+    let state_for_front = state.clone();
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
@@ -271,6 +272,7 @@ pub fn router(state: AppState, surface: Surface) -> Router {
             // request, which `perf` showed as a fifth of a `/healthz` answer.
             .layer(middleware::from_fn_with_state(
                 Arc::new(Front {
+                    db: state_for_front.db.clone(),
                     hsts,
                     deadline: crate::edge::BodyDeadline(body_timeout),
                     assets,
@@ -283,6 +285,8 @@ pub fn router(state: AppState, surface: Surface) -> Router {
 
 /// What the front layer needs.
 struct Front {
+    /// Whether the database answers (see `watch_database`).
+    db: app::db::Db,
     hsts: bool,
     deadline: crate::edge::BodyDeadline,
     assets: Arc<crate::assets::Assets>,
@@ -305,11 +309,54 @@ async fn front(State(front): State<Arc<Front>>, mut req: Request, next: Next) ->
         Err(refused) => refused,
         Ok(req) => match crate::assets::serve(&front.assets, &req) {
             Some(res) => res,
+            // Fail closed while the database is out of reach: no page,
+            // no metering, no gateway call it could not record.
+            None if front.db.is_down() && !matches!(route, "/healthz" | "/readyz" | "/metrics") => {
+                database_unavailable(&req)
+            }
             None => next.run(req).await,
         },
     };
     app::metrics::metrics().request(route, &method, res.status().as_u16(), started.elapsed());
     security_headers(res, &nonce, asset, front.hsts)
+}
+
+/// The answer while the database is out of reach: the gateway's error in
+/// OpenAI's shape, the API's in the project's, and for pages a plain page;
+/// each 503 with `Retry-After`.
+fn database_unavailable(req: &Request) -> Response {
+    let path = req.uri().path();
+    if path.starts_with("/gateway/") {
+        return app::gateway::errors::GatewayError::NoDatabase.into_response();
+    }
+    let wants_html = req
+        .headers()
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if path.starts_with("/api/") && !wants_html {
+        return app::error::AppError::Unavailable {
+            retry_after_secs: app::error::UNAVAILABLE_RETRY_SECS,
+        }
+        .into_response();
+    }
+    let page = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+        <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+        <title>Fairground is unavailable for a moment</title></head>\
+        <body><main><h1>Fairground is unavailable for a moment</h1>\
+        <p>We cannot reach our database, so no page can be shown and nothing sent now can be saved. \
+        Nothing was changed. Please try again in a minute.</p></main></body></html>\n";
+    let mut res = (StatusCode::SERVICE_UNAVAILABLE, axum::response::Html(page)).into_response();
+    let headers = res.headers_mut();
+    headers.insert(
+        http::header::RETRY_AFTER,
+        app::error::UNAVAILABLE_RETRY_SECS.into(),
+    );
+    headers.insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    res
 }
 
 /// The request's span: method, the route's pattern where one matched
@@ -382,7 +429,14 @@ async fn healthz() -> impl IntoResponse {
 
 /// The process can serve: the database answers and is migrated.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match tokio::time::timeout(READY_TIMEOUT, state.db.ping()).await {
+    let checked = tokio::time::timeout(READY_TIMEOUT, state.db.ping()).await;
+    // An answer ends a known outage at once; a failure here may be a
+    // write lock held elsewhere (SQLite), so marking the database down is
+    // left to the node's own watch, which reads.
+    if matches!(checked, Ok(Ok(_))) {
+        state.db.mark_answered(true);
+    }
+    match checked {
         Ok(Ok(_)) => Json(serde_json::json!({ "status": "ready" })).into_response(),
         Ok(Err(err)) => {
             tracing::warn!(error = %err, "readiness check failed");

@@ -3,6 +3,7 @@
 //! its pieces.
 
 pub mod assets;
+pub mod backup;
 pub mod config;
 pub mod csrf;
 pub mod db;
@@ -78,6 +79,7 @@ pub async fn serve(
             }
         });
     }
+    tokio::spawn(watch_database(db.clone()));
     if config.demo_upstream {
         crate::standin::connect_demo(&db, Clock::system().now_ms()).await?;
     }
@@ -90,6 +92,18 @@ pub async fn serve(
             let system = Clock::system();
             tracing::warn!(offset_ms = offset, "the clock is moved for a test");
             Clock::from_fn(move || system.now_ms() + offset)
+        }
+    };
+    let shared_limits = match config.redis_url.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(url) => {
+            // Keys carry this deployment's own prefix (from its shared
+            // database), so deployments sharing one Redis never mix counts.
+            let secret = db::site_key(&db, "rate_limits", Clock::system().now_ms()).await?;
+            let prefix = format!("fairground:{}:", hex::encode(&secret[..8]));
+            let shared = app::limits::Shared::new(url, prefix).map_err(anyhow::Error::msg)?;
+            tracing::info!("rate limits are counted in Redis, shared by every node");
+            Some(Arc::new(shared))
         }
     };
     let site_root = std::path::PathBuf::from(&config.site_root);
@@ -107,6 +121,7 @@ pub async fn serve(
             RateLimits::new(
                 config.auth_attempts_per_ip,
                 config.auth_attempts_per_account,
+                shared_limits.clone(),
             )
             .with_api_requests_per_key(config.api_requests_per_key),
         ),
@@ -116,6 +131,7 @@ pub async fn serve(
         gateway: Arc::new(app::gateway::Gateway::new(
             db.clone(),
             config.gateway_settings(),
+            shared_limits.clone(),
         )),
     });
     // Expired sessions are refused on read; this only reclaims their rows.
@@ -237,6 +253,27 @@ pub async fn serve(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often the database is asked whether it answers.
+const DATABASE_WATCH: Duration = Duration::from_secs(1);
+
+/// Asks the database every second whether it answers (a one-row read
+/// within two seconds) and marks it down or up (as `/readyz` does too):
+/// while down, pages, the metering API and the gateway answer 503 at once
+/// (`http::front`). One log line when it goes, one when it returns.
+async fn watch_database(db: app::db::Db) {
+    let mut every = tokio::time::interval(DATABASE_WATCH);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let asked = sqlx::query("SELECT 1").fetch_one(db.pool());
+        let answered = matches!(
+            tokio::time::timeout(Duration::from_secs(2), asked).await,
+            Ok(Ok(_))
+        );
+        db.mark_answered(answered);
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -187,6 +187,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Backup { out } => {
+            let newest = fairground::db::newest_migration(app::db::Backend::Sqlite);
+            let written = fairground::backup::backup(&config.database_url, &out, newest).await?;
+            println!("backup written: {written}");
+            Ok(())
+        }
+        Command::Restore { from } => {
+            let newest = fairground::db::newest_migration(app::db::Backend::Sqlite);
+            let now = app::db::Clock::system().now_ms();
+            let done =
+                fairground::backup::restore(&config.database_url, &from, newest, now).await?;
+            println!("restored: {}", done.checked);
+            if let Some(kept) = done.kept {
+                println!("the database it replaced is kept as {}", kept.display());
+            }
+            Ok(())
+        }
         Command::Migrate => {
             let db = fairground::db::open(&config).await?;
             db.close().await;

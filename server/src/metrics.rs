@@ -97,6 +97,7 @@ async fn metrics(
         pool_idle: pool.num_idle(),
         pool_max: pool.options().get_max_connections(),
         outbox,
+        redis_up: state.rate_limits.shared().map(|s| s.is_up()),
     };
     let body = app::metrics::metrics().render(&sampled);
     (

@@ -423,3 +423,26 @@ pub async fn run_set(referee: &Visitor<'_>, deployment: &str) -> String {
     .expect("run id")
     .to_string()
 }
+
+/// One plain gateway call to the offer's listing ("triage-notes") with
+/// `key`, and one record of usage (`tag` makes its key unique) sent with a
+/// metering `key`: the answers, for tests that only look at the status.
+pub async fn chat(app: &App, key: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/gateway/v1/chat/completions"))
+        .bearer_auth(key)
+        .json(&json!({"model": "triage-notes", "messages": [{"role": "user", "content": "Hi"}]}))
+        .send()
+        .await
+        .expect("gateway call")
+}
+
+pub async fn one_record(app: &App, key: &str, sub: &str, tag: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/usage"))
+        .bearer_auth(key)
+        .json(&json!({"records": [record(&format!("{tag}-{}", now_ms()), sub, 1, now_ms())]}))
+        .send()
+        .await
+        .expect("usage")
+}

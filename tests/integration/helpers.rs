@@ -682,3 +682,49 @@ impl<'a> Visitor<'a> {
         v
     }
 }
+
+/// A TCP relay to a service (Redis, PostgreSQL) that a test can cut, as a
+/// network failure would: every open connection is closed and new ones
+/// are closed as soon as they arrive, until it is mended.
+pub struct Relay {
+    pub addr: std::net::SocketAddr,
+    cut: tokio::sync::watch::Sender<bool>,
+}
+
+impl Relay {
+    pub async fn to(target: &str) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("relay bind");
+        let addr = listener.local_addr().expect("relay addr");
+        let (cut, watching) = tokio::sync::watch::channel(false);
+        let target = target.to_string();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if *watching.borrow() {
+                    continue;
+                }
+                let target = target.clone();
+                let mut cut = watching.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.wait_for(|c| *c) => {}
+                    }
+                });
+            }
+        });
+        Relay { addr, cut }
+    }
+
+    pub fn cut(&self) {
+        let _ = self.cut.send(true);
+    }
+
+    pub fn mend(&self) {
+        let _ = self.cut.send(false);
+    }
+}

@@ -104,11 +104,15 @@ async fn world(backend: Backend) -> World {
             idle: Duration::from_secs(3600),
             absolute: Duration::from_secs(86_400),
         },
-        rate_limits: Arc::new(RateLimits::new(100, 100)),
+        rate_limits: Arc::new(RateLimits::new(100, 100, None)),
         public_url: None,
         catalogue: Default::default(),
         exposure: Default::default(),
-        gateway: Arc::new(app::gateway::Gateway::new(db.clone(), Default::default())),
+        gateway: Arc::new(app::gateway::Gateway::new(
+            db.clone(),
+            Default::default(),
+            None,
+        )),
     });
     let mut tx = db.begin_write().await.expect("begin");
     let org = |slug: &'static str, name: &'static str, kind: OrgKind| (slug, name, kind);

@@ -60,11 +60,15 @@ impl InProcess {
                 idle: Duration::from_secs(30 * 60),
                 absolute: Duration::from_secs(12 * 3600),
             },
-            rate_limits: Arc::new(RateLimits::new(1000, 1000)),
+            rate_limits: Arc::new(RateLimits::new(1000, 1000, None)),
             public_url: None,
             catalogue: Default::default(),
             exposure: Default::default(),
-            gateway: Arc::new(app::gateway::Gateway::new(db.clone(), Default::default())),
+            gateway: Arc::new(app::gateway::Gateway::new(
+                db.clone(),
+                Default::default(),
+                None,
+            )),
         });
         let key = fairground::db::site_key(&db, "form_errors", 0)
             .await

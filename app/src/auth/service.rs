@@ -72,7 +72,7 @@ pub async fn sign_up(
 ) -> Result<(), AppError> {
     let state = &visit.state;
     let ip = &visit.origin.client_ip;
-    state.rate_limits.check(ip, None)?;
+    state.rate_limits.check(ip, None).await?;
     let email_r = Email::parse(email);
     let name_r = display_name(name);
     let inputs: Vec<&str> = [email.trim(), name.trim()]
@@ -148,7 +148,7 @@ pub async fn sign_in(visit: &Visit, email: &str, password: &str) -> Result<bool,
     let state = &visit.state;
     let ip = &visit.origin.client_ip;
     let normalised = email.trim().to_lowercase();
-    state.rate_limits.check(ip, Some(&normalised))?;
+    state.rate_limits.check(ip, Some(&normalised)).await?;
     let user = match Email::parse(email) {
         Ok(e) => db::user_by_email(&state.db, e.as_str()).await?,
         Err(_) => None,
@@ -212,7 +212,7 @@ pub async fn change_password(visit: &Visit, current: &str, new: &str) -> Result<
     let state = &visit.state;
     let ip = &visit.origin.client_ip;
     let user = session::require_user(&visit.state, &visit.session).await?;
-    state.rate_limits.check(ip, Some(&user.email))?;
+    state.rate_limits.check(ip, Some(&user.email)).await?;
     let new = NewPassword::parse("new_password", new, &[&user.email, &user.display_name])?;
     if !password::verify(current.to_string(), user.password_hash.clone()).await? {
         return Err(AppError::field(

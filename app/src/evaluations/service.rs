@@ -312,7 +312,7 @@ pub async fn run(state: &AppState, actor: &Actor, deployment_id: i64) -> Result<
             "This deployment's model server is on an address the platform does not call.",
         ));
     }
-    if let Err(wait_ms) = state.gateway.check_rate(-actor.user_id) {
+    if let Err(wait_ms) = state.gateway.check_rate(-actor.user_id).await {
         return Err(AppError::RateLimited {
             retry_after_secs: wait_ms.div_ceil(1000).max(1),
         });

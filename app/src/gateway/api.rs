@@ -53,10 +53,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(i64, i64
         crate::metering::KeyPurpose::Gateway,
     )
     .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "looking up a gateway key failed");
-        GatewayError::NotMetered
-    })?;
+    .map_err(internal)?;
     match found {
         Some((id, org, hash)) if same(&hash, &hash_key(key)) => Ok((id, org)),
         _ => Err(GatewayError::BadKey),
@@ -64,6 +61,10 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(i64, i64
 }
 
 fn internal(e: sqlx::Error) -> GatewayError {
+    if crate::db::out_of_reach(&e) {
+        tracing::warn!(error = %e, "the database is out of reach: gateway call refused");
+        return GatewayError::NoDatabase;
+    }
     tracing::error!(error = %e, "gateway database read failed");
     GatewayError::NotMetered
 }
@@ -92,6 +93,7 @@ async fn list_models(state: &AppState, headers: &HeaderMap) -> Result<Value, Gat
     state
         .gateway
         .check_rate(key)
+        .await
         .map_err(|wait_ms| GatewayError::RateLimited {
             wait_ms,
             per_second: state.gateway.settings.requests_per_key,
@@ -342,6 +344,7 @@ async fn complete(
     }
     let gw = state.gateway.clone();
     gw.check_rate(found.key_id)
+        .await
         .map_err(|wait_ms| GatewayError::RateLimited {
             wait_ms,
             per_second: gw.settings.requests_per_key,

@@ -49,6 +49,9 @@ pub enum GatewayError {
     Timeout,
     /// 500: the call could not be metered (nothing is charged).
     NotMetered,
+    /// 503: the database is out of reach, so no call could be metered:
+    /// none is forwarded.
+    NoDatabase,
 }
 
 impl GatewayError {
@@ -66,6 +69,7 @@ impl GatewayError {
             GatewayError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             GatewayError::Timeout => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::NotMetered => StatusCode::INTERNAL_SERVER_ERROR,
+            GatewayError::NoDatabase => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -106,6 +110,11 @@ impl GatewayError {
                 "not_metered",
                 "The call could not be recorded, so its answer is withheld and it is not billed. Try again.".to_string(),
             ),
+            GatewayError::NoDatabase => (
+                "server_error",
+                "metering_unavailable",
+                "Fairground cannot reach its database, so it could not meter this call: it was not forwarded or billed. Try again shortly.".to_string(),
+            ),
         };
         ErrorBody {
             error: ErrorDetail {
@@ -124,6 +133,12 @@ impl IntoResponse for GatewayError {
         if let GatewayError::RateLimited { wait_ms, .. } = self {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, wait_ms.div_ceil(1000).max(1).into());
+        }
+        if self == GatewayError::NoDatabase {
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                crate::error::UNAVAILABLE_RETRY_SECS.into(),
+            );
         }
         res
     }

@@ -66,9 +66,8 @@ pub struct TestCall {
 mod settings {
     use super::recorder::Recorder;
     use crate::db::Db;
-    use governor::clock::Clock as _;
-    use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-    use std::num::NonZeroU32;
+    use crate::limits::{Limit, Shared};
+    use std::sync::Arc;
     use std::time::Duration;
 
     /// How the gateway waits and how much it lets through.
@@ -117,17 +116,17 @@ mod settings {
     pub struct Relayed;
 
     /// The gateway's shared parts: settings, the upstream client, the
-    /// record writer, and the per-key rate limit (per node).
+    /// record writer, and the per-key rate limit (in Redis when shared).
     pub struct Gateway {
         pub settings: Settings,
         pub client: reqwest::Client,
         pub recorder: Recorder,
-        per_key: DefaultKeyedRateLimiter<i64>,
+        per_key: Limit<i64>,
     }
 
     impl Gateway {
         /// Starts the record writer: call inside a Tokio runtime.
-        pub fn new(db: Db, settings: Settings) -> Gateway {
+        pub fn new(db: Db, settings: Settings, shared: Option<Arc<Shared>>) -> Gateway {
             let mut client = reqwest::Client::builder()
                 .connect_timeout(settings.connect_timeout)
                 .read_timeout(settings.idle_timeout)
@@ -142,9 +141,13 @@ mod settings {
             let client = client
                 .build()
                 .expect("the HTTP client's settings are valid");
-            let rate = NonZeroU32::new(settings.requests_per_key.max(1)).unwrap_or(NonZeroU32::MIN);
             Gateway {
-                per_key: RateLimiter::keyed(Quota::per_second(rate)),
+                per_key: Limit::new(
+                    "gateway_key",
+                    settings.requests_per_key,
+                    Duration::from_secs(1),
+                    shared,
+                ),
                 settings,
                 client,
                 recorder: Recorder::start(db),
@@ -152,13 +155,11 @@ mod settings {
         }
 
         /// One call by key `key_id`: Err(milliseconds to wait) when over.
-        pub fn check_rate(&self, key_id: i64) -> Result<(), u64> {
-            // The limiter's own clock, read only when the key is over: a
-            // new clock per call cost as much as the rest of the check.
-            self.per_key.check_key(&key_id).map_err(|not_until| {
-                let now = self.per_key.clock().now();
-                (not_until.wait_time_from(now).as_millis() as u64).max(1)
-            })
+        pub async fn check_rate(&self, key_id: i64) -> Result<(), u64> {
+            self.per_key
+                .check(&key_id)
+                .await
+                .map_err(|wait| (wait.as_millis() as u64).max(1))
         }
     }
 }

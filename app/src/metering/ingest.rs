@@ -166,7 +166,7 @@ pub async fn usage(State(state): State<AppState>, headers: HeaderMap, body: Body
         Ok(found) => found,
         Err(res) => return res,
     };
-    if let Err(wait_ms) = state.rate_limits.check_api_key(key_id) {
+    if let Err(wait_ms) = state.rate_limits.check_api_key(key_id).await {
         let mut res = refuse(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",

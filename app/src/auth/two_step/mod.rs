@@ -144,7 +144,8 @@ pub async fn sign_in_code(visit: &Visit, code: &str) -> Result<(), AppError> {
     }
     state
         .rate_limits
-        .check(ip, Some(&format!("second-factor:{user_id}")))?;
+        .check(ip, Some(&format!("second-factor:{user_id}")))
+        .await?;
     let f = factor(&state.db, user_id).await?;
     let Some(secret) = f.secret.filter(|_| f.enabled_at.is_some()) else {
         s.flush().await.map_err(store_err)?;

@@ -88,10 +88,14 @@ fn already_on() -> AppError {
 /// address's and the account's limits.
 async fn user_giving_code(visit: &Visit) -> Result<db::UserRow, AppError> {
     let user = super::session::require_user(&visit.state, &visit.session).await?;
-    visit.state.rate_limits.check(
-        &visit.origin.client_ip,
-        Some(&format!("second-factor:{}", user.id)),
-    )?;
+    visit
+        .state
+        .rate_limits
+        .check(
+            &visit.origin.client_ip,
+            Some(&format!("second-factor:{}", user.id)),
+        )
+        .await?;
     Ok(user)
 }
 
@@ -252,7 +256,7 @@ pub async fn turn_off(visit: &Visit, current_password: &str) -> Result<(), AppEr
     let (state, s) = (&visit.state, &visit.session);
     let ip = &visit.origin.client_ip;
     let user = super::session::require_user(&visit.state, &visit.session).await?;
-    state.rate_limits.check(ip, Some(&user.email))?;
+    state.rate_limits.check(ip, Some(&user.email)).await?;
     if !password::verify(current_password.to_string(), user.password_hash.clone()).await? {
         return Err(AppError::field(
             "current_password",

@@ -32,7 +32,7 @@ pub async fn test_call(
     // Test calls reach out from the platform: counted per person, with the
     // gateway's calls a second (so a partner cannot aim a flood of them at
     // someone else's server).
-    if let Err(wait_ms) = state.gateway.check_rate(-actor.user_id) {
+    if let Err(wait_ms) = state.gateway.check_rate(-actor.user_id).await {
         return Err(AppError::RateLimited {
             retry_after_secs: wait_ms.div_ceil(1000).max(1),
         });

@@ -42,7 +42,7 @@ pub async fn playground(
         return Err(AppError::field("prompt", "This subscription is cancelled."));
     }
     // Per person: a negative key id never meets a real key's.
-    if let Err(wait_ms) = state.gateway.check_rate(-actor.user_id) {
+    if let Err(wait_ms) = state.gateway.check_rate(-actor.user_id).await {
         return Err(AppError::RateLimited {
             retry_after_secs: wait_ms.div_ceil(1000).max(1),
         });
