@@ -107,6 +107,9 @@ pub struct Db {
     /// Set while the database is known to be out of reach (see
     /// `watch_health`): requests that need it are answered 503 at once.
     down: Arc<std::sync::atomic::AtomicBool>,
+    /// How many times the database was found out of reach: a connection
+    /// held across an outage (the gateway's writer keeps one) is let go.
+    outages: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A write transaction; on SQLite it also holds this process's writer
@@ -223,6 +226,7 @@ impl Db {
             turn_timeout: opts.busy_timeout,
             _in_use: in_use,
             down: Arc::default(),
+            outages: Arc::default(),
         })
     }
 
@@ -303,10 +307,17 @@ impl Db {
             .down
             .swap(!answered, std::sync::atomic::Ordering::Relaxed);
         if !answered && !was_down {
+            self.outages
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::warn!("the database is out of reach: pages, the metering API and the gateway answer 503 until it answers again");
         } else if answered && was_down {
             tracing::info!("the database answers again: serving");
         }
+    }
+
+    /// How many outages this node has seen (see `mark_answered`).
+    pub fn outages(&self) -> u64 {
+        self.outages.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn pool(&self) -> &AnyPool {

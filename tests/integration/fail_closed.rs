@@ -193,7 +193,9 @@ async fn postgres_out_of_reach_fails_closed_under_load_and_recovers_by_itself() 
     let body: Value = res.json().await.expect("json");
     assert_eq!(body["results"][0]["status"], "accepted", "{body}");
     let res = chat(&app, &gateway_key).await;
-    assert_eq!(res.status(), 200);
+    let status = res.status();
+    let text = res.text().await.expect("text");
+    assert_eq!(status, 200, "{text}\n{}", app.stderr());
     assert!(
         app.stderr().contains("the database answers again"),
         "{}",

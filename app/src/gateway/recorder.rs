@@ -64,7 +64,7 @@ async fn write_loop(db: Db, mut rx: mpsc::Receiver<Waiting>) {
     // pool and giving it back (which tests it with a round trip) for every
     // batch cost each call's commit. Given back after a failure, so a
     // broken connection is closed and the next batch takes another.
-    let mut held: Option<PoolConnection<Any>> = None;
+    let mut held: Option<Held> = None;
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (records, waiting): (Vec<CallRecord>, Vec<_>) = batch.drain(..).unzip();
         let uses = key_uses(&records, &written);
@@ -104,16 +104,46 @@ fn key_uses(records: &[CallRecord], written: &HashMap<i64, i64>) -> Vec<(i64, i6
     uses
 }
 
+/// A held connection idle this long is tested before a batch: the
+/// database may have restarted meanwhile.
+const IDLE_BEFORE_TEST: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The writer's connection: when it was last used, and how many outages
+/// the node had seen when it was taken.
+struct Held {
+    conn: PoolConnection<Any>,
+    used: std::time::Instant,
+    outages: u64,
+}
+
 async fn commit(
     db: &Db,
-    held: &mut Option<PoolConnection<Any>>,
+    held: &mut Option<Held>,
     records: &[CallRecord],
     uses: &[(i64, i64)],
 ) -> Result<(), sqlx::Error> {
-    let conn = match held {
-        Some(conn) => conn,
-        None => held.insert(db.pool().acquire().await?),
+    // A connection from before an outage is let go (while the database
+    // was out of reach no call was let through, so the writer may not
+    // have met the break itself), and one idle a while is tested: the
+    // first batch after the database returns must not fail on a dead
+    // connection.
+    if let Some(h) = held {
+        let stale = h.outages != db.outages()
+            || (h.used.elapsed() >= IDLE_BEFORE_TEST && h.conn.ping().await.is_err());
+        if stale {
+            *held = None;
+        }
+    }
+    let h = match held {
+        Some(h) => h,
+        None => held.insert(Held {
+            outages: db.outages(),
+            conn: db.pool().acquire().await?,
+            used: std::time::Instant::now(),
+        }),
     };
+    h.used = std::time::Instant::now();
+    let conn = &mut h.conn;
     let _turn = db.writer_turn().await?;
     if uses.is_empty() && db::insert_only(records) {
         return db::write_alone(conn, records).await;
