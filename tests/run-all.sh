@@ -19,6 +19,9 @@ if ! pg_isready -q -d "$PG_URL"; then
 fi
 pg_isready -d "$PG_URL" || { echo "PostgreSQL is not reachable at $PG_URL" >&2; exit 1; }
 
+step "Redis must be reachable (the shared-limit tests never skip)"
+(exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null || { echo "Redis is not reachable at 127.0.0.1:6379" >&2; exit 1; }
+
 step "cargo fmt --check"
 cargo fmt --all --check
 

@@ -86,6 +86,8 @@ pub struct Metrics {
     usage_records: [AtomicU64; 3],
     gateway: Mutex<BTreeMap<&'static str, Arc<GatewayStats>>>,
     sqlite_writer_wait: Histogram,
+    /// Messages handed to the SMTP server, and tries that failed.
+    mail: [AtomicU64; 2],
     /// Limit name → checks counted on this node because Redis failed.
     limits_counted_locally: Mutex<BTreeMap<&'static str, u64>>,
 }
@@ -191,6 +193,11 @@ impl Metrics {
         stats
             .overhead
             .observe(Duration::from_micros(overhead_us.max(0) as u64));
+    }
+
+    /// One try at sending a message from the outbox.
+    pub fn mail(&self, sent: bool) {
+        self.mail[usize::from(!sent)].fetch_add(1, Ordering::Relaxed);
     }
 
     /// A rate-limit check counted on this node alone because Redis, where
@@ -361,13 +368,26 @@ impl Metrics {
             &mut out,
             "fairground_outbox_messages",
             "gauge",
-            "Messages waiting in the outbox.",
+            "Messages in the outbox not sent yet.",
         );
         match sampled.outbox {
             Some(n) => {
                 let _ = writeln!(out, "fairground_outbox_messages {n}");
             }
             None => out.push_str("fairground_outbox_messages NaN\n"),
+        }
+        family(
+            &mut out,
+            "fairground_mail_total",
+            "counter",
+            "Tries at sending outbox messages by SMTP, by outcome.",
+        );
+        for (name, slot) in ["sent", "failed"].iter().zip(&self.mail) {
+            let _ = writeln!(
+                out,
+                "fairground_mail_total{{outcome=\"{name}\"}} {}",
+                slot.load(Ordering::Relaxed)
+            );
         }
 
         if let Some(up) = sampled.redis_up {

@@ -93,4 +93,11 @@ if ! target/tools-venv/bin/python -c 'import openai, sys; sys.exit(openai.__vers
 else
   say "openai present"
 fi
+# aiosmtpd (PyPI, pinned) is the SMTP server the mail tests deliver to.
+if ! target/tools-venv/bin/python -c 'import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != "1.4.6")' 2>/dev/null; then
+  say "installing aiosmtpd 1.4.6 into target/tools-venv"
+  target/tools-venv/bin/pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6
+else
+  say "aiosmtpd present"
+fi
 say "done"

@@ -406,6 +406,43 @@ pub struct Config {
         global = true
     )]
     pub redis_url: Option<String>,
+
+    /// The SMTP server the outbox is delivered through:
+    /// smtp://[USER:PASS@]HOST[:PORT] (plain, or `?tls=required` for
+    /// STARTTLS) or smtps://… (TLS from the start). Unset: nothing is sent;
+    /// invitation links are shown on the page and `admin outbox` prints
+    /// every message.
+    #[arg(
+        long,
+        env = "FAIRGROUND_SMTP_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub smtp_url: Option<String>,
+
+    /// The sender of every message, `Name <address>` or an address
+    /// (required with FAIRGROUND_SMTP_URL).
+    #[arg(long, env = "FAIRGROUND_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
+
+    /// The first wait after a message could not be sent, in seconds; it
+    /// doubles after each failure, up to an hour.
+    #[arg(
+        long,
+        env = "FAIRGROUND_MAIL_RETRY_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub mail_retry_secs: u64,
+
+    /// How often each node looks for messages to send, in milliseconds.
+    #[arg(
+        long,
+        env = "FAIRGROUND_MAIL_EVERY_MS",
+        default_value_t = 2000,
+        global = true
+    )]
+    pub mail_every_ms: u64,
 }
 
 /// The shortest metrics token taken: it is compared on every scrape
@@ -422,6 +459,46 @@ impl Config {
             ),
             Some(t) => Ok(Some(t.into())),
         }
+    }
+
+    /// Mail delivery, when SMTP is set up; a start-up error when the
+    /// settings are incomplete or malformed.
+    /// Links in messages point to the public URL, or else to `bound`
+    /// (the address the node listens on).
+    pub fn mail_settings(
+        &self,
+        bound: std::net::SocketAddr,
+    ) -> anyhow::Result<Option<crate::mail::MailSettings>> {
+        let Some(url) = self
+            .smtp_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        else {
+            return Ok(None);
+        };
+        let from = self
+            .mail_from
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "FAIRGROUND_SMTP_URL needs FAIRGROUND_MAIL_FROM (the sender's address)"
+                )
+            })?;
+        let site = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"));
+        crate::mail::MailSettings::new(
+            url,
+            from,
+            &site,
+            Duration::from_secs(self.mail_retry_secs.max(1)),
+            Duration::from_millis(self.mail_every_ms.clamp(50, 60_000)),
+        )
+        .map(Some)
     }
 
     pub fn db_options(&self) -> app::db::DbOptions {

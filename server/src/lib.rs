@@ -10,6 +10,7 @@ pub mod db;
 pub mod edge;
 pub mod form_errors;
 pub mod http;
+pub mod mail;
 pub mod metrics;
 pub mod page_cache;
 pub mod proxy;
@@ -56,6 +57,8 @@ pub async fn serve(
         .map_err(anyhow::Error::msg)?;
     let limits = config.connection_limits()?;
     let metrics_token = config.metrics_token()?;
+    // Checked before anything starts; built again once the address is known.
+    config.mail_settings(config.addr)?;
     // The serving process checkpoints SQLite's WAL on a timer (below), off
     // the commit path.
     let db = db::open_with(
@@ -179,6 +182,15 @@ pub async fn serve(
         .await
         .with_context(|| format!("binding {}", config.addr))?;
     let addr = listener.local_addr()?;
+    match config.mail_settings(addr)? {
+        Some(settings) => {
+            tracing::info!("the outbox is delivered by SMTP");
+            tokio::spawn(mail::deliver(db.clone(), state.clock.clone(), settings));
+        }
+        None => tracing::info!(
+            "no SMTP server set (FAIRGROUND_SMTP_URL): messages stay in the outbox (fairground admin outbox)"
+        ),
+    }
     // The metrics' own address, if any, is announced first: the line after
     // this one tells people and scripts the server is ready.
     let metrics_listener = match config.metrics_addr {

@@ -86,7 +86,8 @@ async fn metrics(
     let pool = state.db.pool();
     let outbox = tokio::time::timeout(
         SAMPLE_TIMEOUT,
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox").fetch_one(pool),
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+            .fetch_one(pool),
     )
     .await
     .ok()

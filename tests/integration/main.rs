@@ -24,6 +24,7 @@ mod foundation;
 mod gateway;
 mod hostile_text;
 mod listings;
+mod mail;
 mod metering;
 mod metrics;
 mod neutrality;

@@ -70,6 +70,19 @@ pub async fn record_change(
     .bind(change.at)
     .execute(&mut **tx)
     .await?;
+    // Every partner hears of it: the rules its listings are held to.
+    let partners: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM organisations WHERE kind = 'partner' ORDER BY id")
+            .fetch_all(&mut **tx)
+            .await?;
+    let message = format!(
+        "The marketplace policy changed: {} from {} to {}. Reason given: {}",
+        change.setting, change.before, change.after, change.reason
+    );
+    for org in partners {
+        crate::notifications::db::notify(tx, org, "policy.changed", &message, "/policy", change.at)
+            .await?;
+    }
     Ok(())
 }
 
