@@ -79,6 +79,7 @@ fn internal(e: sqlx::Error) -> GatewayError {
         (status = 200, description = "The models of the organisation's active subscriptions: each listing's slug, and `slug@base-model` for each of its deployments", body = Value),
         (status = 401, description = "No live gateway key", body = super::errors::ErrorBody),
         (status = 429, description = "The key made more calls this second than allowed", body = super::errors::ErrorBody),
+        (status = 503, description = "The database is out of reach", body = super::errors::ErrorBody),
     )
 )]
 pub async fn models(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -305,7 +306,7 @@ struct Failed {
         (status = 413, description = "The body is too large", body = super::errors::ErrorBody),
         (status = 429, description = "The key's rate or the subscription's monthly cap; nothing was forwarded or billed", body = super::errors::ErrorBody),
         (status = 502, description = "The model's server failed or could not be reached; not billed", body = super::errors::ErrorBody),
-        (status = 503, description = "No deployment can take the call (paused or not connected)", body = super::errors::ErrorBody),
+        (status = 503, description = "No deployment can take the call (paused or not connected), or the database is out of reach so the call could not be metered; nothing was forwarded or billed", body = super::errors::ErrorBody),
         (status = 504, description = "The model's server did not start answering in time; not billed", body = super::errors::ErrorBody),
     )
 )]

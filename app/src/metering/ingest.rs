@@ -159,6 +159,8 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(i64, i64
         (status = 422, description = "A field is missing or of the wrong type, or the batch has no record or more than 1,000", body = ApiErrorBody),
         (status = 429, description = "The key sent more requests this second than allowed; nothing was stored", body = ApiErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait before sending again"))),
+        (status = 503, description = "The database is out of reach; nothing was stored", body = ApiErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before sending again"))),
     )
 )]
 pub async fn usage(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
