@@ -86,6 +86,8 @@ pub struct Metrics {
     usage_records: [AtomicU64; 3],
     gateway: Mutex<BTreeMap<&'static str, Arc<GatewayStats>>>,
     sqlite_writer_wait: Histogram,
+    /// How long the node's once-a-second probe waited for a connection.
+    pool_acquire: Histogram,
     /// Messages handed to the SMTP server, and tries that failed.
     mail: [AtomicU64; 2],
     /// Limit name → checks counted on this node because Redis failed.
@@ -206,6 +208,13 @@ impl Metrics {
         if let Ok(mut m) = self.limits_counted_locally.lock() {
             *m.entry(limit).or_default() += 1;
         }
+    }
+
+    /// How long the node's database watch waited for a pooled connection
+    /// (sampled once a second: what a request asking at that moment would
+    /// have waited; sqlx has no hook to time every request's wait).
+    pub fn pool_acquire(&self, took: Duration) {
+        self.pool_acquire.observe(took);
     }
 
     /// How long a SQLite writer waited for this process's writer turn.
@@ -358,6 +367,14 @@ impl Metrics {
             "fairground_db_pool_max_connections {}",
             sampled.pool_max
         );
+        family(
+            &mut out,
+            "fairground_db_pool_acquire_probe_seconds",
+            "histogram",
+            "How long the node's once-a-second database probe waited for a pooled connection (what a request asking then would have waited).",
+        );
+        self.pool_acquire
+            .write(&mut out, "fairground_db_pool_acquire_probe_seconds", "");
         if sampled.backend == "sqlite" {
             family(&mut out, "fairground_db_sqlite_writer_wait_seconds", "histogram", "How long a write waited for this node's SQLite writer turn (one writer at a time).");
             self.sqlite_writer_wait

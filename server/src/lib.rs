@@ -279,7 +279,14 @@ async fn watch_database(db: app::db::Db) {
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        let asked = sqlx::query("SELECT 1").fetch_one(db.pool());
+        let asked = async {
+            // The wait for a connection is timed here, once a second, as a
+            // sample of what requests wait (sqlx has no hook for theirs).
+            let started = std::time::Instant::now();
+            let mut conn = db.pool().acquire().await?;
+            app::metrics::metrics().pool_acquire(started.elapsed());
+            sqlx::query("SELECT 1").fetch_one(&mut *conn).await
+        };
         let answered = matches!(
             tokio::time::timeout(Duration::from_secs(2), asked).await,
             Ok(Ok(_))

@@ -193,10 +193,20 @@ async fn metrics_count_by_route_pattern_and_outcome_and_name_no_path_or_key(back
         "fairground_http_request_duration_seconds_bucket{route=\"/listings/{slug}\",le=\"+Inf\"}";
     assert_eq!(value(&text, count), value(&text, inf));
     assert!(value(&text, count) >= 2.0, "{text}");
-    // The pool and the outbox, as they stand.
+    // The pool and the outbox, as they stand; the pool's wait as the
+    // node's once-a-second probe found it.
     assert!(
         value(&text, "fairground_db_pool_max_connections") >= 2.0,
         "{text}"
+    );
+    let probes = value(&text, "fairground_db_pool_acquire_probe_seconds_count{}");
+    assert!(probes >= 1.0, "the probe has run: {text}");
+    assert_eq!(
+        probes,
+        value(
+            &text,
+            "fairground_db_pool_acquire_probe_seconds_bucket{le=\"+Inf\"}"
+        )
     );
     let outbox = db.count("SELECT COUNT(*) FROM outbox").await;
     assert!(outbox > 0, "the market's sign-ups sent confirmation links");
