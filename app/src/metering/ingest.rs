@@ -96,6 +96,21 @@ fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> Respons
     (status, Json(ApiErrorBody::new(code, message))).into_response()
 }
 
+/// A database failure as the API answers it: 503 `unavailable` with
+/// `Retry-After` when the database is out of reach (the sender tries again
+/// later with the same keys), else 500 `internal` with `message`.
+fn database_failed(err: &sqlx::Error, doing: &str, message: &str) -> Response {
+    if crate::db::out_of_reach(err) {
+        tracing::warn!(error = %err, doing, "the database is out of reach: answered 503");
+        return crate::error::AppError::Unavailable {
+            retry_after_secs: crate::error::UNAVAILABLE_RETRY_SECS,
+        }
+        .into_response();
+    }
+    tracing::error!(error = %err, doing, "the metering API's database work failed");
+    refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+}
+
 /// SHA-256 of a key, hex. Keys are 256 random bits, so a plain hash (not a
 /// password hash) is what protects them at rest.
 pub fn hash_key(key: &str) -> String {
@@ -129,14 +144,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(i64, i64
         .ok_or_else(unauthorized)?;
     let found = db::live_key(&state.db, &key[..PREFIX_LEN], super::KeyPurpose::Metering)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "looking up an API key failed");
-            refuse(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Try again later.",
-            )
-        })?;
+        .map_err(|e| database_failed(&e, "looking up an API key", "Try again later."))?;
     match found {
         Some((id, org, hash)) if same(&hash, &hash_key(key)) => Ok((org, id)),
         _ => Err(unauthorized()),
@@ -219,14 +227,11 @@ pub async fn usage(State(state): State<AppState>, headers: HeaderMap, body: Body
     };
     match ingest(&state, org, key_id, &records).await {
         Ok(result) => Json(result).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, org, "storing usage failed");
-            refuse(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Nothing was stored; send the batch again.",
-            )
-        }
+        Err(e) => database_failed(
+            &e,
+            "storing usage",
+            "Nothing was stored; send the batch again.",
+        ),
     }
 }
 
