@@ -438,19 +438,22 @@ pub fn lock_file_of(db_file: &std::path::Path) -> std::path::PathBuf {
     std::path::PathBuf::from(name)
 }
 
-/// Opens (creating) the lock file and takes it shared.
-fn hold_shared(db_file: &std::path::Path) -> Result<std::fs::File, ConnectError> {
-    let path = lock_file_of(db_file);
-    let shown = db_file.display().to_string();
-    let file = std::fs::OpenOptions::new()
+/// Opens (creating) the lock file beside a SQLite file, unlocked.
+pub fn open_lock_file(db_file: &std::path::Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(&path)
-        .map_err(|source| ConnectError::LockFile {
-            path: shown.clone(),
-            source,
-        })?;
+        .open(lock_file_of(db_file))
+}
+
+/// Opens (creating) the lock file and takes it shared.
+fn hold_shared(db_file: &std::path::Path) -> Result<std::fs::File, ConnectError> {
+    let shown = db_file.display().to_string();
+    let file = open_lock_file(db_file).map_err(|source| ConnectError::LockFile {
+        path: shown.clone(),
+        source,
+    })?;
     match file.try_lock_shared() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(ConnectError::BeingRestored { path: shown }),

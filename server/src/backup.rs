@@ -222,11 +222,7 @@ pub async fn restore(
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let lock_path = app::db::lock_file_of(&target);
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
+    let lock = app::db::open_lock_file(&target)
         .with_context(|| format!("opening {}", lock_path.display()))?;
     match lock.try_lock() {
         Ok(()) => {}
