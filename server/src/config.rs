@@ -462,13 +462,10 @@ impl Config {
     }
 
     /// Mail delivery, when SMTP is set up; a start-up error when the
-    /// settings are incomplete or malformed.
-    /// Links in messages point to the public URL, or else to `bound`
-    /// (the address the node listens on).
-    pub fn mail_settings(
-        &self,
-        bound: std::net::SocketAddr,
-    ) -> anyhow::Result<Option<crate::mail::MailSettings>> {
+    /// settings are incomplete or malformed. Links in messages point to the
+    /// public URL, or else to the listen address (see
+    /// `MailSettings::linking_to`, once the port is known).
+    pub fn mail_settings(&self) -> anyhow::Result<Option<crate::mail::MailSettings>> {
         let Some(url) = self
             .smtp_url
             .as_deref()
@@ -490,7 +487,7 @@ impl Config {
         let site = self
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{bound}"));
+            .unwrap_or_else(|| format!("http://{}", self.addr));
         crate::mail::MailSettings::new(
             url,
             from,

@@ -57,8 +57,8 @@ pub async fn serve(
         .map_err(anyhow::Error::msg)?;
     let limits = config.connection_limits()?;
     let metrics_token = config.metrics_token()?;
-    // Checked before anything starts; built again once the address is known.
-    config.mail_settings(config.addr)?;
+    // Checked before anything starts.
+    let mail = config.mail_settings()?;
     // The serving process checkpoints SQLite's WAL on a timer (below), off
     // the commit path.
     let db = db::open_with(
@@ -182,8 +182,13 @@ pub async fn serve(
         .await
         .with_context(|| format!("binding {}", config.addr))?;
     let addr = listener.local_addr()?;
-    match config.mail_settings(addr)? {
+    match mail {
         Some(settings) => {
+            // Without a public URL, links name the port actually bound.
+            let settings = match config.public_url {
+                Some(_) => settings,
+                None => settings.linking_to(&format!("http://{addr}")),
+            };
             tracing::info!("the outbox is delivered by SMTP");
             tokio::spawn(mail::deliver(db.clone(), state.clock.clone(), settings));
         }

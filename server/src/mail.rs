@@ -69,6 +69,14 @@ impl MailSettings {
             every,
         })
     }
+
+    /// The same settings with links made absolute with `site`.
+    pub fn linking_to(self, site: &str) -> MailSettings {
+        MailSettings {
+            site: site.trim_end_matches('/').to_string(),
+            ..self
+        }
+    }
 }
 
 /// The wait before try `attempts + 1`, after `attempts` failed.
