@@ -78,25 +78,11 @@ pub enum PageCacheOutcome {
     Waited,
 }
 
-/// How a gateway call with a key was routed (see `gateway::hints`).
-#[derive(Debug, Clone, Copy)]
-pub enum HintOutcome {
-    /// No hint: the call waited for its read of the database.
-    Read,
-    /// Sent on a hint its read then agreed with.
-    Agreed,
-    /// Sent on a hint its read disagreed with: routed again.
-    Stale,
-}
-
 /// Every figure this node keeps.
 #[derive(Default)]
 pub struct Metrics {
     routes: RwLock<HashMap<String, Arc<RouteStats>>>,
     page_cache: [AtomicU64; 3],
-    gateway_hints: [AtomicU64; 3],
-    /// Changes PostgreSQL announced to the gateway (`gateway::hints`).
-    gateway_changes_heard: AtomicU64,
     usage_records: [AtomicU64; 3],
     gateway: Mutex<BTreeMap<&'static str, Arc<GatewayStats>>>,
     sqlite_writer_wait: Histogram,
@@ -183,14 +169,6 @@ impl Metrics {
 
     pub fn page_cache(&self, outcome: PageCacheOutcome) {
         self.page_cache[outcome as usize].fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn gateway_hint(&self, outcome: HintOutcome) {
-        self.gateway_hints[outcome as usize].fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn gateway_change_heard(&self) {
-        self.gateway_changes_heard.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A batch of usage records judged and stored.
@@ -337,30 +315,6 @@ impl Metrics {
                 stats.upstream.count.load(Ordering::Relaxed)
             );
         }
-        family(
-            &mut out,
-            "fairground_gateway_hints_total",
-            "counter",
-            "Gateway calls with a key, by how they were routed: read first, sent on a hint the read agreed with, or sent on a stale hint and routed again.",
-        );
-        for (name, slot) in ["read", "agreed", "stale"].iter().zip(&self.gateway_hints) {
-            let _ = writeln!(
-                out,
-                "fairground_gateway_hints_total{{outcome=\"{name}\"}} {}",
-                slot.load(Ordering::Relaxed)
-            );
-        }
-        family(
-            &mut out,
-            "fairground_gateway_changes_heard_total",
-            "counter",
-            "Changes to what gateway calls read that PostgreSQL announced to this node; each lets the node's hints go.",
-        );
-        let _ = writeln!(
-            out,
-            "fairground_gateway_changes_heard_total {}",
-            self.gateway_changes_heard.load(Ordering::Relaxed)
-        );
         family(
             &mut out,
             "fairground_gateway_upstream_seconds",
@@ -512,7 +466,6 @@ mod tests {
         m.gateway_call("ok", 12, 250);
         m.page_cache(PageCacheOutcome::Hit);
         m.page_cache(PageCacheOutcome::Hit);
-        m.gateway_hint(HintOutcome::Stale);
         let text = m.render(&sampled());
         let line = |l: &str| text.lines().any(|x| x == l);
         assert!(line("fairground_http_requests_total{route=\"/listings/{slug}\",method=\"GET\",status=\"200\"} 2"), "{text}");
@@ -549,14 +502,6 @@ mod tests {
         );
         assert!(
             line("fairground_page_cache_requests_total{outcome=\"hit\"} 2"),
-            "{text}"
-        );
-        assert!(
-            line("fairground_gateway_hints_total{outcome=\"stale\"} 1"),
-            "{text}"
-        );
-        assert!(
-            line("fairground_gateway_hints_total{outcome=\"agreed\"} 0"),
             "{text}"
         );
         assert!(

@@ -281,14 +281,6 @@ pub struct Config {
     )]
     pub gateway_allow_private_upstreams: bool,
 
-    /// Gateway: send a key's call upstream on what its last call read,
-    /// while the call's own read of the database is on its way; the answer
-    /// is passed on only when that read agrees (README: Model gateway).
-    /// On by default on PostgreSQL, where the read is a round trip; off on
-    /// SQLite, where it is not.
-    #[arg(long, env = "FAIRGROUND_GATEWAY_HINTS", global = true)]
-    pub gateway_hints: Option<bool>,
-
     /// For the demo only: start the stand-in model server in this process
     /// and point every deployment at it (each with its own signing secret),
     /// so calls through the gateway answer. Implies private upstreams. Never
@@ -521,9 +513,6 @@ impl Config {
             idle_timeout: Duration::from_millis(self.gateway_idle_timeout_ms.max(1)),
             requests_per_key: self.gateway_requests_per_key.max(1),
             allow_private_upstreams: self.gateway_allow_private_upstreams || self.demo_upstream,
-            hints: self.gateway_hints.unwrap_or_else(|| {
-                app::db::Backend::from_url(&self.database_url) == Some(app::db::Backend::Postgres)
-            }),
         }
     }
 

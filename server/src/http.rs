@@ -273,7 +273,6 @@ pub fn router(state: AppState, surface: Surface) -> Router {
             .layer(middleware::from_fn_with_state(
                 Arc::new(Front {
                     db: state_for_front.db.clone(),
-                    gateway: state_for_front.gateway.clone(),
                     hsts,
                     deadline: crate::edge::BodyDeadline(body_timeout),
                     assets,
@@ -288,8 +287,6 @@ pub fn router(state: AppState, surface: Surface) -> Router {
 struct Front {
     /// Whether the database answers (see `watch_database`).
     db: app::db::Db,
-    /// Its hints are let go after every change made through this node.
-    gateway: Arc<app::gateway::Gateway>,
     hsts: bool,
     deadline: crate::edge::BodyDeadline,
     assets: Arc<crate::assets::Assets>,
@@ -317,32 +314,11 @@ async fn front(State(front): State<Arc<Front>>, mut req: Request, next: Next) ->
             None if front.db.is_down() && !matches!(route, "/healthz" | "/readyz" | "/metrics") => {
                 database_unavailable(&req)
             }
-            None => {
-                let changes = changes_what_calls_read(&method, req.uri().path());
-                let res = next.run(req).await;
-                // Whatever the change was (a key revoked, a subscription
-                // cancelled, a deployment paused...), this node's next
-                // model call reads before it is sent; other nodes hear of
-                // it from PostgreSQL (`app::gateway::hints`).
-                if changes {
-                    front.gateway.hints.clear();
-                }
-                res
-            }
+            None => next.run(req).await,
         },
     };
     app::metrics::metrics().request(route, &method, res.status().as_u16(), started.elapsed());
     security_headers(res, &nonce, asset, front.hsts)
-}
-
-/// Whether a request may change what a model call reads: every change of
-/// state but model calls and usage reports.
-fn changes_what_calls_read(method: &http::Method, path: &str) -> bool {
-    !matches!(
-        *method,
-        http::Method::GET | http::Method::HEAD | http::Method::OPTIONS
-    ) && !path.starts_with("/gateway/")
-        && path != "/api/v1/usage"
 }
 
 /// The answer while the database is out of reach: the gateway's error in

@@ -137,12 +137,6 @@ pub async fn serve(
             shared_limits.clone(),
         )),
     });
-    if state.gateway.settings.hints && db.backend() == app::db::Backend::Postgres {
-        tokio::spawn(app::gateway::hints::follow_changes(
-            config.database_url.clone(),
-            state.gateway.clone(),
-        ));
-    }
     // Expired sessions are refused on read; this only reclaims their rows.
     let sweeper = DbSessionStore::new(db.clone(), state.clock.clone(), state.sessions.idle);
     tokio::spawn(async move {

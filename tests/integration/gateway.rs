@@ -26,15 +26,7 @@ crate::on_both_backends!(
     the_playground_sends_one_prompt_metered_like_any_call,
     a_call_the_client_walks_away_from_is_still_recorded_once_and_its_cap_given_back,
     answers_leave_as_the_model_gave_them_never_compressed_on_the_way,
-    a_call_sent_on_a_hint_is_answered_only_when_its_own_read_agrees,
 );
-
-mod postgres_only {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_change_made_on_one_node_keeps_the_others_from_sending_calls_on_hints() {
-        super::a_change_made_on_one_node_keeps_the_others_from_sending_calls_on_hints().await
-    }
-}
 
 /// Gateway settings for tests: the stand-in is on 127.0.0.1, and a hung
 /// upstream fails over after a second.
@@ -223,66 +215,6 @@ type Row7 = (
     Option<i64>,
     i64,
 );
-
-/// A figure of the node's metrics without labels (0 when absent).
-async fn metric(app: &App, name: &str) -> u64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth(METRICS_TOKEN)
-        .send()
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("metrics");
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or(0)
-}
-
-/// How a test changes what gateway calls read behind the node's back.
-#[derive(Clone, Copy, PartialEq)]
-enum Told {
-    /// On PostgreSQL, announced (migration 0025); returns once the node
-    /// heard it, as any node does within milliseconds.
-    Announced,
-    /// With PostgreSQL's announcing triggers off for the change, as when a
-    /// notice is lost (SQLite announces nothing): the node may send the
-    /// next call on what it read before.
-    Unannounced,
-}
-
-/// Runs `sql` with `$1` = `id` on the test database.
-async fn change(app: &App, db: &TestDb, told: Told, sql: &str, id: Option<i64>) {
-    let heard_before = metric(app, "fairground_gateway_changes_heard_total").await;
-    let mut conn = db.connect().await;
-    let pg = db.backend == Backend::Postgres;
-    if pg && told == Told::Unannounced {
-        sqlx::query("SET session_replication_role = replica")
-            .execute(&mut conn)
-            .await
-            .expect("triggers off");
-    }
-    let mut q = sqlx::query(sql);
-    if let Some(id) = id {
-        q = q.bind(id);
-    }
-    q.execute(&mut conn)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let _ = conn.close().await;
-    if pg && told == Told::Announced {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while metric(app, "fairground_gateway_changes_heard_total").await <= heard_before {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the node never heard of: {sql}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
-    }
-}
 
 async fn records(db: &TestDb) -> Vec<Row7> {
     let mut conn = db.connect().await;
@@ -599,14 +531,21 @@ async fn failures_fall_back_within_the_listing_only_when_allowed(backend: Backen
     connect_deployment(&c.m, &c.o, 0, &dead).await;
     fell_back(&call(&app, Some(&c.key), &ok).await);
     // Paused.
-    let pause = "UPDATE deployments SET status = 'paused' WHERE id = $1";
-    change(&app, &db, Told::Announced, pause, dep(0)).await;
+    let mut conn = db.connect().await;
+    sqlx::query("UPDATE deployments SET status = 'paused' WHERE id = $1")
+        .bind(dep(0))
+        .execute(&mut conn)
+        .await
+        .expect("pause");
     fell_back(&call(&app, Some(&c.key), &ok).await);
 
     // A stream that breaks after it started cannot fall back: the client
     // is told, and the call is not billed.
-    let resume = "UPDATE deployments SET status = 'active' WHERE id = $1";
-    change(&app, &db, Told::Announced, resume, dep(0)).await;
+    sqlx::query("UPDATE deployments SET status = 'active' WHERE id = $1")
+        .bind(dep(0))
+        .execute(&mut conn)
+        .await
+        .expect("resume");
     let secret = connect_deployment(&c.m, &c.o, 0, &format!("http://{}/u/first", c.addr)).await;
     assert!(secret.is_empty(), "a changed endpoint keeps its secret");
     c.standin
@@ -625,10 +564,13 @@ async fn failures_fall_back_within_the_listing_only_when_allowed(backend: Backen
     // An upstream expecting another signature refuses every call: 502.
     c.standin
         .register("first", "fgs_some-other-secret", Behaviour::Fixed);
-    let no_fallback = "UPDATE subscriptions SET allow_fallback = 0";
-    change(&app, &db, Told::Announced, no_fallback, None).await;
+    sqlx::query("UPDATE subscriptions SET allow_fallback = 0")
+        .execute(&mut conn)
+        .await
+        .expect("fallback off");
     let forged = call(&app, Some(&c.key), &ok).await;
     assert_eq!(forged.status, 502, "{}", forged.text);
+    let _ = conn.close().await;
 
     let rows = records(&db).await;
     let summary: Vec<(&str, i64, Option<i64>, Option<i64>)> =
@@ -1373,187 +1315,4 @@ async fn answers_leave_as_the_model_gave_them_never_compressed_on_the_way(backen
         list.headers().get("content-encoding").is_some(),
         "the model list is compressed like any API answer"
     );
-}
-
-const AGREED: &str = "fairground_gateway_hints_total{outcome=\"agreed\"}";
-const STALE: &str = "fairground_gateway_hints_total{outcome=\"stale\"}";
-const HEARD: &str = "fairground_gateway_changes_heard_total";
-
-/// Calls with `key` until one is sent on a hint its read agrees with: the
-/// node then holds a fresh hint for the key and the model.
-async fn warm(app: &App, key: &str) {
-    for _ in 0..50 {
-        let before = metric(app, AGREED).await;
-        let a = call(app, Some(key), &ask("triage-notes", "Warm up", false)).await;
-        assert_eq!(a.status, 200, "{}", a.text);
-        if metric(app, AGREED).await > before {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("no call was sent on a hint");
-}
-
-/// A node holding hints (what a key's last calls read) sends the next call
-/// before its own read comes back. Changes it was not told of — a
-/// deployment paused, a key revoked, a subscription cancelled — must still
-/// decide the answer: the one sent on the stale hint is dropped and
-/// recorded at zero, and the call is answered as its read says.
-async fn a_call_sent_on_a_hint_is_answered_only_when_its_own_read_agrees(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let mut env = ENV.to_vec();
-    env.push(("FAIRGROUND_GATEWAY_HINTS", "true"));
-    let app = App::spawn_with(&db, &env).await;
-    let c = connected(&app, &db, [Behaviour::Fixed, Behaviour::Fixed]).await;
-    let spare = new_key(&c.m.carol, "spare").await;
-    call_ok(
-        &c.m.carol,
-        "/api/fn/set_call_options",
-        &[
-            ("id", &c.sub),
-            ("allow_fallback", "on"),
-            ("monthly_call_cap", ""),
-        ],
-    )
-    .await;
-    let labels: Vec<String> = models(&app, &c.key)
-        .await
-        .into_iter()
-        .filter(|m| m.contains('@'))
-        .collect();
-    let dep = |i: usize| c.o.deployments[i].parse::<i64>().ok();
-    let upstream = |before: u64| c.standin.tally().0 - before;
-
-    // A change made through the node itself lets its hints go before it
-    // answers (on SQLite nothing else would tell it): a key revoked on the
-    // API keys page sends nothing upstream.
-    let third = new_key(&c.m.carol, "third").await;
-    warm(&app, &third).await;
-    let keys = call_ok(&c.m.carol, "/api/fn/api_keys", &[]).await;
-    let third_id = keys["keys"]
-        .as_array()
-        .expect("keys")
-        .iter()
-        .find(|k| k["name"] == "third")
-        .map(|k| k["id"].as_i64().expect("id").to_string())
-        .expect("third");
-    call_ok(&c.m.carol, "/api/fn/revoke_api_key", &[("id", &third_id)]).await;
-    let served = c.standin.tally().0;
-    let a = call(&app, Some(&third), &ask("triage-notes", "Revoked?", false)).await;
-    assert_eq!(a.status, 401, "{}", a.text);
-    assert_eq!(upstream(served), 0);
-    assert_eq!(metric(&app, STALE).await, 0);
-    warm(&app, &c.key).await;
-    warm(&app, &spare).await;
-    let billable_before = db
-        .count("SELECT COUNT(*) FROM gateway_calls WHERE billable = 1")
-        .await;
-
-    // The subscription's deployment paused: the answer comes from the
-    // other one, as the read says, not from the paused one the hint named.
-    let pause = "UPDATE deployments SET status = 'paused' WHERE id = $1";
-    change(&app, &db, Told::Unannounced, pause, dep(0)).await;
-    let served = c.standin.tally().0;
-    let a = call(&app, Some(&c.key), &ask("triage-notes", "Paused?", false)).await;
-    assert_eq!(a.status, 200, "{}", a.text);
-    assert_eq!(a.header("fairground-deployment"), labels[1]);
-    assert_eq!(a.header("fairground-fallback-from"), labels[0]);
-    assert_eq!(upstream(served), 2, "the dropped attempt, then the answer");
-
-    // A key revoked: 401, though its call reached a model server.
-    let revoke = "UPDATE api_keys SET revoked_at = 1 WHERE name = 'spare'";
-    change(&app, &db, Told::Unannounced, revoke, None).await;
-    let served = c.standin.tally().0;
-    let a = call(&app, Some(&spare), &ask("triage-notes", "Revoked?", false)).await;
-    assert_eq!(a.status, 401, "{}", a.text);
-    assert_eq!(a.error().1, "invalid_api_key");
-    assert_eq!(upstream(served), 1);
-    // Its next call is refused before anything is sent.
-    let served = c.standin.tally().0;
-    let a = call(&app, Some(&spare), &ask("triage-notes", "Again?", false)).await;
-    assert_eq!(a.status, 401, "{}", a.text);
-    assert_eq!(upstream(served), 0);
-
-    // A subscription cancelled, streamed: 403 and not one event of the
-    // model's answer.
-    let sub: i64 = c.sub.parse().expect("sub id");
-    let cancel = "UPDATE subscriptions SET status = 'cancelled' WHERE id = $1";
-    change(&app, &db, Told::Unannounced, cancel, Some(sub)).await;
-    let a = call(&app, Some(&c.key), &ask("triage-notes", "Cancelled?", true)).await;
-    assert_eq!(a.status, 403, "{}", a.text);
-    assert_eq!(a.error().1, "no_active_subscription");
-    assert!(a.events().is_empty(), "{}", a.text);
-
-    // Three answers dropped, each recorded at zero; one call billed.
-    assert_eq!(metric(&app, STALE).await, 3);
-    let rows = records(&db).await;
-    // (outcome, billable, deployment, fallen back from, streamed)
-    let last: Vec<_> = rows[rows.len() - 4..]
-        .iter()
-        .map(|r| (r.0.as_str(), r.1, r.2, r.3, r.6))
-        .collect();
-    assert_eq!(
-        last,
-        vec![
-            ("cancelled", 0, dep(0), None, 0),
-            ("ok", 1, dep(1), dep(0), 0),
-            ("cancelled", 0, dep(0), None, 0),
-            ("cancelled", 0, dep(1), dep(0), 1),
-        ]
-    );
-    assert_eq!(
-        db.count("SELECT COUNT(*) FROM gateway_calls WHERE billable = 1")
-            .await,
-        billable_before + 1
-    );
-}
-
-/// Two nodes on one PostgreSQL database: a key revoked and a subscription
-/// cancelled through one node reach the other's hints by PostgreSQL's
-/// notice, so the other sends nothing upstream for them.
-async fn a_change_made_on_one_node_keeps_the_others_from_sending_calls_on_hints() {
-    let db = TestDb::new(Backend::Postgres).await;
-    let one = App::spawn_with(&db, &ENV).await;
-    let other = App::spawn_with(&db, &ENV).await;
-    let c = connected(&one, &db, [Behaviour::Fixed, Behaviour::Fixed]).await;
-    let spare = new_key(&c.m.carol, "spare").await;
-    warm(&other, &spare).await;
-    warm(&other, &c.key).await;
-    let keys = call_ok(&c.m.carol, "/api/fn/api_keys", &[]).await;
-    let spare_id = keys["keys"]
-        .as_array()
-        .expect("keys")
-        .iter()
-        .find(|k| k["name"] == "spare")
-        .map(|k| k["id"].as_i64().expect("id").to_string())
-        .expect("spare");
-
-    let heard = metric(&other, HEARD).await;
-    call_ok(&c.m.carol, "/api/fn/revoke_api_key", &[("id", &spare_id)]).await;
-    call_ok(&c.m.carol, "/api/fn/cancel_subscription", &[("id", &c.sub)]).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while metric(&other, HEARD).await < heard + 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the other node never heard"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    let served = c.standin.tally().0;
-    let a = call(
-        &other,
-        Some(&spare),
-        &ask("triage-notes", "Revoked?", false),
-    )
-    .await;
-    assert_eq!(a.status, 401, "{}", a.text);
-    let a = call(
-        &other,
-        Some(&c.key),
-        &ask("triage-notes", "Cancelled?", true),
-    )
-    .await;
-    assert_eq!(a.status, 403, "{}", a.text);
-    assert_eq!(c.standin.tally().0, served, "nothing went upstream");
-    assert_eq!(metric(&other, STALE).await, 0);
 }

@@ -8,7 +8,7 @@
 //! in the publisher's order. Every forwarded call gets one record,
 //! committed before the client sees the end of the answer.
 
-use super::db::{self, CallContext, CallRecord, Candidate, Subscribed};
+use super::db::{self, CallRecord, Candidate, Subscribed};
 use super::errors::GatewayError;
 use super::signing::{sign, REQUEST_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use super::sse::{rename_model, usage_of, Relay};
@@ -16,7 +16,6 @@ use super::upstream::refused_host;
 use super::{MAX_ANSWER, MAX_REQUEST};
 use crate::calendar::civil_from_days;
 use crate::metering::ingest::{hash_key, same};
-use crate::metrics::HintOutcome;
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -24,7 +23,6 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde_json::{json, Value};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Names the deployment that served a call: `slug@base-model`.
@@ -336,143 +334,24 @@ async fn complete(
         .await
         .map_err(|_| GatewayError::TooLarge)?;
     let asked = read_request(&bytes)?;
-    let key_hash = hash_key(&key_text);
-    let prefix = key_text[..PREFIX_LEN].to_string();
-    let slug = split_model(&asked.model).0.to_string();
+    // The key, the subscription and its deployments in one query.
+    let (slug, _) = split_model(&asked.model);
+    let found = db::call_context(&state.db, &key_text[..PREFIX_LEN], slug)
+        .await
+        .map_err(internal)?
+        .ok_or(GatewayError::BadKey)?;
+    if !same(&found.key_hash, &hash_key(&key_text)) {
+        return Err(GatewayError::BadKey);
+    }
     let gw = state.gateway.clone();
-    // The key, the subscription and its deployments, in one query, read
-    // after the call arrived.
-    if !gw.settings.hints {
-        let found = db::call_context(&state.db, &prefix, &slug)
-            .await
-            .map_err(internal)?;
-        return from_read(state, found, key_hash, asked, arrived, true).await;
-    }
-    // With a hint from an earlier call that takes this one, the call goes
-    // upstream while the read is on its way, and its answer waits for the
-    // read (`hints`).
-    let read = {
-        let (state, prefix, slug, key_hash) = (
-            state.clone(),
-            prefix.clone(),
-            slug.clone(),
-            key_hash.clone(),
-        );
-        tokio::spawn(async move {
-            let read = db::call_context(&state.db, &prefix, &slug).await;
-            if let Ok(found) = &read {
-                let live = found.as_ref().filter(|c| same(&c.key_hash, &key_hash));
-                state
-                    .gateway
-                    .hints
-                    .put(&prefix, &slug, live.filter(|c| callable(c)));
-            }
-            read
-        })
-    };
-    let hinted = gw
-        .hints
-        .get(&prefix, &slug)
-        .filter(|h| same(&h.key_hash, &key_hash))
-        .and_then(|h| {
-            let routed = choose(&asked.model, h.named.clone(), h.candidates.clone()).ok()?;
-            // A reservation under a monthly cap is taken before the call
-            // is sent, from what was read.
-            routed.0.monthly_call_cap.is_none().then_some((h, routed))
-        });
-    if let Some((hint, routed)) = hinted {
-        if gw.check_rate(hint.key_id).await.is_ok() {
-            let check = Check {
-                read,
-                hinted: hint.clone(),
-                key_hash,
-            };
-            return to_the_end(forward(
-                state,
-                Some(hint.key_id),
-                routed,
-                asked,
-                arrived,
-                Some(check),
-            ))
-            .await;
-        }
-    }
-    crate::metrics::metrics().gateway_hint(HintOutcome::Read);
-    let found = read
+    gw.check_rate(found.key_id)
         .await
-        .map_err(|_| GatewayError::NotMetered)?
-        .map_err(internal)?;
-    from_read(state, found, key_hash, asked, arrived, true).await
-}
-
-/// Whether a key's read names a subscribed model: only those are kept as
-/// hints.
-fn callable(c: &CallContext) -> bool {
-    c.named.as_ref().is_some_and(|n| n.subscription.is_some())
-}
-
-/// A call routed from its read of the database. `rate`: whether the
-/// key's rate is still to be checked for it. Boxed: a call sent on a
-/// stale hint comes back here from `forward`.
-fn from_read(
-    state: AppState,
-    found: Option<CallContext>,
-    key_hash: String,
-    asked: Asked,
-    arrived: Instant,
-    rate: bool,
-) -> futures_util::future::BoxFuture<'static, Result<Response, GatewayError>> {
-    Box::pin(async move {
-        let found = found
-            .filter(|f| same(&f.key_hash, &key_hash))
-            .ok_or(GatewayError::BadKey)?;
-        let gw = state.gateway.clone();
-        if rate {
-            gw.check_rate(found.key_id)
-                .await
-                .map_err(|wait_ms| GatewayError::RateLimited {
-                    wait_ms,
-                    per_second: gw.settings.requests_per_key,
-                })?;
-        }
-        let routed = choose(&asked.model, found.named, found.candidates)?;
-        to_the_end(forward(
-            state,
-            Some(found.key_id),
-            routed,
-            asked,
-            arrived,
-            None,
-        ))
-        .await
-    })
-}
-
-/// A call sent upstream on a hint, and its own read of the database.
-struct Check {
-    read: tokio::task::JoinHandle<Result<Option<CallContext>, sqlx::Error>>,
-    hinted: Arc<CallContext>,
-    key_hash: String,
-}
-
-impl Check {
-    /// Waits for the read: None when it agrees with the hint, else what
-    /// it read (the call is to be routed again from it).
-    async fn stale(self) -> Result<Option<(Option<CallContext>, String)>, GatewayError> {
-        let read = self
-            .read
-            .await
-            .map_err(|_| GatewayError::NotMetered)?
-            .map_err(internal)?;
-        let agrees = read.as_ref() == Some(&*self.hinted);
-        crate::metrics::metrics().gateway_hint(if agrees {
-            HintOutcome::Agreed
-        } else {
-            HintOutcome::Stale
-        });
-        Ok((!agrees).then_some((read, self.key_hash)))
-    }
+        .map_err(|wait_ms| GatewayError::RateLimited {
+            wait_ms,
+            per_second: gw.settings.requests_per_key,
+        })?;
+    let routed = choose(&asked.model, found.named, found.candidates)?;
+    to_the_end(forward(state, Some(found.key_id), routed, asked, arrived)).await
 }
 
 /// Runs a call to its end on its own task: a client that goes away while
@@ -500,21 +379,15 @@ pub async fn from_playground(
     let body = json!({"model": model, "messages": [{"role": "user", "content": prompt}]});
     let asked = read_request(body.to_string().as_bytes())?;
     let routed = route(&state, org, &asked.model).await?;
-    to_the_end(forward(state, None, routed, asked, arrived, None)).await
+    to_the_end(forward(state, None, routed, asked, arrived)).await
 }
 
-/// Sends a call to its deployments in order until one answers, and
-/// passes the answer on. A call sent on a hint (`check`) waits for its own
-/// read before anything is passed on or recorded as its answer; when the
-/// read disagrees, the attempt is recorded at zero, its answer dropped,
-/// and the call routed again from the read.
 async fn forward(
     state: AppState,
     key: Option<i64>,
     (sub, order, slug): (Subscribed, Vec<Candidate>, String),
     asked: Asked,
     arrived: Instant,
-    mut check: Option<Check>,
 ) -> Result<Response, GatewayError> {
     let gw = state.gateway.clone();
     let now = state.clock.now_ms();
@@ -657,19 +530,8 @@ async fn forward(
             names.insert(REQUEST_ID_HEADER, v);
         }
         let pre = sent.duration_since(arrived);
-        let status = res.status();
-        if status.is_success() && asked.stream {
-            // Nothing of a stream is passed on before the call's read.
-            let held = Instant::now();
-            if let Some(check) = check.take() {
-                if let Some((read, key_hash)) = check.stale().await? {
-                    drop(res);
-                    rec.upstream_ms = sent.elapsed().as_millis() as i64;
-                    return dropped(state, rec, status, pre, (read, key_hash), asked, arrived)
-                        .await;
-                }
-            }
-            return Ok(stream_answer(
+        return if res.status().is_success() && asked.stream {
+            Ok(stream_answer(
                 state.clone(),
                 res,
                 rec,
@@ -677,18 +539,11 @@ async fn forward(
                 asked.model.clone(),
                 asked.wants_usage,
                 sent,
-                (pre, held.elapsed()),
-            ));
-        }
-        // A whole answer is read while the call's read is on its way.
-        let whole = read_whole(res, sent).await;
-        if let Some(check) = check.take() {
-            if let Some(stale) = check.stale().await? {
-                rec.upstream_ms = whole.upstream.as_millis() as i64;
-                return dropped(state, rec, status, pre, stale, asked, arrived).await;
-            }
-        }
-        return answer_whole(&state, whole, rec, names, &asked.model, sent, pre).await;
+                pre,
+            ))
+        } else {
+            whole_answer(&state, res, rec, names, &asked.model, sent, pre).await
+        };
     }
     // Nothing answered: one record at zero for the call, naming the last
     // deployment tried.
@@ -702,15 +557,8 @@ async fn forward(
     rec.outcome = f.outcome;
     rec.fallback_from = (order.len() > 1 && f.deployment != Some(order[0].id)).then(|| order[0].id);
     rec.overhead_us = arrived.elapsed().as_micros() as i64;
-    let stale = match check {
-        Some(check) => check.stale().await?,
-        None => None,
-    };
     store(&state, rec).await?;
-    match stale {
-        Some((read, key_hash)) => from_read(state, read, key_hash, asked, arrived, false).await,
-        None => Err(f.error),
-    }
+    Err(f.error)
 }
 
 /// Commits a call's record; a call that cannot be recorded is not answered.
@@ -723,37 +571,16 @@ async fn store(state: &AppState, rec: CallRecord) -> Result<(), GatewayError> {
         .map_err(|_| GatewayError::NotMetered)
 }
 
-/// A call sent on a hint its read disagreed with: the upstream's answer
-/// is dropped, the attempt recorded at zero (the upstream saw it), and
-/// the call routed again from what was read.
-#[allow(clippy::too_many_arguments)]
-async fn dropped(
-    state: AppState,
+/// Reads a whole (non-streamed) answer, records the call, then answers.
+async fn whole_answer(
+    state: &AppState,
+    res: reqwest::Response,
     mut rec: CallRecord,
-    status: StatusCode,
+    names: HeaderMap,
+    model: &str,
+    sent: Instant,
     pre: Duration,
-    (read, key_hash): (Option<CallContext>, String),
-    asked: Asked,
-    arrived: Instant,
 ) -> Result<Response, GatewayError> {
-    rec.status = status.as_u16();
-    rec.outcome = "cancelled";
-    rec.overhead_us = pre.as_micros() as i64;
-    store(&state, rec).await?;
-    from_read(state, read, key_hash, asked, arrived, false).await
-}
-
-/// A whole (non-streamed) answer as the upstream sent it.
-struct Whole {
-    status: StatusCode,
-    body: Vec<u8>,
-    /// Broken off, or larger than taken.
-    broke: bool,
-    /// From sending the call to the answer's end.
-    upstream: Duration,
-}
-
-async fn read_whole(res: reqwest::Response, sent: Instant) -> Whole {
     let status = res.status();
     let mut stream = res.bytes_stream();
     let mut body = Vec::new();
@@ -767,29 +594,7 @@ async fn read_whole(res: reqwest::Response, sent: Instant) -> Whole {
             }
         }
     }
-    Whole {
-        status,
-        body,
-        broke,
-        upstream: sent.elapsed(),
-    }
-}
-
-/// Records a call with a whole answer, then answers.
-async fn answer_whole(
-    state: &AppState,
-    Whole {
-        status,
-        body,
-        broke,
-        upstream,
-    }: Whole,
-    mut rec: CallRecord,
-    names: HeaderMap,
-    model: &str,
-    sent: Instant,
-    pre: Duration,
-) -> Result<Response, GatewayError> {
+    let upstream = sent.elapsed();
     rec.upstream_ms = upstream.as_millis() as i64;
     let parsed: Option<Value> = serde_json::from_slice(&body).ok();
     let (out_status, out) = match (status.is_success(), broke, parsed) {
@@ -847,7 +652,7 @@ fn stream_answer(
     model: String,
     wants_usage: bool,
     sent: Instant,
-    (pre, held): (Duration, Duration),
+    pre: Duration,
 ) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(32);
     tokio::spawn(async move {
@@ -873,14 +678,13 @@ fn stream_answer(
             }
         };
         drop(upstream);
-        // The upstream's time, less the gateway's wait for the call's read.
-        rec.upstream_ms = sent.elapsed().saturating_sub(held).as_millis() as i64;
+        rec.upstream_ms = sent.elapsed().as_millis() as i64;
         rec.billable = rec.outcome == "ok";
         if let Some((p, c)) = relay.usage {
             rec.prompt_tokens = Some(p);
             rec.completion_tokens = Some(c);
         }
-        rec.overhead_us = (pre + held + spent).as_micros() as i64;
+        rec.overhead_us = (pre + spent).as_micros() as i64;
         let billable = rec.billable;
         let stored = state.gateway.recorder.store(rec).await.is_ok();
         let last = match (billable, stored) {

@@ -10,7 +10,6 @@ use sqlx::{Any, Row, Transaction};
 /// What one call needs, read in one query: the key (when live), the
 /// listing the model names with the key's organisation's subscription to
 /// it, and (when subscribed) the listing's deployments in order.
-#[derive(Clone, PartialEq, Eq)]
 pub struct CallContext {
     pub key_id: i64,
     pub key_hash: String,
@@ -106,14 +105,12 @@ fn candidate_of(r: &AnyRow, id_col: &str, status_col: &str) -> Result<Candidate,
 }
 
 /// A listing found by its slug, with the client's active subscription to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Named {
     pub listing_id: i64,
     pub published: bool,
     pub subscription: Option<Subscribed>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscribed {
     pub id: i64,
     pub deployment_id: i64,
@@ -145,7 +142,7 @@ pub async fn named(db: &Db, client_org: i64, slug: &str) -> Result<Option<Named>
 }
 
 /// A deployment as the router sees it: never who publishes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Candidate {
     pub id: i64,
     /// The base model's slug: what `slug@base` names.

@@ -18,8 +18,6 @@ pub mod errors;
 #[cfg(feature = "ssr")]
 pub mod health;
 #[cfg(feature = "ssr")]
-pub mod hints;
-#[cfg(feature = "ssr")]
 pub mod recorder;
 #[cfg(feature = "ssr")]
 pub mod signing;
@@ -66,7 +64,6 @@ pub struct TestCall {
 
 #[cfg(feature = "ssr")]
 mod settings {
-    use super::hints::Hints;
     use super::recorder::Recorder;
     use crate::db::Db;
     use crate::limits::{Limit, Shared};
@@ -88,8 +85,6 @@ mod settings {
         /// Whether upstreams may be on private, loopback or link-local
         /// addresses (the demo's and tests' stand-in is on 127.0.0.1).
         pub allow_private_upstreams: bool,
-        /// Whether calls may be sent on hints (`hints`).
-        pub hints: bool,
     }
 
     impl Default for Settings {
@@ -102,7 +97,6 @@ mod settings {
                 idle_timeout: Duration::from_secs(300),
                 requests_per_key: DEFAULT_REQUESTS_PER_KEY,
                 allow_private_upstreams: false,
-                hints: false,
             }
         }
     }
@@ -127,16 +121,12 @@ mod settings {
         pub settings: Settings,
         pub client: reqwest::Client,
         pub recorder: Recorder,
-        /// What recent calls read, to send the next ones on (`hints`).
-        pub hints: Hints,
         per_key: Limit<i64>,
     }
 
     impl Gateway {
         /// Starts the record writer: call inside a Tokio runtime.
         pub fn new(db: Db, settings: Settings, shared: Option<Arc<Shared>>) -> Gateway {
-            // PostgreSQL announces changes to what calls read (`hints`).
-            let announced = db.backend() == crate::db::Backend::Postgres;
             let mut client = reqwest::Client::builder()
                 .connect_timeout(settings.connect_timeout)
                 .read_timeout(settings.idle_timeout)
@@ -161,7 +151,6 @@ mod settings {
                 settings,
                 client,
                 recorder: Recorder::start(db),
-                hints: Hints::new(announced),
             }
         }
 
