@@ -4,8 +4,9 @@
 # generator (examples/gatewaybench.rs) hosts the stand-in model server,
 # points one of the demo client's deployments at it, and in one run measures
 # direct calls and calls through the gateway: closed-loop maximum, open-loop
-# latency at RATE a second, streamed time to first byte, and the records
-# written. Stops by itself.
+# latency at RATE a second (one phase after the other, then interleaved a
+# second at a time), streamed time to first byte, and the records written.
+# Stops by itself.
 #
 #   server/benches/gateway.sh [--postgres]
 #   SECONDS_EACH=10 WORKERS=16 RATE=1000 server/benches/gateway.sh

@@ -4,7 +4,9 @@
 //! database the server uses), then in one run measures the same chat
 //! completion sent straight to the stand-in (signed here) and through the
 //! gateway: closed-loop maximum rate, open-loop latency at a fixed rate
-//! (from each request's scheduled time), and a stream's time to first byte.
+//! (from each request's scheduled time), the same again with direct and
+//! gateway calls taking turns a second at a time, and a stream's time to
+//! first byte.
 //! Finally it counts the billable records against the calls that got an
 //! answer. Targets 127.0.0.1 only; stops by itself.
 //!
