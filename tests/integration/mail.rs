@@ -275,7 +275,7 @@ async fn a_message_the_server_refuses_is_tried_again_later(backend: Backend) {
     // The node marks the message sent once the SMTP server took it, so a
     // moment after the sink has it.
     let mut conn = db.connect().await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(10);
     let (attempts, error) = loop {
         let (attempts, error, sent): (i64, Option<String>, Option<i64>) = sqlx::query_as(
             "SELECT attempts, last_error, sent_at FROM outbox WHERE to_email = 'ada@example.org'",
@@ -283,10 +283,10 @@ async fn a_message_the_server_refuses_is_tried_again_later(backend: Backend) {
         .fetch_one(&mut conn)
         .await
         .expect("row");
-        if sent.is_some() || std::time::Instant::now() > deadline {
+        if sent.is_some() || Instant::now() > deadline {
             break (attempts, error);
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(attempts, 2, "sent on the second try");
     assert_eq!(error, None);
