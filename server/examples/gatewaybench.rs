@@ -178,6 +178,53 @@ async fn first_bytes(client: &reqwest::Client, t: &Target, calls: usize) -> (f64
     (pct(&mut lat, 0.5), pct(&mut lat, 0.99), ok)
 }
 
+/// The machine's CPU time in clock ticks, all CPUs together, from the
+/// first line of `/proc/stat`: busy (user, nice, system, irq, softirq),
+/// steal, and the total with idle and I/O wait. Zero where there is no
+/// such file.
+#[derive(Default)]
+struct CpuTicks {
+    busy: u64,
+    steal: u64,
+    total: u64,
+}
+
+impl CpuTicks {
+    fn now() -> CpuTicks {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let f: Vec<u64> = stat
+            .lines()
+            .next()
+            .filter(|l| l.starts_with("cpu "))
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .filter_map(|n| n.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if f.len() < 8 {
+            return CpuTicks::default();
+        }
+        CpuTicks {
+            busy: f[0] + f[1] + f[2] + f[5] + f[6],
+            steal: f[7],
+            total: f[..8].iter().sum(),
+        }
+    }
+
+    /// Adds the ticks between two readings.
+    fn add(&mut self, from: &CpuTicks, to: &CpuTicks) {
+        self.busy += to.busy.saturating_sub(from.busy);
+        self.steal += to.steal.saturating_sub(from.steal);
+        self.total += to.total.saturating_sub(from.total);
+    }
+
+    fn share(&self, ticks: u64) -> f64 {
+        100.0 * ticks as f64 / self.total as f64
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let (mut gateway, mut key, mut db_url) = (String::new(), String::new(), String::new());
@@ -276,14 +323,20 @@ async fn main() -> anyhow::Result<()> {
     // at a time: both see the same moments of the machine (a database
     // checkpoint, another process), so the difference is the gateway's.
     let (mut dl, mut gl, mut errors) = (Vec::new(), Vec::new(), 0);
+    let (mut d_cpu, mut g_cpu) = (CpuTicks::default(), CpuTicks::default());
     for _ in 0..(seconds as usize).max(1) {
+        let t0 = CpuTicks::now();
         let (l, ok) = open_raw(&client, &direct, rate, 1.0).await;
+        let t1 = CpuTicks::now();
         errors += l.len() - ok;
         dl.extend(l);
         let (l, ok) = open_raw(&client, &through, rate, 1.0).await;
+        let t2 = CpuTicks::now();
         errors += l.len() - ok;
         answered += ok;
         gl.extend(l);
+        d_cpu.add(&t0, &t1);
+        g_cpu.add(&t1, &t2);
     }
     let (d50, d99) = (pct(&mut dl, 0.5), pct(&mut dl, 0.99));
     let (g50, g99) = (pct(&mut gl, 0.5), pct(&mut gl, 0.99));
@@ -292,6 +345,18 @@ async fn main() -> anyhow::Result<()> {
         g50 - d50,
         g99 - d99
     );
+    // What the whole machine did meanwhile: every process on it, the
+    // database and this generator included, and the time the hypervisor
+    // took from it (steal), which no process here can use.
+    if d_cpu.total > 0 && g_cpu.total > 0 {
+        println!(
+            "machine CPU in those seconds: direct busy {:.0} %, steal {:.1} %; gateway busy {:.0} %, steal {:.1} %",
+            d_cpu.share(d_cpu.busy),
+            d_cpu.share(d_cpu.steal),
+            g_cpu.share(g_cpu.busy),
+            g_cpu.share(g_cpu.steal)
+        );
+    }
     let (d50, d99, _) = first_bytes(&client, &direct, 300).await;
     let (g50, g99, n) = first_bytes(&client, &through, 300).await;
     answered += n;
